@@ -1,0 +1,60 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers, one direction:
+// C shims (CHDF5, CZlib) → typed wrappers and format readers (HDF5Kit, NumPyFormat, SafeTensors)
+// → model and engine (ParityModel) → operations (TFParityKit) → CLI (tfparity).
+// TensorCore and ParityModel, SafeTensors carry no C library, so the runtime can ship without one.
+let package = Package(
+    name: "tfparity",
+    products: [
+        .executable(name: "tfparity", targets: ["tfparity"]),
+        .library(name: "TFParityKit", targets: ["TFParityKit"]),
+        .library(name: "ParityModel", targets: ["ParityModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHDF5",
+            path: "Sources/CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "TensorCore"),
+        .target(name: "NumPyFormat", dependencies: ["TensorCore", "CZlib"]),
+        .target(name: "HDF5Kit", dependencies: ["TensorCore", "CHDF5"]),
+        .target(name: "SafeTensors", dependencies: ["TensorCore"]),
+        .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
+        .target(
+            name: "TFParityKit",
+            dependencies: [
+                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "ParityModel",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "tfparity",
+            dependencies: [
+                "TFParityKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "TestSupport"]),
+        .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "TestSupport"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
+        .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "TestSupport"]),
+        .testTarget(name: "TFParityKitTests", dependencies: ["TFParityKit", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport"]),
+    ]
+)
