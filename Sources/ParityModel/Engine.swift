@@ -1,0 +1,310 @@
+import Foundation
+import TensorCore
+
+/// A model that cannot run: a parameter missing or of the wrong shape, or an input that does not fit.
+public enum EngineError: Error, Equatable, CustomStringConvertible {
+    case missingParameter(layer: String, parameter: String)
+    case parameterShape(layer: String, parameter: String, expected: String, actual: [Int])
+    case inputShape(layer: String, expected: String, actual: [Int])
+    case unknownLayer(String)
+    case missingValue(layer: String, input: String)
+
+    public var description: String {
+        switch self {
+        case .missingParameter(let layer, let parameter):
+            "layer '\(layer)': parameter '\(parameter)' is missing"
+        case .parameterShape(let layer, let parameter, let expected, let actual):
+            "layer '\(layer)': parameter '\(parameter)' has shape \(Shape.describe(actual)), expected \(expected)"
+        case .inputShape(let layer, let expected, let actual):
+            "layer '\(layer)': input has shape \(Shape.describe(actual)), expected \(expected)"
+        case .unknownLayer(let name):
+            "no layer named '\(name)'"
+        case .missingValue(let layer, let input):
+            "layer '\(layer)': no value for its input '\(input)'"
+        }
+    }
+}
+
+/// Runs a `Model` in float32, as TensorFlow does on CPU.
+///
+/// Parameters are converted to float32 once, at init. Every op follows TensorFlow's order of operations, so results
+/// agree with TensorFlow's to float32 rounding.
+public struct Engine: Sendable {
+    public let model: Model
+    private let prepared: [String: PreparedLayer]
+    private let indexOfLayer: [String: Int]
+
+    /// Checks every layer's parameters and converts them to float32.
+    public init(model: Model) throws {
+        self.model = model
+        var prepared: [String: PreparedLayer] = [:]
+        var indexOfLayer: [String: Int] = [:]
+        for (index, layer) in model.layers.enumerated() {
+            indexOfLayer[layer.name] = index
+            prepared[layer.name] = try PreparedLayer(layer, model: model)
+        }
+        self.prepared = prepared
+        self.indexOfLayer = indexOfLayer
+    }
+
+    /// The model's output for `input`.
+    public func run(_ input: FloatTensor) throws -> FloatTensor {
+        guard let last = model.outputLayer else { return input }
+        return try output(of: last.name, given: [Model.inputName: input])
+    }
+
+    /// Every layer's output for `input`, by layer name.
+    public func trace(_ input: FloatTensor) throws -> [String: FloatTensor] {
+        var values: [String: FloatTensor] = [Model.inputName: input]
+        for layer in model.layers {
+            values[layer.name] = try apply(layer, to: layer.inputs.map { name in
+                guard let value = values[name] else { throw EngineError.missingValue(layer: layer.name, input: name) }
+                return value
+            })
+        }
+        values[Model.inputName] = nil
+        return values
+    }
+
+    /// Computes layer `name`'s output. Its inputs are taken from `known` (layer name, or `Model.inputName`, → value)
+    /// where present, else computed the same way; the layer itself is always computed, even when `known` has it.
+    public func output(of name: String, given known: [String: FloatTensor]) throws -> FloatTensor {
+        guard let layer = model.layer(named: name) else { throw EngineError.unknownLayer(name) }
+        var memo: [String: FloatTensor] = [:]
+        return try compute(layer, known: known, memo: &memo)
+    }
+
+    /// The value feeding layer `name` (its first input), computed from `known` as `output(of:given:)` does.
+    public func input(of name: String, given known: [String: FloatTensor]) throws -> FloatTensor {
+        guard let layer = model.layer(named: name) else { throw EngineError.unknownLayer(name) }
+        guard let source = layer.inputs.first else { throw EngineError.missingValue(layer: name, input: Model.inputName) }
+        if let value = known[source] { return value }
+        if source == Model.inputName { throw EngineError.missingValue(layer: name, input: source) }
+        return try output(of: source, given: known)
+    }
+
+    private func compute(_ layer: Layer, known: [String: FloatTensor], memo: inout [String: FloatTensor]) throws -> FloatTensor {
+        if let cached = memo[layer.name] { return cached }
+        var inputs: [FloatTensor] = []
+        for name in layer.inputs {
+            if let value = known[name] {
+                inputs.append(value)
+            } else if let upstream = model.layer(named: name) {
+                inputs.append(try compute(upstream, known: known, memo: &memo))
+            } else {
+                throw EngineError.missingValue(layer: layer.name, input: name)
+            }
+        }
+        let value = try apply(layer, to: inputs)
+        memo[layer.name] = value
+        return value
+    }
+
+    /// Applies one layer to its input values.
+    public func apply(_ layer: Layer, to inputs: [FloatTensor]) throws -> FloatTensor {
+        guard let prepared = prepared[layer.name], let x = inputs.first else {
+            throw EngineError.missingValue(layer: layer.name, input: layer.inputs.first ?? Model.inputName)
+        }
+        switch prepared {
+        case .dense(let kernel, let bias, let inputSize, let outputSize, let activation):
+            guard x.lastDimension == inputSize, x.shape.count >= 1 else {
+                throw EngineError.inputShape(layer: layer.name, expected: "[…, \(inputSize)]", actual: x.shape)
+            }
+            var y = Kernels.matmul(x.values, rows: x.count / inputSize, inner: inputSize, kernel, columns: outputSize)
+            if let bias { Kernels.addBias(&y, bias) }
+            Kernels.activate(&y, activation, lastDimension: outputSize)
+            return FloatTensor(shape: Array(x.shape.dropLast()) + [outputSize], values: y)
+        case .batchNormalization(let scale, let offset, let axis):
+            let rank = x.shape.count
+            let channelAxis = axis < 0 ? axis + rank : axis
+            guard channelAxis >= 0, channelAxis < rank, x.shape[channelAxis] == scale.count else {
+                throw EngineError.inputShape(
+                    layer: layer.name, expected: "\(scale.count) channels on axis \(axis)", actual: x.shape)
+            }
+            let inner = x.shape[(channelAxis + 1)...].reduce(1, *)
+            return FloatTensor(shape: x.shape, values: Kernels.scaleAndShift(x.values, scale, offset, inner: inner))
+        case .activation(let activation):
+            var y = x.values
+            Kernels.activate(&y, activation, lastDimension: x.lastDimension)
+            return FloatTensor(shape: x.shape, values: y)
+        case .identity:
+            return x
+        }
+    }
+
+    /// The per-channel `(inv, beta - mean * inv)` a BN layer applies, as TensorFlow computes them in float32.
+    public func batchNormalizationScaleAndOffset(_ name: String) -> (scale: [Float], offset: [Float])? {
+        if case .batchNormalization(let scale, let offset, _) = prepared[name] { return (scale, offset) }
+        return nil
+    }
+}
+
+/// A layer's parameters as float32 arrays, checked once.
+private enum PreparedLayer: Sendable {
+    case dense(kernel: [Float], bias: [Float]?, inputSize: Int, outputSize: Int, activation: Activation)
+    case batchNormalization(scale: [Float], offset: [Float], axis: Int)
+    case activation(Activation)
+    case identity
+
+    init(_ layer: Layer, model: Model) throws {
+        func required(_ parameter: String) throws -> Tensor {
+            guard let tensor = model.parameter(layer.name, parameter) else {
+                throw EngineError.missingParameter(layer: layer.name, parameter: parameter)
+            }
+            return tensor
+        }
+        func vector(_ parameter: String, length: Int, optional: Bool) throws -> [Float]? {
+            guard let tensor = model.parameter(layer.name, parameter) else {
+                if optional { return nil }
+                throw EngineError.missingParameter(layer: layer.name, parameter: parameter)
+            }
+            guard tensor.elementCount == length, tensor.shape.filter({ $0 != 1 }).count <= 1 else {
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: parameter, expected: "[\(length)]", actual: tensor.shape)
+            }
+            return tensor.floatValues()
+        }
+        switch layer.op {
+        case .dense(let activation):
+            let kernel = try required("kernel")
+            guard kernel.rank == 2 else {
+                throw EngineError.parameterShape(layer: layer.name, parameter: "kernel", expected: "[in, out]", actual: kernel.shape)
+            }
+            let bias = try vector("bias", length: kernel.shape[1], optional: true)
+            self = .dense(
+                kernel: kernel.floatValues(), bias: bias, inputSize: kernel.shape[0], outputSize: kernel.shape[1],
+                activation: activation)
+        case .batchNormalization(let epsilon, let axis):
+            let mean = try required("moving_mean")
+            let channels = mean.elementCount
+            let meanValues = mean.floatValues()
+            let variance = try vector("moving_variance", length: channels, optional: false) ?? []
+            let gamma = try vector("gamma", length: channels, optional: true)
+            let beta = try vector("beta", length: channels, optional: true)
+            let (scale, offset) = BatchNormalization.scaleAndOffset(
+                mean: meanValues, variance: variance, gamma: gamma, beta: beta, epsilon: Float(epsilon))
+            self = .batchNormalization(scale: scale, offset: offset, axis: axis)
+        case .activation(let activation):
+            self = .activation(activation)
+        case .dropout:
+            self = .identity
+        }
+    }
+}
+
+/// Batch normalisation at inference, in TensorFlow's order of float32 operations.
+public enum BatchNormalization {
+    /// `inv = rsqrt(variance + epsilon) * gamma`, `offset = beta - mean * inv`, as `tf.nn.batch_normalization`.
+    public static func scaleAndOffset(
+        mean: [Float], variance: [Float], gamma: [Float]?, beta: [Float]?, epsilon: Float
+    ) -> (scale: [Float], offset: [Float]) {
+        var scale = [Float](repeating: 0, count: mean.count)
+        var offset = [Float](repeating: 0, count: mean.count)
+        for c in 0..<mean.count {
+            var inv = 1 / (variance[c] + epsilon).squareRoot()
+            if let gamma { inv *= gamma[c] }
+            scale[c] = inv
+            offset[c] = (beta?[c] ?? 0) - mean[c] * inv
+        }
+        return (scale, offset)
+    }
+
+    /// `y = x * inv + offset` for a single value: the worked example's formula.
+    public static func apply(
+        _ x: Float, mean: Float, variance: Float, gamma: Float?, beta: Float?, epsilon: Float
+    ) -> Float {
+        let (scale, offset) = scaleAndOffset(
+            mean: [mean], variance: [variance], gamma: gamma.map { [$0] }, beta: beta.map { [$0] }, epsilon: epsilon)
+        return x * scale[0] + offset[0]
+    }
+}
+
+/// The numeric kernels, in plain Swift.
+enum Kernels {
+    /// `x[rows, inner] · w[inner, columns]`, accumulating in float32 in k order.
+    static func matmul(_ x: [Float], rows: Int, inner: Int, _ w: [Float], columns: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * columns)
+        x.withUnsafeBufferPointer { x in
+            w.withUnsafeBufferPointer { w in
+                y.withUnsafeMutableBufferPointer { y in
+                    for i in 0..<rows {
+                        let row = i * columns
+                        for k in 0..<inner {
+                            let a = x[i * inner + k]
+                            let wRow = k * columns
+                            for j in 0..<columns {
+                                y[row + j] += a * w[wRow + j]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    static func addBias(_ y: inout [Float], _ bias: [Float]) {
+        let columns = bias.count
+        y.withUnsafeMutableBufferPointer { y in
+            for start in stride(from: 0, to: y.count, by: columns) {
+                for j in 0..<columns { y[start + j] += bias[j] }
+            }
+        }
+    }
+
+    /// `x * scale[c] + offset[c]` where the channel `c` of flat index `i` is `(i / inner) % channels`.
+    static func scaleAndShift(_ x: [Float], _ scale: [Float], _ offset: [Float], inner: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: x.count)
+        let channels = scale.count
+        x.withUnsafeBufferPointer { x in
+            y.withUnsafeMutableBufferPointer { y in
+                if inner == 1 {
+                    for start in stride(from: 0, to: x.count, by: channels) {
+                        for c in 0..<channels { y[start + c] = x[start + c] * scale[c] + offset[c] }
+                    }
+                } else {
+                    for i in 0..<x.count {
+                        let c = (i / inner) % channels
+                        y[i] = x[i] * scale[c] + offset[c]
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    static func activate(_ y: inout [Float], _ activation: Activation, lastDimension: Int) {
+        switch activation {
+        case .linear:
+            return
+        case .relu:
+            for i in y.indices { y[i] = max(y[i], 0) }
+        case .relu6:
+            for i in y.indices { y[i] = min(max(y[i], 0), 6) }
+        case .elu(let alpha):
+            for i in y.indices where y[i] <= 0 { y[i] = alpha * Foundation.expm1(y[i]) }
+        case .selu:
+            let scale: Float = 1.0507009873554805
+            let alpha: Float = 1.6732632423543772
+            for i in y.indices { y[i] = y[i] > 0 ? scale * y[i] : scale * alpha * Foundation.expm1(y[i]) }
+        case .sigmoid:
+            for i in y.indices { y[i] = 1 / (1 + Foundation.exp(-y[i])) }
+        case .tanh:
+            for i in y.indices { y[i] = Foundation.tanh(y[i]) }
+        case .softmax:
+            guard lastDimension > 0 else { return }
+            for start in stride(from: 0, to: y.count, by: lastDimension) {
+                let end = start + lastDimension
+                let peak = y[start..<end].max() ?? 0
+                var sum: Float = 0
+                for i in start..<end {
+                    y[i] = Foundation.exp(y[i] - peak)
+                    sum += y[i]
+                }
+                for i in start..<end { y[i] /= sum }
+            }
+        case .leakyRelu(let alpha):
+            for i in y.indices where y[i] < 0 { y[i] *= alpha }
+        }
+    }
+}

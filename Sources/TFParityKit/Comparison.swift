@@ -1,0 +1,67 @@
+/// Absolute and relative tolerance: an element passes when `|actual - expected| <= atol + rtol * |expected|`.
+public struct Tolerance: Sendable, Equatable {
+    public var atol: Double
+    public var rtol: Double
+
+    /// The contract's defaults: `atol = 1e-5`, `rtol = 1e-4`.
+    public static let `default` = Tolerance(atol: 1e-5, rtol: 1e-4)
+
+    public init(atol: Double, rtol: Double) {
+        self.atol = atol
+        self.rtol = rtol
+    }
+
+    /// Whether `actual` is within tolerance of `expected`; NaN or an infinity on either side never is.
+    @inline(__always)
+    public func accepts(_ actual: Double, _ expected: Double) -> Bool {
+        guard actual.isFinite, expected.isFinite else { return false }
+        return abs(actual - expected) <= atol + rtol * abs(expected)
+    }
+}
+
+/// The outcome of comparing two equally long arrays element by element.
+public struct Comparison: Sendable, Equatable {
+    public var count: Int
+    public var mismatches: Int
+    /// Elements where either side is NaN or infinite (each also counts as a mismatch).
+    public var nonFinite: Int
+    /// The largest `|actual - expected|` over elements finite on both sides.
+    public var maxAbsError: Double
+    /// The largest `|actual - expected| / |expected|` over elements finite on both sides with `expected != 0`.
+    public var maxRelError: Double
+    /// The first failing element: its flat index and both values.
+    public var firstMismatch: (index: Int, actual: Double, expected: Double)?
+
+    public var passed: Bool { mismatches == 0 }
+
+    public static func == (lhs: Comparison, rhs: Comparison) -> Bool {
+        lhs.count == rhs.count && lhs.mismatches == rhs.mismatches && lhs.nonFinite == rhs.nonFinite
+            && lhs.maxAbsError == rhs.maxAbsError && lhs.maxRelError == rhs.maxRelError
+    }
+
+    /// Compares `actual` with `expected` (equal counts) under `tolerance`.
+    public init(actual: [Float], expected: [Float], tolerance: Tolerance) {
+        precondition(actual.count == expected.count, "compared arrays differ in length")
+        count = actual.count
+        mismatches = 0
+        nonFinite = 0
+        maxAbsError = 0
+        maxRelError = 0
+        firstMismatch = nil
+        for i in 0..<actual.count {
+            let a = Double(actual[i])
+            let e = Double(expected[i])
+            if a.isFinite && e.isFinite {
+                let error = abs(a - e)
+                maxAbsError = max(maxAbsError, error)
+                if e != 0 { maxRelError = max(maxRelError, error / abs(e)) }
+                if error <= tolerance.atol + tolerance.rtol * abs(e) { continue }
+            } else {
+                // NaN or an infinity on either side is a mismatch, even NaN against NaN.
+                nonFinite += 1
+            }
+            mismatches += 1
+            if firstMismatch == nil { firstMismatch = (i, a, e) }
+        }
+    }
+}

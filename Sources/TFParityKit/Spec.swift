@@ -1,0 +1,167 @@
+import Foundation
+import ParityModel
+import TensorCore
+import Yams
+
+/// A spec that cannot be used: unreadable, not YAML/JSON, or describing an impossible layer.
+public struct SpecError: InputError, Equatable {
+    public var path: String
+    public var member: String?
+    public var reason: String
+}
+
+/// The architecture of a source that carries none: a list of layers naming tensors in the source.
+public struct Spec: Sendable, Equatable {
+    /// One `layers:` entry.
+    public struct LayerEntry: Sendable, Equatable {
+        public var name: String
+        public var op: LayerOp
+        /// Layer names feeding this one; nil means "the previous layer" (or the model input for the first).
+        public var inputs: [String]?
+        /// Model parameter (`kernel`, `moving_mean`, …) → tensor name in the source, in the op's order.
+        public var references: [(parameter: String, tensor: String)]
+
+        public static func == (lhs: LayerEntry, rhs: LayerEntry) -> Bool {
+            lhs.name == rhs.name && lhs.op == rhs.op && lhs.inputs == rhs.inputs
+                && lhs.references.map(\.parameter) == rhs.references.map(\.parameter)
+                && lhs.references.map(\.tensor) == rhs.references.map(\.tensor)
+        }
+    }
+
+    public var path: String
+    public var layers: [LayerEntry]
+
+    /// Reads a YAML or JSON spec (JSON is read as the YAML it also is).
+    public static func load(path: String) throws -> Spec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SpecError(path: path, reason: "cannot be read")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SpecError(path: path, reason: "is not UTF-8 text")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Parses spec text; `path` names the spec in errors.
+    public static func parse(_ text: String, path: String) throws -> Spec {
+        let document: Any?
+        do {
+            document = try Yams.load(yaml: text)
+        } catch {
+            let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "syntax error"
+            throw SpecError(path: path, reason: "not valid YAML or JSON: \(detail)")
+        }
+        guard let root = document as? [String: Any] else {
+            throw SpecError(path: path, reason: "expected a mapping with a 'layers' list at the top")
+        }
+        guard let entries = root["layers"] as? [Any] else {
+            throw SpecError(path: path, reason: "missing 'layers' list")
+        }
+        if let extra = root.keys.filter({ $0 != "layers" }).sorted().first {
+            throw SpecError(path: path, reason: "unknown top-level key '\(extra)' (a spec holds 'layers')")
+        }
+        guard !entries.isEmpty else { throw SpecError(path: path, reason: "'layers' is empty") }
+        var layers: [LayerEntry] = []
+        var names: Set<String> = []
+        for (index, raw) in entries.enumerated() {
+            let entry = try parseLayer(raw, index: index, path: path)
+            guard names.insert(entry.name).inserted else {
+                throw SpecError(path: path, member: "layer \(index)", reason: "duplicate layer name '\(entry.name)'")
+            }
+            if let inputs = entry.inputs {
+                for input in inputs where input != Model.inputName && !names.contains(input) {
+                    throw SpecError(
+                        path: path, member: "layer \(index) ('\(entry.name)')",
+                        reason: "input '\(input)' is not an earlier layer")
+                }
+            }
+            layers.append(entry)
+        }
+        return Spec(path: path, layers: layers)
+    }
+
+    private static func parseLayer(_ raw: Any, index: Int, path: String) throws -> LayerEntry {
+        guard let fields = raw as? [String: Any] else {
+            throw SpecError(path: path, member: "layer \(index)", reason: "expected a mapping such as {type: dense, name: …}")
+        }
+        guard let type = fields["type"] as? String else {
+            throw SpecError(path: path, member: "layer \(index)", reason: "missing 'type'")
+        }
+        let name = try (fields["name"]).map { value -> String in
+            guard let name = value as? String, !name.isEmpty else {
+                throw SpecError(path: path, member: "layer \(index)", reason: "'name' must be a non-empty string")
+            }
+            return name
+        } ?? "\(type)_\(index)"
+        let member = "layer \(index) ('\(name)')"
+        func fail(_ reason: String) -> SpecError { SpecError(path: path, member: member, reason: reason) }
+        func string(_ key: String) throws -> String? {
+            guard let value = fields[key] else { return nil }
+            guard let text = value as? String, !text.isEmpty else { throw fail("'\(key)' must be a tensor name") }
+            return text
+        }
+        func number(_ key: String) throws -> Double? {
+            guard let value = fields[key] else { return nil }
+            if let int = value as? Int { return Double(int) }
+            if let double = value as? Double { return double }
+            // YAML 1.1 reads `1e-3` (no dot) as a string.
+            if let text = value as? String, let double = Double(text) { return double }
+            throw fail("'\(key)' must be a number, got '\(value)'")
+        }
+        func checkKeys(_ allowed: Set<String>) throws {
+            let all = allowed.union(["type", "name", "inputs"])
+            if let unknown = fields.keys.filter({ !all.contains($0) }).sorted().first {
+                throw fail("unknown key '\(unknown)' for a \(type) layer (allowed: \(all.sorted().joined(separator: ", ")))")
+            }
+        }
+        var inputs: [String]?
+        if let rawInputs = fields["inputs"] {
+            if let single = rawInputs as? String {
+                inputs = [single]
+            } else if let list = rawInputs as? [Any], let strings = list as? [String], !strings.isEmpty {
+                inputs = strings
+            } else {
+                throw fail("'inputs' must be a layer name or a list of layer names")
+            }
+        }
+        switch type {
+        case "dense":
+            try checkKeys(["kernel", "bias", "activation"])
+            guard let kernel = try string("kernel") else { throw fail("missing 'kernel' (the [in, out] weight tensor)") }
+            let activationName = try string("activation") ?? "linear"
+            guard let activation = Activation(name: activationName) else {
+                throw fail("unknown activation '\(activationName)' (known: \(Activation.names.joined(separator: ", ")))")
+            }
+            var references = [(parameter: "kernel", tensor: kernel)]
+            if let bias = try string("bias") { references.append((parameter: "bias", tensor: bias)) }
+            return LayerEntry(name: name, op: .dense(activation: activation), inputs: inputs, references: references)
+        case "batchnorm", "batch_normalization", "batchnormalization":
+            try checkKeys(["epsilon", "mean", "variance", "gamma", "beta", "axis"])
+            guard let epsilon = try number("epsilon") else {
+                throw fail("missing 'epsilon' (Keras' default is 0.001, PyTorch's 1e-5; it must be the one used in training)")
+            }
+            guard epsilon >= 0, epsilon.isFinite else { throw fail("'epsilon' must be a non-negative number") }
+            guard let mean = try string("mean") else { throw fail("missing 'mean' (the moving mean tensor)") }
+            guard let variance = try string("variance") else { throw fail("missing 'variance' (the moving variance tensor)") }
+            let axisValue = try number("axis") ?? -1
+            guard axisValue == axisValue.rounded() else { throw fail("'axis' must be an integer") }
+            var references = [(parameter: "moving_mean", tensor: mean), (parameter: "moving_variance", tensor: variance)]
+            if let gamma = try string("gamma") { references.append((parameter: "gamma", tensor: gamma)) }
+            if let beta = try string("beta") { references.append((parameter: "beta", tensor: beta)) }
+            return LayerEntry(
+                name: name, op: .batchNormalization(epsilon: epsilon, axis: Int(axisValue)), inputs: inputs,
+                references: references)
+        case "dropout":
+            try checkKeys(["rate"])
+            return LayerEntry(name: name, op: .dropout(rate: try number("rate") ?? 0), inputs: inputs, references: [])
+        default:
+            let alpha = try number("alpha").map { Float($0) }
+            guard let activation = Activation(name: type, alpha: alpha) else {
+                let known = ["dense", "batchnorm", "dropout"] + Activation.names
+                throw fail("unknown layer type '\(type)' (known: \(known.joined(separator: ", ")))")
+            }
+            try checkKeys(activation.alpha == nil ? [] : ["alpha"])
+            return LayerEntry(name: name, op: .activation(activation), inputs: inputs, references: [])
+        }
+    }
+}

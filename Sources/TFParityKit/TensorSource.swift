@@ -1,0 +1,194 @@
+import Foundation
+import HDF5Kit
+import NumPyFormat
+import SafeTensors
+import TensorCore
+
+/// A file of named tensors: an NPZ archive, a directory of `.npy` files, an HDF5 file, a safetensors file.
+public protocol TensorSource {
+    /// The path as the user named it, for messages.
+    var path: String { get }
+    /// Every tensor name, as the source spells it.
+    var tensorNames: [String] { get }
+    /// Reads one tensor by its exact name.
+    func readTensor(_ name: String) throws -> Tensor
+}
+
+/// What kind of file a source is, judged by its content.
+public enum SourceKind: String, Sendable, Equatable {
+    case npz
+    case npy
+    case npyDirectory = "npy-directory"
+    case hdf5
+    case safetensors
+    case tensorflowCheckpoint = "tf-checkpoint"
+    case savedModel = "saved-model"
+}
+
+enum SourceDetection {
+    static let hdf5Signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
+
+    /// Recognises `path` by its bytes (and, for directories and checkpoint prefixes, by the files it names).
+    static func kind(of path: String) throws -> SourceKind {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            if manager.fileExists(atPath: path + "/variables/variables.index") { return .savedModel }
+            return .npyDirectory
+        }
+        if !manager.fileExists(atPath: path) {
+            if manager.fileExists(atPath: path + ".index") { return .tensorflowCheckpoint }
+            throw FileError(path: path, reason: "no such file or directory")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw FileError(path: path, reason: "cannot be opened for reading")
+        }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
+        if head.starts(with: [0x50, 0x4b, 0x03, 0x04]) || head.starts(with: [0x50, 0x4b, 0x05, 0x06]) { return .npz }
+        if head.starts(with: [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]) { return .npy }
+        if head.starts(with: hdf5Signature) { return .hdf5 }
+        // HDF5 allows a user block of 512, 1024, 2048… bytes before the superblock.
+        var offset: UInt64 = 512
+        while offset <= 1 << 20 {
+            try? handle.seek(toOffset: offset)
+            guard let probe = try? handle.read(upToCount: 8), probe.count == 8 else { break }
+            if [UInt8](probe) == hdf5Signature { return .hdf5 }
+            offset *= 2
+        }
+        if head.count >= 9, head[8] == UInt8(ascii: "{") { return .safetensors }
+        if path.hasSuffix(".index") { return .tensorflowCheckpoint }
+        throw FileError(
+            path: path,
+            reason: "not a recognised source (expected NPZ, NPY, HDF5, safetensors, or a TensorFlow checkpoint)")
+    }
+
+    /// Opens `path` as a tensor source.
+    static func open(_ path: String) throws -> (TensorSource, SourceKind) {
+        let kind = try kind(of: path)
+        switch kind {
+        case .npz: return (try NPZSource(path: path), kind)
+        case .npy: return (try SingleNPYSource(path: path), kind)
+        case .npyDirectory: return (try NPYDirectorySource(path: path), kind)
+        case .hdf5: return (try HDF5Source(path: path), kind)
+        case .safetensors: return (try SafeTensorsSource(path: path), kind)
+        case .tensorflowCheckpoint, .savedModel:
+            throw FileError(path: path, reason: "TensorFlow checkpoints are not supported by this version yet")
+        }
+    }
+}
+
+struct NPZSource: TensorSource {
+    let path: String
+    let archive: NPZArchive
+    init(path: String) throws {
+        self.path = path
+        archive = try NPZArchive(path: path)
+    }
+    var tensorNames: [String] { archive.names }
+    func readTensor(_ name: String) throws -> Tensor { try archive.tensor(named: name) }
+}
+
+struct SingleNPYSource: TensorSource {
+    let path: String
+    let tensor: Tensor
+    let name: String
+    init(path: String) throws {
+        self.path = path
+        tensor = try NPYFile.read(path: path)
+        name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    }
+    var tensorNames: [String] { [name] }
+    func readTensor(_ requested: String) throws -> Tensor {
+        guard requested == name else { throw FileError(path: path, member: requested, reason: "no such tensor") }
+        return tensor
+    }
+}
+
+struct NPYDirectorySource: TensorSource {
+    let path: String
+    let directory: NPYDirectory
+    init(path: String) throws {
+        self.path = path
+        directory = try NPYDirectory(path: path)
+    }
+    var tensorNames: [String] { directory.names }
+    func readTensor(_ name: String) throws -> Tensor { try directory.tensor(named: name) }
+}
+
+struct HDF5Source: TensorSource {
+    let path: String
+    let file: HDF5File
+    let tensorNames: [String]
+    init(path: String) throws {
+        self.path = path
+        file = try HDF5File(path: path)
+        tensorNames = try file.datasetPaths()
+    }
+    func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }
+}
+
+struct SafeTensorsSource: TensorSource {
+    let path: String
+    let file: SafeTensorsFile
+    init(path: String) throws {
+        self.path = path
+        file = try SafeTensorsFile(path: path)
+    }
+    var tensorNames: [String] { file.names }
+    func readTensor(_ name: String) throws -> Tensor { try file.tensor(named: name) }
+}
+
+/// Resolves user-written tensor names against a source's names, tolerating `:0`, `.npy` and a leading `/`.
+struct TensorNameIndex {
+    private var actualByKey: [String: String] = [:]
+    let names: [String]
+
+    init(_ names: [String]) {
+        self.names = names
+        for name in names {
+            let key = Self.normalise(name)
+            if actualByKey[key] == nil { actualByKey[key] = name }
+        }
+    }
+
+    static func normalise(_ name: String) -> String {
+        var key = Substring(name)
+        while key.hasPrefix("/") { key = key.dropFirst() }
+        if key.hasSuffix(".npy") { key = key.dropLast(4) }
+        if key.hasSuffix(":0") { key = key.dropLast(2) }
+        return String(key)
+    }
+
+    /// The source's spelling of `name`, or nil.
+    func resolve(_ name: String) -> String? { actualByKey[Self.normalise(name)] }
+
+    /// Up to three source names closest to `name`, for "did you mean" hints.
+    func suggestions(for name: String) -> [String] {
+        let target = Self.normalise(name)
+        let leaf = target.split(separator: "/").last.map(String.init) ?? target
+        let scored = names.map { candidate -> (String, Int) in
+            let key = Self.normalise(candidate)
+            var score = editDistance(key, target)
+            if key.hasSuffix(leaf) { score -= 3 }
+            return (candidate, score)
+        }
+        return scored.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(3).map(\.0)
+    }
+
+    private func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = previous
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

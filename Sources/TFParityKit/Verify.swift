@@ -1,0 +1,266 @@
+import Foundation
+import ParityModel
+import TensorCore
+
+/// Which comparison a result is.
+public enum Stage: String, Sendable, Equatable {
+    /// A BN layer's input, re-run from the nearest upstream recorded tensor.
+    case preBN = "pre_bn"
+    /// A BN layer applied to its recorded input.
+    case postBN = "post_bn"
+    /// A recorded layer output (or the model's `output`), re-run from the nearest upstream recorded tensor.
+    case output
+    /// Any recorded tensor, with the whole model run from `input`.
+    case endToEnd = "end_to_end"
+}
+
+/// One comparison of computed values against a recorded tensor.
+public struct StageResult: Sendable {
+    public var layer: String
+    public var stage: Stage
+    /// The recording key compared against.
+    public var tensor: String
+    public var comparison: Comparison
+    public var diagnosis: Diagnosis?
+    public var passed: Bool { comparison.passed }
+}
+
+/// Everything `verify` found.
+public struct VerifyReport: Sendable {
+    public var model: String
+    public var recording: String
+    public var tolerance: Tolerance
+    public var results: [StageResult]
+    /// Recording keys that name nothing in the model; they were not compared.
+    public var ignoredKeys: [String]
+    /// Named durations in milliseconds, in the order they happened.
+    public var timings: [(name: String, milliseconds: Double)]
+    public var passed: Bool { results.allSatisfy(\.passed) }
+}
+
+public struct VerifyOptions: Sendable {
+    public var tolerance: Tolerance
+    public var endToEnd: Bool
+
+    public init(tolerance: Tolerance = .default, endToEnd: Bool = false) {
+        self.tolerance = tolerance
+        self.endToEnd = endToEnd
+    }
+}
+
+/// Re-running a model against values TensorFlow recorded.
+public enum Verifier {
+    /// Compares the model at `modelPath` with the recording at `recordingPath` (NPZ or HDF5).
+    ///
+    /// Throws for unreadable or inconsistent input (a missing `input`, shapes that do not fit the model); a parity
+    /// mismatch is not an error but a failing result in the report.
+    public static func verify(model modelPath: String, recording recordingPath: String, options: VerifyOptions = .init())
+        throws -> VerifyReport
+    {
+        var clock = Stopwatch()
+        let model = try ModelFile.read(path: modelPath)
+        let engine: Engine
+        do {
+            engine = try Engine(model: model)
+        } catch let error as EngineError {
+            throw FileError(path: modelPath, reason: error.description)
+        }
+        clock.lap("load_model")
+        let recording = try Recording.load(path: recordingPath)
+        clock.lap("load_recording")
+        var report = try verify(engine: engine, recording: recording, options: options, clock: &clock)
+        report.model = modelPath
+        return report
+    }
+
+    static func verify(engine: Engine, recording: Recording, options: VerifyOptions, clock: inout Stopwatch) throws
+        -> VerifyReport
+    {
+        let model = engine.model
+        let path = recording.path
+        guard let input = recording.values[Model.inputName] else {
+            throw FileError(path: path, member: Model.inputName, reason: "missing: a recording must hold the batch fed to the model")
+        }
+        let plan = try RecordingPlan(model: model, recording: recording)
+        var results: [StageResult] = []
+
+        func compare(_ layer: String, _ stage: Stage, _ key: String, _ actual: FloatTensor) throws -> StageResult {
+            guard let expected = recording.values[key] else { preconditionFailure("planned key '\(key)' not recorded") }
+            guard actual.shape == expected.shape else {
+                throw FileError(
+                    path: path, member: key,
+                    reason: "recorded shape \(Shape.describe(expected.shape)) does not match the model's \(Shape.describe(actual.shape)) here")
+            }
+            return StageResult(
+                layer: layer, stage: stage, tensor: key,
+                comparison: Comparison(actual: actual.values, expected: expected.values, tolerance: options.tolerance))
+        }
+        func run<T>(_ key: String, _ body: () throws -> T) throws -> T {
+            do {
+                return try body()
+            } catch let error as EngineError {
+                throw FileError(path: path, member: key, reason: error.description)
+            }
+        }
+
+        for layer in model.layers {
+            if let preKey = plan.preBN[layer.name] {
+                let actual = try run(preKey) { () throws -> FloatTensor in
+                    let source = layer.inputs.first ?? Model.inputName
+                    return source == Model.inputName ? input : try engine.output(of: source, given: plan.known)
+                }
+                results.append(try compare(layer.name, .preBN, preKey, actual))
+            }
+            if let postKey = plan.postBN[layer.name] {
+                let actual: FloatTensor
+                if let preKey = plan.preBN[layer.name], let recordedInput = recording.values[preKey] {
+                    actual = try run(preKey) { try engine.apply(layer, to: [recordedInput]) }
+                    var result = try compare(layer.name, .postBN, postKey, actual)
+                    if !result.passed {
+                        result.diagnosis = diagnose(layer, engine: engine, x: recordedInput, key: postKey, recording: recording, options: options)
+                    }
+                    results.append(result)
+                } else {
+                    actual = try run(postKey) { try engine.output(of: layer.name, given: plan.known) }
+                    results.append(try compare(layer.name, .postBN, postKey, actual))
+                }
+            }
+            for key in plan.outputs[layer.name, default: []] {
+                let actual = try run(key) { try engine.output(of: layer.name, given: plan.known) }
+                results.append(try compare(layer.name, .output, key, actual))
+            }
+        }
+        clock.lap("local_checks")
+
+        if options.endToEnd {
+            let trace = try run(Model.inputName) { try engine.trace(input) }
+            clock.lap("forward")
+            for layer in model.layers {
+                let sourceValue: FloatTensor? = {
+                    let source = layer.inputs.first ?? Model.inputName
+                    return source == Model.inputName ? input : trace[source]
+                }()
+                if let key = plan.preBN[layer.name], let value = sourceValue {
+                    results.append(try compare(layer.name, .endToEnd, key, value))
+                }
+                if let key = plan.postBN[layer.name], let value = trace[layer.name] {
+                    results.append(try compare(layer.name, .endToEnd, key, value))
+                }
+                for key in plan.outputs[layer.name, default: []] {
+                    if let value = trace[layer.name] { results.append(try compare(layer.name, .endToEnd, key, value)) }
+                }
+            }
+            clock.lap("end_to_end_compare")
+        }
+        return VerifyReport(
+            model: "", recording: path, tolerance: options.tolerance, results: results, ignoredKeys: plan.ignored,
+            timings: clock.laps)
+    }
+
+    private static func diagnose(
+        _ layer: Layer, engine: Engine, x: FloatTensor, key: String, recording: Recording, options: VerifyOptions
+    ) -> Diagnosis? {
+        guard case .batchNormalization(let epsilon, let axis) = layer.op,
+            let y = recording.values[key], let mean = engine.model.parameter(layer.name, "moving_mean"),
+            let variance = engine.model.parameter(layer.name, "moving_variance")
+        else { return nil }
+        let rank = x.shape.count
+        let channelAxis = axis < 0 ? axis + rank : axis
+        guard channelAxis >= 0, channelAxis < rank else { return nil }
+        let inner = x.shape[(channelAxis + 1)...].reduce(1, *)
+        let parameters = BatchNormDiagnosis.Parameters(
+            mean: mean.floatValues(), variance: variance.floatValues(),
+            gamma: engine.model.parameter(layer.name, "gamma")?.floatValues(),
+            beta: engine.model.parameter(layer.name, "beta")?.floatValues(), epsilon: epsilon)
+        return BatchNormDiagnosis.diagnose(x: x.values, y: y.values, parameters: parameters, inner: inner, tolerance: options.tolerance)
+    }
+}
+
+/// Which recorded keys feed which checks, and the recorded values that stand in for layer outputs.
+struct RecordingPlan {
+    /// BN layer → its `pre_bn` key.
+    var preBN: [String: String] = [:]
+    /// BN layer → its `post_bn` key.
+    var postBN: [String: String] = [:]
+    /// Layer → `<layer>/output` keys (and `output` for the last layer).
+    var outputs: [String: [String]] = [:]
+    /// Layer name (or `input`) → recorded value of its output, for re-running from the nearest recorded tensor.
+    var known: [String: FloatTensor] = [:]
+    var ignored: [String] = []
+
+    init(model: Model, recording: Recording) throws {
+        let layers = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        known[Model.inputName] = recording.values[Model.inputName]
+        for key in recording.values.keys.sorted() where key != Model.inputName {
+            if key == "output", let last = model.outputLayer {
+                outputs[last.name, default: []].append(key)
+                known[last.name] = known[last.name] ?? recording.values[key]
+                continue
+            }
+            guard let slash = key.lastIndex(of: "/") else {
+                ignored.append(key)
+                continue
+            }
+            let layerName = String(key[..<slash])
+            let suffix = key[key.index(after: slash)...]
+            guard let layer = layers[layerName] else {
+                ignored.append(key)
+                continue
+            }
+            switch suffix {
+            case "pre_bn" where layer.isBatchNormalization:
+                preBN[layerName] = key
+            case "post_bn" where layer.isBatchNormalization:
+                postBN[layerName] = key
+                known[layerName] = recording.values[key]
+            case "output":
+                outputs[layerName, default: []].insert(key, at: 0)
+                known[layerName] = recording.values[key]
+            default:
+                ignored.append(key)
+            }
+        }
+        if preBN.isEmpty && postBN.isEmpty && outputs.isEmpty {
+            let sample = ignored.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
+            throw FileError(
+                path: recording.path,
+                reason: "no recorded tensor names a layer of the model (expected keys like '<bn layer>/pre_bn', "
+                    + "'<bn layer>/post_bn', 'output'\(sample.isEmpty ? "" : "; found \(sample)"))")
+        }
+    }
+}
+
+/// A recording: tensor name → float32 values, from NPZ or HDF5.
+public struct Recording: Sendable {
+    public var path: String
+    public var values: [String: FloatTensor]
+
+    public static func load(path: String) throws -> Recording {
+        let (source, _) = try SourceDetection.open(path)
+        var values: [String: FloatTensor] = [:]
+        for name in source.tensorNames {
+            let tensor = try source.readTensor(name)
+            guard tensor.dtype.isFloatingPoint else {
+                throw FileError(path: path, member: name, reason: "recorded values must be floating point, found \(tensor.dtype.numpyName)")
+            }
+            let key = TensorNameIndex.normalise(name)
+            guard values[key] == nil else {
+                throw FileError(path: path, member: name, reason: "recorded twice under spellings of the same name")
+            }
+            values[key] = FloatTensor(shape: tensor.shape, values: tensor.floatValues())
+        }
+        return Recording(path: path, values: values)
+    }
+}
+
+/// Wall-clock laps in milliseconds.
+struct Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private(set) var laps: [(name: String, milliseconds: Double)] = []
+
+    mutating func lap(_ name: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        laps.append((name, Double(now - last) / 1e6))
+        last = now
+    }
+}

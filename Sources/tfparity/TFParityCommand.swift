@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import TFParityKit
+
+@main
+struct TFParityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tfparity",
+        abstract: "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
+        version: toolVersion,
+        subcommands: [Convert.self, Verify.self, Inspect.self]
+    )
+}
+
+/// Flags shared by the commands that print a report.
+struct ReportOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+/// Runs `body`; an input error becomes one `error:` line on stderr and exit code 2.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let message = "\(error)".split(whereSeparator: \.isNewline).joined(separator: "; ")
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+func printOut(_ text: String) {
+    FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import TFParityKit
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-run a model against values recorded from TensorFlow; exit 1 on a mismatch.")
+
+    @Argument(help: "The model file written by 'tfparity convert'.")
+    var model: String
+
+    @Argument(help: "The recording (NPZ or HDF5): input, <bn layer>/pre_bn, <bn layer>/post_bn, output.")
+    var recording: String
+
+    @Option(help: "Absolute tolerance.")
+    var atol: Double = Tolerance.default.atol
+
+    @Option(help: "Relative tolerance: an element passes when |actual - expected| <= atol + rtol * |expected|.")
+    var rtol: Double = Tolerance.default.rtol
+
+    @Flag(name: .customLong("end-to-end"), help: "Also run the whole model from 'input' and compare every recorded tensor.")
+    var endToEnd = false
+
+    @OptionGroup var report: ReportOptions
+
+    func validate() throws {
+        guard atol >= 0, atol.isFinite else { throw ValidationError("--atol must be a non-negative number, got '\(atol)'") }
+        guard rtol >= 0, rtol.isFinite else { throw ValidationError("--rtol must be a non-negative number, got '\(rtol)'") }
+    }
+
+    func run() throws {
+        var passed = false
+        try runReportingErrors {
+            let result = try Verifier.verify(
+                model: model, recording: recording,
+                options: VerifyOptions(tolerance: Tolerance(atol: atol, rtol: rtol), endToEnd: endToEnd))
+            printOut(report.format == .json ? Rendering.json(result) : Rendering.text(result))
+            passed = result.passed
+        }
+        if !passed { throw ExitCode(1) }
+    }
+}
