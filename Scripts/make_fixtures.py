@@ -42,9 +42,10 @@ ATOL, RTOL = 1e-5, 1e-4
 NETWORKS = {
     # name: config
     "seed": dict(
-        seed=1234, input_scale=1.0, sizes=[8, 16, 8, 3], lr=1e-3, steps=40, batch=64,
-        # columns of layer0/W and layer1/W scaled down so that some pre-BN variances are ~1e-4
-        tiny_columns={0: {0: 0.02, 1: 0.03, 2: 0.05}, 1: {0: 0.03, 1: 0.06}},
+        seed=1234, input_scale=1.0, sizes=[8, 16, 8, 3], lr=3e-4, steps=40, batch=64,
+        # columns of layer0/W and layer1/W scaled down so that some pre-BN (moving) variances end
+        # up ~1e-4 after training (Adam moves them up from their initial values)
+        tiny_columns={0: {0: 0.005, 1: 0.01, 2: 0.02}, 1: {0: 0.005, 1: 0.01}},
     ),
     "tiny_variance": dict(
         seed=4321, input_scale=1e-3, sizes=[8, 16, 8, 3], lr=1e-4, steps=40, batch=64,
@@ -203,17 +204,11 @@ def session():
 
 
 def record_keys(t):
-    keys = ["layer0/output"]
-    out = {}
-    for k in t:
-        if k.endswith("/output") or k.endswith("/pre_bn") or k.endswith("/post_bn"):
-            out[k] = t[k]
+    """Recorded tensors in graph order: layerN/output, layerN/bn/pre_bn, layerN/bn/post_bn, ..., output."""
+    out = {k: v for k, v in t.items()
+           if k.startswith("layer") and (k.endswith("/output") or k.endswith("/pre_bn") or k.endswith("/post_bn"))}
     out["output"] = t["output"]
-    # order: input, then per layer in graph order, then output
-    ordered = {}
-    for k in sorted(out, key=lambda s: (s == "output", s.split("/")[0], 0 if s.endswith("pre_bn") else 1)):
-        ordered[k] = out[k]
-    return ordered
+    return out
 
 
 def fetch_recording(sess, t, x_rec, phase=False, extra_feed=None):
@@ -398,6 +393,12 @@ def variant_recording(cfg, params, x_rec, variants):
     return rec, info
 
 
+def effective_epsilon(requested, info):
+    """The epsilon the fused op really uses, as a decimal (the attr is stored as float32)."""
+    attr = info["fused_epsilon_attr"]
+    return requested if np.float32(attr) == np.float32(requested) else float(np.float32(attr))
+
+
 def downstream_from(cfg, params, x_rec, layer, post_bn):
     """Feed a changed post_bn into the real seed graph; TF recomputes everything downstream."""
     g = tf.Graph()
@@ -414,11 +415,14 @@ def downstream_from(cfg, params, x_rec, layer, post_bn):
     return rec
 
 
-def make_diagnosis(seed):
+def make_diagnosis(results):
+    seed = results["seed"]
     out_dir = os.path.join(FIXTURES, "diagnosis")
     os.makedirs(out_dir, exist_ok=True)
     cfg, params, rec, x_rec = seed["cfg"], seed["params"], seed["rec"], seed["x_rec"]
     bn = {b["name"]: b for b in seed["spec"]["layers"] if b["type"] == "batchnorm"}
+
+    tv = results["tiny_variance"]
 
     def P(layer):
         b = bn[layer]
@@ -430,7 +434,7 @@ def make_diagnosis(seed):
     cases.append(("eps-mismatch", r, "layer0/bn", "eps-mismatch", 1e-5, ["layer0/bn"],
                   "tf.nn.batch_normalization(..., variance_epsilon=1e-5) in place of 1e-3"))
     r, info = variant_recording(cfg, params, x_rec, {"layer0/bn": ("fused", 1e-5)})
-    eff = float(np.float32(info["fused_epsilon_attr"]))
+    eff = effective_epsilon(1e-5, info)
     print(f"  fused_batch_norm(epsilon=1e-5): op {info['fused_op']}, epsilon attr "
           f"{info['fused_epsilon_attr']!r} (TF 2.21 does not clamp to 1.001e-5)")
     cases.append(("eps-mismatch-fused", r, "layer0/bn", "eps-mismatch", eff, ["layer0/bn"],
@@ -463,17 +467,34 @@ def make_diagnosis(seed):
                   "std-as-variance", None, ["layer0/bn"],
                   "numpy float32: TF's formula with sqrt(moving_variance) in place of moving_variance"))
 
+    # tiny_variance: the fused kernel with 1.001e-5, the epsilon older TF (<= 2.1 fused_batch_norm)
+    # and Keras' fused path silently raised smaller values to. Variances ~1e-7..1e-6 make 1.001e-5
+    # distinguishable from 1e-5 (relative difference ~4e-4 in the scale).
+    r, info = variant_recording(tv["cfg"], tv["params"], tv["x_rec"], {"layer0/bn": ("fused", 1.001e-5)})
+    cases.append(("tiny_variance-eps-mismatch-fused", r, "layer0/bn", "eps-mismatch",
+                  effective_epsilon(1.001e-5, info), ["layer0/bn"],
+                  f"tiny_variance model; tf.compat.v1.nn.fused_batch_norm(epsilon=1.001e-5, "
+                  f"is_training=False) on NHWC [N,1,1,C]; op {info['fused_op']} epsilon attr "
+                  f"{info['fused_epsilon_attr']!r}", "tiny_variance"))
+
     manifest = [{"recording": "../seed/recording.npz", "model": "seed", "layer": None,
                  "expected_id": None, "affected_layers": [],
                  "how": "passing: the seed graph in inference mode (phase_train=False)"}]
-    for stem, r, layer, eid, eps, affected, how in cases:
-        assert list(r.keys())[:1] == ["input"] and np.array_equal(r["input"], rec["input"])
-        for k in rec:  # every recording has the same keys as the passing one
-            assert k in r, (stem, k)
+    manifest.append({"recording": "../tiny_variance/recording.npz", "model": "tiny_variance",
+                     "layer": None, "expected_id": None, "affected_layers": [],
+                     "how": "passing: the tiny_variance graph in inference mode (phase_train=False)"})
+    for case in cases:
+        stem, r, layer, eid, eps, affected, how = case[:7]
+        model = case[7] if len(case) > 7 else "seed"
+        base = results[model]["rec"]
+        assert list(r.keys())[:1] == ["input"] and np.array_equal(r["input"], base["input"])
+        assert list(r) == list(base), stem  # same keys, same order as the passing recording
+        for k in list(base)[:list(base).index(layer + "/post_bn")]:
+            assert np.array_equal(r[k], base[k]), (stem, k)  # upstream of the change: TF's values
         path = os.path.join(out_dir, stem + ".npz")
         save_npz(path, r)
         print(f"  wrote {rel(path)} ({os.path.getsize(path)} bytes)")
-        entry = {"recording": stem + ".npz", "model": "seed", "layer": layer, "expected_id": eid}
+        entry = {"recording": stem + ".npz", "model": model, "layer": layer, "expected_id": eid}
         if eps is not None:
             entry["epsilon"] = eps
         entry["affected_layers"] = affected
@@ -560,13 +581,13 @@ def self_check(manifest):
             ok &= good
             print(f"  [{net}] {layer:10s} {stage:10s} mismatches {bad}/{n} max_abs {mx:.3g}  "
                   f"{'OK' if good else 'FAIL'}")
-    seed_dir = os.path.join(FIXTURES, "seed")
-    params = load_npz(os.path.join(seed_dir, "params.npz"))
-    spec = json.load(open(os.path.join(seed_dir, "spec.json")))
-    bnspec = {L["name"]: L for L in spec["layers"] if L["type"] == "batchnorm"}
     for e in manifest:
         if e["expected_id"] is None:
             continue
+        model_dir = os.path.join(FIXTURES, e["model"])
+        params = load_npz(os.path.join(model_dir, "params.npz"))
+        spec = json.load(open(os.path.join(model_dir, "spec.json")))
+        bnspec = {L["name"]: L for L in spec["layers"] if L["type"] == "batchnorm"}
         rec = load_npz(os.path.join(FIXTURES, "diagnosis", e["recording"]))
         res = np_forward_layers(spec, params, rec)
         line = []
@@ -596,7 +617,8 @@ def self_check(manifest):
             k = int(np.argmin(v))
             small = v < 1e-3
             print(f"      fitted epsilon: smallest-variance channel (var {v[k]:.3g}) {eps_c[k]:.6g}; "
-                  f"median over channels with var<1e-3 {np.median(eps_c[small]):.6g}")
+                  f"median over the {int(small.sum())} channels with var<1e-3 "
+                  f"{np.median(eps_c[small]):.6g}; intended {e['epsilon']:.6g}")
         elif eid == "batch-statistics":
             bm, bv = x.mean(0, dtype=np.float64).astype(f), x.var(0, dtype=np.float64).astype(f)
             ref = np_bn(x, bm, bv, g, b, EPS)
@@ -622,7 +644,7 @@ def main():
     for name, cfg in NETWORKS.items():
         results[name] = make_network(name, cfg)
     print("[diagnosis]")
-    manifest = make_diagnosis(results["seed"])
+    manifest = make_diagnosis(results)
     ok = self_check(manifest)
     return 0 if ok else 1
 
