@@ -18,6 +18,11 @@ import struct
 import sys
 
 import numpy as np
+
+try:
+    import ml_dtypes  # noqa: F401  (registers bfloat16 with numpy, which BF16 tensors need)
+except ImportError:
+    pass
 from safetensors import safe_open
 from safetensors.numpy import load_file
 
