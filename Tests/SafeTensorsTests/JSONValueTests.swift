@@ -17,7 +17,7 @@ struct JSONValueTests {
         .init(name: "zero", text: "0", expected: .int(0)),
         .init(name: "Int.max", text: "9223372036854775807", expected: .int(Int.max)),
         .init(name: "Int.min", text: "-9223372036854775808", expected: .int(Int.min)),
-        .init(name: "integer beyond Int", text: "18446744073709551615", expected: .double(18446744073709551615)),
+        .init(name: "integer beyond Int", text: "18446744073709551615", expected: .double(0x1p64)),
         .init(name: "fraction", text: "0.001", expected: .double(0.001)),
         .init(name: "exponent", text: "1.001E-5", expected: .double(1.001e-5)),
         .init(name: "integer with exponent", text: "1e3", expected: .double(1000)),
