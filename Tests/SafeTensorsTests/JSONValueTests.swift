@@ -127,7 +127,7 @@ struct JSONValueTests {
         #expect(try value.serializedBytes() == Array(text.utf8))
     }
 
-    @Test(arguments: [0.1, 1e-5, 1.001e-5, 123456789.125, -2.5e-300, 1.7976931348623157e308, 5e-324])
+    @Test(arguments: [0.1, 1e-5, 1.001e-5, 123456789.125, -2.5e-300, 1.7976931348623157e308, Double.leastNonzeroMagnitude])
     func doublesRoundTripExactly(_ number: Double) throws {
         let parsed = try JSONValue.parse(try JSONValue.double(number).serialized())
         #expect(parsed.doubleValue?.bitPattern == number.bitPattern)
