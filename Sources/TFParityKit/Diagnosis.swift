@@ -78,7 +78,9 @@ public enum BatchNormDiagnosis {
             { i, c in g[c] * (Double(x[i]) - m[c]) / (v[c] + epsilon).squareRoot() + b[c] }
         }
         func outsideSqrt(_ epsilon: Double) -> (Int, Int) -> Double {
-            { i, c in gamma[c] * (Double(x[i]) - mean[c]) / (variance[c].squareRoot() + epsilon) + beta[c] }
+            { i, c in
+                epsilonOutsideSqrt(Double(x[i]), mean: mean[c], variance: variance[c], gamma: gamma[c], beta: beta[c], epsilon: epsilon)
+            }
         }
 
         var findings: [Diagnosis] = []
@@ -157,6 +159,13 @@ public enum BatchNormDiagnosis {
                 insideSqrt(layerEpsilon, variance: variance, mean: mean, gamma: gamma, beta: zeros))
         }
         return findings.min { $0.residual < $1.residual }
+    }
+
+    /// The hand-written formula that puts epsilon outside the root: `gamma * (x - mean) / (sqrt(variance) + epsilon) + beta`.
+    public static func epsilonOutsideSqrt(
+        _ x: Double, mean: Double, variance: Double, gamma: Double, beta: Double, epsilon: Double
+    ) -> Double {
+        gamma * (x - mean) / (variance.squareRoot() + epsilon) + beta
     }
 
     /// Per-element scale `(y - beta) / (gamma * (x - mean))` turned into an epsilon by `solve`, median over the elements

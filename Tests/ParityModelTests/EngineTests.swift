@@ -1,0 +1,105 @@
+import Foundation
+import ParityModel
+import TensorCore
+import Testing
+import TestSupport
+
+@Suite struct BatchNormalizationTests {
+    /// The worked example from the developers' guide: values taken from a TensorFlow run.
+    @Test func workedExampleMatchesTensorFlow() {
+        let y = BatchNormalization.apply(
+            -0.077417567, mean: -0.089603029, variance: 0.000436493, gamma: 1.0055743, beta: -0.016652612,
+            epsilon: 1e-3)
+        expectClose([y], [0.30664611], atol: 1e-6, rtol: 0)
+    }
+
+    @Test func followsTensorFlowsOrderOfOperations() {
+        // inv = rsqrt(var + eps) * gamma; y = x * inv + (beta - mean * inv), in float32.
+        let (scale, offset) = BatchNormalization.scaleAndOffset(
+            mean: [2], variance: [4], gamma: [3], beta: [1], epsilon: 0)
+        #expect(scale == [1.5])
+        #expect(offset == [-2])
+        let noParameters = BatchNormalization.scaleAndOffset(mean: [0], variance: [1], gamma: nil, beta: nil, epsilon: 0)
+        #expect(noParameters.scale == [1] && noParameters.offset == [0])
+    }
+}
+
+@Suite struct EngineTests {
+    static func model(_ layers: [Layer], _ parameters: [String: Tensor]) -> Model {
+        Model(layers: layers, parameters: parameters)
+    }
+
+    @Test func denseComputesMatrixProductPlusBias() throws {
+        // [[1, 2]] · [[1, 2, 3], [4, 5, 6]] + [0.5, 0.5, 0.5] = [[9.5, 12.5, 15.5]]
+        let model = Self.model(
+            [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
+            ["d/kernel": Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6]), "d/bias": Tensor(shape: [3], floats: [0.5, 0.5, 0.5])])
+        let y = try Engine(model: model).run(FloatTensor(shape: [1, 2], values: [1, 2]))
+        #expect(y.shape == [1, 3])
+        expectClose(y.values, [9.5, 12.5, 15.5], atol: 0, rtol: 0)
+    }
+
+    struct ActivationCase: Sendable, CustomTestStringConvertible {
+        var activation: Activation
+        var expected: [Float]
+        var testDescription: String { activation.name }
+    }
+
+    // Expected values from numpy / tf.nn on x = [-2, -0.5, 0, 0.5, 7].
+    @Test(arguments: [
+        ActivationCase(activation: .relu, expected: [0, 0, 0, 0.5, 7]),
+        ActivationCase(activation: .relu6, expected: [0, 0, 0, 0.5, 6]),
+        ActivationCase(activation: .leakyRelu(alpha: 0.2), expected: [-0.4, -0.1, 0, 0.5, 7]),
+        ActivationCase(activation: .elu(alpha: 1), expected: [-0.86466473, -0.39346933, 0, 0.5, 7]),
+        ActivationCase(activation: .selu, expected: [-1.5201665, -0.6917582, 0, 0.52535050, 7.3549070]),
+        ActivationCase(activation: .sigmoid, expected: [0.11920292, 0.37754067, 0.5, 0.62245935, 0.99908894]),
+        ActivationCase(activation: .tanh, expected: [-0.9640276, -0.46211717, 0, 0.46211717, 0.99999834]),
+        ActivationCase(activation: .softmax, expected: [1.2319834e-04, 5.5213459e-04, 9.1031322e-04, 1.5008417e-03, 9.9681336e-01]),
+        ActivationCase(activation: .linear, expected: [-2, -0.5, 0, 0.5, 7]),
+    ])
+    func activations(_ c: ActivationCase) throws {
+        let model = Self.model([Layer(name: "a", op: .activation(c.activation), inputs: [Model.inputName])], [:])
+        let y = try Engine(model: model).run(FloatTensor(shape: [1, 5], values: [-2, -0.5, 0, 0.5, 7]))
+        expectClose(y.values, c.expected, atol: 1e-6, rtol: 1e-5)
+    }
+
+    @Test func missingParameterIsAnError() {
+        let model = Self.model([Layer(name: "bn", op: .batchNormalization(epsilon: 1e-3, axis: -1), inputs: [Model.inputName])], [:])
+        #expect(throws: EngineError.missingParameter(layer: "bn", parameter: "moving_mean")) { try Engine(model: model) }
+    }
+
+    @Test func wrongInputWidthIsAnError() throws {
+        let model = Self.model(
+            [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
+            ["d/kernel": Tensor(shape: [2, 1], floats: [1, 1])])
+        #expect(throws: EngineError.inputShape(layer: "d", expected: "[…, 2]", actual: [1, 3])) {
+            try Engine(model: model).run(FloatTensor(shape: [1, 3], values: [1, 2, 3]))
+        }
+    }
+}
+
+@Suite struct ModelFileTests {
+    @Test func roundTripKeepsLayersParametersAndProvenance() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let model = Model(
+            layers: [
+                Layer(name: "layer0", op: .dense(activation: .linear), inputs: [Model.inputName]),
+                Layer(name: "layer0/bn", op: .batchNormalization(epsilon: 1.001e-5, axis: -1), inputs: ["layer0"]),
+                Layer(name: "act", op: .activation(.leakyRelu(alpha: 0.3)), inputs: ["layer0/bn"]),
+                Layer(name: "drop", op: .dropout(rate: 0.5), inputs: ["act"]),
+            ],
+            parameters: [
+                "layer0/kernel": Tensor(shape: [1, 2], doubles: [0.1, -0.2]),
+                "layer0/bn/moving_mean": Tensor(shape: [2], floats: [0.5, -0.25]),
+                "layer0/bn/moving_variance": Tensor(shape: [2], floats: [1e-7, 2]),
+            ],
+            provenance: Provenance(source: "p.npz", sha256: String(repeating: "ab", count: 32), sourceKind: "npz", spec: "s.yaml", toolVersion: "0.1.0"))
+        let path = dir.appendingPathComponent("m.safetensors").path
+        try ModelFile.write(model, to: path)
+        let back = try ModelFile.read(path: path)
+        #expect(back.layers == model.layers)
+        #expect(back.parameters == model.parameters)
+        #expect(back.provenance == model.provenance)
+    }
+}
