@@ -32,6 +32,9 @@ enum HDF5Call {
         _ = H5Eset_auto2(tfp_H5E_DEFAULT(), nil, nil)
     }
 
+    // `body` must make the C call itself: any later HDF5 API call (even `H5Eset_auto2`) clears the
+    // error stack that `failure` reads.
+
     /// Runs a call returning an identifier (`hid_t`); a negative result throws.
     static func identifier(_ function: String, _ body: () -> hid_t) throws(HDF5CallFailure) -> hid_t {
         prepare()
@@ -112,6 +115,8 @@ final class HDF5Handle {
     }
 
     deinit {
+        // The last owner may release the handle on another thread, whose error printer is still on.
+        HDF5Call.prepare()
         // Close failures cannot be reported from deinit and leave nothing for the caller to fix.
         switch kind {
         case .file: _ = H5Fclose(id)

@@ -101,7 +101,8 @@ public final class HDF5File {
     public func exists(_ objectPath: String) -> Bool {
         guard (try? checkLinks(objectPath)) != nil else { return false }
         let name = Self.hdf5Name(objectPath)
-        return (try? HDF5Call.status("H5Oexists_by_name") { H5Oexists_by_name(file.id, name, linkAccess.id) }) ?? 0 > 0
+        let found = try? HDF5Call.status("H5Oexists_by_name") { H5Oexists_by_name(file.id, name, linkAccess.id) }
+        return (found ?? 0) > 0
     }
 
     // MARK: Datasets
@@ -372,9 +373,8 @@ public final class HDF5File {
     /// Refuses raw data outside the file; returns whether the dataset is filtered (compressed).
     private func checkStorage(of dataset: HDF5Handle, _ datasetPath: String) throws -> Bool {
         let creation = try HDF5Call.open(.propertyList, "H5Dget_create_plist") { H5Dget_create_plist(dataset.id) }
-        let layout = H5Pget_layout(creation.id)
-        guard layout.rawValue >= 0 else { try HDF5Call.status("H5Pget_layout") { layout.rawValue } ; return false }
-        if layout == H5D_VIRTUAL {
+        let layout = try HDF5Call.status("H5Pget_layout") { H5Pget_layout(creation.id).rawValue }
+        if layout == H5D_VIRTUAL.rawValue {
             throw HDF5Error.unsupportedStorage(
                 path: path, dataset: datasetPath,
                 description: "virtual dataset (its data is drawn from other datasets or files)")
