@@ -85,7 +85,7 @@ private final class MessageCollector {
     func add(_ entry: H5E_error2_t) {
         var text = entry.desc.map { String(cString: $0) } ?? ""
         // The minor message ("Not an HDF5 file", "Can't open object") often says more than the description.
-        if let minor = Self.message(entry.min_num), !minor.isEmpty, !text.contains(minor) {
+        if let minor = Self.message(entry.min_num), !minor.isEmpty, !text.lowercased().contains(minor.lowercased()) {
             text = text.isEmpty ? minor : "\(text) (\(minor))"
         }
         if !text.isEmpty, messages.last != text { messages.append(text) }
