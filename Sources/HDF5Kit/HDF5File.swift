@@ -1,0 +1,514 @@
+import CHDF5
+import Foundation
+import TensorCore
+
+/// Caps on what a dataset may make us allocate, checked before any read.
+///
+/// A dataset's size comes from the file, so a small or hostile file could ask for gigabytes; a
+/// gzip-filtered one can legitimately expand far beyond its stored size, but not without bound.
+public struct HDF5ReadLimits: Sendable, Equatable {
+    /// No dataset larger than this is read, whatever the file.
+    public var maxTensorBytes: Int
+    /// Datasets up to this size are read even when larger than the file (unallocated data reads as fill values).
+    public var alwaysAllowedBytes: Int
+    /// A filtered (compressed) dataset may be at most this many times the file's size.
+    public var maxFilteredExpansion: Int
+
+    public init(maxTensorBytes: Int = 4 << 30, alwaysAllowedBytes: Int = 64 << 20, maxFilteredExpansion: Int = 1024) {
+        self.maxTensorBytes = maxTensorBytes
+        self.alwaysAllowedBytes = alwaysAllowedBytes
+        self.maxFilteredExpansion = maxFilteredExpansion
+    }
+
+    public static let `default` = HDF5ReadLimits()
+}
+
+/// An HDF5 file opened read-only, read as tensors and attributes.
+///
+/// Paths inside the file are `/`-separated, with or without a leading slash (`layer0/bn/gamma`).
+/// External links are never followed, filter plugins are never loaded, and datasets whose raw data
+/// lives outside the file (external storage, virtual datasets) are refused.
+public final class HDF5File {
+    /// The file as the caller named it; every error carries it.
+    public let path: String
+    public let limits: HDF5ReadLimits
+    private let file: HDF5Handle
+    /// Link access properties used for every look-up: its external-link callback refuses traversal, so
+    /// even a soft link that leads through an external link cannot open another file.
+    private let linkAccess: HDF5Handle
+    private let fileSize: Int
+
+    /// Opens `path` read-only (`H5Fopen` with `H5F_ACC_RDONLY`).
+    ///
+    /// - Throws: `HDF5Error.fileNotFound`, `.notHDF5` when the file has no HDF5 signature
+    ///   (`H5Fis_hdf5`), `.openFailed` with HDF5's error text when it is damaged or truncated.
+    public init(path: String, limits: HDF5ReadLimits = .default) throws(HDF5Error) {
+        self.path = path
+        self.limits = limits
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+            FileManager.default.isReadableFile(atPath: path)
+        else { throw .fileNotFound(path: path) }
+        do {
+            let signature = try HDF5Call.status("H5Fis_hdf5") { H5Fis_hdf5(path) }
+            if signature == 0 { throw HDF5Error.notHDF5(path: path) }
+            let file = try HDF5Call.open(.file, "H5Fopen") { H5Fopen(path, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT()) }
+            let linkAccess = try HDF5Call.open(.propertyList, "H5Pcreate") { H5Pcreate(tfp_H5P_LINK_ACCESS()) }
+            let refuseTraversal: H5L_elink_traverse_t = { _, _, _, _, _, _, _ in -1 }
+            try HDF5Call.status("H5Pset_elink_cb") { H5Pset_elink_cb(linkAccess.id, refuseTraversal, nil) }
+            var size: hsize_t = 0
+            try HDF5Call.status("H5Fget_filesize") { H5Fget_filesize(file.id, &size) }
+            self.file = file
+            self.linkAccess = linkAccess
+            self.fileSize = Int(clamping: size)
+        } catch let error as HDF5Error {
+            throw error
+        } catch let failure as HDF5CallFailure {
+            throw .openFailed(path: path, detail: failure.detail)
+        } catch {
+            throw .openFailed(path: path, detail: "\(error)")
+        }
+    }
+
+    // MARK: Listing
+
+    /// Every dataset reachable through hard links, depth first in name order, `/`-joined without a
+    /// leading slash (`layer0/bn/gamma`). Soft links are skipped (they name objects listed elsewhere);
+    /// a group reached twice through hard links is listed once.
+    ///
+    /// - Throws: `HDF5Error.externalLink` when the file contains an external link.
+    public func datasetPaths() throws(HDF5Error) -> [String] {
+        try withContext(object: nil, onFailure: operationFailed(nil)) {
+            var paths: [String] = []
+            var visited: Set<haddr_t> = [try objectInfo("/", in: file).addr]
+            try collectDatasets(groupPath: "", into: &paths, visited: &visited)
+            return paths
+        }
+    }
+
+    /// The names of the links in the group at `groupPath` (`H5Literate`), in name order.
+    public func groupMembers(_ groupPath: String = "/") throws(HDF5Error) -> [String] {
+        try withContext(object: groupPath, onFailure: operationFailed(groupPath)) {
+            let group = try openObject(groupPath)
+            guard group.kind == .group else {
+                throw HDF5Error.operationFailed(path: path, object: groupPath, detail: "is not a group")
+            }
+            return try links(in: group).map(\.name)
+        }
+    }
+
+    /// Whether a dataset or group exists at `objectPath` without crossing an external link.
+    public func exists(_ objectPath: String) -> Bool {
+        guard (try? checkLinks(objectPath)) != nil else { return false }
+        let name = Self.hdf5Name(objectPath)
+        let found = try? HDF5Call.status("H5Oexists_by_name") { H5Oexists_by_name(file.id, name, linkAccess.id) }
+        return (found ?? 0) > 0
+    }
+
+    // MARK: Datasets
+
+    /// The element type and shape of a dataset (a scalar has shape `[]`), without reading it.
+    public func datasetInfo(_ datasetPath: String) throws(HDF5Error) -> (dtype: DType, shape: [Int]) {
+        try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
+            let dataset = try openDataset(datasetPath)
+            let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
+            let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
+            let mapping = try ElementType.mapping(for: fileType)
+            return (mapping.dtype, try shape(of: space, object: datasetPath))
+        }
+    }
+
+    /// Reads a whole dataset into a little-endian C-order tensor (`H5Dread`).
+    ///
+    /// HDF5 converts big-endian data and decodes gzip/shuffle filters. Before allocating, the size is
+    /// checked against `limits`.
+    /// - Throws: `HDF5Error` naming this file and `datasetPath`: `.noSuchObject`, `.notDataset`,
+    ///   `.externalLink`, `.unsupportedType`, `.unsupportedStorage`, `.tooLarge`, `.readFailed`.
+    public func readTensor(_ datasetPath: String) throws(HDF5Error) -> Tensor {
+        let dataset = try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
+            try openDataset(datasetPath)
+        }
+        return try withContext(object: datasetPath, onFailure: readFailed(datasetPath)) {
+            let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
+            let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
+            let mapping = try ElementType.mapping(for: fileType)
+            let shape = try shape(of: space, object: datasetPath)
+            let filtered = try checkStorage(of: dataset, datasetPath)
+            let byteCount = try checkedByteCount(shape, mapping.dtype, filtered: filtered, object: datasetPath)
+            var bytes = [UInt8](repeating: 0, count: byteCount)
+            if byteCount > 0 {
+                try HDF5Call.status("H5Dread") {
+                    bytes.withUnsafeMutableBytes { buffer in
+                        H5Dread(dataset.id, mapping.memoryType.id, tfp_H5S_ALL(), tfp_H5S_ALL(), tfp_H5P_DEFAULT(),
+                            buffer.baseAddress)
+                    }
+                }
+            }
+            return Tensor(dtype: mapping.dtype, shape: shape, bytes: bytes)
+        }
+    }
+
+    // MARK: Attributes
+
+    /// The names of the attributes of the object at `objectPath` (`H5Aiterate2`), in name order.
+    public func attributeNames(at objectPath: String = "/") throws(HDF5Error) -> [String] {
+        try withContext(object: objectPath, onFailure: operationFailed(objectPath)) {
+            let object = try openObject(objectPath)
+            let collector = NameCollector()
+            let callback: H5A_operator2_t = { _, name, _, data in
+                guard let name, let data else { return -1 }
+                Unmanaged<NameCollector>.fromOpaque(data).takeUnretainedValue().names.append(String(cString: name))
+                return 0
+            }
+            _ = try withExtendedLifetime(collector) { () throws(HDF5CallFailure) in
+                try HDF5Call.status("H5Aiterate2") {
+                    H5Aiterate2(object.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback,
+                        Unmanaged.passUnretained(collector).toOpaque())
+                }
+            }
+            return collector.names
+        }
+    }
+
+    /// A string attribute holding one string, fixed or variable length (Keras' `model_config`,
+    /// `keras_version`, `backend`); `nil` when the object has no such attribute.
+    public func stringAttribute(_ name: String, at objectPath: String = "/") throws(HDF5Error) -> String? {
+        guard let strings = try stringArrayAttribute(name, at: objectPath) else { return nil }
+        guard strings.count == 1, let string = strings.first else {
+            throw .unsupportedAttribute(
+                path: path, object: objectPath, attribute: name,
+                description: "holds \(strings.count) strings, not one")
+        }
+        return string
+    }
+
+    /// A string attribute as an array (h5py's `layer_names`, an array of fixed-length byte strings); a
+    /// scalar string gives one element; `nil` when the object has no such attribute.
+    public func stringArrayAttribute(_ name: String, at objectPath: String = "/") throws(HDF5Error) -> [String]? {
+        try withAttribute(name, at: objectPath) { attribute, fileType, space, count in
+            try readStrings(attribute, fileType: fileType, space: space, count: count, name: name, objectPath)
+        }
+    }
+
+    /// A numeric attribute's elements in C order, converted to `Double` by HDF5 (exact for floats and for
+    /// integers up to 2^53); `nil` when the object has no such attribute.
+    public func numericAttribute(_ name: String, at objectPath: String = "/") throws(HDF5Error) -> [Double]? {
+        try withAttribute(name, at: objectPath) { attribute, fileType, _, count in
+            let typeClass = H5Tget_class(fileType.id)
+            guard typeClass == H5T_INTEGER || typeClass == H5T_FLOAT else {
+                throw HDF5Error.unsupportedAttribute(
+                    path: path, object: objectPath, attribute: name,
+                    description: "is a \(ElementType.name(of: typeClass)), not a number")
+            }
+            var values = [Double](repeating: 0, count: count)
+            if count > 0 {
+                try HDF5Call.status("H5Aread") {
+                    values.withUnsafeMutableBytes { H5Aread(attribute.id, tfp_H5T_NATIVE_DOUBLE(), $0.baseAddress) }
+                }
+            }
+            return values
+        }
+    }
+
+    /// A numeric or boolean attribute as a tensor, with the same element types as `readTensor`.
+    public func attributeTensor(_ name: String, at objectPath: String = "/") throws(HDF5Error) -> Tensor? {
+        try withAttribute(name, at: objectPath) { attribute, fileType, space, _ in
+            let mapping: ElementMapping
+            do {
+                mapping = try ElementType.mapping(for: fileType)
+            } catch let unsupported as UnsupportedElementType {
+                throw HDF5Error.unsupportedAttribute(
+                    path: path, object: objectPath, attribute: name,
+                    description: "unsupported element type: \(unsupported.description)")
+            }
+            let shape = try shape(of: space, object: objectPath)
+            let byteCount = try checkedByteCount(shape, mapping.dtype, filtered: false, object: objectPath)
+            var bytes = [UInt8](repeating: 0, count: byteCount)
+            if byteCount > 0 {
+                try HDF5Call.status("H5Aread") {
+                    bytes.withUnsafeMutableBytes { H5Aread(attribute.id, mapping.memoryType.id, $0.baseAddress) }
+                }
+            }
+            return Tensor(dtype: mapping.dtype, shape: shape, bytes: bytes)
+        }
+    }
+
+    // MARK: Attribute helpers
+
+    /// Opens attribute `name` of the object at `objectPath` (`H5Aexists`, `H5Aopen`) and hands it to
+    /// `body` with its type, dataspace and element count; `nil` when there is no such attribute.
+    private func withAttribute<T>(
+        _ name: String, at objectPath: String,
+        _ body: (HDF5Handle, HDF5Handle, HDF5Handle, Int) throws -> T
+    ) throws(HDF5Error) -> T? {
+        let object = try withContext(object: objectPath, onFailure: operationFailed(objectPath)) {
+            try openObject(objectPath)
+        }
+        let failed = { (failure: HDF5CallFailure) in
+            HDF5Error.attributeFailed(path: self.path, object: objectPath, attribute: name, detail: failure.detail)
+        }
+        return try withContext(object: objectPath, onFailure: failed) { () throws -> T? in
+            let present = try HDF5Call.status("H5Aexists") { H5Aexists(object.id, name) }
+            guard present > 0 else { return nil }
+            let attribute = try HDF5Call.open(.attribute, "H5Aopen") { H5Aopen(object.id, name, tfp_H5P_DEFAULT()) }
+            let fileType = try HDF5Call.open(.datatype, "H5Aget_type") { H5Aget_type(attribute.id) }
+            let space = try HDF5Call.open(.dataspace, "H5Aget_space") { H5Aget_space(attribute.id) }
+            let count = try HDF5Call.status("H5Sget_simple_extent_npoints") { H5Sget_simple_extent_npoints(space.id) }
+            guard let elements = Int(exactly: count), elements <= limits.maxTensorBytes else {
+                throw HDF5Error.tooLarge(path: path, dataset: objectPath, bytes: nil, limit: limits.maxTensorBytes)
+            }
+            return try body(attribute, fileType, space, elements)
+        }
+    }
+
+    /// Reads a fixed- or variable-length string attribute's `count` elements.
+    private func readStrings(
+        _ attribute: HDF5Handle, fileType: HDF5Handle, space: HDF5Handle, count: Int, name: String,
+        _ objectPath: String
+    ) throws -> [String] {
+        let typeClass = H5Tget_class(fileType.id)
+        guard typeClass == H5T_STRING else {
+            throw HDF5Error.unsupportedAttribute(
+                path: path, object: objectPath, attribute: name,
+                description: "is a \(ElementType.name(of: typeClass)), not a string")
+        }
+        guard count > 0 else { return [] }
+        if try HDF5Call.status("H5Tis_variable_str", { H5Tis_variable_str(fileType.id) }) > 0 {
+            // Variable length: HDF5 allocates each string; they are freed with H5Dvlen_reclaim.
+            let memoryType = try ElementType.copy(tfp_H5T_C_S1())
+            try HDF5Call.status("H5Tset_size") { H5Tset_size(memoryType.id, tfp_H5T_VARIABLE()) }
+            try HDF5Call.status("H5Tset_cset") { H5Tset_cset(memoryType.id, H5Tget_cset(fileType.id)) }
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            try HDF5Call.status("H5Aread") {
+                pointers.withUnsafeMutableBytes { H5Aread(attribute.id, memoryType.id, $0.baseAddress) }
+            }
+            defer {
+                _ = pointers.withUnsafeMutableBytes {
+                    H5Dvlen_reclaim(memoryType.id, space.id, tfp_H5P_DEFAULT(), $0.baseAddress)
+                }
+            }
+            return pointers.map { $0.map { String(cString: $0) } ?? "" }
+        }
+        // Fixed length: `count` slots of `size` bytes, padded with NULs or spaces.
+        let size = H5Tget_size(fileType.id)
+        guard size > 0, let total = Shape.elementCount([count, size]), total <= limits.maxTensorBytes else {
+            throw HDF5Error.tooLarge(path: path, dataset: objectPath, bytes: nil, limit: limits.maxTensorBytes)
+        }
+        let memoryType = try HDF5Call.open(.datatype, "H5Tcopy") { H5Tcopy(fileType.id) }
+        var bytes = [UInt8](repeating: 0, count: total)
+        try HDF5Call.status("H5Aread") { bytes.withUnsafeMutableBytes { H5Aread(attribute.id, memoryType.id, $0.baseAddress) } }
+        let spacePadded = H5Tget_strpad(fileType.id) == H5T_STR_SPACEPAD
+        return stride(from: 0, to: total, by: size).map { start in
+            var slot = bytes[start..<(start + size)]
+            if spacePadded {
+                while slot.last == UInt8(ascii: " ") { slot.removeLast() }
+            } else if let end = slot.firstIndex(of: 0) {
+                slot = slot[..<end]
+            }
+            return String(decoding: slot, as: UTF8.self)
+        }
+    }
+
+    // MARK: Datasets helpers
+
+    /// Opens the dataset at `datasetPath`, refusing groups and other objects.
+    private func openDataset(_ datasetPath: String) throws -> HDF5Handle {
+        let object = try openObject(datasetPath)
+        guard object.kind == .dataset else {
+            throw HDF5Error.notDataset(path: path, object: datasetPath, kind: object.kind == .group ? "group" : "named datatype")
+        }
+        return object
+    }
+
+    /// Opens any object (`H5Oopen`) after checking no link on the way is external, and gives the handle
+    /// the owner kind matching `H5Iget_type`, so it is closed with its own close function.
+    private func openObject(_ objectPath: String) throws -> HDF5Handle {
+        try checkLinks(objectPath)
+        let name = Self.hdf5Name(objectPath)
+        let id = try HDF5Call.identifier("H5Oopen") { H5Oopen(file.id, name, linkAccess.id) }
+        switch H5Iget_type(id) {
+        case H5I_GROUP: return HDF5Handle(.group, id)
+        case H5I_DATASET: return HDF5Handle(.dataset, id)
+        case H5I_DATATYPE: return HDF5Handle(.datatype, id)
+        default:
+            _ = H5Oclose(id)
+            throw HDF5Error.operationFailed(path: path, object: objectPath, detail: "is not a group or dataset")
+        }
+    }
+
+    /// Walks `objectPath` one link at a time (`H5Lexists`, `H5Lget_info`) so a missing component is
+    /// reported as missing and an external link is refused by name before anything follows it.
+    private func checkLinks(_ objectPath: String) throws {
+        var prefix = ""
+        for component in objectPath.split(separator: "/") where component != "." {
+            prefix += prefix.isEmpty ? String(component) : "/" + component
+            let current = prefix
+            let present = try HDF5Call.status("H5Lexists") { H5Lexists(file.id, current, linkAccess.id) }
+            guard present > 0 else { throw HDF5Error.noSuchObject(path: path, object: objectPath) }
+            var info = H5L_info_t()
+            try HDF5Call.status("H5Lget_info") { H5Lget_info(file.id, current, &info, linkAccess.id) }
+            if info.type == H5L_TYPE_EXTERNAL {
+                throw HDF5Error.externalLink(path: path, link: current, target: try externalTarget(current, in: file))
+            }
+        }
+    }
+
+    /// `file:/object` for the external link `name` (`H5Lget_val`, `H5Lunpack_elink_val`).
+    private func externalTarget(_ name: String, in location: HDF5Handle) throws -> String {
+        var info = H5L_info_t()
+        try HDF5Call.status("H5Lget_info") { H5Lget_info(location.id, name, &info, linkAccess.id) }
+        var value = [UInt8](repeating: 0, count: max(info.u.val_size, 1))
+        try HDF5Call.status("H5Lget_val") { H5Lget_val(location.id, name, &value, value.count, linkAccess.id) }
+        var fileName: UnsafePointer<CChar>?
+        var objectName: UnsafePointer<CChar>?
+        try HDF5Call.status("H5Lunpack_elink_val") {
+            H5Lunpack_elink_val(&value, value.count, nil, &fileName, &objectName)
+        }
+        // The unpacked names point into `value`, still alive here.
+        let file = fileName.map { String(cString: $0) } ?? "?"
+        let object = objectName.map { String(cString: $0) } ?? "?"
+        return "\(file):\(object)"
+    }
+
+    /// Refuses raw data outside the file; returns whether the dataset is filtered (compressed).
+    private func checkStorage(of dataset: HDF5Handle, _ datasetPath: String) throws -> Bool {
+        let creation = try HDF5Call.open(.propertyList, "H5Dget_create_plist") { H5Dget_create_plist(dataset.id) }
+        let layout = try HDF5Call.status("H5Pget_layout") { H5Pget_layout(creation.id).rawValue }
+        if layout == H5D_VIRTUAL.rawValue {
+            throw HDF5Error.unsupportedStorage(
+                path: path, dataset: datasetPath,
+                description: "virtual dataset (its data is drawn from other datasets or files)")
+        }
+        let externalFiles = try HDF5Call.status("H5Pget_external_count") { H5Pget_external_count(creation.id) }
+        if externalFiles > 0 {
+            throw HDF5Error.unsupportedStorage(
+                path: path, dataset: datasetPath,
+                description: "raw data stored in \(externalFiles) external file(s) outside the HDF5 file")
+        }
+        return try HDF5Call.status("H5Pget_nfilters") { H5Pget_nfilters(creation.id) } > 0
+    }
+
+    /// The byte size of `shape` × `dtype`, refused when it overflows or exceeds `limits` for this file.
+    private func checkedByteCount(_ shape: [Int], _ dtype: DType, filtered: Bool, object: String) throws -> Int {
+        let fileBound = fileSize.multipliedReportingOverflow(by: filtered ? limits.maxFilteredExpansion : 1)
+        let allowed = min(limits.maxTensorBytes, max(limits.alwaysAllowedBytes, fileBound.overflow ? .max : fileBound.partialValue))
+        guard let bytes = Shape.byteCount(shape, dtype: dtype) else {
+            throw HDF5Error.tooLarge(path: path, dataset: object, bytes: nil, limit: allowed)
+        }
+        guard bytes <= allowed else { throw HDF5Error.tooLarge(path: path, dataset: object, bytes: bytes, limit: allowed) }
+        return bytes
+    }
+
+    /// The dimensions of a dataspace (`H5Sget_simple_extent_dims`); a scalar is `[]`.
+    private func shape(of space: HDF5Handle, object: String) throws -> [Int] {
+        switch H5Sget_simple_extent_type(space.id) {
+        case H5S_SCALAR:
+            return []
+        case H5S_NULL:
+            throw HDF5Error.unsupportedStorage(path: path, dataset: object, description: "null dataspace (no data)")
+        default:
+            let rank = try HDF5Call.status("H5Sget_simple_extent_ndims") { H5Sget_simple_extent_ndims(space.id) }
+            var dimensions = [hsize_t](repeating: 0, count: Int(rank))
+            try HDF5Call.status("H5Sget_simple_extent_dims") { H5Sget_simple_extent_dims(space.id, &dimensions, nil) }
+            return try dimensions.map { dimension in
+                guard let value = Int(exactly: dimension) else {
+                    throw HDF5Error.tooLarge(path: path, dataset: object, bytes: nil, limit: limits.maxTensorBytes)
+                }
+                return value
+            }
+        }
+    }
+
+    // MARK: Listing helpers
+
+    private func collectDatasets(groupPath: String, into paths: inout [String], visited: inout Set<haddr_t>) throws {
+        let group = try openObject(groupPath.isEmpty ? "/" : groupPath)
+        for link in try links(in: group) {
+            let fullPath = groupPath.isEmpty ? link.name : groupPath + "/" + link.name
+            switch link.type {
+            case H5L_TYPE_EXTERNAL:
+                throw HDF5Error.externalLink(path: path, link: fullPath, target: try externalTarget(link.name, in: group))
+            case H5L_TYPE_HARD:
+                let info = try objectInfo(link.name, in: group)
+                if info.type == H5O_TYPE_DATASET {
+                    paths.append(fullPath)
+                } else if info.type == H5O_TYPE_GROUP, visited.insert(info.addr).inserted {
+                    try collectDatasets(groupPath: fullPath, into: &paths, visited: &visited)
+                }
+            default:
+                // Soft and user-defined links name objects that hard links already reach, or nothing.
+                continue
+            }
+        }
+    }
+
+    /// Basic object information (`H5Oget_info_by_name2` with `H5O_INFO_BASIC`).
+    private func objectInfo(_ name: String, in location: HDF5Handle) throws(HDF5CallFailure) -> H5O_info_t {
+        var info = H5O_info_t()
+        try HDF5Call.status("H5Oget_info_by_name2") {
+            H5Oget_info_by_name2(location.id, name, &info, UInt32(H5O_INFO_BASIC), linkAccess.id)
+        }
+        return info
+    }
+
+    /// The links of a group in name order (`H5Literate`).
+    private func links(in group: HDF5Handle) throws(HDF5CallFailure) -> [(name: String, type: H5L_type_t)] {
+        let collector = LinkCollector()
+        let callback: H5L_iterate_t = { _, name, info, data in
+            guard let name, let info, let data else { return -1 }
+            Unmanaged<LinkCollector>.fromOpaque(data).takeUnretainedValue().links.append(
+                (String(cString: name), info.pointee.type))
+            return 0
+        }
+        _ = try withExtendedLifetime(collector) { () throws(HDF5CallFailure) in
+            try HDF5Call.status("H5Literate") {
+                H5Literate(group.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback, Unmanaged.passUnretained(collector).toOpaque())
+            }
+        }
+        return collector.links
+    }
+
+    // MARK: Errors
+
+    /// A path as HDF5 names it from the file: `"/"` for the root, otherwise relative to it.
+    private static func hdf5Name(_ objectPath: String) -> String {
+        let trimmed = objectPath.drop(while: { $0 == "/" })
+        return trimmed.isEmpty ? "/" : String(trimmed)
+    }
+
+    private func operationFailed(_ object: String?) -> (HDF5CallFailure) -> HDF5Error {
+        { [path] failure in .operationFailed(path: path, object: object, detail: failure.detail) }
+    }
+
+    private func readFailed(_ dataset: String) -> (HDF5CallFailure) -> HDF5Error {
+        { [path] failure in .readFailed(path: path, dataset: dataset, detail: failure.detail) }
+    }
+
+    /// Runs `body`, giving every error this file's path and `object`: HDF5 call failures through
+    /// `onFailure`, refused element types as `.unsupportedType`.
+    private func withContext<T>(
+        object: String?, onFailure: (HDF5CallFailure) -> HDF5Error, _ body: () throws -> T
+    ) throws(HDF5Error) -> T {
+        do {
+            return try body()
+        } catch let error as HDF5Error {
+            throw error
+        } catch let unsupported as UnsupportedElementType {
+            throw .unsupportedType(path: path, dataset: object ?? "/", description: unsupported.description)
+        } catch let failure as HDF5CallFailure {
+            throw onFailure(failure)
+        } catch {
+            throw .operationFailed(path: path, object: object, detail: "\(error)")
+        }
+    }
+}
+
+/// Gathers names during `H5Aiterate2`.
+private final class NameCollector {
+    var names: [String] = []
+}
+
+/// Gathers links during `H5Literate`.
+private final class LinkCollector {
+    var links: [(name: String, type: H5L_type_t)] = []
+}
