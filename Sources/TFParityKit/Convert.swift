@@ -40,7 +40,7 @@ public enum Converter {
         let spec = try Spec.load(path: specPath)
         var model = try buildModel(spec: spec, source: source)
         model.provenance = Provenance(
-            source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try digest(of: sourcePath),
+            source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try sha256(ofFile: sourcePath),
             sourceKind: kind.rawValue, spec: URL(fileURLWithPath: specPath).lastPathComponent, toolVersion: toolVersion)
         return (model, kind)
     }
@@ -115,7 +115,7 @@ public enum Converter {
     }
 
     /// SHA-256 of a file, or of a directory's files in path order.
-    static func digest(of path: String) throws -> String {
+    public static func sha256(ofFile path: String) throws -> String {
         var isDirectory: ObjCBool = false
         FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         var hasher = SHA256()
