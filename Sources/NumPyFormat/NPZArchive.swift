@@ -1,0 +1,169 @@
+import TensorCore
+
+/// An `.npz` archive (`np.savez`, `np.savez_compressed`): a zip of `.npy` members, decoded on demand.
+///
+/// The file is read into memory once; the central directory is parsed up front and each member is checked
+/// (local header, CRC-32, sizes) and decoded when asked for.
+public struct NPZArchive: Sendable {
+    /// The archive as the user named it.
+    public let path: String
+    /// Member names without the `.npy` suffix, in archive order (`layer0/W` for `layer0/W.npy`).
+    public let names: [String]
+
+    private let bytes: [UInt8]
+    /// File members only (directories dropped), parallel to `names`.
+    private let entries: [ZipEntry]
+    private let indexByName: [String: Int]
+
+    /// Deflate cannot expand data by more than this factor (a 258-byte match costs at least 2 bits).
+    static let maximumDeflateRatio = 1032
+
+    /// Reads the archive at `path` and its central directory.
+    ///
+    /// - Throws: `NPYError` when the file is unreadable, is not a zip archive, or names a member twice.
+    public init(path: String) throws {
+        try self.init(bytes: try readFile(path: path), path: path)
+    }
+
+    /// Reads an archive already in memory; `path` names it in errors.
+    public init(bytes: [UInt8], path: String) throws {
+        let entries = try ZipDirectory.entries(of: bytes, path: path).filter { !$0.isDirectory }
+        var names: [String] = []
+        var indexByName: [String: Int] = [:]
+        var seenRawNames: Set<String> = []
+        for (index, entry) in entries.enumerated() {
+            let key = Self.key(for: entry.name)
+            guard seenRawNames.insert(entry.name).inserted, indexByName[key] == nil else {
+                throw NPYError.duplicateMember(path: path, name: entry.name)
+            }
+            indexByName[key] = index
+            names.append(key)
+        }
+        self.path = path
+        self.bytes = bytes
+        self.entries = entries
+        self.names = names
+        self.indexByName = indexByName
+    }
+
+    /// True when the archive holds `name`, given with or without its `.npy` suffix.
+    public func contains(_ name: String) -> Bool {
+        index(of: name) != nil
+    }
+
+    /// Decodes the member `name` (with or without `.npy`).
+    ///
+    /// - Throws: `NPYError` naming the archive and member: unknown name, encryption or an unsupported
+    ///   method, a local header that disagrees with the central directory, corrupt or oversized deflate
+    ///   data, a CRC-32 mismatch, or a malformed NPY payload.
+    public func tensor(named name: String) throws -> Tensor {
+        guard let index = index(of: name) else { throw NPYError.memberNotFound(path: path, name: name) }
+        let entry = entries[index]
+        guard !entry.isEncrypted else {
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: entry.name, detail: "encrypted member (flag bit 0 set)")
+        }
+        let data: ArraySlice<UInt8>
+        switch entry.method {
+        case 0:
+            let range = try ZipDirectory.dataRange(of: entry, in: bytes, path: path)
+            guard entry.uncompressedSize == entry.compressedSize else {
+                throw NPYError.malformedArchive(
+                    path: path, member: entry.name,
+                    detail: "stored member declares \(entry.compressedSize) stored but \(entry.uncompressedSize) "
+                        + "uncompressed bytes")
+            }
+            data = bytes[range]
+        case 8:
+            let range = try ZipDirectory.dataRange(of: entry, in: bytes, path: path)
+            data = try inflateNPY(bytes[range], entry: entry)[...]
+        default:
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: entry.name, detail: "compression method \(Self.describeMethod(entry.method))")
+        }
+        let crc = CRC32.checksum(data)
+        guard crc == entry.crc32 else {
+            throw NPYError.checksumMismatch(path: path, member: entry.name, expected: entry.crc32, actual: crc)
+        }
+        return try NPYFile.decode(data, path: path, member: entry.name)
+    }
+
+    /// Inflates a member no further than its NPY header says it holds.
+    ///
+    /// The header is inflated first; the total (header plus `shape × dtype`) then caps the output, which is
+    /// also bounded by what the compressed size can expand to. The declared uncompressed size is only
+    /// checked, never used to allocate.
+    private func inflateNPY(_ compressed: ArraySlice<UInt8>, entry: ZipEntry) throws -> [UInt8] {
+        func corrupt(_ detail: String) -> NPYError {
+            .corruptCompressedData(path: path, member: entry.name, detail: detail)
+        }
+        do {
+            let inflater = try RawInflater(compressed: compressed)
+            // Magic, version and header length: 10 bytes in format 1.0, 12 in 2.0 and 3.0.
+            try inflater.inflate(upTo: 12)
+            let headerEnd = try NPYHeader.headerEnd(inflater.output[...], path: path, member: entry.name)
+            try inflater.inflate(upTo: headerEnd)
+            let (header, dataOffset) = try NPYHeader.parse(inflater.output[...], path: path, member: entry.name)
+            let (total, overflow) = dataOffset.addingReportingOverflow(header.payloadByteCount)
+            let (bound, boundOverflow) = compressed.count.multipliedReportingOverflow(by: Self.maximumDeflateRatio)
+            guard !overflow, boundOverflow || total <= bound else {
+                throw corrupt(
+                    "the NPY header implies \(dataOffset) + \(header.payloadByteCount) bytes, more than "
+                        + "\(compressed.count) compressed bytes can hold")
+            }
+            try inflater.inflate(upTo: total)
+            guard inflater.output.count == total else {
+                throw NPYError.truncatedPayload(
+                    path: path, member: entry.name, expected: header.payloadByteCount,
+                    actual: inflater.output.count - dataOffset)
+            }
+            if !inflater.isFinished {
+                try inflater.inflate(upTo: total + 1)
+                guard inflater.output.count == total else {
+                    throw corrupt("the stream inflates past the \(total) bytes its NPY header implies")
+                }
+                guard inflater.isFinished else {
+                    throw corrupt("the deflate stream does not end after the \(total) bytes its NPY header implies")
+                }
+            }
+            guard inflater.unconsumedInputCount == 0 else {
+                throw corrupt("\(inflater.unconsumedInputCount) bytes follow the end of the deflate stream")
+            }
+            guard total == entry.uncompressedSize else {
+                throw NPYError.malformedArchive(
+                    path: path, member: entry.name,
+                    detail: "the central directory declares \(entry.uncompressedSize) uncompressed bytes, "
+                        + "the member inflates to \(total)")
+            }
+            return inflater.output
+        } catch let failure as InflateFailure {
+            throw corrupt(failure.message)
+        }
+    }
+
+    private func index(of name: String) -> Int? {
+        indexByName[name] ?? (name.hasSuffix(".npy") ? indexByName[String(name.dropLast(4))] : nil)
+    }
+
+    /// `layer0/W.npy` → `layer0/W`, as `np.load(...).files` reports it.
+    private static func key(for memberName: String) -> String {
+        memberName.hasSuffix(".npy") ? String(memberName.dropLast(4)) : memberName
+    }
+
+    private static func describeMethod(_ method: UInt16) -> String {
+        let name: String? =
+            switch method {
+            case 1: "shrink"
+            case 6: "implode"
+            case 9: "deflate64"
+            case 12: "bzip2"
+            case 14: "LZMA"
+            case 93: "zstd"
+            case 95: "xz"
+            case 99: "AES encryption"
+            default: nil
+            }
+        let described = name.map { "\(method) (\($0))" } ?? "\(method)"
+        return described + "; only stored (0) and deflate (8) are supported"
+    }
+}

@@ -1,0 +1,101 @@
+import CZlib
+
+/// CRC-32 as zip records it.
+enum CRC32 {
+    /// The CRC-32 of `bytes`, computed by zlib's `crc32_z`.
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.withUnsafeBufferPointer { buffer in
+            UInt32(truncatingIfNeeded: crc32_z(0, buffer.baseAddress, buffer.count))
+        }
+    }
+}
+
+/// Why a raw deflate stream could not be inflated.
+struct InflateFailure: Error, Equatable {
+    var message: String
+}
+
+/// One raw deflate stream being inflated, owning its zlib state.
+///
+/// Wraps zlib's `inflateInit2` (through `tfp_inflateInit2`, windowBits -15: no zlib or gzip wrapper, as in
+/// zip), `inflate` and `inflateEnd`, which `deinit` calls. The `z_stream` lives at a fixed heap address
+/// because zlib keeps a pointer back to it.
+final class RawInflater {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private let input: UnsafeMutableBufferPointer<UInt8>
+    /// How much of `input` has been handed to zlib.
+    private var inputFed = 0
+    /// Everything inflated so far.
+    private(set) var output: [UInt8] = []
+    /// True once zlib has reported the end of the deflate stream.
+    private(set) var isFinished = false
+
+    /// Output is produced in pieces of this size, so memory grows only with what the stream really yields.
+    private static let chunkSize = 64 * 1024
+
+    /// Starts inflating a copy of `compressed`; calls zlib's `inflateInit2`.
+    init(compressed: ArraySlice<UInt8>) throws(InflateFailure) {
+        input = .allocate(capacity: compressed.count)
+        _ = input.initialize(from: compressed)
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let status = tfp_inflateInit2(stream, -15)
+        guard status == Z_OK else {
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+            input.deallocate()
+            throw InflateFailure(message: "zlib inflateInit2 failed with status \(status)")
+        }
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+        input.deallocate()
+    }
+
+    /// Compressed bytes zlib has not consumed; after the end of the stream, these follow it.
+    var unconsumedInputCount: Int { Int(stream.pointee.avail_in) + (input.count - inputFed) }
+
+    /// Inflates until `output` holds at least `limit` bytes or the stream ends, never producing more than `limit`.
+    ///
+    /// Calls zlib's `inflate`.
+    /// - Throws: `InflateFailure` on corrupt data, or when the compressed bytes end before the stream does.
+    func inflate(upTo limit: Int) throws(InflateFailure) {
+        var chunk = [UInt8](repeating: 0, count: Self.chunkSize)
+        while !isFinished && output.count < limit {
+            if stream.pointee.avail_in == 0 && inputFed < input.count {
+                let piece = min(input.count - inputFed, Int(UInt32.max))
+                stream.pointee.next_in = input.baseAddress.map { $0 + inputFed }
+                stream.pointee.avail_in = UInt32(piece)
+                inputFed += piece
+            }
+            let room = min(Self.chunkSize, limit - output.count)
+            let (status, produced) = chunk.withUnsafeMutableBufferPointer { buffer in
+                stream.pointee.next_out = buffer.baseAddress
+                stream.pointee.avail_out = UInt32(room)
+                let status = CZlib.inflate(stream, Z_NO_FLUSH)
+                return (status, room - Int(stream.pointee.avail_out))
+            }
+            output.append(contentsOf: chunk[0..<produced])
+            switch status {
+            case Z_OK:
+                continue
+            case Z_STREAM_END:
+                isFinished = true
+            case Z_BUF_ERROR where unconsumedInputCount == 0:
+                throw InflateFailure(message: "the compressed data ends before the deflate stream does")
+            case Z_BUF_ERROR:
+                continue
+            case Z_DATA_ERROR:
+                let detail = stream.pointee.msg.map { String(cString: $0) } ?? "invalid data"
+                throw InflateFailure(message: detail)
+            case Z_MEM_ERROR:
+                throw InflateFailure(message: "zlib ran out of memory")
+            default:
+                throw InflateFailure(message: "zlib inflate failed with status \(status)")
+            }
+        }
+    }
+}
