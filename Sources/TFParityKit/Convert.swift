@@ -117,7 +117,7 @@ public enum Converter {
     /// SHA-256 of a file, or of a directory's files in path order.
     public static func sha256(ofFile path: String) throws -> String {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         var hasher = SHA256()
         let files: [String]
         if isDirectory.boolValue {

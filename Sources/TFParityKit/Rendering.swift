@@ -39,14 +39,14 @@ public enum Rendering {
         out += "tolerance: |actual - expected| <= \(scientific(report.tolerance.atol)) + \(scientific(report.tolerance.rtol)) * |expected|\n\n"
         let rows = report.results.map { r in
             [
-                r.layer, r.stage.rawValue, String(r.comparison.count), String(r.comparison.mismatches),
+                r.layer, r.stage.rawValue, r.tensor, String(r.comparison.count), String(r.comparison.mismatches),
                 scientific(r.comparison.maxAbsError), scientific(r.comparison.maxRelError),
                 r.passed ? "ok" : "FAIL", r.diagnosis?.id ?? "",
             ]
         }
         out += table(
-            ["layer", "stage", "count", "mismatches", "max abs err", "max rel err", "result", "diagnosis"], rows,
-            rightAligned: [2, 3, 4, 5]) + "\n"
+            ["layer", "stage", "recorded tensor", "count", "mismatches", "max abs err", "max rel err", "result", "diagnosis"],
+            rows, rightAligned: [3, 4, 5, 6]) + "\n"
         let failures = report.results.filter { !$0.passed }
         for failure in failures {
             let c = failure.comparison
