@@ -259,7 +259,8 @@ private struct EndRecord {
                 }
             }
             guard !multiDisk else {
-                throw NPYError.unsupportedArchiveFeature(path: path, member: nil, detail: "multi-disk (spanned) archive")
+                throw NPYError.unsupportedArchiveFeature(
+                    path: path, member: nil, detail: "multi-disk (spanned) archive")
             }
             return record
         } catch is TruncatedData {

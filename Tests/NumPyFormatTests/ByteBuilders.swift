@@ -107,7 +107,8 @@ func makeZip(_ members: [ZipMember], diskNumber: UInt16 = 0, comment: [UInt8] = 
 
         central += littleEndian(UInt32(0x0201_4b50)) + littleEndian(UInt16(20)) + littleEndian(UInt16(20))
         central += littleEndian(member.flags) + littleEndian(member.method) + littleEndian(UInt32(0))
-        central += littleEndian(member.crc) + littleEndian(compressedSize) + littleEndian(UInt32(member.uncompressedSize))
+        central +=
+            littleEndian(member.crc) + littleEndian(compressedSize) + littleEndian(UInt32(member.uncompressedSize))
         central += littleEndian(UInt16(name.count)) + [UInt8](repeating: 0, count: 12)
         central += littleEndian(UInt32(offset)) + name
     }

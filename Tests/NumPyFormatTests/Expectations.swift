@@ -24,7 +24,8 @@ struct Expectations: Decodable, Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            name = try container.decodeIfPresent(String.self, forKey: .file)
+            name =
+                try container.decodeIfPresent(String.self, forKey: .file)
                 ?? container.decode(String.self, forKey: .name)
             dtype = try container.decode(String.self, forKey: .dtype)
             descr = try container.decode(String.self, forKey: .descr)

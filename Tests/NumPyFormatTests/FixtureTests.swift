@@ -109,7 +109,8 @@ struct FixtureTests {
         #expect(throws: NPYError.unreadable(path: missing, detail: "no such directory")) {
             try NPYDirectory(path: missing)
         }
-        #expect(throws: NPYError.unreadable(path: Expectations.directoryURL.path, detail: "is a directory, not a file")) {
+        #expect(throws: NPYError.unreadable(path: Expectations.directoryURL.path, detail: "is a directory, not a file"))
+        {
             try NPYFile.read(path: Expectations.directoryURL.path)
         }
     }

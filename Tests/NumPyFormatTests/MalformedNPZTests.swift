@@ -36,30 +36,45 @@ struct MalformedNPZ: Sendable, CustomTestStringConvertible {
     }
 
     static let all: [MalformedNPZ] = [
-        .patchingFixture("no end-of-central-directory record", "params_stored.npz", member: nil,
-                         reason: "not a zip archive: no end-of-central-directory record") { $0.removeLast(22) },
-        MalformedNPZ(testDescription: "an NPY file, not a zip", archive: { try goodNPY() }, member: nil,
-                     reason: "not a zip archive"),
-        MalformedNPZ(testDescription: "too short for a zip", archive: { [0x50, 0x4B] }, member: nil,
-                     reason: "2 bytes is too short for a zip archive"),
-        .patchingFixture("bad local header signature", "params_stored.npz", member: "layer0/W.npy",
-                         reason: "bad local header signature at offset 0") { $0[0] = 0 },
-        .patchingFixture("bad central header signature", "params_stored.npz", member: nil,
-                         reason: "bad central directory header signature") { bytes in
+        .patchingFixture(
+            "no end-of-central-directory record", "params_stored.npz", member: nil,
+            reason: "not a zip archive: no end-of-central-directory record"
+        ) { $0.removeLast(22) },
+        MalformedNPZ(
+            testDescription: "an NPY file, not a zip", archive: { try goodNPY() }, member: nil,
+            reason: "not a zip archive"),
+        MalformedNPZ(
+            testDescription: "too short for a zip", archive: { [0x50, 0x4B] }, member: nil,
+            reason: "2 bytes is too short for a zip archive"),
+        .patchingFixture(
+            "bad local header signature", "params_stored.npz", member: "layer0/W.npy",
+            reason: "bad local header signature at offset 0"
+        ) { $0[0] = 0 },
+        .patchingFixture(
+            "bad central header signature", "params_stored.npz", member: nil,
+            reason: "bad central directory header signature"
+        ) { bytes in
             if let offset = firstOffset(of: [0x50, 0x4B, 0x01, 0x02], in: bytes) { bytes[offset + 3] = 9 }
         },
-        .patchingFixture("entry count beyond the directory", "params_stored.npz", member: nil,
-                         reason: "60000 entries cannot fit") { bytes in
+        .patchingFixture(
+            "entry count beyond the directory", "params_stored.npz", member: nil,
+            reason: "60000 entries cannot fit"
+        ) { bytes in
             let end = bytes.count - 22
-            bytes.replaceSubrange((end + 8)..<(end + 12), with: littleEndian(UInt16(60000)) + littleEndian(UInt16(60000)))
+            bytes.replaceSubrange(
+                (end + 8)..<(end + 12), with: littleEndian(UInt16(60000)) + littleEndian(UInt16(60000)))
         },
-        .patchingFixture("ZIP64 locator pointing outside the file", "zip64_full.npz", member: nil,
-                         reason: "ZIP64 end record offset") { bytes in
+        .patchingFixture(
+            "ZIP64 locator pointing outside the file", "zip64_full.npz", member: nil,
+            reason: "ZIP64 end record offset"
+        ) { bytes in
             let locator = bytes.count - 22 - 20
             bytes.replaceSubrange((locator + 8)..<(locator + 16), with: littleEndian(UInt64(1) << 40))
         },
-        MalformedNPZ(testDescription: "multi-disk", archive: { makeZip([.stored("layer0/W.npy", try goodNPY())], diskNumber: 1) },
-                     member: nil, reason: "multi-disk"),
+        MalformedNPZ(
+            testDescription: "multi-disk",
+            archive: { makeZip([.stored("layer0/W.npy", try goodNPY())], diskNumber: 1) },
+            member: nil, reason: "multi-disk"),
         .members("CRC mismatch (stored)", reason: "CRC-32 mismatch") { npy in
             var member = ZipMember.stored("layer0/W.npy", npy)
             member.crc ^= 1
@@ -75,45 +90,65 @@ struct MalformedNPZ: Sendable, CustomTestStringConvertible {
             member.crc = ~member.crc
             return [member]
         },
-        .members("deflated member inflates past its NPY header", reason: "inflates past the 176 bytes its NPY header implies") { npy in
+        .members(
+            "deflated member inflates past its NPY header", reason: "inflates past the 176 bytes its NPY header implies"
+        ) { npy in
             [.deflated("layer0/W.npy", npy + [1, 2, 3, 4])]
         },
-        .members("deflated member shorter than its NPY header implies", reason: "truncated data: the header implies 48 bytes, 44 present") { npy in
+        .members(
+            "deflated member shorter than its NPY header implies",
+            reason: "truncated data: the header implies 48 bytes, 44 present"
+        ) { npy in
             [.deflated("layer0/W.npy", Array(npy.dropLast(4)))]
         },
         .members("truncated deflate data", reason: "the compressed data ends before the deflate stream does") { npy in
             [.deflated("layer0/W.npy", npy, stream: { Array($0.dropLast(10)) })]
         },
         .members("corrupt deflate block", reason: "corrupt deflate data: invalid stored block lengths") { npy in
-            [.deflated("layer0/W.npy", npy, stream: { stream in
-                var stream = stream
-                stream[3] ^= 0xFF
-                return stream
-            })]
+            [
+                .deflated(
+                    "layer0/W.npy", npy,
+                    stream: { stream in
+                        var stream = stream
+                        stream[3] ^= 0xFF
+                        return stream
+                    })
+            ]
         },
         .members("bytes after the deflate stream", reason: "2 bytes follow the end of the deflate stream") { npy in
             [.deflated("layer0/W.npy", npy, stream: { $0 + [0, 0] })]
         },
         .members("header implies more than the compressed data can hold", reason: "compressed bytes can hold") { npy in
-            let huge = makeNPY(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }", payload: npyParts(npy).payload)
+            let huge = makeNPY(
+                header: "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }",
+                payload: npyParts(npy).payload)
             return [.deflated("layer0/W.npy", huge)]
         },
-        .members("declared uncompressed size disagrees", reason: "declares 177 uncompressed bytes, the member inflates to 176") { npy in
+        .members(
+            "declared uncompressed size disagrees",
+            reason: "declares 177 uncompressed bytes, the member inflates to 176"
+        ) { npy in
             var member = ZipMember.deflated("layer0/W.npy", npy)
             member.uncompressedSize += 1
             return [member]
         },
-        .members("stored sizes disagree", reason: "stored member declares 176 stored but 175 uncompressed bytes") { npy in
+        .members("stored sizes disagree", reason: "stored member declares 176 stored but 175 uncompressed bytes") {
+            npy in
             var member = ZipMember.stored("layer0/W.npy", npy)
             member.uncompressedSize -= 1
             return [member]
         },
-        .members("local header name disagrees", reason: "local header names 'layer0/X.npy', the central directory 'layer0/W.npy'") { npy in
+        .members(
+            "local header name disagrees",
+            reason: "local header names 'layer0/X.npy', the central directory 'layer0/W.npy'"
+        ) { npy in
             var member = ZipMember.stored("layer0/W.npy", npy)
             member.localName = "layer0/X.npy"
             return [member]
         },
-        .members("local header method disagrees", reason: "local header says compression method 8, the central directory 0") { npy in
+        .members(
+            "local header method disagrees", reason: "local header says compression method 8, the central directory 0"
+        ) { npy in
             var member = ZipMember.stored("layer0/W.npy", npy)
             member.localMethod = 8
             return [member]
@@ -129,7 +164,8 @@ struct MalformedNPZ: Sendable, CustomTestStringConvertible {
             member.flags = 1
             return [member]
         },
-        .members("bzip2 method", reason: "compression method 12 (bzip2); only stored (0) and deflate (8) are supported") { npy in
+        .members("bzip2 method", reason: "compression method 12 (bzip2); only stored (0) and deflate (8) are supported")
+        { npy in
             var member = ZipMember.stored("layer0/W.npy", npy)
             member.method = 12
             return [member]
@@ -140,7 +176,8 @@ struct MalformedNPZ: Sendable, CustomTestStringConvertible {
         .members("duplicate names once .npy is dropped", reason: "duplicate member name 'layer0/W.npy'") { npy in
             [.stored("layer0/W", npy), .stored("layer0/W.npy", npy)]
         },
-        .members("stored NPY with trailing bytes", reason: "1 unexpected bytes after the 48 bytes the header implies") { npy in
+        .members("stored NPY with trailing bytes", reason: "1 unexpected bytes after the 48 bytes the header implies") {
+            npy in
             [.stored("layer0/W.npy", npy + [0])]
         },
         .members("deflated NPY with a malformed header", reason: "unsupported dtype '<c8'") { npy in
