@@ -18,6 +18,7 @@ Writes:
 import io
 import json
 import os
+import subprocess
 import sys
 import zipfile
 
@@ -646,6 +647,12 @@ def main():
     print("[diagnosis]")
     manifest = make_diagnosis(results)
     ok = self_check(manifest)
+    # The reader fixtures (numpy, h5py and safetensors files with their expected values) come from their own
+    # generators, run here with the same interpreter so one command regenerates every fixture.
+    here = os.path.dirname(os.path.abspath(__file__))
+    for generator in ("numpy_readers.py", "hdf5_readers.py", "safetensors_files.py"):
+        print(f"[readers] {generator}")
+        ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", generator)]).returncode == 0
     return 0 if ok else 1
 
 
