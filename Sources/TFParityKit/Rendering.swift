@@ -32,6 +32,17 @@ public enum Rendering {
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
 
+    /// The C-order coordinates of flat index `index` in `shape`: `[3, 1]`.
+    static func multiIndex(_ index: Int, shape: [Int]) -> String {
+        var rest = index
+        var coordinates = [Int](repeating: 0, count: shape.count)
+        for axis in shape.indices.reversed() where shape[axis] > 0 {
+            coordinates[axis] = rest % shape[axis]
+            rest /= shape[axis]
+        }
+        return Shape.describe(coordinates)
+    }
+
     // MARK: verify
 
     public static func text(_ report: VerifyReport) -> String {
@@ -52,7 +63,8 @@ public enum Rendering {
             let c = failure.comparison
             out += "\n\(failure.layer) \(failure.stage.rawValue): \(c.mismatches) of \(c.count) values differ"
             if let first = c.firstMismatch {
-                out += " (first at index \(first.index): computed \(first.actual), recorded \(first.expected))"
+                out += " (first at \(multiIndex(first.index, shape: failure.shape)): computed \(String(format: "%.8g", first.actual)),"
+                    + " recorded \(String(format: "%.8g", first.expected)))"
             }
             if c.nonFinite > 0 { out += "; \(c.nonFinite) NaN or infinite" }
             out += "\n"
@@ -190,7 +202,7 @@ public enum Rendering {
 
     public static func text(_ result: ConvertResult) -> String {
         "wrote \(result.output): \(result.layerCount) layers, \(result.tensorCount) tensors, "
-            + "\(result.parameterCount) parameters (\(result.byteCount) bytes) from a \(result.sourceKind.rawValue) source\n"
+            + "\(result.parameterCount) parameters (\(result.byteCount) bytes); source kind: \(result.sourceKind.rawValue)\n"
     }
 
     /// Compact JSON; NaN and infinities, which JSON cannot hold, become null.

@@ -20,6 +20,8 @@ public struct StageResult: Sendable {
     public var stage: Stage
     /// The recording key compared against.
     public var tensor: String
+    /// The compared tensor's shape.
+    public var shape: [Int]
     public var comparison: Comparison
     public var diagnosis: Diagnosis?
     public var passed: Bool { comparison.passed }
@@ -92,7 +94,7 @@ public enum Verifier {
                     reason: "recorded shape \(Shape.describe(expected.shape)) does not match the model's \(Shape.describe(actual.shape)) here")
             }
             return StageResult(
-                layer: layer, stage: stage, tensor: key,
+                layer: layer, stage: stage, tensor: key, shape: expected.shape,
                 comparison: Comparison(actual: actual.values, expected: expected.values, tolerance: options.tolerance))
         }
         func run<T>(_ key: String, _ body: () throws -> T) throws -> T {
