@@ -2,19 +2,6 @@ import Foundation
 import SafeTensors
 import TensorCore
 
-/// A model file that is valid safetensors but not a valid tfparity model.
-public struct ModelFileError: InputError, Equatable {
-    public var path: String
-    public var member: String?
-    public var reason: String
-
-    public init(path: String, member: String? = nil, reason: String) {
-        self.path = path
-        self.member = member
-        self.reason = reason
-    }
-}
-
 /// The tfparity model file: safetensors whose `__metadata__["tfparity"]` holds the layer graph and provenance.
 public enum ModelFile {
     /// The version of the `tfparity` metadata layout this build writes and reads.
@@ -32,7 +19,7 @@ public enum ModelFile {
     public static func read(path: String) throws -> Model {
         let file = try SafeTensorsFile(path: path)
         guard let json = file.metadata[metadataKey] else {
-            throw ModelFileError(
+            throw FileError(
                 path: path, member: "__metadata__",
                 reason: "no '\(metadataKey)' entry: not a tfparity model (convert the source with 'tfparity convert')")
         }
@@ -40,10 +27,10 @@ public enum ModelFile {
         do {
             document = try JSONDecoder().decode(Document.self, from: Data(json.utf8))
         } catch {
-            throw ModelFileError(path: path, member: "__metadata__", reason: "malformed '\(metadataKey)' metadata: \(error)")
+            throw FileError(path: path, member: "__metadata__", reason: "malformed '\(metadataKey)' metadata: \(error)")
         }
         guard document.formatVersion <= formatVersion else {
-            throw ModelFileError(
+            throw FileError(
                 path: path, member: "__metadata__",
                 reason: "format_version \(document.formatVersion) is newer than this tool reads (\(formatVersion))")
         }
@@ -52,11 +39,11 @@ public enum ModelFile {
         for record in document.layers {
             let op = try record.op(path: path)
             for input in record.inputs where !seen.contains(input) {
-                throw ModelFileError(
+                throw FileError(
                     path: path, member: record.name, reason: "input '\(input)' is not an earlier layer")
             }
             guard seen.insert(record.name).inserted else {
-                throw ModelFileError(path: path, member: record.name, reason: "duplicate layer name")
+                throw FileError(path: path, member: record.name, reason: "duplicate layer name")
             }
             layers.append(Layer(name: record.name, op: op, inputs: record.inputs))
         }
@@ -140,7 +127,7 @@ public enum ModelFile {
         func op(path: String) throws -> LayerOp {
             func number(_ key: String) throws -> Double {
                 guard let value = attributes[key]?.number else {
-                    throw ModelFileError(path: path, member: name, reason: "\(type) layer has no numeric '\(key)'")
+                    throw FileError(path: path, member: name, reason: "\(type) layer has no numeric '\(key)'")
                 }
                 return value
             }
@@ -149,7 +136,7 @@ public enum ModelFile {
             case "dense":
                 let activationName = attributes["activation"]?.string ?? "linear"
                 guard let activation = Activation(name: activationName, alpha: alpha) else {
-                    throw ModelFileError(path: path, member: name, reason: "unknown activation '\(activationName)'")
+                    throw FileError(path: path, member: name, reason: "unknown activation '\(activationName)'")
                 }
                 return .dense(activation: activation)
             case "batchnorm":
@@ -158,7 +145,7 @@ public enum ModelFile {
                 return .dropout(rate: attributes["rate"]?.number ?? 0)
             default:
                 guard let activation = Activation(name: type, alpha: alpha) else {
-                    throw ModelFileError(path: path, member: name, reason: "unknown layer type '\(type)'")
+                    throw FileError(path: path, member: name, reason: "unknown layer type '\(type)'")
                 }
                 return .activation(activation)
             }

@@ -20,29 +20,24 @@ public struct Tensor: Sendable, Equatable {
     /// A float32 tensor from values in C order.
     public init(shape: [Int], floats: [Float]) {
         precondition(Shape.elementCount(shape) == floats.count, "values do not match shape")
-        self.dtype = .float32
-        self.shape = shape
-        var bytes = [UInt8](repeating: 0, count: floats.count * 4)
-        bytes.withUnsafeMutableBytes { raw in
-            for (i, value) in floats.enumerated() {
-                raw.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self)
-            }
-        }
-        self.bytes = bytes
+        self.init(dtype: .float32, shape: shape, bytes: Self.littleEndianBytes(floats.map(\.bitPattern)))
     }
 
     /// A float64 tensor from values in C order.
     public init(shape: [Int], doubles: [Double]) {
         precondition(Shape.elementCount(shape) == doubles.count, "values do not match shape")
-        self.dtype = .float64
-        self.shape = shape
-        var bytes = [UInt8](repeating: 0, count: doubles.count * 8)
+        self.init(dtype: .float64, shape: shape, bytes: Self.littleEndianBytes(doubles.map(\.bitPattern)))
+    }
+
+    private static func littleEndianBytes<Word: FixedWidthInteger>(_ words: [Word]) -> [UInt8] {
+        let width = MemoryLayout<Word>.size
+        var bytes = [UInt8](repeating: 0, count: words.count * width)
         bytes.withUnsafeMutableBytes { raw in
-            for (i, value) in doubles.enumerated() {
-                raw.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: i * 8, as: UInt64.self)
+            for (i, word) in words.enumerated() {
+                raw.storeBytes(of: word.littleEndian, toByteOffset: i * width, as: Word.self)
             }
         }
-        self.bytes = bytes
+        return bytes
     }
 
     public var elementCount: Int { bytes.count / dtype.byteSize }

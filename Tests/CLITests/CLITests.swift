@@ -59,16 +59,16 @@ import TestSupport
     }
 
     /// Every recording made with a known mistake exits 1 and names its diagnosis in the JSON.
-    @Test(arguments: ManifestEntryCLI.load())
-    func diagnosisRecordings(_ entry: ManifestEntryCLI) throws {
+    @Test(arguments: ManifestEntry.load())
+    func diagnosisRecordings(_ entry: ManifestEntry) throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
         let model = try convertSeed(into: dir, name: entry.model)
         let result = try runTFParity(["verify", model, "Fixtures/diagnosis/" + entry.recording, "--format", "json"])
-        #expect(result.status == (entry.expected_id == nil ? 0 : 1))
+        #expect(result.status == (entry.expectedID == nil ? 0 : 1))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let layers = try #require(object["layers"] as? [[String: Any]])
-        guard let layer = entry.layer, let id = entry.expected_id else { return }
+        guard let layer = entry.layer, let id = entry.expectedID else { return }
         let failing = try #require(layers.first { $0["name"] as? String == layer && $0["passed"] as? Bool == false })
         let diagnosis = try #require(failing["diagnosis"] as? [String: Any])
         #expect(diagnosis["id"] as? String == id)
@@ -193,18 +193,3 @@ import TestSupport
     }
 }
 
-/// The manifest entries, decoded here too so the CLI test target stands alone.
-struct ManifestEntryCLI: Decodable, Sendable, CustomTestStringConvertible {
-    var recording: String
-    var model: String
-    var layer: String?
-    var expected_id: String?
-    var testDescription: String { recording }
-
-    static func load() -> [ManifestEntryCLI] {
-        guard let data = try? Data(contentsOf: fixture("diagnosis/manifest.json")),
-            let entries = try? JSONDecoder().decode([ManifestEntryCLI].self, from: data)
-        else { return [] }
-        return entries
-    }
-}

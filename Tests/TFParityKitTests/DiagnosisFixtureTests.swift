@@ -4,24 +4,6 @@ import TFParityKit
 import Testing
 import TestSupport
 
-/// One entry of `Fixtures/diagnosis/manifest.json`, written by Scripts/make_fixtures.py.
-struct ManifestEntry: Decodable, Sendable, CustomTestStringConvertible {
-    var recording: String
-    var model: String
-    var layer: String?
-    var expected_id: String?
-    var epsilon: Double?
-    var affected_layers: [String]
-    var testDescription: String { recording }
-
-    static func load() -> [ManifestEntry] {
-        guard let data = try? Data(contentsOf: fixture("diagnosis/manifest.json")),
-            let entries = try? JSONDecoder().decode([ManifestEntry].self, from: data)
-        else { return [] }
-        return entries
-    }
-}
-
 /// Converts `Fixtures/<name>/params.npz` with its spec into a model file in `directory`.
 func convertFixtureModel(_ name: String, into directory: URL, source: String = "params.npz") throws -> String {
     let output = directory.appendingPathComponent("\(name).safetensors").path
@@ -45,10 +27,10 @@ func convertFixtureModel(_ name: String, into directory: URL, source: String = "
         let report = try Verifier.verify(model: model, recording: recording)
 
         let failing = report.results.filter { !$0.passed }
-        #expect(Set(failing.map(\.layer)) == Set(entry.affected_layers))
+        #expect(Set(failing.map(\.layer)) == Set(entry.affectedLayers))
         #expect(failing.allSatisfy { $0.stage == .postBN }, "only post_bn stages may fail in local checks")
-        #expect(report.passed == (entry.expected_id == nil))
-        guard let layer = entry.layer, let expectedID = entry.expected_id else { return }
+        #expect(report.passed == (entry.expectedID == nil))
+        guard let layer = entry.layer, let expectedID = entry.expectedID else { return }
         let result = try #require(failing.first { $0.layer == layer })
         let diagnosis = try #require(result.diagnosis, "no diagnosis for \(layer)")
         #expect(diagnosis.id == expectedID)
