@@ -54,7 +54,11 @@ enum ElementType {
 
     /// A 2-byte float: IEEE binary16 or bfloat16, told apart by their bit fields (`H5Tget_fields`).
     private static func halfMapping(for fileType: HDF5Handle) throws -> ElementMapping {
-        var sign = 0, exponentPosition = 0, exponentSize = 0, mantissaPosition = 0, mantissaSize = 0
+        var sign = 0
+        var exponentPosition = 0
+        var exponentSize = 0
+        var mantissaPosition = 0
+        var mantissaSize = 0
         try HDF5Call.status("H5Tget_fields") {
             H5Tget_fields(fileType.id, &sign, &exponentPosition, &exponentSize, &mantissaPosition, &mantissaSize)
         }
@@ -72,7 +76,9 @@ enum ElementType {
     /// A little-endian 2-byte float type built as h5py builds its `float16`: HDF5 1.10 predefines none.
     private static func halfType(layout: [Int], bias: Int) throws -> HDF5Handle {
         let type = try copy(tfp_H5T_IEEE_F32LE())
-        try HDF5Call.status("H5Tset_fields") { H5Tset_fields(type.id, layout[0], layout[1], layout[2], layout[3], layout[4]) }
+        try HDF5Call.status("H5Tset_fields") {
+            H5Tset_fields(type.id, layout[0], layout[1], layout[2], layout[3], layout[4])
+        }
         try HDF5Call.status("H5Tset_size") { H5Tset_size(type.id, 2) }
         try HDF5Call.status("H5Tset_ebias") { H5Tset_ebias(type.id, bias) }
         return type

@@ -139,7 +139,8 @@ public final class HDF5File {
             if byteCount > 0 {
                 try HDF5Call.status("H5Dread") {
                     bytes.withUnsafeMutableBytes { buffer in
-                        H5Dread(dataset.id, mapping.memoryType.id, tfp_H5S_ALL(), tfp_H5S_ALL(), tfp_H5P_DEFAULT(),
+                        H5Dread(
+                            dataset.id, mapping.memoryType.id, tfp_H5S_ALL(), tfp_H5S_ALL(), tfp_H5P_DEFAULT(),
                             buffer.baseAddress)
                     }
                 }
@@ -162,7 +163,8 @@ public final class HDF5File {
             }
             _ = try withExtendedLifetime(collector) { () throws(HDF5CallFailure) in
                 try HDF5Call.status("H5Aiterate2") {
-                    H5Aiterate2(object.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback,
+                    H5Aiterate2(
+                        object.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback,
                         Unmanaged.passUnretained(collector).toOpaque())
                 }
             }
@@ -296,7 +298,9 @@ public final class HDF5File {
         }
         let memoryType = try HDF5Call.open(.datatype, "H5Tcopy") { H5Tcopy(fileType.id) }
         var bytes = [UInt8](repeating: 0, count: total)
-        try HDF5Call.status("H5Aread") { bytes.withUnsafeMutableBytes { H5Aread(attribute.id, memoryType.id, $0.baseAddress) } }
+        try HDF5Call.status("H5Aread") {
+            bytes.withUnsafeMutableBytes { H5Aread(attribute.id, memoryType.id, $0.baseAddress) }
+        }
         let spacePadded = H5Tget_strpad(fileType.id) == H5T_STR_SPACEPAD
         return stride(from: 0, to: total, by: size).map { start in
             var slot = bytes[start..<(start + size)]
@@ -315,7 +319,8 @@ public final class HDF5File {
     private func openDataset(_ datasetPath: String) throws -> HDF5Handle {
         let object = try openObject(datasetPath)
         guard object.kind == .dataset else {
-            throw HDF5Error.notDataset(path: path, object: datasetPath, kind: object.kind == .group ? "group" : "named datatype")
+            throw HDF5Error.notDataset(
+                path: path, object: datasetPath, kind: object.kind == .group ? "group" : "named datatype")
         }
         return object
     }
@@ -391,11 +396,14 @@ public final class HDF5File {
     /// The byte size of `shape` × `dtype`, refused when it overflows or exceeds `limits` for this file.
     private func checkedByteCount(_ shape: [Int], _ dtype: DType, filtered: Bool, object: String) throws -> Int {
         let fileBound = fileSize.multipliedReportingOverflow(by: filtered ? limits.maxFilteredExpansion : 1)
-        let allowed = min(limits.maxTensorBytes, max(limits.alwaysAllowedBytes, fileBound.overflow ? .max : fileBound.partialValue))
+        let allowed = min(
+            limits.maxTensorBytes, max(limits.alwaysAllowedBytes, fileBound.overflow ? .max : fileBound.partialValue))
         guard let bytes = Shape.byteCount(shape, dtype: dtype) else {
             throw HDF5Error.tooLarge(path: path, dataset: object, bytes: nil, limit: allowed)
         }
-        guard bytes <= allowed else { throw HDF5Error.tooLarge(path: path, dataset: object, bytes: bytes, limit: allowed) }
+        guard bytes <= allowed else {
+            throw HDF5Error.tooLarge(path: path, dataset: object, bytes: bytes, limit: allowed)
+        }
         return bytes
     }
 
@@ -427,7 +435,8 @@ public final class HDF5File {
             let fullPath = groupPath.isEmpty ? link.name : groupPath + "/" + link.name
             switch link.type {
             case H5L_TYPE_EXTERNAL:
-                throw HDF5Error.externalLink(path: path, link: fullPath, target: try externalTarget(link.name, in: group))
+                throw HDF5Error.externalLink(
+                    path: path, link: fullPath, target: try externalTarget(link.name, in: group))
             case H5L_TYPE_HARD:
                 let info = try objectInfo(link.name, in: group)
                 if info.type == H5O_TYPE_DATASET {
@@ -462,7 +471,8 @@ public final class HDF5File {
         }
         _ = try withExtendedLifetime(collector) { () throws(HDF5CallFailure) in
             try HDF5Call.status("H5Literate") {
-                H5Literate(group.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback, Unmanaged.passUnretained(collector).toOpaque())
+                H5Literate(
+                    group.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback, Unmanaged.passUnretained(collector).toOpaque())
             }
         }
         return collector.links

@@ -57,10 +57,14 @@ public struct Engine: Sendable {
     public func trace(_ input: FloatTensor) throws -> [String: FloatTensor] {
         var values: [String: FloatTensor] = [Model.inputName: input]
         for layer in model.layers {
-            values[layer.name] = try apply(layer, to: layer.inputs.map { name in
-                guard let value = values[name] else { throw EngineError.missingValue(layer: layer.name, input: name) }
-                return value
-            })
+            values[layer.name] = try apply(
+                layer,
+                to: layer.inputs.map { name in
+                    guard let value = values[name] else {
+                        throw EngineError.missingValue(layer: layer.name, input: name)
+                    }
+                    return value
+                })
         }
         values[Model.inputName] = nil
         return values
@@ -77,13 +81,17 @@ public struct Engine: Sendable {
     /// The value feeding layer `name` (its first input), computed from `known` as `output(of:given:)` does.
     public func input(of name: String, given known: [String: FloatTensor]) throws -> FloatTensor {
         guard let layer = model.layer(named: name) else { throw EngineError.unknownLayer(name) }
-        guard let source = layer.inputs.first else { throw EngineError.missingValue(layer: name, input: Model.inputName) }
+        guard let source = layer.inputs.first else {
+            throw EngineError.missingValue(layer: name, input: Model.inputName)
+        }
         if let value = known[source] { return value }
         if source == Model.inputName { throw EngineError.missingValue(layer: name, input: source) }
         return try output(of: source, given: known)
     }
 
-    private func compute(_ layer: Layer, known: [String: FloatTensor], memo: inout [String: FloatTensor]) throws -> FloatTensor {
+    private func compute(_ layer: Layer, known: [String: FloatTensor], memo: inout [String: FloatTensor]) throws
+        -> FloatTensor
+    {
         if let cached = memo[layer.name] { return cached }
         var inputs: [FloatTensor] = []
         for name in layer.inputs {
@@ -168,7 +176,8 @@ private enum PreparedLayer: Sendable {
         case .dense(let activation):
             let kernel = try required("kernel")
             guard kernel.rank == 2 else {
-                throw EngineError.parameterShape(layer: layer.name, parameter: "kernel", expected: "[in, out]", actual: kernel.shape)
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: "kernel", expected: "[in, out]", actual: kernel.shape)
             }
             let bias = try vector("bias", length: kernel.shape[1], optional: true)
             self = .dense(

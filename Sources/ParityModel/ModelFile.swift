@@ -11,7 +11,9 @@ public enum ModelFile {
 
     /// Writes `model` to `path` atomically (temporary file beside it, validated, then renamed).
     public static func write(_ model: Model, to path: String) throws {
-        let tensors = model.orderedParameterNames.compactMap { name in model.parameters[name].map { (name: name, tensor: $0) } }
+        let tensors = model.orderedParameterNames.compactMap { name in
+            model.parameters[name].map { (name: name, tensor: $0) }
+        }
         try SafeTensorsWriter.write(tensors, metadata: [metadataKey: try metadataJSON(for: model)], to: path)
     }
 

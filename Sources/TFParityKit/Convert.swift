@@ -60,13 +60,16 @@ public enum Converter {
             func shapeError(_ tensorName: String, _ tensor: Tensor, _ expected: String) -> FileError {
                 FileError(
                     path: source.path, member: tensorName,
-                    reason: "shape \(Shape.describe(tensor.shape)) does not fit layer '\(entry.name)': expected \(expected)")
+                    reason:
+                        "shape \(Shape.describe(tensor.shape)) does not fit layer '\(entry.name)': expected \(expected)"
+                )
             }
             var resolved: [String: (name: String, tensor: Tensor)] = [:]
             for reference in entry.references {
                 guard let actual = index.resolve(reference.tensor) else {
                     let hints = index.suggestions(for: reference.tensor)
-                    let hint = hints.isEmpty ? "" : "; similar names: " + hints.map { "'\($0)'" }.joined(separator: ", ")
+                    let hint =
+                        hints.isEmpty ? "" : "; similar names: " + hints.map { "'\($0)'" }.joined(separator: ", ")
                     throw FileError(
                         path: source.path, member: reference.tensor,
                         reason: "no such tensor (layer '\(entry.name)' \(reference.parameter) in \(spec.path))\(hint)")
@@ -76,10 +79,13 @@ public enum Converter {
             var outputWidth = inputWidth
             switch entry.op {
             case .dense:
-                guard let (kernelName, kernel) = resolved["kernel"] else { preconditionFailure("spec parser requires kernel") }
+                guard let (kernelName, kernel) = resolved["kernel"] else {
+                    preconditionFailure("spec parser requires kernel")
+                }
                 guard kernel.rank == 2 else { throw shapeError(kernelName, kernel, "a 2-D [in, out] kernel") }
                 if let inputWidth, kernel.shape[0] != inputWidth {
-                    throw shapeError(kernelName, kernel, "[\(inputWidth), out] (the previous layer gives \(inputWidth) features)")
+                    throw shapeError(
+                        kernelName, kernel, "[\(inputWidth), out] (the previous layer gives \(inputWidth) features)")
                 }
                 if let (biasName, bias) = resolved["bias"] {
                     guard bias.elementCount == kernel.shape[1], bias.shape.filter({ $0 != 1 }).count <= 1 else {
@@ -89,7 +95,9 @@ public enum Converter {
                 }
                 outputWidth = kernel.shape[1]
             case .batchNormalization(_, let axis):
-                guard let (meanName, mean) = resolved["moving_mean"] else { preconditionFailure("spec parser requires mean") }
+                guard let (meanName, mean) = resolved["moving_mean"] else {
+                    preconditionFailure("spec parser requires mean")
+                }
                 let channels = mean.elementCount
                 if axis == -1, let inputWidth, channels != inputWidth {
                     throw shapeError(meanName, mean, "[\(inputWidth)] (one value per channel of the previous layer)")
@@ -123,7 +131,9 @@ public enum Converter {
         if isDirectory.boolValue {
             let enumerator = FileManager.default.enumerator(atPath: path)
             files = ((enumerator?.allObjects as? [String]) ?? []).sorted().map { path + "/" + $0 }
-                .filter { (try? FileManager.default.attributesOfItem(atPath: $0)[.type] as? FileAttributeType) == .typeRegular }
+                .filter {
+                    (try? FileManager.default.attributesOfItem(atPath: $0)[.type] as? FileAttributeType) == .typeRegular
+                }
         } else {
             files = [path]
         }

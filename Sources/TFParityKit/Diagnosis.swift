@@ -79,13 +79,17 @@ public enum BatchNormDiagnosis {
         }
         func outsideSqrt(_ epsilon: Double) -> (Int, Int) -> Double {
             { i, c in
-                epsilonOutsideSqrt(Double(x[i]), mean: mean[c], variance: variance[c], gamma: gamma[c], beta: beta[c], epsilon: epsilon)
+                epsilonOutsideSqrt(
+                    Double(x[i]), mean: mean[c], variance: variance[c], gamma: gamma[c], beta: beta[c], epsilon: epsilon
+                )
             }
         }
 
         var findings: [Diagnosis] = []
         func consider(_ id: String, _ epsilon: Double?, _ detail: String, _ predict: (Int, Int) -> Double) {
-            if let r = residual(predict) { findings.append(Diagnosis(id: id, detail: detail, epsilon: epsilon, residual: r)) }
+            if let r = residual(predict) {
+                findings.append(Diagnosis(id: id, detail: detail, epsilon: epsilon, residual: r))
+            }
         }
         let layerEpsilon = p.epsilon
         let eps = format(layerEpsilon)
@@ -107,7 +111,8 @@ public enum BatchNormDiagnosis {
         let insideFits = fitEpsilon(x: x, y: y, mean: mean, gamma: gamma, beta: beta, channel: channel) { scale, c in
             1 / (scale * scale) - variance[c]
         }
-        for candidate in epsilonCandidates(layerEpsilon: layerEpsilon, fitted: insideFits) where candidate != layerEpsilon {
+        for candidate in epsilonCandidates(layerEpsilon: layerEpsilon, fitted: insideFits)
+        where candidate != layerEpsilon {
             consider(
                 "eps-mismatch", candidate,
                 "the recording matches epsilon = \(format(candidate)), not the model's \(eps)\(epsilonHint(candidate)). "
@@ -138,7 +143,8 @@ public enum BatchNormDiagnosis {
             "std-as-variance", nil,
             "the recording used the standard deviation sqrt(variance) where the variance belongs. "
                 + "Pass the moving variance itself, not its square root.",
-            insideSqrt(layerEpsilon, variance: variance.map { max($0, 0).squareRoot() }, mean: mean, gamma: gamma, beta: beta))
+            insideSqrt(
+                layerEpsilon, variance: variance.map { max($0, 0).squareRoot() }, mean: mean, gamma: gamma, beta: beta))
         consider(
             "std-as-variance", nil,
             "the recording squared the moving variance, as if it were a standard deviation. "

@@ -116,14 +116,18 @@ public enum Inspector {
                         + "data, so a wrong epsilon or epsilon outside the square root changes results most.")
             }
             if negative > 0 {
-                warnings.append("\(layer.name): \(negative) channels have a negative moving variance: the parameters are corrupt.")
+                warnings.append(
+                    "\(layer.name): \(negative) channels have a negative moving variance: the parameters are corrupt.")
             }
             if nonFinite > 0 {
-                warnings.append("\(layer.name): \(nonFinite) parameter values are NaN or infinite: every output of those channels will be too.")
+                warnings.append(
+                    "\(layer.name): \(nonFinite) parameter values are NaN or infinite: every output of those channels will be too."
+                )
             }
             if let gamma, gamma.contains(where: { abs($0) < 1e-6 }) {
                 let dead = gamma.filter { abs($0) < 1e-6 }.count
-                warnings.append("\(layer.name): \(dead) channels have |gamma| < 1e-6 (dead channels): their output is beta alone.")
+                warnings.append(
+                    "\(layer.name): \(dead) channels have |gamma| < 1e-6 (dead channels): their output is beta alone.")
             }
         }
         return InspectReport(

@@ -47,7 +47,8 @@ public enum Rendering {
 
     public static func text(_ report: VerifyReport) -> String {
         var out = "tfparity verify: \(report.model) against \(report.recording)\n"
-        out += "tolerance: |actual - expected| <= \(scientific(report.tolerance.atol)) + \(scientific(report.tolerance.rtol)) * |expected|\n\n"
+        out +=
+            "tolerance: |actual - expected| <= \(scientific(report.tolerance.atol)) + \(scientific(report.tolerance.rtol)) * |expected|\n\n"
         let rows = report.results.map { r in
             [
                 r.layer, r.stage.rawValue, r.tensor, String(r.comparison.count), String(r.comparison.mismatches),
@@ -55,15 +56,20 @@ public enum Rendering {
                 r.passed ? "ok" : "FAIL", r.diagnosis?.id ?? "",
             ]
         }
-        out += table(
-            ["layer", "stage", "recorded tensor", "count", "mismatches", "max abs err", "max rel err", "result", "diagnosis"],
-            rows, rightAligned: [3, 4, 5, 6]) + "\n"
+        out +=
+            table(
+                [
+                    "layer", "stage", "recorded tensor", "count", "mismatches", "max abs err", "max rel err", "result",
+                    "diagnosis",
+                ],
+                rows, rightAligned: [3, 4, 5, 6]) + "\n"
         let failures = report.results.filter { !$0.passed }
         for failure in failures {
             let c = failure.comparison
             out += "\n\(failure.layer) \(failure.stage.rawValue): \(c.mismatches) of \(c.count) values differ"
             if let first = c.firstMismatch {
-                out += " (first at \(multiIndex(first.index, shape: failure.shape)): computed \(String(format: "%.8g", first.actual)),"
+                out +=
+                    " (first at \(multiIndex(first.index, shape: failure.shape)): computed \(String(format: "%.8g", first.actual)),"
                     + " recorded \(String(format: "%.8g", first.expected)))"
             }
             if c.nonFinite > 0 { out += "; \(c.nonFinite) NaN or infinite" }
@@ -71,7 +77,8 @@ public enum Rendering {
             if let diagnosis = failure.diagnosis {
                 out += "  diagnosis \(diagnosis.id): \(diagnosis.detail)\n"
             } else if failure.stage == .postBN {
-                out += "  no known convention (epsilon placement or value, batch statistics, std for variance, "
+                out +=
+                    "  no known convention (epsilon placement or value, batch statistics, std for variance, "
                     + "missing gamma or beta) explains these values.\n"
             }
         }
@@ -108,10 +115,16 @@ public enum Rendering {
             ("passed", .bool(report.passed)),
             ("model", .string(report.model)),
             ("recording", .string(report.recording)),
-            ("tolerance", .object([("atol", .double(report.tolerance.atol)), ("rtol", .double(report.tolerance.rtol))])),
+            (
+                "tolerance",
+                .object([("atol", .double(report.tolerance.atol)), ("rtol", .double(report.tolerance.rtol))])
+            ),
             ("layers", .array(layers)),
             ("ignored_keys", .array(report.ignoredKeys.map(JSONValue.string))),
-            ("timings", .object(report.timings.map { ("\($0.name)_ms", .double(($0.milliseconds * 1000).rounded() / 1000)) })),
+            (
+                "timings",
+                .object(report.timings.map { ("\($0.name)_ms", .double(($0.milliseconds * 1000).rounded() / 1000)) })
+            ),
         ])
         return serialize(document)
     }
@@ -121,12 +134,16 @@ public enum Rendering {
     public static func text(_ report: InspectReport) -> String {
         var out = "\(report.file) (\(report.kind))\n"
         if let p = report.provenance {
-            out += "converted from \(p.source) (\(p.sourceKind), sha256 \(p.sha256.prefix(12))…)"
+            out +=
+                "converted from \(p.source) (\(p.sourceKind), sha256 \(p.sha256.prefix(12))…)"
                 + (p.spec.map { " with spec \($0)" } ?? "") + " by tfparity \(p.toolVersion)\n"
         }
         if !report.tensors.isEmpty {
-            out += "\n" + table(
-                ["tensor", "dtype", "shape"], report.tensors.map { [$0.name, $0.dtype.numpyName, Shape.describe($0.shape)] })
+            out +=
+                "\n"
+                + table(
+                    ["tensor", "dtype", "shape"],
+                    report.tensors.map { [$0.name, $0.dtype.numpyName, Shape.describe($0.shape)] })
                 + "\n"
         }
         if !report.layers.isEmpty {
@@ -141,12 +158,17 @@ public enum Rendering {
             out += "total parameters: \(report.layers.map(\.parameterCount).reduce(0, +))\n"
         }
         for bn in report.batchNorms {
-            out += "\nbatchnorm \(bn.name): \(bn.channels) channels, epsilon \(BatchNormDiagnosis.format(bn.epsilon)), axis \(bn.axis)\n"
-            let rows = [("moving_mean", bn.mean), ("moving_variance", bn.variance), ("gamma", bn.gamma), ("beta", bn.beta)]
-                .map { name, summary in
-                    [name] + (summary.map { [scientific($0.min), scientific($0.max), scientific($0.mean)] } ?? ["-", "-", "-"])
-                }
-            out += table(["", "min", "max", "mean"], rows, rightAligned: [1, 2, 3]).split(separator: "\n")
+            out +=
+                "\nbatchnorm \(bn.name): \(bn.channels) channels, epsilon \(BatchNormDiagnosis.format(bn.epsilon)), axis \(bn.axis)\n"
+            let rows = [
+                ("moving_mean", bn.mean), ("moving_variance", bn.variance), ("gamma", bn.gamma), ("beta", bn.beta),
+            ]
+            .map { name, summary in
+                [name]
+                    + (summary.map { [scientific($0.min), scientific($0.max), scientific($0.mean)] } ?? ["-", "-", "-"])
+            }
+            out +=
+                table(["", "min", "max", "mean"], rows, rightAligned: [1, 2, 3]).split(separator: "\n")
                 .map { "  " + $0 }.joined(separator: "\n") + "\n"
             out += "  channels with variance < epsilon: \(bn.varianceBelowEpsilon) of \(bn.channels)\n"
         }
@@ -162,35 +184,51 @@ public enum Rendering {
             return .object([("min", .double(s.min)), ("max", .double(s.max)), ("mean", .double(s.mean))])
         }
         func tensorInfo(_ name: String, _ dtype: DType, _ shape: [Int]) -> JSONValue {
-            .object([("name", .string(name)), ("dtype", .string(dtype.rawValue)), ("shape", .array(shape.map(JSONValue.int)))])
+            .object([
+                ("name", .string(name)), ("dtype", .string(dtype.rawValue)),
+                ("shape", .array(shape.map(JSONValue.int))),
+            ])
         }
         var members: [(String, JSONValue)] = [("file", .string(report.file)), ("kind", .string(report.kind))]
         if let p = report.provenance {
             members.append(
-                ("provenance", .object([
-                    ("source", .string(p.source)), ("sha256", .string(p.sha256)), ("source_kind", .string(p.sourceKind)),
-                    ("spec", p.spec.map(JSONValue.string) ?? .null), ("tool_version", .string(p.toolVersion)),
-                ])))
+                (
+                    "provenance",
+                    .object([
+                        ("source", .string(p.source)), ("sha256", .string(p.sha256)),
+                        ("source_kind", .string(p.sourceKind)),
+                        ("spec", p.spec.map(JSONValue.string) ?? .null), ("tool_version", .string(p.toolVersion)),
+                    ])
+                ))
         }
         members.append(
-            ("layers", .array(report.layers.map { layer in
-                .object([
-                    ("name", .string(layer.name)), ("type", .string(layer.type)),
-                    ("inputs", .array(layer.inputs.map(JSONValue.string))),
-                    ("parameters", .array(layer.parameters.map { tensorInfo($0.name, $0.dtype, $0.shape) })),
-                    ("parameter_count", .int(layer.parameterCount)),
-                ])
-            })))
+            (
+                "layers",
+                .array(
+                    report.layers.map { layer in
+                        .object([
+                            ("name", .string(layer.name)), ("type", .string(layer.type)),
+                            ("inputs", .array(layer.inputs.map(JSONValue.string))),
+                            ("parameters", .array(layer.parameters.map { tensorInfo($0.name, $0.dtype, $0.shape) })),
+                            ("parameter_count", .int(layer.parameterCount)),
+                        ])
+                    })
+            ))
         members.append(
-            ("batchnorm", .array(report.batchNorms.map { bn in
-                .object([
-                    ("name", .string(bn.name)), ("epsilon", .double(bn.epsilon)), ("axis", .int(bn.axis)),
-                    ("channels", .int(bn.channels)), ("moving_mean", summary(bn.mean)),
-                    ("moving_variance", summary(bn.variance)), ("gamma", summary(bn.gamma)), ("beta", summary(bn.beta)),
-                    ("variance_below_epsilon", .int(bn.varianceBelowEpsilon)),
-                    ("negative_variance", .int(bn.negativeVariance)), ("non_finite", .int(bn.nonFinite)),
-                ])
-            })))
+            (
+                "batchnorm",
+                .array(
+                    report.batchNorms.map { bn in
+                        .object([
+                            ("name", .string(bn.name)), ("epsilon", .double(bn.epsilon)), ("axis", .int(bn.axis)),
+                            ("channels", .int(bn.channels)), ("moving_mean", summary(bn.mean)),
+                            ("moving_variance", summary(bn.variance)), ("gamma", summary(bn.gamma)),
+                            ("beta", summary(bn.beta)),
+                            ("variance_below_epsilon", .int(bn.varianceBelowEpsilon)),
+                            ("negative_variance", .int(bn.negativeVariance)), ("non_finite", .int(bn.nonFinite)),
+                        ])
+                    })
+            ))
         if !report.tensors.isEmpty {
             members.append(("tensors", .array(report.tensors.map { tensorInfo($0.name, $0.dtype, $0.shape) })))
         }

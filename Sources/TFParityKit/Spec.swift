@@ -82,17 +82,19 @@ public struct Spec: Sendable, Equatable {
 
     private static func parseLayer(_ raw: Any, index: Int, path: String) throws -> LayerEntry {
         guard let fields = raw as? [String: Any] else {
-            throw SpecError(path: path, member: "layer \(index)", reason: "expected a mapping such as {type: dense, name: …}")
+            throw SpecError(
+                path: path, member: "layer \(index)", reason: "expected a mapping such as {type: dense, name: …}")
         }
         guard let type = fields["type"] as? String else {
             throw SpecError(path: path, member: "layer \(index)", reason: "missing 'type'")
         }
-        let name = try (fields["name"]).map { value -> String in
-            guard let name = value as? String, !name.isEmpty else {
-                throw SpecError(path: path, member: "layer \(index)", reason: "'name' must be a non-empty string")
-            }
-            return name
-        } ?? "\(type)_\(index)"
+        let name =
+            try (fields["name"]).map { value -> String in
+                guard let name = value as? String, !name.isEmpty else {
+                    throw SpecError(path: path, member: "layer \(index)", reason: "'name' must be a non-empty string")
+                }
+                return name
+            } ?? "\(type)_\(index)"
         let member = "layer \(index) ('\(name)')"
         func fail(_ reason: String) -> SpecError { SpecError(path: path, member: member, reason: reason) }
         func string(_ key: String) throws -> String? {
@@ -111,7 +113,8 @@ public struct Spec: Sendable, Equatable {
         func checkKeys(_ allowed: Set<String>) throws {
             let all = allowed.union(["type", "name", "inputs"])
             if let unknown = fields.keys.filter({ !all.contains($0) }).sorted().first {
-                throw fail("unknown key '\(unknown)' for a \(type) layer (allowed: \(all.sorted().joined(separator: ", ")))")
+                throw fail(
+                    "unknown key '\(unknown)' for a \(type) layer (allowed: \(all.sorted().joined(separator: ", ")))")
             }
         }
         var inputs: [String]?
@@ -127,10 +130,13 @@ public struct Spec: Sendable, Equatable {
         switch type {
         case "dense":
             try checkKeys(["kernel", "bias", "activation"])
-            guard let kernel = try string("kernel") else { throw fail("missing 'kernel' (the [in, out] weight tensor)") }
+            guard let kernel = try string("kernel") else {
+                throw fail("missing 'kernel' (the [in, out] weight tensor)")
+            }
             let activationName = try string("activation") ?? "linear"
             guard let activation = Activation(name: activationName) else {
-                throw fail("unknown activation '\(activationName)' (known: \(Activation.names.joined(separator: ", ")))")
+                throw fail(
+                    "unknown activation '\(activationName)' (known: \(Activation.names.joined(separator: ", ")))")
             }
             var references = [(parameter: "kernel", tensor: kernel)]
             if let bias = try string("bias") { references.append((parameter: "bias", tensor: bias)) }
@@ -138,14 +144,19 @@ public struct Spec: Sendable, Equatable {
         case "batchnorm", "batch_normalization", "batchnormalization":
             try checkKeys(["epsilon", "mean", "variance", "gamma", "beta", "axis"])
             guard let epsilon = try number("epsilon") else {
-                throw fail("missing 'epsilon' (Keras' default is 0.001, PyTorch's 1e-5; it must be the one used in training)")
+                throw fail(
+                    "missing 'epsilon' (Keras' default is 0.001, PyTorch's 1e-5; it must be the one used in training)")
             }
             guard epsilon >= 0, epsilon.isFinite else { throw fail("'epsilon' must be a non-negative number") }
             guard let mean = try string("mean") else { throw fail("missing 'mean' (the moving mean tensor)") }
-            guard let variance = try string("variance") else { throw fail("missing 'variance' (the moving variance tensor)") }
+            guard let variance = try string("variance") else {
+                throw fail("missing 'variance' (the moving variance tensor)")
+            }
             let axisValue = try number("axis") ?? -1
             guard axisValue == axisValue.rounded() else { throw fail("'axis' must be an integer") }
-            var references = [(parameter: "moving_mean", tensor: mean), (parameter: "moving_variance", tensor: variance)]
+            var references = [
+                (parameter: "moving_mean", tensor: mean), (parameter: "moving_variance", tensor: variance),
+            ]
             if let gamma = try string("gamma") { references.append((parameter: "gamma", tensor: gamma)) }
             if let beta = try string("beta") { references.append((parameter: "beta", tensor: beta)) }
             return LayerEntry(

@@ -56,7 +56,9 @@ public enum Verifier {
     ///
     /// Throws for unreadable or inconsistent input (a missing `input`, shapes that do not fit the model); a parity
     /// mismatch is not an error but a failing result in the report.
-    public static func verify(model modelPath: String, recording recordingPath: String, options: VerifyOptions = .init())
+    public static func verify(
+        model modelPath: String, recording recordingPath: String, options: VerifyOptions = .init()
+    )
         throws -> VerifyReport
     {
         var clock = Stopwatch()
@@ -81,7 +83,9 @@ public enum Verifier {
         let model = engine.model
         let path = recording.path
         guard let input = recording.values[Model.inputName] else {
-            throw FileError(path: path, member: Model.inputName, reason: "missing: a recording must hold the batch fed to the model")
+            throw FileError(
+                path: path, member: Model.inputName, reason: "missing: a recording must hold the batch fed to the model"
+            )
         }
         let plan = try RecordingPlan(model: model, recording: recording)
         var results: [StageResult] = []
@@ -91,7 +95,9 @@ public enum Verifier {
             guard actual.shape == expected.shape else {
                 throw FileError(
                     path: path, member: key,
-                    reason: "recorded shape \(Shape.describe(expected.shape)) does not match the model's \(Shape.describe(actual.shape)) here")
+                    reason:
+                        "recorded shape \(Shape.describe(expected.shape)) does not match the model's \(Shape.describe(actual.shape)) here"
+                )
             }
             return StageResult(
                 layer: layer, stage: stage, tensor: key, shape: expected.shape,
@@ -119,7 +125,9 @@ public enum Verifier {
                     actual = try run(preKey) { try engine.apply(layer, to: [recordedInput]) }
                     var result = try compare(layer.name, .postBN, postKey, actual)
                     if !result.passed {
-                        result.diagnosis = diagnose(layer, engine: engine, x: recordedInput, key: postKey, recording: recording, options: options)
+                        result.diagnosis = diagnose(
+                            layer, engine: engine, x: recordedInput, key: postKey, recording: recording,
+                            options: options)
                     }
                     results.append(result)
                 } else {
@@ -174,7 +182,8 @@ public enum Verifier {
             mean: mean.floatValues(), variance: variance.floatValues(),
             gamma: engine.model.parameter(layer.name, "gamma")?.floatValues(),
             beta: engine.model.parameter(layer.name, "beta")?.floatValues(), epsilon: epsilon)
-        return BatchNormDiagnosis.diagnose(x: x.values, y: y.values, parameters: parameters, inner: inner, tolerance: options.tolerance)
+        return BatchNormDiagnosis.diagnose(
+            x: x.values, y: y.values, parameters: parameters, inner: inner, tolerance: options.tolerance)
     }
 }
 
@@ -243,7 +252,9 @@ public struct Recording: Sendable {
         for name in source.tensorNames {
             let tensor = try source.readTensor(name)
             guard tensor.dtype.isFloatingPoint else {
-                throw FileError(path: path, member: name, reason: "recorded values must be floating point, found \(tensor.dtype.numpyName)")
+                throw FileError(
+                    path: path, member: name,
+                    reason: "recorded values must be floating point, found \(tensor.dtype.numpyName)")
             }
             let key = TensorNameIndex.normalise(name)
             guard values[key] == nil else {

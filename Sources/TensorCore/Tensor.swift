@@ -60,7 +60,8 @@ public struct Tensor: Sendable, Equatable {
             var out = [Float](repeating: 0, count: elementCount)
             bytes.withUnsafeBytes { raw in
                 for i in 0..<out.count {
-                    out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+                    out[i] = Float(
+                        bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
                 }
             }
             return out
@@ -96,7 +97,8 @@ public struct Tensor: Sendable, Equatable {
             let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
             return Double(Float(bitPattern: UInt32(bits) << 16))
         case .float32:
-            return Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))))
+            return Double(
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))))
         case .float64:
             return Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
         }

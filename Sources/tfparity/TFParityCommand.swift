@@ -6,7 +6,8 @@ import TFParityKit
 struct TFParityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tfparity",
-        abstract: "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
+        abstract:
+            "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
         version: toolVersion,
         subcommands: [Convert.self, Verify.self, Inspect.self]
     )

@@ -17,14 +17,20 @@ struct Verify: ParsableCommand {
     @Option(help: "Relative tolerance: an element passes when |actual - expected| <= atol + rtol * |expected|.")
     var rtol: Double = Tolerance.default.rtol
 
-    @Flag(name: .customLong("end-to-end"), help: "Also run the whole model from 'input' and compare every recorded tensor.")
+    @Flag(
+        name: .customLong("end-to-end"),
+        help: "Also run the whole model from 'input' and compare every recorded tensor.")
     var endToEnd = false
 
     @OptionGroup var report: ReportOptions
 
     func validate() throws {
-        guard atol >= 0, atol.isFinite else { throw ValidationError("--atol must be a non-negative number, got '\(atol)'") }
-        guard rtol >= 0, rtol.isFinite else { throw ValidationError("--rtol must be a non-negative number, got '\(rtol)'") }
+        guard atol >= 0, atol.isFinite else {
+            throw ValidationError("--atol must be a non-negative number, got '\(atol)'")
+        }
+        guard rtol >= 0, rtol.isFinite else {
+            throw ValidationError("--rtol must be a non-negative number, got '\(rtol)'")
+        }
     }
 
     func run() throws {

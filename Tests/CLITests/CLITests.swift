@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// End-to-end tests of the built `tfparity` binary: exit codes, output and files.
 @Suite struct CLITests {
@@ -33,7 +33,9 @@ import TestSupport
         let layers = try #require(object["layers"] as? [[String: Any]])
         #expect(layers.count == 8)
         for layer in layers {
-            for key in ["name", "stage", "count", "mismatches", "max_abs_error", "max_rel_error", "passed", "diagnosis"] {
+            for key in [
+                "name", "stage", "count", "mismatches", "max_abs_error", "max_rel_error", "passed", "diagnosis",
+            ] {
                 #expect(layer[key] != nil, "missing \(key)")
             }
             #expect(layer["diagnosis"] is NSNull)
@@ -85,27 +87,71 @@ import TestSupport
     }
 
     static let badInputs: [BadInput] = [
-        BadInput(name: "missing source", arguments: ["convert", "$DIR/nope.npz", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"], mentions: ["$DIR/nope.npz", "no such file"]),
-        BadInput(name: "not a source", arguments: ["convert", "$DIR/garbage.bin", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"], mentions: ["$DIR/garbage.bin"]),
-        BadInput(name: "truncated npz", arguments: ["convert", "$DIR/truncated.npz", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"], mentions: ["$DIR/truncated.npz"]),
-        BadInput(name: "npz member crc", arguments: ["convert", "$DIR/crc.npz", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"], mentions: ["$DIR/crc.npz", "layer0/W"]),
-        BadInput(name: "truncated hdf5", arguments: ["convert", "$DIR/truncated.h5", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"], mentions: ["$DIR/truncated.h5"]),
-        BadInput(name: "bad npy", arguments: ["convert", "$DIR/npydir", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"], mentions: ["W.npy"]),
-        BadInput(name: "no spec", arguments: ["convert", "Fixtures/seed/params.npz", "-o", "$OUT"], mentions: ["Fixtures/seed/params.npz", "--spec"]),
-        BadInput(name: "missing tensor", arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/missing-tensor.yaml", "-o", "$OUT"], mentions: ["Fixtures/seed/params.npz", "layer0/bn/gama", "no such tensor", "layer0/bn/gamma"]),
-        BadInput(name: "wrong shape", arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/wrong-shape.yaml", "-o", "$OUT"], mentions: ["Fixtures/seed/params.npz", "layer2/W", "[8, 3]", "[16, out]"]),
-        BadInput(name: "unknown layer type", arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/unknown-type.yaml", "-o", "$OUT"], mentions: ["$DIR/unknown-type.yaml", "conv9d"]),
-        BadInput(name: "missing epsilon", arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/no-epsilon.yaml", "-o", "$OUT"], mentions: ["$DIR/no-epsilon.yaml", "layer0/bn", "epsilon"]),
-        BadInput(name: "spec not yaml", arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/broken.yaml", "-o", "$OUT"], mentions: ["$DIR/broken.yaml"]),
-        BadInput(name: "recording without input", arguments: ["verify", "$DIR/model.safetensors", "$DIR/model.safetensors"], mentions: ["$DIR/model.safetensors", "input"]),
-        BadInput(name: "recording that does not fit", arguments: ["verify", "$DIR/headless.safetensors", "Fixtures/seed/recording.npz"], mentions: ["Fixtures/seed/recording.npz", "[32, 8]"]),
-        BadInput(name: "model not safetensors", arguments: ["verify", "Fixtures/seed/params.npz", "Fixtures/seed/recording.npz"], mentions: ["Fixtures/seed/params.npz"]),
+        BadInput(
+            name: "missing source",
+            arguments: ["convert", "$DIR/nope.npz", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"],
+            mentions: ["$DIR/nope.npz", "no such file"]),
+        BadInput(
+            name: "not a source",
+            arguments: ["convert", "$DIR/garbage.bin", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"],
+            mentions: ["$DIR/garbage.bin"]),
+        BadInput(
+            name: "truncated npz",
+            arguments: ["convert", "$DIR/truncated.npz", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"],
+            mentions: ["$DIR/truncated.npz"]),
+        BadInput(
+            name: "npz member crc",
+            arguments: ["convert", "$DIR/crc.npz", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"],
+            mentions: ["$DIR/crc.npz", "layer0/W"]),
+        BadInput(
+            name: "truncated hdf5",
+            arguments: ["convert", "$DIR/truncated.h5", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"],
+            mentions: ["$DIR/truncated.h5"]),
+        BadInput(
+            name: "bad npy", arguments: ["convert", "$DIR/npydir", "--spec", "Fixtures/seed/spec.yaml", "-o", "$OUT"],
+            mentions: ["W.npy"]),
+        BadInput(
+            name: "no spec", arguments: ["convert", "Fixtures/seed/params.npz", "-o", "$OUT"],
+            mentions: ["Fixtures/seed/params.npz", "--spec"]),
+        BadInput(
+            name: "missing tensor",
+            arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/missing-tensor.yaml", "-o", "$OUT"],
+            mentions: ["Fixtures/seed/params.npz", "layer0/bn/gama", "no such tensor", "layer0/bn/gamma"]),
+        BadInput(
+            name: "wrong shape",
+            arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/wrong-shape.yaml", "-o", "$OUT"],
+            mentions: ["Fixtures/seed/params.npz", "layer2/W", "[8, 3]", "[16, out]"]),
+        BadInput(
+            name: "unknown layer type",
+            arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/unknown-type.yaml", "-o", "$OUT"],
+            mentions: ["$DIR/unknown-type.yaml", "conv9d"]),
+        BadInput(
+            name: "missing epsilon",
+            arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/no-epsilon.yaml", "-o", "$OUT"],
+            mentions: ["$DIR/no-epsilon.yaml", "layer0/bn", "epsilon"]),
+        BadInput(
+            name: "spec not yaml",
+            arguments: ["convert", "Fixtures/seed/params.npz", "--spec", "$DIR/broken.yaml", "-o", "$OUT"],
+            mentions: ["$DIR/broken.yaml"]),
+        BadInput(
+            name: "recording without input", arguments: ["verify", "$DIR/model.safetensors", "$DIR/model.safetensors"],
+            mentions: ["$DIR/model.safetensors", "input"]),
+        BadInput(
+            name: "recording that does not fit",
+            arguments: ["verify", "$DIR/headless.safetensors", "Fixtures/seed/recording.npz"],
+            mentions: ["Fixtures/seed/recording.npz", "[32, 8]"]),
+        BadInput(
+            name: "model not safetensors",
+            arguments: ["verify", "Fixtures/seed/params.npz", "Fixtures/seed/recording.npz"],
+            mentions: ["Fixtures/seed/params.npz"]),
         BadInput(name: "inspect garbage", arguments: ["inspect", "$DIR/garbage.bin"], mentions: ["$DIR/garbage.bin"]),
     ]
 
     /// Writes the malformed inputs the table refers to into `dir`, from the good fixtures.
     func prepareBadInputs(in dir: URL) throws {
-        func write(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: dir.appendingPathComponent(name)) }
+        func write(_ name: String, _ bytes: [UInt8]) throws {
+            try Data(bytes).write(to: dir.appendingPathComponent(name))
+        }
         let npz = [UInt8](try Data(contentsOf: fixture("seed/params.npz")))
         try write("garbage.bin", Array("this is not a tensor file at all".utf8))
         try write("truncated.npz", Array(npz.prefix(npz.count / 2)))
@@ -117,7 +163,8 @@ import TestSupport
         try write("crc.npz", crc)
         let h5 = [UInt8](try Data(contentsOf: fixture("seed/params.h5")))
         try write("truncated.h5", Array(h5.prefix(3000)))
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("npydir/layer0"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("npydir/layer0"), withIntermediateDirectories: true)
         try write("npydir/layer0/W.npy", [0x93] + Array("NUMPY".utf8) + [1, 0, 10, 0] + Array("{'descr': ".utf8))
 
         let spec = try String(contentsOf: fixture("seed/spec.yaml"), encoding: .utf8)
@@ -129,14 +176,20 @@ import TestSupport
             .write(to: dir.appendingPathComponent("unknown-type.yaml"), atomically: true, encoding: .utf8)
         try spec.replacingOccurrences(of: "name: layer0/bn, epsilon: 0.001,", with: "name: layer0/bn,")
             .write(to: dir.appendingPathComponent("no-epsilon.yaml"), atomically: true, encoding: .utf8)
-        try "layers: [ {type: dense, name: x".write(to: dir.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        try "layers: [ {type: dense, name: x".write(
+            to: dir.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
         // A model whose first layer expects 16 features: the recorded [32, 8] input cannot feed it.
-        let headless = spec.split(separator: "\n").filter { !$0.contains("layer0") || $0.contains("layer0/bn") && false }
+        let headless = spec.split(separator: "\n").filter {
+            !$0.contains("layer0") || $0.contains("layer0/bn") && false
+        }
         try (["layers:"] + headless.drop { !$0.contains("type: dense, name: layer1") }).joined(separator: "\n")
             .write(to: dir.appendingPathComponent("headless.yaml"), atomically: true, encoding: .utf8)
-        for (name, specFile) in [("model", fixture("seed/spec.yaml").path), ("headless", dir.appendingPathComponent("headless.yaml").path)] {
+        for (name, specFile) in [
+            ("model", fixture("seed/spec.yaml").path), ("headless", dir.appendingPathComponent("headless.yaml").path),
+        ] {
             let result = try runTFParity([
-                "convert", "Fixtures/seed/params.npz", "--spec", specFile, "-o", dir.appendingPathComponent("\(name).safetensors").path,
+                "convert", "Fixtures/seed/params.npz", "--spec", specFile, "-o",
+                dir.appendingPathComponent("\(name).safetensors").path,
             ])
             #expect(result.status == 0, "\(result.stderr)")
         }
@@ -149,7 +202,8 @@ import TestSupport
         defer { removeTemporaryDirectory(dir) }
         try prepareBadInputs(in: dir)
         let output = dir.appendingPathComponent("out/out.safetensors")
-        try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
         let substitute = { (text: String) in
             text.replacingOccurrences(of: "$DIR", with: dir.path).replacingOccurrences(of: "$OUT", with: output.path)
         }
@@ -172,7 +226,8 @@ import TestSupport
         let output = dir.appendingPathComponent("model.safetensors")
         let before = try Data(contentsOf: output)
         let result = try runTFParity([
-            "convert", "Fixtures/seed/params.npz", "--spec", dir.appendingPathComponent("wrong-shape.yaml").path, "-o", output.path,
+            "convert", "Fixtures/seed/params.npz", "--spec", dir.appendingPathComponent("wrong-shape.yaml").path, "-o",
+            output.path,
         ])
         #expect(result.status == 2)
         #expect(try Data(contentsOf: output) == before)
@@ -192,4 +247,3 @@ import TestSupport
         #expect(result.stderr.contains("Error") || result.stderr.contains("error"))
     }
 }
-

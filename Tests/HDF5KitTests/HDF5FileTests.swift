@@ -130,7 +130,10 @@ let externalLinkFile = hdf5Directory.appendingPathComponent("external_link.h5").
     @Test func limitsRefuseLargeDatasetsBeforeReading() throws {
         let file = try HDF5File(path: datasetsFile, limits: HDF5ReadLimits(maxTensorBytes: 100, alwaysAllowedBytes: 0))
         #expect(try file.readTensor("layer0/W").shape == [3, 4])
-        #expect(throws: HDF5Error.tooLarge(path: datasetsFile, dataset: "storage/chunked_gzip_shuffle", bytes: 512, limit: 100)) {
+        #expect(
+            throws: HDF5Error.tooLarge(
+                path: datasetsFile, dataset: "storage/chunked_gzip_shuffle", bytes: 512, limit: 100)
+        ) {
             try file.readTensor("storage/chunked_gzip_shuffle")
         }
     }
@@ -182,16 +185,22 @@ let externalLinkFile = hdf5Directory.appendingPathComponent("external_link.h5").
 
     @Test func wrongAttributeKindsAreRefused() throws {
         let file = try HDF5File(path: datasetsFile)
-        #expect(throws: HDF5Error.unsupportedAttribute(
-            path: datasetsFile, object: "/", attribute: "epsilon", description: "is a float, not a string")) {
+        #expect(
+            throws: HDF5Error.unsupportedAttribute(
+                path: datasetsFile, object: "/", attribute: "epsilon", description: "is a float, not a string")
+        ) {
             try file.stringAttribute("epsilon")
         }
-        #expect(throws: HDF5Error.unsupportedAttribute(
-            path: datasetsFile, object: "/", attribute: "backend", description: "is a string, not a number")) {
+        #expect(
+            throws: HDF5Error.unsupportedAttribute(
+                path: datasetsFile, object: "/", attribute: "backend", description: "is a string, not a number")
+        ) {
             try file.numericAttribute("backend")
         }
-        #expect(throws: HDF5Error.unsupportedAttribute(
-            path: datasetsFile, object: "/", attribute: "layer_names", description: "holds 3 strings, not one")) {
+        #expect(
+            throws: HDF5Error.unsupportedAttribute(
+                path: datasetsFile, object: "/", attribute: "layer_names", description: "holds 3 strings, not one")
+        ) {
             try file.stringAttribute("layer_names")
         }
     }
@@ -220,7 +229,8 @@ struct RefusedCase: Sendable, CustomTestStringConvertible {
         RefusedCase(dataset: "opaque", reasonContains: "unsupported element type: opaque"),
         RefusedCase(dataset: "reference", reasonContains: "unsupported element type: object or region reference"),
         RefusedCase(dataset: "enum", reasonContains: "enum (BLUE, GREEN, RED)"),
-        RefusedCase(dataset: "external_storage", reasonContains: "unsupported storage: raw data stored in 1 external file"),
+        RefusedCase(
+            dataset: "external_storage", reasonContains: "unsupported storage: raw data stored in 1 external file"),
         RefusedCase(dataset: "virtual", reasonContains: "unsupported storage: virtual dataset"),
         RefusedCase(dataset: "sparse_bomb", reasonContains: "declares 268435456 bytes, more than the"),
     ])
@@ -259,7 +269,10 @@ struct RefusedCase: Sendable, CustomTestStringConvertible {
     @Test func externalLinksAreNeverFollowed() throws {
         let file = try HDF5File(path: externalLinkFile)
         #expect(try file.readTensor("local").shape == [2])
-        #expect(throws: HDF5Error.externalLink(path: externalLinkFile, link: "linked", target: "datasets.h5:/layer0/bn/gamma")) {
+        #expect(
+            throws: HDF5Error.externalLink(
+                path: externalLinkFile, link: "linked", target: "datasets.h5:/layer0/bn/gamma")
+        ) {
             try file.readTensor("linked")
         }
         #expect(throws: HDF5Error.externalLink(path: externalLinkFile, link: "group", target: "datasets.h5:/layer0")) {

@@ -1,8 +1,8 @@
 import Foundation
 import ParityModel
 import TensorCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct BatchNormalizationTests {
     /// The worked example from the developers' guide: values taken from a TensorFlow run.
@@ -19,7 +19,8 @@ import TestSupport
             mean: [2], variance: [4], gamma: [3], beta: [1], epsilon: 0)
         #expect(scale == [1.5])
         #expect(offset == [-2])
-        let noParameters = BatchNormalization.scaleAndOffset(mean: [0], variance: [1], gamma: nil, beta: nil, epsilon: 0)
+        let noParameters = BatchNormalization.scaleAndOffset(
+            mean: [0], variance: [1], gamma: nil, beta: nil, epsilon: 0)
         #expect(noParameters.scale == [1] && noParameters.offset == [0])
     }
 }
@@ -33,7 +34,10 @@ import TestSupport
         // [[1, 2]] · [[1, 2, 3], [4, 5, 6]] + [0.5, 0.5, 0.5] = [[9.5, 12.5, 15.5]]
         let model = Self.model(
             [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
-            ["d/kernel": Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6]), "d/bias": Tensor(shape: [3], floats: [0.5, 0.5, 0.5])])
+            [
+                "d/kernel": Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6]),
+                "d/bias": Tensor(shape: [3], floats: [0.5, 0.5, 0.5]),
+            ])
         let y = try Engine(model: model).run(FloatTensor(shape: [1, 2], values: [1, 2]))
         #expect(y.shape == [1, 3])
         expectClose(y.values, [9.5, 12.5, 15.5], atol: 0, rtol: 0)
@@ -51,10 +55,19 @@ import TestSupport
         ActivationCase(activation: .relu6, expected: [0, 0, 0, 0.5, 6]),
         ActivationCase(activation: .leakyRelu(alpha: 0.2), expected: [-0.4, -0.1, 0, 0.5, 7]),
         ActivationCase(activation: .elu(alpha: 1), expected: [-0.86466473, -0.39346933, 0, 0.5, 7]),
-        ActivationCase(activation: .selu, expected: [-1.5201665163040161, -0.6917581558227539, 0, 0.5253505110740662, 7.354907035827637]),
+        ActivationCase(
+            activation: .selu,
+            expected: [-1.5201665163040161, -0.6917581558227539, 0, 0.5253505110740662, 7.354907035827637]),
         ActivationCase(activation: .sigmoid, expected: [0.11920292, 0.37754067, 0.5, 0.62245935, 0.99908894]),
-        ActivationCase(activation: .tanh, expected: [-0.9640275835990906, -0.46211713552474976, 0, 0.46211713552474976, 0.9999983310699463]),
-        ActivationCase(activation: .softmax, expected: [0.00012302942923270166, 0.0005513796349987388, 0.0009090714156627655, 0.0014988054754212499, 0.9969178438186646]),
+        ActivationCase(
+            activation: .tanh,
+            expected: [-0.9640275835990906, -0.46211713552474976, 0, 0.46211713552474976, 0.9999983310699463]),
+        ActivationCase(
+            activation: .softmax,
+            expected: [
+                0.00012302942923270166, 0.0005513796349987388, 0.0009090714156627655, 0.0014988054754212499,
+                0.9969178438186646,
+            ]),
         ActivationCase(activation: .linear, expected: [-2, -0.5, 0, 0.5, 7]),
     ])
     func activations(_ c: ActivationCase) throws {
@@ -64,8 +77,11 @@ import TestSupport
     }
 
     @Test func missingParameterIsAnError() {
-        let model = Self.model([Layer(name: "bn", op: .batchNormalization(epsilon: 1e-3, axis: -1), inputs: [Model.inputName])], [:])
-        #expect(throws: EngineError.missingParameter(layer: "bn", parameter: "moving_mean")) { try Engine(model: model) }
+        let model = Self.model(
+            [Layer(name: "bn", op: .batchNormalization(epsilon: 1e-3, axis: -1), inputs: [Model.inputName])], [:])
+        #expect(throws: EngineError.missingParameter(layer: "bn", parameter: "moving_mean")) {
+            try Engine(model: model)
+        }
     }
 
     @Test func wrongInputWidthIsAnError() throws {
@@ -94,7 +110,9 @@ import TestSupport
                 "layer0/bn/moving_mean": Tensor(shape: [2], floats: [0.5, -0.25]),
                 "layer0/bn/moving_variance": Tensor(shape: [2], floats: [1e-7, 2]),
             ],
-            provenance: Provenance(source: "p.npz", sha256: String(repeating: "ab", count: 32), sourceKind: "npz", spec: "s.yaml", toolVersion: "0.1.0"))
+            provenance: Provenance(
+                source: "p.npz", sha256: String(repeating: "ab", count: 32), sourceKind: "npz", spec: "s.yaml",
+                toolVersion: "0.1.0"))
         let path = dir.appendingPathComponent("m.safetensors").path
         try ModelFile.write(model, to: path)
         let back = try ModelFile.read(path: path)

@@ -88,7 +88,9 @@ struct JSONValueTests {
         .init("overlong UTF-8", bytes: [0x22, 0xC0, 0xAF, 0x22], "invalid UTF-8"),
         .init("UTF-8 surrogate", bytes: [0x22, 0xED, 0xA0, 0x80, 0x22], "invalid UTF-8"),
         .init("depth 65 arrays", String(repeating: "[", count: 65) + String(repeating: "]", count: 65), "nesting"),
-        .init("depth 65 objects", String(repeating: #"{"a":"#, count: 65) + "1" + String(repeating: "}", count: 65), "nesting"),
+        .init(
+            "depth 65 objects", String(repeating: #"{"a":"#, count: 65) + "1" + String(repeating: "}", count: 65),
+            "nesting"),
         .init("very deep", String(repeating: "[", count: 100_000), "nesting"),
     ]
 
@@ -127,7 +129,9 @@ struct JSONValueTests {
         #expect(try value.serializedBytes() == Array(text.utf8))
     }
 
-    @Test(arguments: [0.1, 1e-5, 1.001e-5, 123456789.125, -2.5e-300, 1.7976931348623157e308, Double.leastNonzeroMagnitude])
+    @Test(arguments: [
+        0.1, 1e-5, 1.001e-5, 123456789.125, -2.5e-300, 1.7976931348623157e308, Double.leastNonzeroMagnitude,
+    ])
     func doublesRoundTripExactly(_ number: Double) throws {
         let parsed = try JSONValue.parse(try JSONValue.double(number).serialized())
         #expect(parsed.doubleValue?.bitPattern == number.bitPattern)

@@ -73,7 +73,8 @@ struct SafeTensorsFileTests {
 
     @Test func acceptsPaddingEmptyTensorsAndNoTensors() throws {
         let padded = safetensorsBytes(
-            header: #"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[],"data_offsets":[0,1]}}   "#,
+            header:
+                #"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[],"data_offsets":[0,1]}}   "#,
             data: [7])
         let file = try SafeTensorsFile(bytes: padded, path: "p.safetensors")
         #expect(file.names == ["a", "b"])
@@ -90,7 +91,8 @@ struct SafeTensorsFileTests {
 
     @Test func listsNamesInDataOrderNotHeaderOrder() throws {
         let bytes = safetensorsBytes(
-            header: #"{"late":{"dtype":"U8","shape":[1],"data_offsets":[2,3]},"early":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#,
+            header:
+                #"{"late":{"dtype":"U8","shape":[1],"data_offsets":[2,3]},"early":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#,
             data: [1, 2, 3])
         let file = try SafeTensorsFile(bytes: bytes, path: "o.safetensors")
         #expect(file.names == ["early", "late"])
@@ -124,7 +126,9 @@ struct SafeTensorsFileTests {
     }
 
     static let malformedCases: [MalformedCase] = [
-        .init(name: "good file (control)", bytes: safetensorsBytes(header: goodHeader, data: goodData), expected: .error(.tensorNotFound(path: path, tensor: "control"))),
+        .init(
+            name: "good file (control)", bytes: safetensorsBytes(header: goodHeader, data: goodData),
+            expected: .error(.tensorNotFound(path: path, tensor: "control"))),
         .init(name: "shorter than 8 bytes", bytes: [1, 0, 0], expected: .error(.fileTooSmall(path: path, size: 3))),
         .init(
             name: "header length over 100 MB",
@@ -140,11 +144,18 @@ struct SafeTensorsFileTests {
             expected: .error(.headerBeyondFile(path: path, length: 3, fileSize: 10))),
         .init(
             name: "header not UTF-8",
-            bytes: safetensorsBytes(header: Array(#"{"__metadata__":{"k":""#.utf8) + [0xFF] + Array(#""}}"#.utf8), data: []),
+            bytes: safetensorsBytes(
+                header: Array(#"{"__metadata__":{"k":""#.utf8) + [0xFF] + Array(#""}}"#.utf8), data: []),
             expected: .invalidHeader(containing: "not UTF-8")),
-        .init(name: "header not JSON", bytes: safetensorsBytes(header: #"{"a":"#, data: []), expected: .invalidHeader(containing: "not valid JSON")),
-        .init(name: "header not an object", bytes: safetensorsBytes(header: "[]", data: []), expected: .invalidHeader(containing: "not a JSON object")),
-        .init(name: "header starts with whitespace", bytes: safetensorsBytes(header: " {}", data: []), expected: .invalidHeader(containing: "start with '{'")),
+        .init(
+            name: "header not JSON", bytes: safetensorsBytes(header: #"{"a":"#, data: []),
+            expected: .invalidHeader(containing: "not valid JSON")),
+        .init(
+            name: "header not an object", bytes: safetensorsBytes(header: "[]", data: []),
+            expected: .invalidHeader(containing: "not a JSON object")),
+        .init(
+            name: "header starts with whitespace", bytes: safetensorsBytes(header: " {}", data: []),
+            expected: .invalidHeader(containing: "start with '{'")),
         .init(
             name: "duplicate tensor key",
             bytes: replacing(#""b":{"dtype":"U8""#, with: #""a":{"dtype":"U8""#),
@@ -153,16 +164,21 @@ struct SafeTensorsFileTests {
             name: "duplicate key inside an entry",
             bytes: replacing(#""shape":[3]"#, with: #""shape":[3],"shape":[3]"#),
             expected: .invalidHeader(containing: "duplicate key 'shape'")),
-        .init(name: "unknown dtype", bytes: replacing(#""dtype":"U8""#, with: #""dtype":"F8""#), expected: .error(.unknownDType(path: path, tensor: "b", dtype: "F8"))),
+        .init(
+            name: "unknown dtype", bytes: replacing(#""dtype":"U8""#, with: #""dtype":"F8""#),
+            expected: .error(.unknownDType(path: path, tensor: "b", dtype: "F8"))),
         .init(
             name: "shape overflow",
             bytes: replacing(#""shape":[2]"#, with: #""shape":[4294967296,4294967296]"#),
             expected: .error(.invalidShape(path: path, tensor: "a", shape: [4_294_967_296, 4_294_967_296]))),
-        .init(name: "negative dimension", bytes: replacing(#""shape":[2]"#, with: #""shape":[-2]"#), expected: .error(.invalidShape(path: path, tensor: "a", shape: [-2]))),
+        .init(
+            name: "negative dimension", bytes: replacing(#""shape":[2]"#, with: #""shape":[-2]"#),
+            expected: .error(.invalidShape(path: path, tensor: "a", shape: [-2]))),
         .init(
             name: "dimension beyond Int",
             bytes: replacing(#""shape":[2]"#, with: #""shape":[18446744073709551616]"#),
-            expected: .error(.invalidTensorEntry(path: path, tensor: "a", reason: "'shape' holds something other than integers"))),
+            expected: .error(
+                .invalidTensorEntry(path: path, tensor: "a", reason: "'shape' holds something other than integers"))),
         .init(
             name: "size not shape × dtype",
             bytes: replacing(#""shape":[3]"#, with: #""shape":[4]"#),
@@ -186,8 +202,13 @@ struct SafeTensorsFileTests {
         .init(
             name: "offsets decreasing",
             bytes: replacing("[8,11]", with: "[11,8]"),
-            expected: .error(.invalidTensorEntry(path: path, tensor: "b", reason: "data_offsets [11, 8] are not an increasing pair of non-negative integers"))),
-        .init(name: "trailing bytes", bytes: replacing("[8,11]", with: "[8,11]", data: Array(0..<12)), expected: .error(.trailingBytes(path: path, count: 1))),
+            expected: .error(
+                .invalidTensorEntry(
+                    path: path, tensor: "b",
+                    reason: "data_offsets [11, 8] are not an increasing pair of non-negative integers"))),
+        .init(
+            name: "trailing bytes", bytes: replacing("[8,11]", with: "[8,11]", data: Array(0..<12)),
+            expected: .error(.trailingBytes(path: path, count: 1))),
         .init(
             name: "data but no tensors",
             bytes: safetensorsBytes(header: "{}", data: [0]),
@@ -215,7 +236,8 @@ struct SafeTensorsFileTests {
         .init(
             name: "offsets not a pair",
             bytes: replacing("[8,11]", with: "[8,11,12]"),
-            expected: .error(.invalidTensorEntry(path: path, tensor: "b", reason: "'data_offsets' is not a pair of integers"))),
+            expected: .error(
+                .invalidTensorEntry(path: path, tensor: "b", reason: "'data_offsets' is not a pair of integers"))),
     ]
 
     @Test(arguments: malformedCases)

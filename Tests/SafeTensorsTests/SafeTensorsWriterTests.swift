@@ -111,7 +111,8 @@ struct SafeTensorsWriterTests {
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }
         let existing = directory.appendingPathComponent("model.safetensors")
-        let original = try SafeTensorsWriter.serialize([("keep", patternTensor(.int32, shape: [3]))], metadata: ["m": "1"])
+        let original = try SafeTensorsWriter.serialize(
+            [("keep", patternTensor(.int32, shape: [3]))], metadata: ["m": "1"])
         try Data(original).write(to: existing)
         let good = patternTensor(.float32, shape: [2])
 

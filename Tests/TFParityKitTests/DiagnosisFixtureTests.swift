@@ -1,8 +1,8 @@
 import Foundation
 import ParityModel
 import TFParityKit
-import Testing
 import TestSupport
+import Testing
 
 /// Converts `Fixtures/<name>/params.npz` with its spec into a model file in `directory`.
 func convertFixtureModel(_ name: String, into directory: URL, source: String = "params.npz") throws -> String {
@@ -43,10 +43,12 @@ func convertFixtureModel(_ name: String, into directory: URL, source: String = "
     /// The hand formula of the developers' guide gives 0.543057 where TensorFlow gives 0.30664611.
     @Test func epsilonOutsideTheRootGivesTheWrongNumber() {
         let wrong = BatchNormDiagnosis.epsilonOutsideSqrt(
-            -0.077417567, mean: -0.089603029, variance: 0.000436493, gamma: 1.0055743, beta: -0.016652612, epsilon: 1e-3)
+            -0.077417567, mean: -0.089603029, variance: 0.000436493, gamma: 1.0055743, beta: -0.016652612, epsilon: 1e-3
+        )
         expectClose([wrong], [0.543057], atol: 1e-6, rtol: 0)
         let right = BatchNormalization.apply(
-            -0.077417567, mean: -0.089603029, variance: 0.000436493, gamma: 1.0055743, beta: -0.016652612, epsilon: 1e-3)
+            -0.077417567, mean: -0.089603029, variance: 0.000436493, gamma: 1.0055743, beta: -0.016652612, epsilon: 1e-3
+        )
         expectClose([right], [0.30664611], atol: 1e-6, rtol: 0)
     }
 
@@ -56,8 +58,10 @@ func convertFixtureModel(_ name: String, into directory: URL, source: String = "
         let parameters = BatchNormDiagnosis.Parameters(
             mean: [-0.089603029], variance: [0.000436493], gamma: [1.0055743], beta: [-0.016652612], epsilon: 1e-3)
         let ys = xs.map {
-            Float(BatchNormDiagnosis.epsilonOutsideSqrt(
-                Double($0), mean: -0.089603029, variance: 0.000436493, gamma: 1.0055743, beta: -0.016652612, epsilon: 1e-3))
+            Float(
+                BatchNormDiagnosis.epsilonOutsideSqrt(
+                    Double($0), mean: -0.089603029, variance: 0.000436493, gamma: 1.0055743, beta: -0.016652612,
+                    epsilon: 1e-3))
         }
         let diagnosis = BatchNormDiagnosis.diagnose(x: xs, y: ys, parameters: parameters, inner: 1, tolerance: .default)
         #expect(diagnosis?.id == "eps-outside-sqrt")
@@ -125,7 +129,10 @@ func convertFixtureModel(_ name: String, into directory: URL, source: String = "
     // FIPS 180-4 examples, one and two blocks, and the empty message.
     @Test(arguments: [
         ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        (
+            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        ),
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
     ])
     func sha256MatchesKnownVectors(_ message: String, _ digest: String) throws {

@@ -1,6 +1,6 @@
-import Testing
 import TensorCore
 import TestSupport
+import Testing
 
 @Suite struct ShapeTests {
     struct Case: Sendable, CustomTestStringConvertible {

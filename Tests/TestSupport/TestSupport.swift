@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
 
 /// The repository root, found from this file's location.
 public let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -38,16 +38,21 @@ public func expectClose(
     var first = ""
     for (i, (a, e)) in zip(actual, expected).enumerated() {
         let ok: Bool
-        if a.isNaN || e.isNaN { ok = a.isNaN && e.isNaN }
-        else if a.isInfinite || e.isInfinite { ok = a == e }
-        else { ok = abs(a - e) <= atol + rtol * abs(e) }
+        if a.isNaN || e.isNaN {
+            ok = a.isNaN && e.isNaN
+        } else if a.isInfinite || e.isInfinite {
+            ok = a == e
+        } else {
+            ok = abs(a - e) <= atol + rtol * abs(e)
+        }
         if !ok {
             if failures == 0 { first = "element \(i): \(a) vs expected \(e)" }
             failures += 1
         }
     }
     if failures > 0 {
-        Issue.record("\(failures) of \(actual.count) elements differ; first at \(first)", sourceLocation: sourceLocation)
+        Issue.record(
+            "\(failures) of \(actual.count) elements differ; first at \(first)", sourceLocation: sourceLocation)
     }
 }
 
@@ -55,7 +60,8 @@ public func expectClose(
     _ actual: [Float], _ expected: [Float], atol: Double = 1e-6, rtol: Double = 1e-6,
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    expectClose(actual.map(Double.init), expected.map(Double.init), atol: atol, rtol: rtol, sourceLocation: sourceLocation)
+    expectClose(
+        actual.map(Double.init), expected.map(Double.init), atol: atol, rtol: rtol, sourceLocation: sourceLocation)
 }
 
 /// Checks shapes, then values.
