@@ -29,6 +29,9 @@ public struct Comparison: Sendable, Equatable {
     public var maxAbsError: Double
     /// The largest `|actual - expected| / |expected|` over elements finite on both sides with `expected != 0`.
     public var maxRelError: Double
+    /// The largest `|actual - expected| / (atol + rtol * |expected|)`: above 1 fails. Infinite when the allowance is 0
+    /// and a value differs, or when a value is not finite.
+    public var maxToleranceRatio: Double
     /// The first failing element: its flat index and both values.
     public var firstMismatch: (index: Int, actual: Double, expected: Double)?
 
@@ -47,6 +50,7 @@ public struct Comparison: Sendable, Equatable {
         nonFinite = 0
         maxAbsError = 0
         maxRelError = 0
+        maxToleranceRatio = 0
         firstMismatch = nil
         for i in 0..<actual.count {
             let a = Double(actual[i])
@@ -55,10 +59,13 @@ public struct Comparison: Sendable, Equatable {
                 let error = abs(a - e)
                 maxAbsError = max(maxAbsError, error)
                 if e != 0 { maxRelError = max(maxRelError, error / abs(e)) }
-                if error <= tolerance.atol + tolerance.rtol * abs(e) { continue }
+                let allowed = tolerance.atol + tolerance.rtol * abs(e)
+                if error > 0 { maxToleranceRatio = max(maxToleranceRatio, allowed > 0 ? error / allowed : .infinity) }
+                if error <= allowed { continue }
             } else {
                 // NaN or an infinity on either side is a mismatch, even NaN against NaN.
                 nonFinite += 1
+                maxToleranceRatio = .infinity
             }
             mismatches += 1
             if firstMismatch == nil { firstMismatch = (i, a, e) }

@@ -3,16 +3,31 @@ import ParityModel
 import SafeTensors
 import TensorCore
 
-/// min / max / mean of a parameter vector (NaNs excluded and counted apart).
+/// Quantiles and mean of a per-channel vector; NaN and infinite values are left out (and counted apart).
 public struct Summary: Sendable, Equatable {
     public var min: Double
+    public var p25: Double
+    public var median: Double
+    public var p75: Double
     public var max: Double
     public var mean: Double
 
-    init?(_ values: [Float]) {
-        let finite = values.filter(\.isFinite).map(Double.init)
-        guard let low = finite.min(), let high = finite.max() else { return nil }
+    /// nil when no value is finite.
+    public init?(_ values: [Float]) {
+        let finite = values.filter(\.isFinite).map(Double.init).sorted()
+        guard let low = finite.first, let high = finite.last else { return nil }
+        /// numpy's default (linear) quantile.
+        func quantile(_ q: Double) -> Double {
+            let position = q * Double(finite.count - 1)
+            let below = Int(position.rounded(.down))
+            let above = Swift.min(below + 1, finite.count - 1)
+            let fraction = position - Double(below)
+            return finite[below] + (finite[above] - finite[below]) * fraction
+        }
         min = low
+        p25 = quantile(0.25)
+        median = quantile(0.5)
+        p75 = quantile(0.75)
         max = high
         mean = finite.reduce(0, +) / Double(finite.count)
     }
@@ -38,11 +53,28 @@ public struct BatchNormSummary: Sendable {
     public var variance: Summary?
     public var gamma: Summary?
     public var beta: Summary?
+    /// The effective per-channel scale `gamma / sqrt(variance + epsilon)`, what multiplies x at inference.
+    public var scale: Summary?
+    /// The effective per-channel offset `beta - mean * scale`.
+    public var offset: Summary?
     /// Channels whose moving variance is below epsilon: there, epsilon's placement changes the output most.
     public var varianceBelowEpsilon: Int
+    /// Channels with |gamma| < 1e-6: their output is beta alone.
+    public var deadChannels: Int
     public var negativeVariance: Int
     /// NaN or infinite values across the layer's parameters.
     public var nonFinite: Int
+    /// Per-channel values, for plots.
+    public var perChannel: PerChannel
+
+    public struct PerChannel: Sendable {
+        public var mean: [Float]
+        public var variance: [Float]
+        public var gamma: [Float]?
+        public var beta: [Float]?
+        public var scale: [Float]
+        public var offset: [Float]
+    }
 }
 
 /// Everything `inspect` found in a file.
@@ -97,41 +129,61 @@ public enum Inspector {
                     name: layer.name, type: layer.op.typeName, inputs: layer.inputs, parameters: parameters,
                     parameterCount: model.parameterCount(of: layer)))
             guard case .batchNormalization(let epsilon, let axis) = layer.op else { continue }
-            let mean = model.parameter(layer.name, "moving_mean")?.floatValues() ?? []
-            let variance = model.parameter(layer.name, "moving_variance")?.floatValues() ?? []
-            let gamma = model.parameter(layer.name, "gamma")?.floatValues()
-            let beta = model.parameter(layer.name, "beta")?.floatValues()
-            let below = variance.filter { Double($0) < epsilon }.count
-            let negative = variance.filter { $0 < 0 }.count
-            let nonFinite = (mean + variance + (gamma ?? []) + (beta ?? [])).filter { !$0.isFinite }.count
-            let summary = BatchNormSummary(
-                name: layer.name, epsilon: epsilon, axis: axis, channels: mean.count, mean: Summary(mean),
-                variance: Summary(variance), gamma: gamma.flatMap(Summary.init), beta: beta.flatMap(Summary.init),
-                varianceBelowEpsilon: below, negativeVariance: negative, nonFinite: nonFinite)
+            let summary = summariseBatchNorm(layer.name, model: model, epsilon: epsilon, axis: axis)
             batchNorms.append(summary)
-            if below > 0 {
-                warnings.append(
-                    "\(layer.name): \(below) of \(mean.count) channels have moving variance below epsilon "
-                        + "(\(BatchNormDiagnosis.format(epsilon))): there the output depends on epsilon more than on the "
-                        + "data, so a wrong epsilon or epsilon outside the square root changes results most.")
-            }
-            if negative > 0 {
-                warnings.append(
-                    "\(layer.name): \(negative) channels have a negative moving variance: the parameters are corrupt.")
-            }
-            if nonFinite > 0 {
-                warnings.append(
-                    "\(layer.name): \(nonFinite) parameter values are NaN or infinite: every output of those channels will be too."
-                )
-            }
-            if let gamma, gamma.contains(where: { abs($0) < 1e-6 }) {
-                let dead = gamma.filter { abs($0) < 1e-6 }.count
-                warnings.append(
-                    "\(layer.name): \(dead) channels have |gamma| < 1e-6 (dead channels): their output is beta alone.")
-            }
+            warnings += batchNormWarnings(summary)
         }
         return InspectReport(
             file: file, kind: kind, layers: layers, batchNorms: batchNorms, tensors: [], warnings: warnings,
             provenance: model.provenance)
+    }
+
+    static func summariseBatchNorm(_ name: String, model: Model, epsilon: Double, axis: Int) -> BatchNormSummary {
+        let mean = model.parameter(name, "moving_mean")?.floatValues() ?? []
+        let variance = model.parameter(name, "moving_variance")?.floatValues() ?? []
+        let gamma = model.parameter(name, "gamma")?.floatValues()
+        let beta = model.parameter(name, "beta")?.floatValues()
+        let count = Swift.min(mean.count, variance.count)
+        let (scale, offset) = BatchNormalization.scaleAndOffset(
+            mean: Array(mean.prefix(count)), variance: Array(variance.prefix(count)),
+            gamma: gamma.map { Array($0.prefix(count)) }, beta: beta.map { Array($0.prefix(count)) },
+            epsilon: Float(epsilon))
+        return BatchNormSummary(
+            name: name, epsilon: epsilon, axis: axis, channels: mean.count, mean: Summary(mean),
+            variance: Summary(variance), gamma: gamma.flatMap(Summary.init), beta: beta.flatMap(Summary.init),
+            scale: Summary(scale), offset: Summary(offset),
+            varianceBelowEpsilon: variance.filter { Double($0) < epsilon }.count,
+            deadChannels: gamma?.filter { abs($0) < 1e-6 }.count ?? 0,
+            negativeVariance: variance.filter { $0 < 0 }.count,
+            nonFinite: (mean + variance + (gamma ?? []) + (beta ?? [])).filter { !$0.isFinite }.count,
+            perChannel: .init(mean: mean, variance: variance, gamma: gamma, beta: beta, scale: scale, offset: offset))
+    }
+
+    /// What each anomaly means for parity, in words.
+    static func batchNormWarnings(_ bn: BatchNormSummary) -> [String] {
+        var warnings: [String] = []
+        let eps = BatchNormDiagnosis.format(bn.epsilon)
+        if bn.varianceBelowEpsilon > 0 {
+            warnings.append(
+                "\(bn.name): \(bn.varianceBelowEpsilon) of \(bn.channels) channels have moving variance below epsilon "
+                    + "(\(eps)): there the output depends on epsilon more than on the data, so a wrong epsilon or "
+                    + "epsilon outside the square root changes results most.")
+        }
+        if bn.negativeVariance > 0 {
+            warnings.append(
+                "\(bn.name): \(bn.negativeVariance) channels have a negative moving variance: sqrt(variance + epsilon) "
+                    + "is NaN or huge there; the parameters are corrupt or were saved from the wrong variable.")
+        }
+        if bn.nonFinite > 0 {
+            warnings.append(
+                "\(bn.name): \(bn.nonFinite) parameter values are NaN or infinite: every output of those channels will be too."
+            )
+        }
+        if bn.deadChannels > 0 {
+            warnings.append(
+                "\(bn.name): \(bn.deadChannels) channels have |gamma| < 1e-6 (dead channels): their output is beta alone, "
+                    + "so they carry no signal and hide errors upstream.")
+        }
+        return warnings
     }
 }

@@ -24,6 +24,8 @@ public struct StageResult: Sendable {
     public var shape: [Int]
     public var comparison: Comparison
     public var diagnosis: Diagnosis?
+    /// For a batch-norm layer's output: the largest absolute error in each channel, for plots.
+    public var perChannelMaxAbsError: [Double]?
     public var passed: Bool { comparison.passed }
 }
 
@@ -37,16 +39,28 @@ public struct VerifyReport: Sendable {
     public var ignoredKeys: [String]
     /// Named durations in milliseconds, in the order they happened.
     public var timings: [(name: String, milliseconds: Double)]
+    /// The model's layer names in execution order (the depth axis of the report's plots).
+    public var layerOrder: [String]
+    /// Statistics of every batch-norm layer of the model.
+    public var batchNorms: [BatchNormSummary]
     public var passed: Bool { results.allSatisfy(\.passed) }
+
+    /// The failing result that comes first in the model's layer order.
+    public var firstDivergence: StageResult? {
+        let depth = Dictionary(layerOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return results.filter { !$0.passed }.min { (depth[$0.layer] ?? .max) < (depth[$1.layer] ?? .max) }
+    }
 }
 
 public struct VerifyOptions: Sendable {
     public var tolerance: Tolerance
     public var endToEnd: Bool
+    public var progress: ProgressHandler?
 
-    public init(tolerance: Tolerance = .default, endToEnd: Bool = false) {
+    public init(tolerance: Tolerance = .default, endToEnd: Bool = false, progress: ProgressHandler? = nil) {
         self.tolerance = tolerance
         self.endToEnd = endToEnd
+        self.progress = progress
     }
 }
 
@@ -99,9 +113,15 @@ public enum Verifier {
                         "recorded shape \(Shape.describe(expected.shape)) does not match the model's \(Shape.describe(actual.shape)) here"
                 )
             }
-            return StageResult(
+            var result = StageResult(
                 layer: layer, stage: stage, tensor: key, shape: expected.shape,
                 comparison: Comparison(actual: actual.values, expected: expected.values, tolerance: options.tolerance))
+            if key.hasSuffix("/post_bn"), let bn = model.layer(named: layer),
+                case .batchNormalization(_, let axis) = bn.op
+            {
+                result.perChannelMaxAbsError = perChannelMaxAbsError(actual, expected, axis: axis)
+            }
+            return result
         }
         func run<T>(_ key: String, _ body: () throws -> T) throws -> T {
             do {
@@ -111,7 +131,9 @@ public enum Verifier {
             }
         }
 
-        for layer in model.layers {
+        let total = model.layers.count + (options.endToEnd ? 1 : 0)
+        for (index, layer) in model.layers.enumerated() {
+            options.progress?(ProgressEvent(completed: index, total: total, label: layer.name))
             if let preKey = plan.preBN[layer.name] {
                 let actual = try run(preKey) { () throws -> FloatTensor in
                     let source = layer.inputs.first ?? Model.inputName
@@ -143,6 +165,7 @@ public enum Verifier {
         clock.lap("local_checks")
 
         if options.endToEnd {
+            options.progress?(ProgressEvent(completed: model.layers.count, total: total, label: "end to end"))
             let trace = try run(Model.inputName) { try engine.trace(input) }
             clock.lap("forward")
             for layer in model.layers {
@@ -162,9 +185,30 @@ public enum Verifier {
             }
             clock.lap("end_to_end_compare")
         }
+        options.progress?(ProgressEvent(completed: total, total: total, label: "done"))
+        let batchNorms = model.layers.compactMap { layer -> BatchNormSummary? in
+            guard case .batchNormalization(let epsilon, let axis) = layer.op else { return nil }
+            return Inspector.summariseBatchNorm(layer.name, model: model, epsilon: epsilon, axis: axis)
+        }
         return VerifyReport(
             model: "", recording: path, tolerance: options.tolerance, results: results, ignoredKeys: plan.ignored,
-            timings: clock.laps)
+            timings: clock.laps, layerOrder: model.layers.map(\.name), batchNorms: batchNorms)
+    }
+
+    /// The largest |actual - expected| in each channel along `axis` (NaN where a value is not finite).
+    static func perChannelMaxAbsError(_ actual: FloatTensor, _ expected: FloatTensor, axis: Int) -> [Double]? {
+        let rank = expected.shape.count
+        let channelAxis = axis < 0 ? axis + rank : axis
+        guard channelAxis >= 0, channelAxis < rank else { return nil }
+        let channels = expected.shape[channelAxis]
+        let inner = expected.shape[(channelAxis + 1)...].reduce(1, *)
+        var errors = [Double](repeating: 0, count: channels)
+        for i in 0..<expected.count {
+            let c = (i / inner) % channels
+            let error = abs(Double(actual.values[i]) - Double(expected.values[i]))
+            errors[c] = error.isNaN ? .nan : max(errors[c], error)
+        }
+        return errors
     }
 
     private static func diagnose(

@@ -16,7 +16,14 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let result = try Inspector.inspect(path: file, spec: spec)
-            printOut(report.format == .json ? Rendering.json(result) : Rendering.text(result))
+            if let html = report.report {
+                try OutputFile.write(Rendering.html(result, layer: report.reportLayer), to: html)
+            }
+            switch report.format {
+            case .text: printOut(Rendering.text(result, style: Terminal.style))
+            case .markdown: printOut(Rendering.markdown(result))
+            case .json: printOut(Rendering.json(result))
+            }
         }
     }
 }

@@ -15,8 +15,18 @@ struct TFParityCommand: ParsableCommand {
 
 /// Flags shared by the commands that print a report.
 struct ReportOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: text or json.")
+    @Option(name: .long, help: "Output format: text, json or markdown.")
     var format: OutputFormat = .text
+
+    @Option(name: .long, help: "Also write a self-contained HTML report (inline SVG plots) to this file.")
+    var report: String?
+
+    @Option(
+        name: .customLong("report-layer"), help: "The batch-norm layer whose per-channel plots the HTML report shows.")
+    var reportLayer: String?
+
+    @Flag(name: .shortAndLong, help: "No progress bar.")
+    var quiet = false
 }
 
 extension OutputFormat: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TFParityKit
 
 struct Verify: ParsableCommand {
@@ -22,6 +23,9 @@ struct Verify: ParsableCommand {
         help: "Also run the whole model from 'input' and compare every recorded tensor.")
     var endToEnd = false
 
+    @Option(help: "Also write JUnit XML, one test case per layer and stage, to this file.")
+    var junit: String?
+
     @OptionGroup var report: ReportOptions
 
     func validate() throws {
@@ -38,8 +42,27 @@ struct Verify: ParsableCommand {
         try runReportingErrors {
             let result = try Verifier.verify(
                 model: model, recording: recording,
-                options: VerifyOptions(tolerance: Tolerance(atol: atol, rtol: rtol), endToEnd: endToEnd))
-            printOut(report.format == .json ? Rendering.json(result) : Rendering.text(result))
+                options: VerifyOptions(
+                    tolerance: Tolerance(atol: atol, rtol: rtol), endToEnd: endToEnd,
+                    progress: Terminal.progressBar(quiet: report.quiet)))
+            if let junit { try OutputFile.write(Rendering.junit(result), to: junit) }
+            if let html = report.report {
+                try OutputFile.write(Rendering.html(result, layer: report.reportLayer), to: html)
+            }
+            switch report.format {
+            case .text: printOut(Rendering.text(result, style: Terminal.style))
+            case .markdown: printOut(Rendering.markdown(result))
+            case .json: printOut(Rendering.json(result))
+            }
+            if Terminal.isGitHubActions, !result.passed {
+                // Workflow commands are read from stdout; keep stdout parseable when it carries JSON.
+                let annotations = Rendering.githubAnnotations(result)
+                if report.format == .json {
+                    FileHandle.standardError.write(Data((annotations + "\n").utf8))
+                } else {
+                    printOut(annotations)
+                }
+            }
             passed = result.passed
         }
         if !passed { throw ExitCode(1) }

@@ -1,0 +1,186 @@
+import Foundation
+
+/// Small, dependency-free SVG charts for the HTML reports: everything inline, readable without JavaScript.
+struct SVGChart {
+    static let pass = "#2e7d32"
+    static let fail = "#c62828"
+    static let accent = "#1565c0"
+    static let muted = "#9e9e9e"
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static func number(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    /// A log10 axis over the positive finite values given, widened to whole decades and to include `include`.
+    struct LogScale {
+        var lowDecade: Double
+        var highDecade: Double
+
+        init(_ values: [Double], include: [Double] = []) {
+            let positive = (values + include).filter { $0 > 0 && $0.isFinite }
+            let low = positive.min().map { log10($0).rounded(.down) } ?? -8
+            let high = positive.max().map { log10($0).rounded(.up) } ?? 0
+            lowDecade = low
+            highDecade = max(high, low + 1)
+        }
+
+        /// The fraction 0…1 along the axis; zero and negatives sit at 0, infinities and NaN at 1.
+        func fraction(_ value: Double) -> Double {
+            guard value.isFinite else { return 1 }
+            guard value > 0 else { return 0 }
+            return min(max((log10(value) - lowDecade) / (highDecade - lowDecade), 0), 1)
+        }
+
+        var decades: [Double] { stride(from: lowDecade, through: highDecade, by: 1).map { $0 } }
+    }
+
+    /// One row per item: a dot at its value on a log axis, coloured pass/fail, with a vertical line at `threshold`.
+    static func dotPlot(
+        rows: [(label: String, value: Double, passed: Bool)], threshold: Double, thresholdLabel: String,
+        axisLabel: String
+    ) -> String {
+        let left = 260.0
+        let width = 820.0
+        let plotWidth = width - left - 30
+        let rowHeight = 18.0
+        let top = 24.0
+        let height = top + rowHeight * Double(rows.count) + 44
+        let scale = LogScale(rows.map(\.value), include: [threshold])
+        func x(_ v: Double) -> Double { left + scale.fraction(v) * plotWidth }
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(number(width))\" height=\"\(number(height))\" role=\"img\">"
+        svg += "<title>\(escape(axisLabel))</title>"
+        for decade in scale.decades {
+            let px = x(pow(10, decade))
+            svg +=
+                "<line x1=\"\(number(px))\" y1=\"\(number(top - 6))\" x2=\"\(number(px))\" y2=\"\(number(height - 36))\" stroke=\"#e0e0e0\"/>"
+            svg +=
+                "<text x=\"\(number(px))\" y=\"\(number(height - 22))\" font-size=\"11\" text-anchor=\"middle\">1e\(Int(decade))</text>"
+        }
+        let tx = x(threshold)
+        svg +=
+            "<line x1=\"\(number(tx))\" y1=\"\(number(top - 10))\" x2=\"\(number(tx))\" y2=\"\(number(height - 36))\" stroke=\"\(fail)\" stroke-dasharray=\"4 3\"/>"
+        svg +=
+            "<text x=\"\(number(tx + 4))\" y=\"\(number(top - 12))\" font-size=\"11\" fill=\"\(fail)\">\(escape(thresholdLabel))</text>"
+        for (i, row) in rows.enumerated() {
+            let y = top + rowHeight * (Double(i) + 0.5)
+            svg +=
+                "<text x=\"\(number(left - 8))\" y=\"\(number(y + 4))\" font-size=\"12\" text-anchor=\"end\">\(escape(row.label))</text>"
+            svg +=
+                "<line x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(x(row.value)))\" y2=\"\(number(y))\" stroke=\"#eeeeee\" stroke-width=\"6\"/>"
+            svg +=
+                "<circle cx=\"\(number(x(row.value)))\" cy=\"\(number(y))\" r=\"5\" fill=\"\(row.passed ? pass : fail)\">"
+            svg += "<title>\(escape(row.label)): \(escape(Rendering.scientific(row.value)))</title></circle>"
+        }
+        svg +=
+            "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(height - 6))\" font-size=\"12\" text-anchor=\"middle\">\(escape(axisLabel))</text>"
+        return svg + "</svg>"
+    }
+
+    /// Values against position (depth) on a log y axis, with an optional marked position.
+    static func depthPlot(
+        points: [(x: Int, value: Double, passed: Bool, label: String)], xCount: Int, marked: (x: Int, label: String)?,
+        threshold: Double, yLabel: String
+    ) -> String {
+        let width = 820.0
+        let height = 300.0
+        let left = 70.0
+        let right = 20.0
+        let top = 30.0
+        let bottom = 50.0
+        let plotWidth = width - left - right
+        let plotHeight = height - top - bottom
+        let scale = LogScale(points.map(\.value), include: [threshold])
+        func px(_ i: Int) -> Double { left + (xCount <= 1 ? 0.5 : Double(i) / Double(xCount - 1)) * plotWidth }
+        func py(_ v: Double) -> Double { top + (1 - scale.fraction(v)) * plotHeight }
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(number(width))\" height=\"\(number(height))\" role=\"img\">"
+        svg += "<title>\(escape(yLabel)) against depth</title>"
+        for decade in scale.decades {
+            let y = py(pow(10, decade))
+            svg +=
+                "<line x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" stroke=\"#e0e0e0\"/>"
+            svg +=
+                "<text x=\"\(number(left - 6))\" y=\"\(number(y + 4))\" font-size=\"11\" text-anchor=\"end\">1e\(Int(decade))</text>"
+        }
+        let ty = py(threshold)
+        svg +=
+            "<line x1=\"\(number(left))\" y1=\"\(number(ty))\" x2=\"\(number(width - right))\" y2=\"\(number(ty))\" stroke=\"\(fail)\" stroke-dasharray=\"4 3\"/>"
+        if let marked {
+            let x = px(marked.x)
+            svg +=
+                "<line x1=\"\(number(x))\" y1=\"\(number(top - 8))\" x2=\"\(number(x))\" y2=\"\(number(top + plotHeight))\" stroke=\"\(fail)\" stroke-width=\"2\"/>"
+            svg +=
+                "<text x=\"\(number(min(x + 4, width - 200)))\" y=\"\(number(top - 12))\" font-size=\"12\" fill=\"\(fail)\">\(escape(marked.label))</text>"
+        }
+        let sorted = points.sorted { $0.x < $1.x }
+        if sorted.count > 1 {
+            let path = sorted.map { "\(number(px($0.x))),\(number(py($0.value)))" }.joined(separator: " ")
+            svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(accent)\" stroke-width=\"1.5\"/>"
+        }
+        for point in sorted {
+            svg +=
+                "<circle cx=\"\(number(px(point.x)))\" cy=\"\(number(py(point.value)))\" r=\"4\" fill=\"\(point.passed ? pass : fail)\">"
+            svg += "<title>\(escape(point.label)): \(escape(Rendering.scientific(point.value)))</title></circle>"
+        }
+        svg +=
+            "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(height - 12))\" font-size=\"12\" text-anchor=\"middle\">depth (layer index)</text>"
+        svg +=
+            "<text x=\"14\" y=\"\(number(top + plotHeight / 2))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(number(top + plotHeight / 2)))\">\(escape(yLabel))</text>"
+        return svg + "</svg>"
+    }
+
+    /// One bar per channel; `highlight` channels are drawn in the failure colour. Linear scale through zero, or log.
+    static func barChart(title: String, values: [Double], highlight: Set<Int> = [], logScale: Bool = false) -> String {
+        let width = 400.0
+        let height = 150.0
+        let left = 56.0
+        let top = 22.0
+        let bottom = 20.0
+        let plotWidth = width - left - 10
+        let plotHeight = height - top - bottom
+        let finite = values.filter(\.isFinite)
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(number(width))\" height=\"\(number(height))\" role=\"img\">"
+        svg += "<text x=\"\(number(left))\" y=\"14\" font-size=\"12\" font-weight=\"bold\">\(escape(title))</text>"
+        guard !values.isEmpty else { return svg + "</svg>" }
+        let barWidth = plotWidth / Double(values.count)
+        func color(_ i: Int) -> String { highlight.contains(i) ? fail : accent }
+        if logScale {
+            let scale = LogScale(finite)
+            for decade in [scale.lowDecade, scale.highDecade] {
+                let y = top + (1 - scale.fraction(pow(10, decade))) * plotHeight
+                svg +=
+                    "<text x=\"\(number(left - 4))\" y=\"\(number(y + 4))\" font-size=\"10\" text-anchor=\"end\">1e\(Int(decade))</text>"
+            }
+            for (i, v) in values.enumerated() {
+                let h = scale.fraction(v) * plotHeight
+                svg +=
+                    "<rect x=\"\(number(left + Double(i) * barWidth))\" y=\"\(number(top + plotHeight - h))\" width=\"\(number(max(barWidth - 1, 0.5)))\" height=\"\(number(h))\" fill=\"\(color(i))\"><title>channel \(i): \(escape(Rendering.scientific(v)))</title></rect>"
+            }
+        } else {
+            let low = min(finite.min() ?? 0, 0)
+            let high = max(finite.max() ?? 0, 0)
+            let span = high - low > 0 ? high - low : 1
+            func y(_ v: Double) -> Double { top + (high - v) / span * plotHeight }
+            svg +=
+                "<line x1=\"\(number(left))\" y1=\"\(number(y(0)))\" x2=\"\(number(width - 10))\" y2=\"\(number(y(0)))\" stroke=\"\(muted)\"/>"
+            svg +=
+                "<text x=\"\(number(left - 4))\" y=\"\(number(y(high) + 4))\" font-size=\"10\" text-anchor=\"end\">\(escape(Rendering.scientific(high)))</text>"
+            svg +=
+                "<text x=\"\(number(left - 4))\" y=\"\(number(y(low) + 4))\" font-size=\"10\" text-anchor=\"end\">\(escape(Rendering.scientific(low)))</text>"
+            for (i, v) in values.enumerated() where v.isFinite {
+                let y0 = y(max(v, 0))
+                let h = abs(y(v) - y(0))
+                svg +=
+                    "<rect x=\"\(number(left + Double(i) * barWidth))\" y=\"\(number(y0))\" width=\"\(number(max(barWidth - 1, 0.5)))\" height=\"\(number(max(h, 0.5)))\" fill=\"\(color(i))\"><title>channel \(i): \(escape(Rendering.scientific(v)))</title></rect>"
+            }
+        }
+        svg +=
+            "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(height - 4))\" font-size=\"10\" text-anchor=\"middle\">channel</text>"
+        return svg + "</svg>"
+    }
+}

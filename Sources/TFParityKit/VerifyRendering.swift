@@ -1,0 +1,190 @@
+import Foundation
+import SafeTensors
+import TensorCore
+
+extension Rendering {
+    static let verifyHeader = [
+        "layer", "stage", "recorded tensor", "count", "mismatches", "max abs err", "max rel err", "result", "diagnosis",
+    ]
+
+    static func cells(_ r: StageResult) -> [String] {
+        [
+            r.layer, r.stage.rawValue, r.tensor, String(r.comparison.count), String(r.comparison.mismatches),
+            scientific(r.comparison.maxAbsError), scientific(r.comparison.maxRelError), r.passed ? "ok" : "FAIL",
+            r.diagnosis?.id ?? "",
+        ]
+    }
+
+    /// One sentence on a failing check: how many values differ and the first of them.
+    static func failureSummary(_ failure: StageResult) -> String {
+        let c = failure.comparison
+        var out = "\(failure.layer) \(failure.stage.rawValue): \(c.mismatches) of \(c.count) values differ"
+        if let first = c.firstMismatch {
+            out +=
+                " (first at \(multiIndex(first.index, shape: failure.shape)): computed \(String(format: "%.8g", first.actual)),"
+                + " recorded \(String(format: "%.8g", first.expected)))"
+        }
+        if c.nonFinite > 0 { out += "; \(c.nonFinite) NaN or infinite" }
+        return out
+    }
+
+    static let noConventionExplains =
+        "no known convention (epsilon placement or value, batch statistics, std for variance, missing gamma or beta) "
+        + "explains these values."
+
+    /// The parity table and, for each failure, its first differing value and diagnosis.
+    public static func text(_ report: VerifyReport, style: TextStyle = .plain) -> String {
+        var out = style.paint("tfparity verify", .bold) + ": \(report.model) against \(report.recording)\n"
+        out +=
+            "tolerance: |actual - expected| <= \(scientific(report.tolerance.atol)) + "
+            + "\(scientific(report.tolerance.rtol)) * |expected|\n\n"
+        out +=
+            table(verifyHeader, report.results.map(cells), rightAligned: [3, 4, 5, 6]) { row, column, padded in
+                guard column == 7 || column == 8 else { return padded }
+                return style.paint(padded, report.results[row].passed ? .green : .red)
+            } + "\n"
+        let failures = report.results.filter { !$0.passed }
+        for failure in failures {
+            out += "\n" + failureSummary(failure) + "\n"
+            if let diagnosis = failure.diagnosis {
+                out += "  " + style.paint("diagnosis \(diagnosis.id)", .yellow) + ": \(diagnosis.detail)\n"
+            } else if failure.stage == .postBN {
+                out += "  " + noConventionExplains + "\n"
+            }
+        }
+        if !report.ignoredKeys.isEmpty {
+            out += "\nnot compared (no such layer or key kind): " + report.ignoredKeys.joined(separator: ", ") + "\n"
+        }
+        let verdict = report.passed ? style.paint("PASSED", .green) : style.paint("FAILED", .red)
+        out += "\n\(verdict): \(report.results.count) checks, \(failures.count) failed\n"
+        return out
+    }
+
+    public static func markdown(_ report: VerifyReport) -> String {
+        var out = "### tfparity verify: \(report.passed ? "passed" : "FAILED")\n\n"
+        out += "`\(report.model)` against `\(report.recording)`, tolerance atol \(scientific(report.tolerance.atol)), "
+        out += "rtol \(scientific(report.tolerance.rtol))\n\n"
+        out +=
+            markdownTable(
+                verifyHeader,
+                report.results.map { r in cells(r).enumerated().map { $0 == 7 ? (r.passed ? "✅ ok" : "❌ FAIL") : $1 } },
+                rightAligned: [3, 4, 5, 6]) + "\n"
+        for failure in report.results where !failure.passed {
+            out += "\n- **\(failure.layer) \(failure.stage.rawValue)**: " + failureSummary(failure)
+            if let d = failure.diagnosis { out += ". Diagnosis `\(d.id)`: \(d.detail)" }
+            out += "\n"
+        }
+        return out
+    }
+
+    public static func json(_ report: VerifyReport) -> String {
+        let layers: [JSONValue] = report.results.map { r in
+            var diagnosis: JSONValue = .null
+            if let d = r.diagnosis {
+                var members: [(String, JSONValue)] = [("id", .string(d.id)), ("detail", .string(d.detail))]
+                if let epsilon = d.epsilon { members.append(("epsilon", .double(epsilon))) }
+                diagnosis = .object(members)
+            }
+            return .object([
+                ("name", .string(r.layer)),
+                ("stage", .string(r.stage.rawValue)),
+                ("tensor", .string(r.tensor)),
+                ("count", .int(r.comparison.count)),
+                ("mismatches", .int(r.comparison.mismatches)),
+                ("non_finite", .int(r.comparison.nonFinite)),
+                ("max_abs_error", .double(r.comparison.maxAbsError)),
+                ("max_rel_error", .double(r.comparison.maxRelError)),
+                ("passed", .bool(r.passed)),
+                ("diagnosis", diagnosis),
+            ])
+        }
+        let document: JSONValue = .object([
+            ("passed", .bool(report.passed)),
+            ("model", .string(report.model)),
+            ("recording", .string(report.recording)),
+            (
+                "tolerance",
+                .object([("atol", .double(report.tolerance.atol)), ("rtol", .double(report.tolerance.rtol))])
+            ),
+            ("layers", .array(layers)),
+            ("ignored_keys", .array(report.ignoredKeys.map(JSONValue.string))),
+            (
+                "timings",
+                .object(report.timings.map { ("\($0.name)_ms", .double(($0.milliseconds * 1000).rounded() / 1000)) })
+            ),
+        ])
+        return serialize(document)
+    }
+
+    /// JUnit XML: one test suite, one test case per layer and stage, failures carrying the errors and the diagnosis.
+    public static func junit(_ report: VerifyReport) -> String {
+        func escape(_ text: String) -> String {
+            var out = ""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "&": out += "&amp;"
+                case "<": out += "&lt;"
+                case ">": out += "&gt;"
+                case "\"": out += "&quot;"
+                case "'": out += "&apos;"
+                case "\n", "\t": out.unicodeScalars.append(scalar)
+                // XML 1.0 forbids other control characters, even escaped.
+                case _ where scalar.value < 0x20: out += " "
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out
+        }
+        let failures = report.results.filter { !$0.passed }.count
+        let seconds = report.timings.map(\.milliseconds).reduce(0, +) / 1000
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out +=
+            "<testsuites name=\"tfparity verify\" tests=\"\(report.results.count)\" failures=\"\(failures)\" errors=\"0\""
+        out += " time=\"\(String(format: "%.3f", seconds))\">\n"
+        out +=
+            "  <testsuite name=\"\(escape(report.recording))\" tests=\"\(report.results.count)\" failures=\"\(failures)\""
+        out += " errors=\"0\" skipped=\"0\" time=\"\(String(format: "%.3f", seconds))\">\n"
+        out += "    <properties>\n"
+        out += "      <property name=\"model\" value=\"\(escape(report.model))\"/>\n"
+        out += "      <property name=\"atol\" value=\"\(report.tolerance.atol)\"/>\n"
+        out += "      <property name=\"rtol\" value=\"\(report.tolerance.rtol)\"/>\n"
+        out += "    </properties>\n"
+        for r in report.results {
+            let name = "\(r.layer) \(r.stage.rawValue) (\(r.tensor))"
+            out +=
+                "    <testcase classname=\"tfparity.\(escape(r.stage.rawValue))\" name=\"\(escape(name))\" time=\"0\""
+            if r.passed {
+                out += "/>\n"
+                continue
+            }
+            var message = failureSummary(r)
+            message +=
+                "; max abs error \(scientific(r.comparison.maxAbsError)), max rel error \(scientific(r.comparison.maxRelError))"
+            if let d = r.diagnosis { message += "; diagnosis \(d.id)" }
+            out +=
+                ">\n      <failure message=\"\(escape(message))\" type=\"\(escape(r.diagnosis?.id ?? "parity-mismatch"))\">"
+            out += escape(message + (r.diagnosis.map { "\n\($0.detail)" } ?? ""))
+            out += "</failure>\n    </testcase>\n"
+        }
+        out += "  </testsuite>\n</testsuites>\n"
+        return out
+    }
+
+    /// GitHub Actions workflow commands: one `::error` line per failing check.
+    public static func githubAnnotations(_ report: VerifyReport) -> String {
+        func escape(_ text: String) -> String {
+            text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
+                .replacingOccurrences(of: "\n", with: "%0A")
+        }
+        func property(_ text: String) -> String {
+            escape(text).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+        }
+        return report.results.filter { !$0.passed }.map { r in
+            var message = failureSummary(r)
+            if let d = r.diagnosis { message += "\ndiagnosis \(d.id): \(d.detail)" }
+            return
+                "::error file=\(property(report.recording)),title=\(property("tfparity \(r.layer) \(r.stage.rawValue)"))::"
+                + escape(message)
+        }.joined(separator: "\n")
+    }
+}
