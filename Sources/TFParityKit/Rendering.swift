@@ -107,3 +107,35 @@ public enum Rendering {
         }
     }
 }
+
+/// A report `verify` or `inspect` produces, renderable in every output format.
+public protocol RenderableReport {
+    /// The report as text (styled), JSON or markdown.
+    func rendered(as format: OutputFormat, style: TextStyle) -> String
+    /// The self-contained HTML page, with per-channel plots of `layer` (or a layer chosen for the reader).
+    func html(layer: String?) -> String
+}
+
+extension VerifyReport: RenderableReport {
+    public func rendered(as format: OutputFormat, style: TextStyle) -> String {
+        switch format {
+        case .text: Rendering.text(self, style: style)
+        case .markdown: Rendering.markdown(self)
+        case .json: Rendering.json(self)
+        }
+    }
+
+    public func html(layer: String?) -> String { Rendering.html(self, layer: layer) }
+}
+
+extension InspectReport: RenderableReport {
+    public func rendered(as format: OutputFormat, style: TextStyle) -> String {
+        switch format {
+        case .text: Rendering.text(self, style: style)
+        case .markdown: Rendering.markdown(self)
+        case .json: Rendering.json(self)
+        }
+    }
+
+    public func html(layer: String?) -> String { Rendering.html(self, layer: layer) }
+}

@@ -16,14 +16,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let result = try Inspector.inspect(path: file, spec: spec)
-            if let html = report.report {
-                try OutputFile.write(Rendering.html(result, layer: report.reportLayer), to: html)
-            }
-            switch report.format {
-            case .text: printOut(Rendering.text(result, style: Terminal.style))
-            case .markdown: printOut(Rendering.markdown(result))
-            case .json: printOut(Rendering.json(result))
-            }
+            try report.emit(result)
         }
     }
 }

@@ -29,6 +29,14 @@ struct ReportOptions: ParsableArguments {
     var quiet = false
 }
 
+extension ReportOptions {
+    /// Writes the HTML report when asked for, then prints the report in the chosen format.
+    func emit(_ result: some RenderableReport) throws {
+        if let report { try OutputFile.write(result.html(layer: reportLayer), to: report) }
+        printOut(result.rendered(as: format, style: Terminal.style))
+    }
+}
+
 extension OutputFormat: ExpressibleByArgument {}
 
 /// Runs `body`; an input error becomes one `error:` line on stderr and exit code 2.

@@ -46,14 +46,7 @@ struct Verify: ParsableCommand {
                     tolerance: Tolerance(atol: atol, rtol: rtol), endToEnd: endToEnd,
                     progress: Terminal.progressBar(quiet: report.quiet)))
             if let junit { try OutputFile.write(Rendering.junit(result), to: junit) }
-            if let html = report.report {
-                try OutputFile.write(Rendering.html(result, layer: report.reportLayer), to: html)
-            }
-            switch report.format {
-            case .text: printOut(Rendering.text(result, style: Terminal.style))
-            case .markdown: printOut(Rendering.markdown(result))
-            case .json: printOut(Rendering.json(result))
-            }
+            try report.emit(result)
             if Terminal.isGitHubActions, !result.passed {
                 // Workflow commands are read from stdout; keep stdout parseable when it carries JSON.
                 let annotations = Rendering.githubAnnotations(result)
