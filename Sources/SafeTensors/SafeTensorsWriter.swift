@@ -33,11 +33,14 @@ public enum SafeTensorsWriter {
         let temporaryPath = destination.deletingLastPathComponent()
             .appendingPathComponent(".\(destination.lastPathComponent).tmp-\(randomSuffix())").path
 
-        // O_EXCL: never write through a file or symlink someone else put at the temporary name.
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // O_EXCL: never write through a file or symlink someone else put at the temporary name; 0600 so nobody
+        // else reads a half-written file.
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw .writeFailed(path: path, reason: "cannot create a temporary file in '\(directory)': \(errorText())")
         }
+        TemporaryFiles.register(temporaryPath)
+        defer { TemporaryFiles.unregister(temporaryPath) }
         do throws(SafeTensorsError) {
             let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
             do {
@@ -52,6 +55,8 @@ public enum SafeTensorsWriter {
                 throw SafeTensorsError.writeFailed(path: path, reason: error.localizedDescription)
             }
             try verify(temporaryPath, against: tensors, metadata: metadata, path: path)
+            // The finished file gets the permissions a plain create would have given it.
+            chmod(temporaryPath, 0o666 & ~currentUmask())
             guard rename(temporaryPath, path) == 0 else {
                 throw SafeTensorsError.writeFailed(path: path, reason: "cannot rename into place: \(errorText())")
             }
@@ -152,6 +157,12 @@ public enum SafeTensorsWriter {
         guard descriptor >= 0 else { return }
         fsync(descriptor)
         close(descriptor)
+    }
+
+    private static func currentUmask() -> mode_t {
+        let mask = umask(0o022)
+        umask(mask)
+        return mask
     }
 
     private static func randomSuffix() -> String {

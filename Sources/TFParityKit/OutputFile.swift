@@ -17,6 +17,8 @@ public enum OutputFile {
         else {
             throw FileError(path: path, reason: "cannot be written: directory '\(directory.path)' does not exist")
         }
+        TemporaryFiles.register(temporary.path)
+        defer { TemporaryFiles.unregister(temporary.path) }
         do {
             try Data(text.utf8).write(to: temporary, options: .withoutOverwriting)
             // rename(2) replaces an existing destination atomically.

@@ -1,5 +1,6 @@
 import Foundation
 import TFParityKit
+import TensorCore
 
 #if canImport(Glibc)
     import Glibc
@@ -15,6 +16,20 @@ enum Terminal {
     /// Colour for stdout: only on a terminal, never with `NO_COLOR`.
     static var style: TextStyle {
         TextStyle.forTerminal(stdoutIsTerminal, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Set once, at first use, and only read after: the sources live as long as the process.
+    /// On SIGINT or SIGTERM, removes the temporary output files in flight and exits 128 + signal, as a shell
+    /// would report it.
+    nonisolated(unsafe) static let interruptHandlers: [any DispatchSourceSignal] = [SIGINT, SIGTERM].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler {
+            TemporaryFiles.removeAll()
+            exit(128 + number)
+        }
+        source.resume()
+        return source
     }
 
     static var isGitHubActions: Bool { ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] == "true" }
