@@ -200,7 +200,7 @@ def record(model, km, x, all_layers=False):
         raise ValueError(f"the model has {len(inputs)} inputs; record_keras.py feeds exactly one")
     outs = probe_outputs(model, all_layers)
     keys = list(outs)
-    probe = km.Model(inputs=inputs[0], outputs=[outs[k] for k in keys])
+    probe = km.Model(inputs=inputs[0], outputs=[outs[k] for k in keys], name="record_keras_probe")
     values = probe(x, training=False)
     if not isinstance(values, (list, tuple)):
         values = [values]
