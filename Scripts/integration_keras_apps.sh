@@ -27,7 +27,7 @@ if [[ -z "$py" ]]; then
   py="$work/venv/bin/python"
   if [[ ! -x "$py" ]] || ! "$py" -c "import tensorflow, keras, h5py" >/dev/null 2>&1; then
     echo "== creating $work/venv from Scripts/requirements.txt"
-    python3 -m venv "$work/venv"
+    "$(command -v python3.11 || command -v python3)" -m venv "$work/venv"
     "$work/venv/bin/pip" install -q -r Scripts/requirements.txt
   fi
 fi
@@ -66,9 +66,11 @@ for m in "${models[@]}"; do
 
   t=$(now)
   rm -f "$work/$m.safetensors"
-  if ! "$bin" convert "$work/$m.h5" -o "$work/$m.safetensors"; then
-    echo "   FAIL: convert exited $?"
-    summary+=("$m: convert FAILED")
+  rc=0
+  "$bin" convert "$work/$m.h5" -o "$work/$m.safetensors" || rc=$?
+  if ((rc != 0)); then
+    echo "   FAIL: convert exited $rc"
+    summary+=("$m: convert FAILED (exit $rc)")
     status=1
     continue
   fi
