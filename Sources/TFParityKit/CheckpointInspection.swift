@@ -196,6 +196,7 @@ public enum SpecSuggestion {
         func name(_ scope: String) -> String {
             scope.isEmpty ? "layer" : (scope.hasPrefix("model/") ? String(scope.dropFirst(6)) : scope)
         }
+        var layerCount = 0
         for item in items {
             switch item {
             case .dense(let layer) where layer.rank != 2:
@@ -206,6 +207,7 @@ public enum SpecSuggestion {
                 var line = "  - {type: dense, name: \(quoted(name(layer.scope))), kernel: \(quoted(layer.kernel))"
                 if let bias = layer.bias { line += ",\n     bias: \(quoted(bias))" }
                 lines.append(line + "}")
+                layerCount += 1
             case .batchNorm(let group):
                 guard let mean = group.movingMean, let variance = group.movingVariance else { continue }
                 var line = "  - {type: batchnorm, name: \(quoted(name(group.name))), epsilon: 0.001,"
@@ -214,8 +216,10 @@ public enum SpecSuggestion {
                 if let beta = group.beta { line += ",\n     beta: \(quoted(beta))" }
                 lines.append(line + "}")
                 lines.append("  - {type: relu, name: \(quoted(name(group.name) + "/relu"))}")
+                layerCount += 1
             }
         }
+        guard layerCount > 0 else { return nil }
         return lines.joined(separator: "\n") + "\n"
     }
 

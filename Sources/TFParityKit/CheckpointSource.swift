@@ -5,9 +5,9 @@ import TensorCore
 /// A TensorFlow checkpoint (TF1 `Saver`, TF2 `tf.train.Checkpoint`) or a SavedModel's variables, read natively.
 ///
 /// Names are TensorFlow's own: `layer0/W`, `model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE`. Optimizer
-/// slots stay listed (a spec names what it needs, so they never disturb a conversion); bookkeeping entries
-/// (`_CHECKPOINTABLE_OBJECT_GRAPH`, `save_counter`) and tensors tfparity cannot read (strings, partitioned
-/// variables) are left out of `tensorNames` but stay in `bundle.entries` for `inspect`.
+/// slots stay listed (a spec names what it needs, so they never disturb a conversion). Bookkeeping entries
+/// (`_CHECKPOINTABLE_OBJECT_GRAPH`, `save_counter`) are left out of `tensorNames`; string tensors and partitioned
+/// variables stay in, so a spec naming one gets the reason it cannot be read rather than "no such tensor".
 struct CheckpointSource: TensorSource {
     let path: String
     let bundle: TensorBundle
@@ -18,7 +18,7 @@ struct CheckpointSource: TensorSource {
     }
 
     var tensorNames: [String] {
-        bundle.entries.filter { $0.dtype != nil && !Self.isBookkeeping($0.name) }.map(\.name)
+        bundle.entries.filter { !Self.isBookkeeping($0.name) }.map(\.name)
     }
 
     func readTensor(_ name: String) throws -> Tensor {
