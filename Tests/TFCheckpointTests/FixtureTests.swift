@@ -86,18 +86,23 @@ func hex(_ bytes: [UInt8]) -> String {
     @Test func multiBlockIndex() throws {
         struct Many: Decodable {
             var count: Int
-            var data_blocks: Int
-            var name_pattern: String
+            var dataBlocks: Int
+            var namePattern: String
             var bytes: String
+            enum CodingKeys: String, CodingKey {
+                case count, bytes
+                case dataBlocks = "data_blocks"
+                case namePattern = "name_pattern"
+            }
         }
         let expected = try JSONDecoder().decode(
             Many.self, from: Data(contentsOf: fixture("checkpoints/many/expected.json")))
-        #expect(expected.data_blocks >= 2)
+        #expect(expected.dataBlocks >= 2)
         let bundle = try TensorBundle(path: fixture("checkpoints/many/many.ckpt").path)
         #expect(bundle.entries.count == expected.count)
         var all: [UInt8] = []
         for i in 0..<expected.count {
-            let name = expected.name_pattern.replacingOccurrences(of: "{i}", with: String(i))
+            let name = expected.namePattern.replacingOccurrences(of: "{i}", with: String(i))
             let tensor = try bundle.tensor(named: name)
             #expect(tensor.shape == [])
             all += tensor.bytes
@@ -107,7 +112,7 @@ func hex(_ bytes: [UInt8]) -> String {
         let data = try [UInt8](Data(contentsOf: fixture("checkpoints/many/many.ckpt.index")))
         let index = CheckpointIndex(path: "many.ckpt.index", bytes: data)
         let handles = try CheckpointIndex.parseBlock(try index.block(at: index.footer().index), path: "", what: "")
-        #expect(handles.count == expected.data_blocks)
+        #expect(handles.count == expected.dataBlocks)
     }
 
     @Test func shardedCheckpointHasSeveralShards() throws {
