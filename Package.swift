@@ -2,9 +2,9 @@
 import PackageDescription
 
 // Layers, one direction:
-// C shims (CHDF5, CZlib) → typed wrappers and format readers (HDF5Kit, NumPyFormat, SafeTensors)
+// C shims (CHDF5, CZlib) → typed wrappers and format readers (HDF5Kit, NumPyFormat, SafeTensors, TFCheckpoint)
 // → model and engine (ParityModel) → operations (TFParityKit) → CLI (tfparity).
-// TensorCore and ParityModel, SafeTensors carry no C library, so the runtime can ship without one.
+// TensorCore, ParityModel, SafeTensors and TFCheckpoint carry no C library, so the runtime can ship without one.
 let package = Package(
     name: "tfparity",
     products: [
@@ -33,11 +33,12 @@ let package = Package(
         .target(name: "NumPyFormat", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "HDF5Kit", dependencies: ["TensorCore", "CHDF5"]),
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
+        .target(name: "TFCheckpoint", dependencies: ["TensorCore"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
         .target(
             name: "TFParityKit",
             dependencies: [
-                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "ParityModel",
+                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "TestSupport"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
+        .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "TestSupport"]),
         .testTarget(name: "TFParityKitTests", dependencies: ["TFParityKit", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport"]),

@@ -135,7 +135,7 @@ public enum Converter {
                     (try? FileManager.default.attributesOfItem(atPath: $0)[.type] as? FileAttributeType) == .typeRegular
                 }
         } else {
-            files = [path]
+            files = CheckpointSource.bundleFiles(path) ?? [path]
         }
         for file in files {
             guard let handle = FileHandle(forReadingAtPath: file) else {

@@ -87,6 +87,8 @@ public struct InspectReport: Sendable {
     public var tensors: [(name: String, dtype: DType, shape: [Int])]
     public var warnings: [String]
     public var provenance: Provenance?
+    /// A checkpoint inspected without a spec: every entry, batch-norm groups, what is skipped and why.
+    public var checkpoint: CheckpointReport? = nil
 }
 
 /// Reading layer statistics out of a model or a source.
@@ -104,6 +106,16 @@ public enum Inspector {
             return summarise(model, file: path, kind: kind.rawValue)
         }
         let (source, kind) = try SourceDetection.open(path)
+        if let checkpoint = source as? CheckpointSource {
+            // Listed from the index alone: no tensor is read.
+            let report = CheckpointInspector.report(checkpoint, kind: kind)
+            let tensors = checkpoint.bundle.entries.compactMap { entry in
+                entry.dtype.map { (name: entry.name, dtype: $0, shape: entry.shape) }
+            }
+            return InspectReport(
+                file: path, kind: kind.rawValue, layers: [], batchNorms: [], tensors: tensors,
+                warnings: report.warnings, provenance: nil, checkpoint: report)
+        }
         var tensors: [(name: String, dtype: DType, shape: [Int])] = []
         for name in source.tensorNames {
             let tensor = try source.readTensor(name)

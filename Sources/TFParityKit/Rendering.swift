@@ -130,10 +130,17 @@ extension VerifyReport: RenderableReport {
 
 extension InspectReport: RenderableReport {
     public func rendered(as format: OutputFormat, style: TextStyle) -> String {
+        if let checkpoint {
+            switch format {
+            case .text: return Rendering.text(checkpoint)
+            case .markdown: return "```\n" + Rendering.text(checkpoint) + "```\n"
+            case .json: return Rendering.json(checkpoint)
+            }
+        }
         switch format {
-        case .text: Rendering.text(self, style: style)
-        case .markdown: Rendering.markdown(self)
-        case .json: Rendering.json(self)
+        case .text: return Rendering.text(self, style: style)
+        case .markdown: return Rendering.markdown(self)
+        case .json: return Rendering.json(self)
         }
     }
 

@@ -57,7 +57,7 @@ enum SourceDetection {
             offset *= 2
         }
         if head.count >= 9, head[8] == UInt8(ascii: "{") { return .safetensors }
-        if path.hasSuffix(".index") { return .tensorflowCheckpoint }
+        if CheckpointSource.isCheckpointFile(path) { return .tensorflowCheckpoint }
         throw FileError(
             path: path,
             reason: "not a recognised source (expected NPZ, NPY, HDF5, safetensors, or a TensorFlow checkpoint)")
@@ -72,8 +72,7 @@ enum SourceDetection {
         case .npyDirectory: return (try NPYDirectorySource(path: path), kind)
         case .hdf5: return (try HDF5Source(path: path), kind)
         case .safetensors: return (try SafeTensorsSource(path: path), kind)
-        case .tensorflowCheckpoint, .savedModel:
-            throw FileError(path: path, reason: "TensorFlow checkpoints are not supported by this version yet")
+        case .tensorflowCheckpoint, .savedModel: return (try CheckpointSource(path: path), kind)
         }
     }
 }

@@ -5,17 +5,31 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a model's or a source's layers and batch-norm statistics.")
 
-    @Argument(help: "A tfparity model, or a source (with --spec for its layers).")
+    @Argument(help: "A tfparity model, or a source (with --spec for its layers), or a TensorFlow checkpoint.")
     var file: String
 
     @Option(help: "YAML or JSON spec naming the source's tensors layer by layer.")
     var spec: String?
 
+    @Option(
+        name: .customLong("suggest-spec"),
+        help: "Write a starting spec for the source's dense and batch-norm layers, found by name, to this file.")
+    var suggestSpec: String?
+
     @OptionGroup var report: ReportOptions
+
+    func validate() throws {
+        if suggestSpec != nil, spec != nil {
+            throw ValidationError("--suggest-spec writes a spec for a source inspected without --spec")
+        }
+    }
 
     func run() throws {
         try runReportingErrors {
             let result = try Inspector.inspect(path: file, spec: spec)
+            if let suggestSpec {
+                try SpecSuggestion.write(for: result, to: suggestSpec)
+            }
             try report.emit(result)
         }
     }

@@ -1,0 +1,78 @@
+import TensorCore
+
+/// A protobuf wire-format cursor: just enough to read TensorFlow's bundle messages without generated code.
+struct ProtobufReader {
+    enum WireType: UInt8 {
+        case varint = 0
+        case fixed64 = 1
+        case lengthDelimited = 2
+        case fixed32 = 5
+    }
+
+    struct Malformed: Error, Equatable {
+        var reason: String
+    }
+
+    private var reader: ByteReader
+
+    init(_ bytes: ArraySlice<UInt8>) { reader = ByteReader(bytes) }
+
+    var isAtEnd: Bool { reader.isAtEnd }
+
+    /// The next field's number and wire type, or nil at the end of the message.
+    mutating func nextField() throws -> (number: Int, wireType: WireType)? {
+        guard !reader.isAtEnd else { return nil }
+        let key = try Self.wrap { try reader.readVarint() }
+        let number = key >> 3
+        guard number > 0, number <= 536_870_911 else { throw Malformed(reason: "field number \(number) is invalid") }
+        guard let wireType = WireType(rawValue: UInt8(key & 7)) else {
+            throw Malformed(reason: "field \(number) has unsupported wire type \(key & 7)")
+        }
+        return (Int(number), wireType)
+    }
+
+    mutating func varint() throws -> UInt64 { try Self.wrap { try reader.readVarint() } }
+
+    mutating func fixed32() throws -> UInt32 { try Self.wrap { try reader.readLittleEndian(UInt32.self) } }
+
+    mutating func fixed64() throws -> UInt64 { try Self.wrap { try reader.readLittleEndian(UInt64.self) } }
+
+    mutating func lengthDelimited() throws -> ArraySlice<UInt8> {
+        let length = try varint()
+        guard length <= UInt64(reader.remaining) else {
+            throw Malformed(reason: "a field claims \(length) bytes, \(reader.remaining) remain")
+        }
+        return try Self.wrap { try reader.readBytes(Int(length)) }
+    }
+
+    /// A varint field holding a protobuf `int64`/`int32` (negative values are ten-byte two's complement).
+    mutating func int64() throws -> Int64 { Int64(bitPattern: try varint()) }
+
+    /// Skips a field of a number this reader does not need.
+    mutating func skip(_ wireType: WireType) throws {
+        switch wireType {
+        case .varint: _ = try varint()
+        case .fixed64: _ = try fixed64()
+        case .lengthDelimited: _ = try lengthDelimited()
+        case .fixed32: _ = try fixed32()
+        }
+    }
+
+    /// Checks that field `number` arrived with the wire type its schema gives it.
+    static func expect(_ wireType: WireType, _ actual: WireType, field number: Int, _ name: String) throws {
+        guard wireType == actual else {
+            throw Malformed(
+                reason: "field \(number) (\(name)) has wire type \(actual.rawValue), expected \(wireType.rawValue)")
+        }
+    }
+
+    private static func wrap<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as TruncatedData {
+            throw Malformed(reason: "message ends inside a field (\(error))")
+        } catch let error as VarintOverflow {
+            throw Malformed(reason: "\(error)")
+        }
+    }
+}
