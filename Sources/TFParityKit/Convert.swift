@@ -109,7 +109,8 @@ public enum Converter {
                     }
                     resolved[parameter] = (name, tensor.reshaped([channels]))
                 }
-            case .activation, .dropout:
+            default:
+                // Specs name dense, batchnorm, activation and dropout layers only.
                 break
             }
             for (parameter, value) in resolved {
