@@ -650,7 +650,7 @@ def main():
     # The reader fixtures (numpy, h5py and safetensors files with their expected values) come from their own
     # generators, run here with the same interpreter so one command regenerates every fixture.
     here = os.path.dirname(os.path.abspath(__file__))
-    for generator in ("numpy_readers.py", "hdf5_readers.py", "safetensors_files.py"):
+    for generator in ("numpy_readers.py", "hdf5_readers.py", "safetensors_files.py", "keras_ops.py"):
         print(f"[readers] {generator}")
         ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", generator)]).returncode == 0
     return 0 if ok else 1
