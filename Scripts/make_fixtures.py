@@ -14,6 +14,8 @@ Writes:
   Fixtures/<net>/recording.npz, .h5        an inference-mode (phase_train=False) recording
   Fixtures/diagnosis/*.npz                 recordings against the seed model that must fail
   Fixtures/diagnosis/manifest.json         which layer fails in each, and the expected diagnosis id
+  Fixtures/readers/                        reader fixtures (Scripts/fixtures/*_readers.py, safetensors_files.py)
+  Fixtures/keras/                          Keras model files + recordings (Scripts/fixtures/keras_models.py)
 """
 import io
 import json
@@ -653,6 +655,9 @@ def main():
     for generator in ("numpy_readers.py", "hdf5_readers.py", "safetensors_files.py", "keras_ops.py"):
         print(f"[readers] {generator}")
         ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", generator)]).returncode == 0
+    # Keras 2 (tf_keras) and Keras 3 model files with recordings made by Scripts/record_keras.py.
+    print("[keras] keras_models.py")
+    ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "keras_models.py")]).returncode == 0
     return 0 if ok else 1
 
 
