@@ -151,13 +151,15 @@ public struct Engine: Sendable {
             if let bias { Kernels.addBias(&y.values, bias) }
             Kernels.activate(&y.values, activation, lastDimension: y.lastDimension)
             return y
-        case .separable(let depthwise, let depthwiseShape, let pointwise, let outputChannels, let bias, let geometry,
+        case .separable(
+            let depthwise, let depthwiseShape, let pointwise, let outputChannels, let bias, let geometry,
             let activation):
             let image = try ImageShape(x, layer: layer.name, channels: depthwiseShape[2])
             let middle = try ImageKernels.depthwiseConv2D(
                 x.values, image, kernel: depthwise, kernelShape: depthwiseShape, geometry: geometry, layer: layer.name)
             let inner = middle.lastDimension
-            var y = Kernels.matmul(middle.values, rows: middle.count / inner, inner: inner, pointwise,
+            var y = Kernels.matmul(
+                middle.values, rows: middle.count / inner, inner: inner, pointwise,
                 columns: outputChannels)
             if let bias { Kernels.addBias(&y, bias) }
             Kernels.activate(&y, activation, lastDimension: outputChannels)
@@ -320,24 +322,28 @@ public enum BatchNormalization {
 /// rows of `y`, inside the buffers' lifetime (`concurrentPerform` returns when every block is done).
 private struct MatmulBuffers: @unchecked Sendable {
     let x: UnsafePointer<Float>
-    let w: UnsafePointer<Float>
+    let w: UnsafePointer<Double>
     let y: UnsafeMutablePointer<Float>
 }
 
 /// The numeric kernels, in plain Swift.
 enum Kernels {
-    /// `x[rows, inner] · w[inner, columns]`, accumulating in float32 in k order.
+    /// `x[rows, inner] · w[inner, columns]`, each output accumulated in float64 and rounded once to float32.
     ///
+    /// TensorFlow's kernels sum in an order of their own (blocked, fused multiply-add), so no float32 order
+    /// reproduces them; summing in float64 lands within rounding of the exact value, which keeps the difference
+    /// from TensorFlow as small as TensorFlow's own rounding error, even where large terms cancel.
     /// Large products are split into row blocks computed on all cores; each row is computed by one thread in the same
     /// order, so the result does not depend on the split.
     static func matmul(_ x: [Float], rows: Int, inner: Int, _ w: [Float], columns: Int) -> [Float] {
         var y = [Float](repeating: 0, count: rows * columns)
         guard rows > 0, columns > 0 else { return y }
+        let wide = w.map(Double.init)
         let work = rows * inner * columns
         let blocks = work < 1 << 20 ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
         let rowsPerBlock = (rows + blocks - 1) / blocks
         x.withUnsafeBufferPointer { x in
-            w.withUnsafeBufferPointer { w in
+            wide.withUnsafeBufferPointer { w in
                 y.withUnsafeMutableBufferPointer { y in
                     guard let xBase = x.baseAddress, let wBase = w.baseAddress, let yBase = y.baseAddress else {
                         return
@@ -348,14 +354,18 @@ enum Kernels {
                         let start = block * rowsPerBlock
                         let end = min(start + rowsPerBlock, rows)
                         guard start < end else { return }
+                        let accumulator = UnsafeMutablePointer<Double>.allocate(capacity: columns)
+                        defer { accumulator.deallocate() }
                         for i in start..<end {
-                            let yRow = yBase + i * columns
+                            accumulator.initialize(repeating: 0, count: columns)
                             let xRow = xBase + i * inner
                             for k in 0..<inner {
-                                let a = xRow[k]
+                                let a = Double(xRow[k])
                                 let wRow = wBase + k * columns
-                                for j in 0..<columns { yRow[j] += a * wRow[j] }
+                                for j in 0..<columns { accumulator[j] += a * wRow[j] }
                             }
+                            let yRow = yBase + i * columns
+                            for j in 0..<columns { yRow[j] = Float(accumulator[j]) }
                         }
                     }
                 }

@@ -124,36 +124,38 @@ enum ImageKernels {
         var y = [Float](repeating: 0, count: image.batch * rows.output * columns.output * outChannels)
         let (sh, sw) = (geometry.strides[0], geometry.strides[1])
         let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
+        // Accumulated in float64 and rounded once, as `Kernels.matmul` does.
+        var accumulator = [Double](repeating: 0, count: outChannels)
         x.withUnsafeBufferPointer { x in
             kernel.withUnsafeBufferPointer { k in
                 y.withUnsafeMutableBufferPointer { y in
-                    var pixel = 0
-                    for b in 0..<image.batch {
-                        for oy in 0..<rows.output {
-                            for ox in 0..<columns.output {
-                                let target = pixel * outChannels
-                                for ky in 0..<kh {
-                                    let iy = oy * sh - rows.padBefore + ky * dh
-                                    guard iy >= 0, iy < image.height else { continue }
-                                    for kx in 0..<kw {
-                                        let ix = ox * sw - columns.padBefore + kx * dw
-                                        guard ix >= 0, ix < image.width else { continue }
-                                        let source = ((b * image.height + iy) * image.width + ix) * c
-                                        let weights = (ky * kw + kx) * outChannels
-                                        if multiplier == 1 {
-                                            for ci in 0..<c { y[target + ci] += x[source + ci] * k[weights + ci] }
-                                        } else {
+                    accumulator.withUnsafeMutableBufferPointer { sum in
+                        var pixel = 0
+                        for b in 0..<image.batch {
+                            for oy in 0..<rows.output {
+                                for ox in 0..<columns.output {
+                                    for o in 0..<outChannels { sum[o] = 0 }
+                                    for ky in 0..<kh {
+                                        let iy = oy * sh - rows.padBefore + ky * dh
+                                        guard iy >= 0, iy < image.height else { continue }
+                                        for kx in 0..<kw {
+                                            let ix = ox * sw - columns.padBefore + kx * dw
+                                            guard ix >= 0, ix < image.width else { continue }
+                                            let source = ((b * image.height + iy) * image.width + ix) * c
+                                            let weights = (ky * kw + kx) * outChannels
                                             for ci in 0..<c {
-                                                let value = x[source + ci]
+                                                let value = Double(x[source + ci])
                                                 for m in 0..<multiplier {
                                                     let o = ci * multiplier + m
-                                                    y[target + o] += value * k[weights + o]
+                                                    sum[o] += value * Double(k[weights + o])
                                                 }
                                             }
                                         }
                                     }
+                                    let target = pixel * outChannels
+                                    for o in 0..<outChannels { y[target + o] = Float(sum[o]) }
+                                    pixel += 1
                                 }
-                                pixel += 1
                             }
                         }
                     }
@@ -364,7 +366,8 @@ enum ShapeOps {
         let rank = first.shape.count
         let a = axis < 0 ? axis + rank : axis
         guard a >= 0, a < rank else {
-            throw EngineError.inputShape(layer: layer, expected: "a rank above \(axis) for axis \(axis)", actual: first.shape)
+            throw EngineError.inputShape(
+                layer: layer, expected: "a rank above \(axis) for axis \(axis)", actual: first.shape)
         }
         for input in inputs {
             var p = input.shape
@@ -399,7 +402,8 @@ enum ShapeOps {
         let rank = x.shape.count
         let a = axis < 0 ? axis + rank : axis
         guard a >= 0, a < rank else {
-            throw EngineError.inputShape(layer: layer, expected: "a rank above \(axis) for axis \(axis)", actual: x.shape)
+            throw EngineError.inputShape(
+                layer: layer, expected: "a rank above \(axis) for axis \(axis)", actual: x.shape)
         }
         let size = x.shape[a]
         let inner = x.shape[(a + 1)...].reduce(1, *)

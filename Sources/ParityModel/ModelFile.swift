@@ -190,7 +190,8 @@ public enum ModelFile {
                 guard let values = attributes[key]?.integers, values.count == count, values.allSatisfy({ $0 >= 0 })
                 else {
                     throw FileError(
-                        path: path, member: name, reason: "\(type) layer needs '\(key)': \(count) non-negative integers")
+                        path: path, member: name, reason: "\(type) layer needs '\(key)': \(count) non-negative integers"
+                    )
                 }
                 return values
             }

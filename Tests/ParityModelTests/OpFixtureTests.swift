@@ -35,8 +35,10 @@ import Testing
         OpCase(
             name: "separable_relu", op: .separableConv2D(conv([3, 3], .same), depthMultiplier: 2, activation: .relu)),
         OpCase(name: "zero_padding", op: .zeroPadding2D(top: 1, bottom: 2, left: 3, right: 0)),
-        OpCase(name: "max_pool_same", op: .maxPooling2D(Pooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same))),
-        OpCase(name: "max_pool_valid", op: .maxPooling2D(Pooling2D(poolSize: [2, 2], strides: [2, 2], padding: .valid))),
+        OpCase(
+            name: "max_pool_same", op: .maxPooling2D(Pooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same))),
+        OpCase(
+            name: "max_pool_valid", op: .maxPooling2D(Pooling2D(poolSize: [2, 2], strides: [2, 2], padding: .valid))),
         OpCase(
             name: "average_pool_same",
             op: .averagePooling2D(Pooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same))),
