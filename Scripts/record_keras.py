@@ -151,9 +151,25 @@ def _is_input(layer):
     return type(layer).__name__ == "InputLayer"
 
 
+def call_counts(model):
+    """How many times each layer is called inside this model (its inbound nodes in the model's config).
+    Keras 3's layer.output silently returns the first call's tensor for a shared layer, so count here."""
+    try:
+        cfg = model.get_config()
+    except Exception:  # noqa: BLE001 - subclassed models have no config; treat every layer as used once
+        return {}
+    counts = {}
+    for entry in cfg.get("layers", []) if isinstance(cfg, dict) else []:
+        if isinstance(entry, dict) and "inbound_nodes" in entry:
+            name = entry.get("name") or entry.get("config", {}).get("name")
+            counts[name] = len(entry["inbound_nodes"])
+    return counts
+
+
 def probe_outputs(model, all_layers):
     """Ordered dict: recording key -> symbolic tensor."""
     outs = {}
+    calls = call_counts(model)
     taken = {"input", "output"}
     for layer in model.layers:
         if _is_input(layer):
@@ -167,7 +183,7 @@ def probe_outputs(model, all_layers):
             warn(f"layer '{layer.name}' clashes with the recording key '{layer.name}'; not recorded")
             continue
         x, y = _single(layer, "input"), _single(layer, "output")
-        if y is None:
+        if y is None or calls.get(layer.name, 1) > 1:
             warn(f"layer '{layer.name}' ({type(layer).__name__}) is used more than once; not recorded")
             continue
         if _is_bn(layer):
@@ -200,7 +216,7 @@ def record(model, km, x, all_layers=False):
         raise ValueError(f"the model has {len(inputs)} inputs; record_keras.py feeds exactly one")
     outs = probe_outputs(model, all_layers)
     keys = list(outs)
-    probe = km.Model(inputs=inputs[0], outputs=[outs[k] for k in keys])
+    probe = km.Model(inputs=inputs[0], outputs=[outs[k] for k in keys], name="record_keras_probe")
     values = probe(x, training=False)
     if not isinstance(values, (list, tuple)):
         values = [values]
