@@ -74,7 +74,9 @@ public final class HDF5File {
             let access = try HDF5Call.open(.propertyList, "H5Pcreate") { H5Pcreate(tfp_H5P_FILE_ACCESS()) }
             try HDF5Call.status("H5Pset_fapl_core") { H5Pset_fapl_core(access.id, 1 << 16, false) }
             try HDF5Call.status("H5Pset_file_image") {
-                image.withUnsafeBytes { H5Pset_file_image(access.id, UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count) }
+                image.withUnsafeBytes {
+                    H5Pset_file_image(access.id, UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count)
+                }
             }
             // The core driver knows open files by name: a unique one keeps two images of one archive apart.
             let label = "\(name)#\(UUID().uuidString)"

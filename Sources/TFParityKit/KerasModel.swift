@@ -65,7 +65,7 @@ struct Keras3Weights: KerasWeightStore {
             var used: [String: Int] = [:]
             for layer in config.layers {
                 if config.modelClass == "Sequential" && layer.className == "InputLayer" { continue }
-                var group = Self.snakeCase(layer.className)
+                var group = KerasNaming.snakeCase(layer.className)
                 if let count = used[group] {
                     used[group] = count + 1
                     group += "_\(count + 1)"
@@ -92,20 +92,17 @@ struct Keras3Weights: KerasWeightStore {
         }
         return variables
     }
+}
 
-    /// Keras' `naming.to_snake_case`: `BatchNormalization` → `batch_normalization`, `Conv2D` → `conv2d`.
-    static func snakeCase(_ name: String) -> String {
-        let characters = Array(name.filter { $0.isLetter || $0.isNumber || $0 == "_" })
-        var result = ""
-        for (index, character) in characters.enumerated() {
-            if character.isUppercase, index > 0 {
-                let previous = characters[index - 1]
-                let next = index + 1 < characters.count ? characters[index + 1] : nil
-                if previous.isLowercase || previous.isNumber || (next?.isLowercase ?? false) { result += "_" }
-            }
-            result.append(character)
-        }
-        return result.lowercased()
+/// Keras' naming rules, where tfparity must reproduce them.
+public enum KerasNaming {
+    /// Keras 3's `naming.to_snake_case`, the group name of a layer's weights in `model.weights.h5`:
+    /// `BatchNormalization` → `batch_normalization`, `Conv2D` → `conv2d`, `ReLU` → `re_lu`.
+    public static func snakeCase(_ name: String) -> String {
+        var text = name.replacingOccurrences(of: "[^A-Za-z0-9_]+", with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: "(.)([A-Z][a-z]+)", with: "$1_$2", options: .regularExpression)
+        text = text.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression)
+        return text.lowercased()
     }
 }
 
