@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint", "TestSupport"]),
-        .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "TestSupport"]),
+        .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "TFParityKitTests", dependencies: ["TFParityKit", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport"]),
     ]

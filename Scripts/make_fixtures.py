@@ -652,7 +652,7 @@ def main():
     # The reader fixtures (numpy, h5py and safetensors files with their expected values) come from their own
     # generators, run here with the same interpreter so one command regenerates every fixture.
     here = os.path.dirname(os.path.abspath(__file__))
-    for generator in ("numpy_readers.py", "hdf5_readers.py", "safetensors_files.py", "checkpoints.py"):
+    for generator in ("numpy_readers.py", "hdf5_readers.py", "safetensors_files.py", "checkpoints.py", "keras_ops.py"):
         print(f"[readers] {generator}")
         ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", generator)]).returncode == 0
     # Keras 2 (tf_keras) and Keras 3 model files with recordings made by Scripts/record_keras.py.

@@ -53,14 +53,7 @@ public final class HDF5File {
             let signature = try HDF5Call.status("H5Fis_hdf5") { H5Fis_hdf5(path) }
             if signature == 0 { throw HDF5Error.notHDF5(path: path) }
             let file = try HDF5Call.open(.file, "H5Fopen") { H5Fopen(path, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT()) }
-            let linkAccess = try HDF5Call.open(.propertyList, "H5Pcreate") { H5Pcreate(tfp_H5P_LINK_ACCESS()) }
-            let refuseTraversal: H5L_elink_traverse_t = { _, _, _, _, _, _, _ in -1 }
-            try HDF5Call.status("H5Pset_elink_cb") { H5Pset_elink_cb(linkAccess.id, refuseTraversal, nil) }
-            var size: hsize_t = 0
-            try HDF5Call.status("H5Fget_filesize") { H5Fget_filesize(file.id, &size) }
-            self.file = file
-            self.linkAccess = linkAccess
-            self.fileSize = Int(clamping: size)
+            (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
         } catch let error as HDF5Error {
             throw error
         } catch let failure as HDF5CallFailure {
@@ -68,6 +61,42 @@ public final class HDF5File {
         } catch {
             throw .openFailed(path: path, detail: "\(error)")
         }
+    }
+
+    /// Opens an HDF5 file held in memory, read-only: the core driver without a backing store
+    /// (`H5Pset_fapl_core`) over a copy of `image` (`H5Pset_file_image`). `name` stands for the file in errors
+    /// (for a member of an archive, `archive.keras: model.weights.h5`).
+    public init(image: [UInt8], name: String, limits: HDF5ReadLimits = .default) throws(HDF5Error) {
+        self.path = name
+        self.limits = limits
+        guard image.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]) else { throw .notHDF5(path: name) }
+        do {
+            let access = try HDF5Call.open(.propertyList, "H5Pcreate") { H5Pcreate(tfp_H5P_FILE_ACCESS()) }
+            try HDF5Call.status("H5Pset_fapl_core") { H5Pset_fapl_core(access.id, 1 << 16, false) }
+            try HDF5Call.status("H5Pset_file_image") {
+                image.withUnsafeBytes {
+                    H5Pset_file_image(access.id, UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count)
+                }
+            }
+            // The core driver knows open files by name: a unique one keeps two images of one archive apart.
+            let label = "\(name)#\(UUID().uuidString)"
+            let file = try HDF5Call.open(.file, "H5Fopen") { H5Fopen(label, tfp_H5F_ACC_RDONLY(), access.id) }
+            (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
+        } catch let failure as HDF5CallFailure {
+            throw .openFailed(path: name, detail: failure.detail)
+        } catch {
+            throw .openFailed(path: name, detail: "\(error)")
+        }
+    }
+
+    /// The link-access list that refuses external links, and the file's size.
+    private static func finishOpening(_ file: HDF5Handle) throws(HDF5CallFailure) -> (HDF5Handle, HDF5Handle, Int) {
+        let linkAccess = try HDF5Call.open(.propertyList, "H5Pcreate") { H5Pcreate(tfp_H5P_LINK_ACCESS()) }
+        let refuseTraversal: H5L_elink_traverse_t = { _, _, _, _, _, _, _ in -1 }
+        try HDF5Call.status("H5Pset_elink_cb") { H5Pset_elink_cb(linkAccess.id, refuseTraversal, nil) }
+        var size: hsize_t = 0
+        try HDF5Call.status("H5Fget_filesize") { H5Fget_filesize(file.id, &size) }
+        return (file, linkAccess, Int(clamping: size))
     }
 
     // MARK: Listing

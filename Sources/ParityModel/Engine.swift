@@ -137,6 +137,35 @@ public struct Engine: Sendable {
             return FloatTensor(shape: x.shape, values: y)
         case .identity:
             return x
+        case .convolution(let kernel, let kernelShape, let bias, let geometry, let activation):
+            let image = try ImageShape(x, layer: layer.name, channels: kernelShape[2])
+            var y = try ImageKernels.conv2D(
+                x.values, image, kernel: kernel, kernelShape: kernelShape, geometry: geometry, layer: layer.name)
+            if let bias { Kernels.addBias(&y.values, bias) }
+            Kernels.activate(&y.values, activation, lastDimension: kernelShape[3])
+            return y
+        case .depthwise(let kernel, let kernelShape, let bias, let geometry, let activation):
+            let image = try ImageShape(x, layer: layer.name, channels: kernelShape[2])
+            var y = try ImageKernels.depthwiseConv2D(
+                x.values, image, kernel: kernel, kernelShape: kernelShape, geometry: geometry, layer: layer.name)
+            if let bias { Kernels.addBias(&y.values, bias) }
+            Kernels.activate(&y.values, activation, lastDimension: y.lastDimension)
+            return y
+        case .separable(
+            let depthwise, let depthwiseShape, let pointwise, let outputChannels, let bias, let geometry,
+            let activation):
+            let image = try ImageShape(x, layer: layer.name, channels: depthwiseShape[2])
+            let middle = try ImageKernels.depthwiseConv2D(
+                x.values, image, kernel: depthwise, kernelShape: depthwiseShape, geometry: geometry, layer: layer.name)
+            let inner = middle.lastDimension
+            var y = Kernels.matmul(
+                middle.values, rows: middle.count / inner, inner: inner, pointwise,
+                columns: outputChannels)
+            if let bias { Kernels.addBias(&y, bias) }
+            Kernels.activate(&y, activation, lastDimension: outputChannels)
+            return FloatTensor(shape: Array(middle.shape.dropLast()) + [outputChannels], values: y)
+        case .parameterless(let op):
+            return try ShapeOps.apply(op, to: inputs, layer: layer.name)
         }
     }
 
@@ -153,6 +182,15 @@ private enum PreparedLayer: Sendable {
     case batchNormalization(scale: [Float], offset: [Float], axis: Int)
     case activation(Activation)
     case identity
+    case convolution(
+        kernel: [Float], kernelShape: [Int], bias: [Float]?, geometry: Convolution2D, activation: Activation)
+    case depthwise(
+        kernel: [Float], kernelShape: [Int], bias: [Float]?, geometry: Convolution2D, activation: Activation)
+    case separable(
+        depthwise: [Float], depthwiseShape: [Int], pointwise: [Float], outputChannels: Int, bias: [Float]?,
+        geometry: Convolution2D, activation: Activation)
+    /// An op without parameters, computed by `ShapeOps`.
+    case parameterless(LayerOp)
 
     init(_ layer: Layer, model: Model) throws {
         func required(_ parameter: String) throws -> Tensor {
@@ -197,6 +235,58 @@ private enum PreparedLayer: Sendable {
             self = .activation(activation)
         case .dropout:
             self = .identity
+        case .conv2D(let geometry, let activation):
+            let kernel = try required("kernel")
+            guard kernel.rank == 4, kernel.shape[0] == geometry.kernelSize[0], kernel.shape[1] == geometry.kernelSize[1]
+            else {
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: "kernel",
+                    expected: "[\(geometry.kernelSize[0]), \(geometry.kernelSize[1]), in, out]", actual: kernel.shape)
+            }
+            self = .convolution(
+                kernel: kernel.floatValues(), kernelShape: kernel.shape,
+                bias: try vector("bias", length: kernel.shape[3], optional: true), geometry: geometry,
+                activation: activation)
+        case .depthwiseConv2D(let geometry, let multiplier, let activation):
+            let kernel = try required("depthwise_kernel")
+            guard kernel.rank == 4, kernel.shape[0] == geometry.kernelSize[0],
+                kernel.shape[1] == geometry.kernelSize[1], kernel.shape[3] == multiplier
+            else {
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: "depthwise_kernel",
+                    expected: "[\(geometry.kernelSize[0]), \(geometry.kernelSize[1]), in, \(multiplier)]",
+                    actual: kernel.shape)
+            }
+            self = .depthwise(
+                kernel: kernel.floatValues(), kernelShape: kernel.shape,
+                bias: try vector("bias", length: kernel.shape[2] * multiplier, optional: true), geometry: geometry,
+                activation: activation)
+        case .separableConv2D(let geometry, let multiplier, let activation):
+            let depthwise = try required("depthwise_kernel")
+            guard depthwise.rank == 4, depthwise.shape[0] == geometry.kernelSize[0],
+                depthwise.shape[1] == geometry.kernelSize[1], depthwise.shape[3] == multiplier
+            else {
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: "depthwise_kernel",
+                    expected: "[\(geometry.kernelSize[0]), \(geometry.kernelSize[1]), in, \(multiplier)]",
+                    actual: depthwise.shape)
+            }
+            let middle = depthwise.shape[2] * multiplier
+            let pointwise = try required("pointwise_kernel")
+            guard pointwise.rank == 4, pointwise.shape[0] == 1, pointwise.shape[1] == 1, pointwise.shape[2] == middle
+            else {
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: "pointwise_kernel", expected: "[1, 1, \(middle), out]",
+                    actual: pointwise.shape)
+            }
+            self = .separable(
+                depthwise: depthwise.floatValues(), depthwiseShape: depthwise.shape, pointwise: pointwise.floatValues(),
+                outputChannels: pointwise.shape[3],
+                bias: try vector("bias", length: pointwise.shape[3], optional: true), geometry: geometry,
+                activation: activation)
+        case .zeroPadding2D, .maxPooling2D, .averagePooling2D, .globalAveragePooling2D, .globalMaxPooling2D, .flatten,
+            .reshape, .add, .multiply, .concatenate, .relu, .softmax, .rescaling:
+            self = .parameterless(layer.op)
         }
     }
 }
@@ -228,22 +318,54 @@ public enum BatchNormalization {
     }
 }
 
+/// The operands of one matmul, shared by its row-block threads: they read `x` and `w` and each writes only its own
+/// rows of `y`, inside the buffers' lifetime (`concurrentPerform` returns when every block is done).
+private struct MatmulBuffers: @unchecked Sendable {
+    let x: UnsafePointer<Float>
+    let w: UnsafePointer<Double>
+    let y: UnsafeMutablePointer<Float>
+}
+
 /// The numeric kernels, in plain Swift.
 enum Kernels {
-    /// `x[rows, inner] · w[inner, columns]`, accumulating in float32 in k order.
+    /// `x[rows, inner] · w[inner, columns]`, each output accumulated in float64 and rounded once to float32.
+    ///
+    /// TensorFlow's kernels sum in an order of their own (blocked, fused multiply-add), so no float32 order
+    /// reproduces them; summing in float64 lands within rounding of the exact value, which keeps the difference
+    /// from TensorFlow as small as TensorFlow's own rounding error, even where large terms cancel.
+    /// Large products are split into row blocks computed on all cores; each row is computed by one thread in the same
+    /// order, so the result does not depend on the split.
     static func matmul(_ x: [Float], rows: Int, inner: Int, _ w: [Float], columns: Int) -> [Float] {
         var y = [Float](repeating: 0, count: rows * columns)
+        guard rows > 0, columns > 0 else { return y }
+        let wide = w.map(Double.init)
+        let work = rows * inner * columns
+        let blocks = work < 1 << 20 ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
+        let rowsPerBlock = (rows + blocks - 1) / blocks
         x.withUnsafeBufferPointer { x in
-            w.withUnsafeBufferPointer { w in
+            wide.withUnsafeBufferPointer { w in
                 y.withUnsafeMutableBufferPointer { y in
-                    for i in 0..<rows {
-                        let row = i * columns
-                        for k in 0..<inner {
-                            let a = x[i * inner + k]
-                            let wRow = k * columns
-                            for j in 0..<columns {
-                                y[row + j] += a * w[wRow + j]
+                    guard let xBase = x.baseAddress, let wBase = w.baseAddress, let yBase = y.baseAddress else {
+                        return
+                    }
+                    let buffers = MatmulBuffers(x: xBase, w: wBase, y: yBase)
+                    DispatchQueue.concurrentPerform(iterations: blocks) { block in
+                        let (xBase, wBase, yBase) = (buffers.x, buffers.w, buffers.y)
+                        let start = block * rowsPerBlock
+                        let end = min(start + rowsPerBlock, rows)
+                        guard start < end else { return }
+                        let accumulator = UnsafeMutablePointer<Double>.allocate(capacity: columns)
+                        defer { accumulator.deallocate() }
+                        for i in start..<end {
+                            accumulator.initialize(repeating: 0, count: columns)
+                            let xRow = xBase + i * inner
+                            for k in 0..<inner {
+                                let a = Double(xRow[k])
+                                let wRow = wBase + k * columns
+                                for j in 0..<columns { accumulator[j] += a * wRow[j] }
                             }
+                            let yRow = yBase + i * columns
+                            for j in 0..<columns { yRow[j] = Float(accumulator[j]) }
                         }
                     }
                 }
@@ -314,6 +436,28 @@ enum Kernels {
             }
         case .leakyRelu(let alpha):
             for i in y.indices where y[i] < 0 { y[i] *= alpha }
+        case .hardSigmoid:
+            for i in y.indices { y[i] = min(max(y[i] + 3, 0), 6) / 6 }
+        case .hardSigmoidKeras2:
+            for i in y.indices { y[i] = min(max(0.2 * y[i] + 0.5, 0), 1) }
+        case .swish:
+            for i in y.indices { y[i] = y[i] * (1 / (1 + Foundation.exp(-y[i]))) }
+        case .gelu:
+            for i in y.indices { y[i] = 0.5 * y[i] * (1 + Foundation.erf(y[i] / Float(2).squareRoot())) }
+        case .softplus:
+            for i in y.indices { y[i] = softplus(y[i]) }
+        case .softsign:
+            for i in y.indices { y[i] = y[i] / (1 + abs(y[i])) }
+        case .exponential:
+            for i in y.indices { y[i] = Foundation.exp(y[i]) }
         }
+    }
+
+    /// TensorFlow's `softplus`: `x` above a threshold, `exp(x)` far below it, `log1p(exp(x))` between.
+    static func softplus(_ x: Float) -> Float {
+        let threshold = Foundation.log(Float.ulpOfOne) + 2
+        if x > -threshold { return x }
+        if x < threshold { return Foundation.exp(x) }
+        return Foundation.log1p(Foundation.exp(x))
     }
 }

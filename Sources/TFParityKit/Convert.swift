@@ -17,11 +17,12 @@ public struct ConvertResult: Sendable {
 
 /// Turning a source (plus a spec where the source has no architecture) into a model.
 public enum Converter {
-    /// Reads `sourcePath` with the architecture from `specPath`, writes the model to `outputPath` atomically.
-    public static func convert(source sourcePath: String, spec specPath: String?, output outputPath: String) throws
-        -> ConvertResult
-    {
-        let (model, kind) = try loadModel(source: sourcePath, spec: specPath)
+    /// Reads `sourcePath` with the architecture from `specPath` (or, for a Keras file, from its config or
+    /// `configPath`), writes the model to `outputPath` atomically.
+    public static func convert(
+        source sourcePath: String, spec specPath: String?, config configPath: String? = nil, output outputPath: String
+    ) throws -> ConvertResult {
+        let (model, kind) = try loadModel(source: sourcePath, spec: specPath, config: configPath)
         try ModelFile.write(model, to: outputPath)
         return ConvertResult(
             output: outputPath, sourceKind: kind, layerCount: model.layers.count, tensorCount: model.parameters.count,
@@ -30,7 +31,19 @@ public enum Converter {
     }
 
     /// Builds the model a source and spec describe, checking every name and shape.
-    public static func loadModel(source sourcePath: String, spec specPath: String?) throws -> (Model, SourceKind) {
+    public static func loadModel(source sourcePath: String, spec specPath: String?, config configPath: String? = nil)
+        throws -> (Model, SourceKind)
+    {
+        let detected = try SourceDetection.kind(of: sourcePath)
+        if specPath == nil, detected.isKeras || (configPath != nil && detected == .hdf5) {
+            let kind = detected == .hdf5 ? SourceKind.keras3Weights : detected
+            var model = try KerasFiles.loadModel(path: sourcePath, kind: kind, config: configPath)
+            model.provenance = Provenance(
+                source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try sha256(ofFile: sourcePath),
+                sourceKind: kind.rawValue, spec: configPath.map { URL(fileURLWithPath: $0).lastPathComponent },
+                toolVersion: toolVersion)
+            return (model, kind)
+        }
         let (source, kind) = try SourceDetection.open(sourcePath)
         guard let specPath else {
             throw FileError(
@@ -109,7 +122,8 @@ public enum Converter {
                     }
                     resolved[parameter] = (name, tensor.reshaped([channels]))
                 }
-            case .activation, .dropout:
+            default:
+                // Specs name dense, batchnorm, activation and dropout layers only.
                 break
             }
             for (parameter, value) in resolved {

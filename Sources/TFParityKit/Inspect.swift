@@ -101,7 +101,7 @@ public enum Inspector {
                 return summarise(try ModelFile.read(path: path), file: path, kind: "tfparity-model")
             }
         }
-        if specPath != nil {
+        if try specPath != nil || SourceDetection.kind(of: path).isKeras {
             let (model, kind) = try Converter.loadModel(source: path, spec: specPath)
             return summarise(model, file: path, kind: kind.rawValue)
         }

@@ -23,6 +23,17 @@ public enum SourceKind: String, Sendable, Equatable {
     case safetensors
     case tensorflowCheckpoint = "tf-checkpoint"
     case savedModel = "saved-model"
+    /// Legacy `.h5` saved by Keras 2 (tf.keras / tf_keras): `model_config` plus `model_weights/<layer>/…:0`.
+    case keras2H5 = "keras2-h5"
+    /// Legacy `.h5` saved by Keras 3: `model_config` plus `model_weights/<layer>/<model>/<layer>/…`.
+    case keras3H5 = "keras3-h5"
+    /// Keras 3 `.keras` zip: `config.json`, `metadata.json`, `model.weights.h5`.
+    case keras3Keras = "keras3-keras"
+    /// Keras 3 `.weights.h5` (`layers/<name>/vars/N`), whose architecture comes from a separate config JSON.
+    case keras3Weights = "keras3-weights"
+
+    /// The Keras model files, whose architecture comes from their config rather than a spec.
+    public var isKeras: Bool { [.keras2H5, .keras3H5, .keras3Keras, .keras3Weights].contains(self) }
 }
 
 enum SourceDetection {
@@ -45,15 +56,17 @@ enum SourceDetection {
         }
         defer { try? handle.close() }
         let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
-        if head.starts(with: [0x50, 0x4b, 0x03, 0x04]) || head.starts(with: [0x50, 0x4b, 0x05, 0x06]) { return .npz }
+        if head.starts(with: [0x50, 0x4b, 0x03, 0x04]) || head.starts(with: [0x50, 0x4b, 0x05, 0x06]) {
+            return KerasFiles.isKerasArchive(path) ? .keras3Keras : .npz
+        }
         if head.starts(with: [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]) { return .npy }
-        if head.starts(with: hdf5Signature) { return .hdf5 }
+        if head.starts(with: hdf5Signature) { return KerasFiles.hdf5Kind(path) }
         // HDF5 allows a user block of 512, 1024, 2048… bytes before the superblock.
         var offset: UInt64 = 512
         while offset <= 1 << 20 {
             try? handle.seek(toOffset: offset)
             guard let probe = try? handle.read(upToCount: 8), probe.count == 8 else { break }
-            if [UInt8](probe) == hdf5Signature { return .hdf5 }
+            if [UInt8](probe) == hdf5Signature { return KerasFiles.hdf5Kind(path) }
             offset *= 2
         }
         if head.count >= 9, head[8] == UInt8(ascii: "{") { return .safetensors }
@@ -70,7 +83,8 @@ enum SourceDetection {
         case .npz: return (try NPZSource(path: path), kind)
         case .npy: return (try SingleNPYSource(path: path), kind)
         case .npyDirectory: return (try NPYDirectorySource(path: path), kind)
-        case .hdf5: return (try HDF5Source(path: path), kind)
+        case .hdf5, .keras2H5, .keras3H5, .keras3Weights: return (try HDF5Source(path: path), kind)
+        case .keras3Keras: return (try KerasArchiveSource(path: path), kind)
         case .safetensors: return (try SafeTensorsSource(path: path), kind)
         case .tensorflowCheckpoint, .savedModel: return (try CheckpointSource(path: path), kind)
         }
@@ -122,6 +136,21 @@ struct HDF5Source: TensorSource {
     init(path: String) throws {
         self.path = path
         file = try HDF5File(path: path)
+        tensorNames = try file.datasetPaths()
+    }
+    func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }
+}
+
+/// The weights of a `.keras` file (its `model.weights.h5`, opened in memory) as a tensor source.
+struct KerasArchiveSource: TensorSource {
+    let path: String
+    let file: HDF5File
+    let tensorNames: [String]
+    init(path: String) throws {
+        self.path = path
+        let archive = try ZipArchive(path: path)
+        file = try HDF5File(
+            image: try archive.data(of: KerasFiles.weightsMember), name: "\(path): \(KerasFiles.weightsMember)")
         tensorNames = try file.datasetPaths()
     }
     func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }

@@ -4,23 +4,27 @@ import TFParityKit
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Convert a TensorFlow checkpoint or a parameter dump (NPZ, .npy directory, HDF5) into a tfparity model.")
+            "Convert a Keras model file, a TensorFlow checkpoint or a parameter dump (NPZ, .npy directory, HDF5) "
+            + "into a tfparity model (safetensors).")
 
     @Argument(
-        help:
-            "The source: a checkpoint prefix (model.ckpt) or SavedModel directory, an .npz, a directory of .npy files, an .h5/.hdf5 dump."
-    )
+        help: ArgumentHelp(
+            "The source: a Keras .h5 or .keras model, a Keras 3 .weights.h5 (with --config), a checkpoint prefix "
+                + "(model.ckpt) or SavedModel directory, an .npz, a directory of .npy files, an .h5/.hdf5 dump."))
     var source: String
 
     @Option(help: "YAML or JSON spec naming the source's tensors layer by layer.")
     var spec: String?
+
+    @Option(help: "Keras model config JSON, for a Keras 3 .weights.h5 that holds no architecture.")
+    var config: String?
 
     @Option(name: .shortAndLong, help: "The model file to write (.safetensors).")
     var output: String
 
     func run() throws {
         try runReportingErrors {
-            printOut(Rendering.text(try Converter.convert(source: source, spec: spec, output: output)))
+            printOut(Rendering.text(try Converter.convert(source: source, spec: spec, config: config, output: output)))
         }
     }
 }

@@ -247,3 +247,47 @@ import Testing
         #expect(result.stderr.contains("Error") || result.stderr.contains("error"))
     }
 }
+
+@Suite struct KerasCLITests {
+    @Test func unsupportedLayerExitsTwoNamingIt() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let output = directory.appendingPathComponent("m.safetensors").path
+        let result = try runTFParity(["convert", "Fixtures/keras/unsupported/model.keras", "-o", output])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("error: Fixtures/keras/unsupported/model.keras: lstm: "))
+        #expect(result.stderr.contains("'LSTM'"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func weightsWithConfigConvertAndVerify() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let output = directory.appendingPathComponent("m.safetensors").path
+        let convert = try runTFParity([
+            "convert", "Fixtures/keras/mlp_weights_config/model.weights.h5", "--config",
+            "Fixtures/keras/mlp_weights_config/config.json", "-o", output,
+        ])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        #expect(convert.stdout.contains("keras3-weights"))
+        let verify = try runTFParity([
+            "verify", output, "Fixtures/keras/mlp_weights_config/recording.h5", "--end-to-end",
+        ])
+        #expect(verify.status == 0, "\(verify.stdout)")
+    }
+
+    @Test func weightsWithoutConfigAskForIt() throws {
+        let result = try runTFParity([
+            "convert", "Fixtures/keras/mlp_weights_config/model.weights.h5", "-o", "/tmp/never-written.safetensors",
+        ])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--config"))
+    }
+
+    @Test func inspectReadsAKerasFile() throws {
+        let result = try runTFParity(["inspect", "Fixtures/keras/cnn/model.keras", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"bn1\""))
+        #expect(result.stdout.contains("keras3-keras"))
+    }
+}

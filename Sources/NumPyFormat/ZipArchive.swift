@@ -1,0 +1,74 @@
+import TensorCore
+
+/// A zip archive's members as bytes: the container of Keras 3 `.keras` files (`config.json`, `model.weights.h5`).
+///
+/// The same central-directory reader as `NPZArchive`; members are stored or deflated, checked against their CRC-32
+/// and their declared size, and never inflated beyond `maximumMemberBytes`.
+public struct ZipArchive: Sendable {
+    public let path: String
+    /// File members (directories dropped), in archive order.
+    public let names: [String]
+    private let bytes: [UInt8]
+    private let entries: [String: ZipEntry]
+
+    /// Reads the archive at `path` into memory and parses its central directory.
+    public init(path: String) throws {
+        try self.init(bytes: try readFile(path: path), path: path)
+    }
+
+    public init(bytes: [UInt8], path: String) throws {
+        let entries = try ZipDirectory.entries(of: bytes, path: path).filter { !$0.isDirectory }
+        var byName: [String: ZipEntry] = [:]
+        for entry in entries {
+            guard byName[entry.name] == nil else { throw NPYError.duplicateMember(path: path, name: entry.name) }
+            byName[entry.name] = entry
+        }
+        self.path = path
+        self.bytes = bytes
+        self.names = entries.map(\.name)
+        self.entries = byName
+    }
+
+    /// The uncompressed bytes of member `name`.
+    ///
+    /// - Throws: `NPYError` naming the archive and member: unknown name, encryption or an unsupported method, a
+    ///   member larger than `maximumMemberBytes`, corrupt deflate data, a size or CRC-32 mismatch.
+    public func data(of name: String, maximumMemberBytes: Int = 4 << 30) throws -> [UInt8] {
+        guard let entry = entries[name] else { throw NPYError.memberNotFound(path: path, name: name) }
+        guard !entry.isEncrypted else {
+            throw NPYError.unsupportedArchiveFeature(path: path, member: name, detail: "encrypted member")
+        }
+        guard entry.uncompressedSize <= maximumMemberBytes else {
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: name,
+                detail: "declares \(entry.uncompressedSize) bytes, more than the \(maximumMemberBytes) allowed")
+        }
+        let range = try ZipDirectory.dataRange(of: entry, in: bytes, path: path)
+        let data: [UInt8]
+        switch entry.method {
+        case 0:
+            data = Array(bytes[range])
+        case 8:
+            do {
+                let inflater = try RawInflater(compressed: bytes[range])
+                try inflater.inflate(upTo: entry.uncompressedSize + 1)
+                data = inflater.output
+            } catch let failure as InflateFailure {
+                throw NPYError.corruptCompressedData(path: path, member: name, detail: failure.message)
+            }
+        default:
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: name, detail: "compression method \(entry.method); only stored and deflate")
+        }
+        guard data.count == entry.uncompressedSize else {
+            throw NPYError.malformedArchive(
+                path: path, member: name,
+                detail: "declares \(entry.uncompressedSize) uncompressed bytes, holds \(data.count)")
+        }
+        let crc = CRC32.checksum(data[...])
+        guard crc == entry.crc32 else {
+            throw NPYError.checksumMismatch(path: path, member: name, expected: entry.crc32, actual: crc)
+        }
+        return data
+    }
+}

@@ -1,0 +1,422 @@
+import Foundation
+import HDF5Kit
+import NumPyFormat
+import ParityModel
+import TensorCore
+
+/// A Keras model file's weights, layer by layer, in each layer's variable order.
+protocol KerasWeightStore {
+    /// The file as the user named it.
+    var path: String { get }
+    /// The variables of layer `name` in the order the layer created them; empty for a layer without any.
+    func variables(ofLayer name: String) throws -> [(name: String, tensor: Tensor)]
+}
+
+/// Legacy `.h5` (`model.save("m.h5")`, Keras 2 and 3): `model_weights/<layer>` lists its variables in the attribute
+/// `weight_names`, each a dataset path below that group (`<layer>/kernel:0`, `<model>/<layer>/kernel`).
+struct LegacyH5Weights: KerasWeightStore {
+    let file: HDF5File
+    var path: String { file.path }
+
+    func variables(ofLayer name: String) throws -> [(name: String, tensor: Tensor)] {
+        let group = "model_weights/\(name)"
+        guard file.exists(group) else { return [] }
+        let names: [String]
+        do {
+            names = try file.stringArrayAttribute("weight_names", at: group) ?? []
+        } catch {
+            // h5py writes an empty list as an empty float array.
+            guard let values = try? file.numericAttribute("weight_names", at: group), values.isEmpty else {
+                throw error
+            }
+            names = []
+        }
+        return try names.map { weight in
+            let datasetPath = "\(group)/\(weight)"
+            guard file.exists(datasetPath) else {
+                throw FileError(
+                    path: path, member: datasetPath, reason: "listed in weight_names of layer '\(name)' but missing")
+            }
+            return (weight, try file.readTensor(datasetPath))
+        }
+    }
+}
+
+/// Keras 3 weights (`model.weights.h5` inside a `.keras` zip, or a `.weights.h5`): a group per layer under `layers/`
+/// holding `vars/0`, `vars/1`, … in variable order. The group's `vars` carries the layer's name as attribute `name`;
+/// files without it are matched by Keras' own group naming (snake-case class name, `_1`, `_2`… in layer order).
+struct Keras3Weights: KerasWeightStore {
+    let file: HDF5File
+    /// Layer name → group path (`layers/conv2d_1`).
+    private let groups: [String: String]
+    var path: String { file.path }
+
+    init(file: HDF5File, config: KerasConfig) throws {
+        self.file = file
+        var groups: [String: String] = [:]
+        let members = file.exists("layers") ? try file.groupMembers("layers") : []
+        for member in members {
+            let vars = "layers/\(member)/vars"
+            if file.exists(vars), let name = try? file.stringAttribute("name", at: vars) {
+                groups[name] = "layers/\(member)"
+            }
+        }
+        if groups.isEmpty {
+            var used: [String: Int] = [:]
+            for layer in config.layers {
+                if config.modelClass == "Sequential" && layer.className == "InputLayer" { continue }
+                var group = KerasNaming.snakeCase(layer.className)
+                if let count = used[group] {
+                    used[group] = count + 1
+                    group += "_\(count + 1)"
+                } else {
+                    used[group] = 0
+                }
+                groups[layer.name] = "layers/\(group)"
+            }
+        }
+        self.groups = groups
+    }
+
+    func variables(ofLayer name: String) throws -> [(name: String, tensor: Tensor)] {
+        guard let group = groups[name], file.exists("\(group)/vars") else { return [] }
+        let members = try file.groupMembers("\(group)/vars")
+        var variables: [(name: String, tensor: Tensor)] = []
+        for index in 0..<members.count {
+            let datasetPath = "\(group)/vars/\(index)"
+            guard file.exists(datasetPath) else {
+                throw FileError(
+                    path: path, member: datasetPath, reason: "variable \(index) of layer '\(name)' is missing")
+            }
+            variables.append(("vars/\(index)", try file.readTensor(datasetPath)))
+        }
+        return variables
+    }
+}
+
+/// Keras' naming rules, where tfparity must reproduce them.
+public enum KerasNaming {
+    /// Keras 3's `naming.to_snake_case`, the group name of a layer's weights in `model.weights.h5`:
+    /// `BatchNormalization` → `batch_normalization`, `Conv2D` → `conv2d`, `ReLU` → `re_lu`.
+    public static func snakeCase(_ name: String) -> String {
+        var text = name.replacingOccurrences(of: "[^A-Za-z0-9_]+", with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: "(.)([A-Z][a-z]+)", with: "$1_$2", options: .regularExpression)
+        text = text.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression)
+        return text.lowercased()
+    }
+}
+
+/// The Keras file kinds tfparity reads without a spec.
+enum KerasFiles {
+    static let configMember = "config.json"
+    static let weightsMember = "model.weights.h5"
+
+    /// The HDF5 kind: a legacy Keras model (`model_config` attribute) of Keras 2 or 3, Keras 3 weights, or a dump.
+    static func hdf5Kind(_ path: String) -> SourceKind {
+        guard let file = try? HDF5File(path: path) else { return .hdf5 }
+        if (try? file.stringAttribute("model_config")) ?? nil != nil {
+            let version = (try? file.stringAttribute("keras_version")) ?? nil
+            return version?.hasPrefix("2.") ?? true ? .keras2H5 : .keras3H5
+        }
+        if file.exists("layers"), file.exists("vars") { return .keras3Weights }
+        return .hdf5
+    }
+
+    /// True for a zip holding `config.json` (a Keras 3 `.keras` file).
+    static func isKerasArchive(_ path: String) -> Bool {
+        guard let archive = try? ZipArchive(path: path) else { return false }
+        return archive.names.contains(configMember)
+    }
+
+    /// Builds the model a Keras file describes: its config gives the graph, its weights the parameters.
+    ///
+    /// `configPath` is required for a `.weights.h5`, which holds no architecture.
+    static func loadModel(path: String, kind: SourceKind, config configPath: String?) throws -> Model {
+        let config: KerasConfig
+        let store: KerasWeightStore
+        switch kind {
+        case .keras2H5, .keras3H5:
+            let file = try HDF5File(path: path)
+            if let configPath {
+                config = try KerasConfig.parse(
+                    try readConfig(configPath), path: configPath, isKeras2: kind == .keras2H5)
+            } else {
+                guard let text = try file.stringAttribute("model_config") else {
+                    throw FileError(path: path, reason: "no 'model_config' attribute")
+                }
+                config = try KerasConfig.parse(Array(text.utf8), path: path, isKeras2: kind == .keras2H5)
+            }
+            store = LegacyH5Weights(file: file)
+        case .keras3Keras:
+            let archive = try ZipArchive(path: path)
+            config = try KerasConfig.parse(
+                try configPath.map(readConfig) ?? archive.data(of: configMember), path: configPath ?? path,
+                isKeras2: false)
+            guard archive.names.contains(weightsMember) else {
+                throw FileError(path: path, member: weightsMember, reason: "missing from the .keras archive")
+            }
+            let file = try HDF5File(image: try archive.data(of: weightsMember), name: "\(path): \(weightsMember)")
+            store = try Keras3Weights(file: file, config: config)
+        case .keras3Weights, .hdf5:
+            guard let configPath else {
+                throw FileError(
+                    path: path,
+                    reason: "Keras weights hold no architecture: pass --config CONFIG.json (the model's config.json "
+                        + "from its .keras file, or model.to_json())")
+            }
+            config = try KerasConfig.parse(try readConfig(configPath), path: configPath, isKeras2: false)
+            let file = try HDF5File(path: path)
+            store = try Keras3Weights(file: file, config: config)
+        default:
+            throw FileError(path: path, reason: "a \(kind.rawValue) source is not a Keras model file")
+        }
+        return try KerasModelBuilder(config: config, store: store, path: path).build()
+    }
+
+    private static func readConfig(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileError(path: path, reason: "cannot be read")
+        }
+        return [UInt8](data)
+    }
+}
+
+/// Turns a Keras config and its weights into a `Model`: one layer per Keras layer, named as Keras names it.
+struct KerasModelBuilder {
+    var config: KerasConfig
+    var store: KerasWeightStore
+    var path: String
+
+    func build() throws -> Model {
+        let inputNames = Set(config.layers.filter { $0.className == "InputLayer" }.map(\.name))
+        let byName = Dictionary(config.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // Only the layers the output depends on, in config order.
+        var needed: Set<String> = []
+        var stack = [config.outputLayer]
+        while let name = stack.popLast() {
+            guard needed.insert(name).inserted else { continue }
+            guard let entry = byName[name] else {
+                throw FileError(
+                    path: config.path, member: name, reason: "named as an input but not a layer of the model")
+            }
+            stack.append(contentsOf: entry.inbound.filter { $0 != Model.inputName })
+        }
+        var layers: [Layer] = []
+        var parameters: [String: Tensor] = [:]
+        var emitted: Set<String> = [Model.inputName]
+        for entry in config.layers where needed.contains(entry.name) && !inputNames.contains(entry.name) {
+            guard entry.name != Model.inputName else {
+                throw FileError(
+                    path: config.path, member: entry.name,
+                    reason: "a \(entry.className) layer named '\(Model.inputName)' clashes with the model input's name")
+            }
+            let inputs = entry.inbound.map { inputNames.contains($0) ? Model.inputName : $0 }
+            for input in inputs where !emitted.contains(input) {
+                throw FileError(
+                    path: config.path, member: entry.name, reason: "its input '\(input)' comes later in the config")
+            }
+            guard !inputs.isEmpty else {
+                throw FileError(path: config.path, member: entry.name, reason: "the layer has no input")
+            }
+            let (op, parameterNames) = try operation(entry)
+            let variables = try store.variables(ofLayer: entry.name)
+            guard variables.count == parameterNames.count else {
+                let expected = parameterNames.isEmpty ? "none" : parameterNames.joined(separator: ", ")
+                throw FileError(
+                    path: store.path, member: entry.name,
+                    reason: "the \(entry.className) layer has \(variables.count) variables in the file, its config "
+                        + "implies \(parameterNames.count) (\(expected))")
+            }
+            for (parameter, variable) in zip(parameterNames, variables) {
+                parameters["\(entry.name)/\(parameter)"] = variable.tensor
+            }
+            layers.append(Layer(name: entry.name, op: op, inputs: inputs))
+            emitted.insert(entry.name)
+        }
+        let model = Model(layers: layers, parameters: parameters)
+        do {
+            _ = try Engine(model: model)
+        } catch let error as EngineError {
+            throw FileError(path: store.path, reason: error.description)
+        }
+        return model
+    }
+
+    /// The op for one Keras layer and the model names of its variables, in the layer's variable order.
+    func operation(_ entry: KerasConfig.LayerEntry) throws -> (LayerOp, [String]) {
+        let c = entry.config
+        func fail(_ reason: String) -> FileError { FileError(path: config.path, member: entry.name, reason: reason) }
+        func pair(_ key: String, default value: [Int]? = nil) throws -> [Int] {
+            if let single = integer(c[key]) { return [single, single] }
+            if let list = c[key] as? [Any], list.count == 2, let a = integer(list[0]), let b = integer(list[1]) {
+                return [a, b]
+            }
+            if let value, c[key] == nil || c[key] is NSNull { return value }
+            throw fail("\(entry.className) '\(key)' must be an integer or a pair of integers")
+        }
+        func padding() throws -> Padding {
+            let text = (c["padding"] as? String)?.lowercased() ?? "valid"
+            guard let padding = Padding(rawValue: text) else {
+                throw fail("\(entry.className) padding '\(text)' is not supported (valid or same)")
+            }
+            return padding
+        }
+        func activation(_ key: String = "activation") throws -> Activation {
+            var name = "linear"
+            if let text = c[key] as? String {
+                name = text
+            } else if let object = c[key] as? [String: Any] {
+                name = (object["config"] as? String) ?? (object["class_name"] as? String) ?? "?"
+            }
+            if name == "hard_sigmoid", config.isKeras2 { return .hardSigmoidKeras2 }
+            guard let activation = Activation(name: name, alpha: name == "leaky_relu" ? 0.2 : nil) else {
+                throw fail(
+                    "activation '\(name)' of the \(entry.className) layer is not supported (known: "
+                        + Activation.names.joined(separator: ", ") + ")")
+            }
+            return activation
+        }
+        func useBias() -> Bool { c["use_bias"] as? Bool ?? true }
+        func checkChannelsLast() throws {
+            if let format = c["data_format"] as? String, format != "channels_last" {
+                throw fail(
+                    "data_format '\(format)' of the \(entry.className) layer is not supported: tfparity computes "
+                        + "channels_last (NHWC) only")
+            }
+        }
+        func convolution() throws -> Convolution2D {
+            try checkChannelsLast()
+            if let groups = integer(c["groups"]), groups != 1 {
+                throw fail("grouped convolution (groups \(groups)) is not supported")
+            }
+            let geometry = Convolution2D(
+                kernelSize: try pair("kernel_size"), strides: try pair("strides", default: [1, 1]),
+                padding: try padding(), dilation: try pair("dilation_rate", default: [1, 1]))
+            guard geometry.kernelSize.allSatisfy({ $0 > 0 }), geometry.strides.allSatisfy({ $0 > 0 }),
+                geometry.dilation.allSatisfy({ $0 > 0 })
+            else { throw fail("kernel_size, strides and dilation_rate must be positive") }
+            return geometry
+        }
+        let bias = useBias() ? ["bias"] : []
+        switch entry.className {
+        case "Dense":
+            return (.dense(activation: try activation()), ["kernel"] + bias)
+        case "Conv2D", "Convolution2D":
+            return (.conv2D(try convolution(), activation: try activation()), ["kernel"] + bias)
+        case "DepthwiseConv2D":
+            let multiplier = integer(c["depth_multiplier"]) ?? 1
+            return (
+                .depthwiseConv2D(try convolution(), depthMultiplier: multiplier, activation: try activation()),
+                ["depthwise_kernel"] + bias
+            )
+        case "SeparableConv2D", "SeparableConvolution2D":
+            let multiplier = integer(c["depth_multiplier"]) ?? 1
+            return (
+                .separableConv2D(try convolution(), depthMultiplier: multiplier, activation: try activation()),
+                ["depthwise_kernel", "pointwise_kernel"] + bias
+            )
+        case "BatchNormalization":
+            let axis: Int
+            if let single = integer(c["axis"]) {
+                axis = single
+            } else if let list = c["axis"] as? [Any], list.count == 1, let single = integer(list[0]) {
+                axis = single
+            } else if c["axis"] == nil {
+                axis = -1
+            } else {
+                throw fail("BatchNormalization over several axes (\(c["axis"] ?? "")) is not supported")
+            }
+            if c["renorm"] as? Bool == true { throw fail("BatchNormalization with renorm is not supported") }
+            if let size = c["virtual_batch_size"], !(size is NSNull) {
+                throw fail("BatchNormalization with virtual_batch_size is not supported")
+            }
+            let scale = c["scale"] as? Bool ?? true
+            let center = c["center"] as? Bool ?? true
+            // Keras 2's fused kernel (4-D input) uses the configured epsilon unchanged in TF 2.21: no 1.001e-5 floor.
+            let epsilon = number(c["epsilon"]) ?? 1e-3
+            return (
+                .batchNormalization(epsilon: epsilon, axis: axis),
+                (scale ? ["gamma"] : []) + (center ? ["beta"] : []) + ["moving_mean", "moving_variance"]
+            )
+        case "Activation":
+            return (.activation(try activation()), [])
+        case "ReLU":
+            let maxValue = number(c["max_value"]).map { Float($0) }
+            let slope = Float(number(c["negative_slope"]) ?? 0)
+            let threshold = Float(number(c["threshold"]) ?? 0)
+            if maxValue == nil, slope == 0, threshold == 0 { return (.activation(.relu), []) }
+            return (.relu(maxValue: maxValue, negativeSlope: slope, threshold: threshold), [])
+        case "LeakyReLU":
+            let alpha = number(c["negative_slope"]) ?? number(c["alpha"]) ?? 0.3
+            return (.activation(.leakyRelu(alpha: Float(alpha))), [])
+        case "ELU":
+            return (.activation(.elu(alpha: Float(number(c["alpha"]) ?? 1))), [])
+        case "Softmax":
+            var axis = -1
+            if let single = integer(c["axis"]) {
+                axis = single
+            } else if let list = c["axis"] as? [Any], list.count == 1, let single = integer(list[0]) {
+                axis = single
+            }
+            return (axis == -1 ? .activation(.softmax) : .softmax(axis: axis), [])
+        case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "AlphaDropout",
+            "ActivityRegularization":
+            return (.dropout(rate: number(c["rate"]) ?? 0), [])
+        case "ZeroPadding2D":
+            try checkChannelsLast()
+            let raw = c["padding"]
+            if let all = integer(raw) { return (.zeroPadding2D(top: all, bottom: all, left: all, right: all), []) }
+            if let list = raw as? [Any], list.count == 2 {
+                if let h = integer(list[0]), let w = integer(list[1]) {
+                    return (.zeroPadding2D(top: h, bottom: h, left: w, right: w), [])
+                }
+                if let h = list[0] as? [Any], let w = list[1] as? [Any], h.count == 2, w.count == 2,
+                    let top = integer(h[0]), let bottom = integer(h[1]), let left = integer(w[0]),
+                    let right = integer(w[1])
+                {
+                    return (.zeroPadding2D(top: top, bottom: bottom, left: left, right: right), [])
+                }
+            }
+            throw fail("ZeroPadding2D padding must be an integer, a pair, or a pair of pairs")
+        case "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D":
+            try checkChannelsLast()
+            let size = try pair("pool_size", default: [2, 2])
+            let pooling = Pooling2D(poolSize: size, strides: try pair("strides", default: size), padding: try padding())
+            let isMax = entry.className.hasPrefix("Max")
+            return (isMax ? .maxPooling2D(pooling) : .averagePooling2D(pooling), [])
+        case "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D":
+            try checkChannelsLast()
+            let keepDims = c["keepdims"] as? Bool ?? false
+            let isMax = entry.className.hasPrefix("GlobalMax")
+            return (isMax ? .globalMaxPooling2D(keepDims: keepDims) : .globalAveragePooling2D(keepDims: keepDims), [])
+        case "Flatten":
+            try checkChannelsLast()
+            return (.flatten, [])
+        case "Reshape":
+            guard let list = c["target_shape"] as? [Any] else { throw fail("Reshape has no target_shape") }
+            let target = list.compactMap(integer)
+            guard target.count == list.count else { throw fail("Reshape target_shape must be integers") }
+            return (.reshape(targetShape: target), [])
+        case "Add":
+            return (.add, [])
+        case "Multiply":
+            return (.multiply, [])
+        case "Concatenate":
+            return (.concatenate(axis: integer(c["axis"]) ?? -1), [])
+        case "Rescaling":
+            guard let scale = number(c["scale"]), let offset = number(c["offset"] ?? 0) else {
+                throw fail("Rescaling with per-channel scale or offset is not supported (scalars only)")
+            }
+            return (.rescaling(scale: Float(scale), offset: Float(offset)), [])
+        case "Sequential", "Functional", "Model":
+            throw fail(
+                "a nested \(entry.className) model inside the model is not supported; save the inner model's layers "
+                    + "in one Functional model")
+        default:
+            throw fail(
+                "unsupported layer class '\(entry.className)' (layer '\(entry.name)'): tfparity converts Dense, "
+                    + "Conv2D, DepthwiseConv2D, SeparableConv2D, BatchNormalization, pooling, padding, reshaping, "
+                    + "merge and activation layers, and never guesses what another layer computes")
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import NumPyFormat
+import ParityModel
+import TensorCore
+import TestSupport
+import Testing
+
+/// Every engine op against the values Keras 3 on TensorFlow computed (Fixtures/ops, Scripts/fixtures/keras_ops.py).
+@Suite struct OpFixtureTests {
+    struct OpCase: Sendable, CustomTestStringConvertible {
+        var name: String
+        var op: LayerOp
+        var testDescription: String { name }
+    }
+
+    static func conv(
+        _ kernel: [Int], strides: [Int] = [1, 1], _ padding: Padding = .valid, dilation: [Int] = [1, 1]
+    ) -> Convolution2D {
+        Convolution2D(kernelSize: kernel, strides: strides, padding: padding, dilation: dilation)
+    }
+
+    static let cases: [OpCase] = [
+        OpCase(name: "conv2d_valid", op: .conv2D(conv([3, 3]), activation: .linear)),
+        OpCase(name: "conv2d_same_stride2", op: .conv2D(conv([3, 3], strides: [2, 2], .same), activation: .linear)),
+        OpCase(
+            name: "conv2d_same_even_kernel", op: .conv2D(conv([4, 2], strides: [2, 3], .same), activation: .linear)),
+        OpCase(name: "conv2d_dilation_relu", op: .conv2D(conv([3, 3], .same, dilation: [2, 2]), activation: .relu)),
+        OpCase(name: "conv2d_1x1", op: .conv2D(conv([1, 1]), activation: .linear)),
+        OpCase(
+            name: "depthwise_multiplier2",
+            op: .depthwiseConv2D(conv([3, 3], strides: [2, 2], .same), depthMultiplier: 2, activation: .linear)),
+        OpCase(
+            name: "depthwise_valid_nobias", op: .depthwiseConv2D(conv([3, 2]), depthMultiplier: 1, activation: .linear)
+        ),
+        OpCase(
+            name: "separable_relu", op: .separableConv2D(conv([3, 3], .same), depthMultiplier: 2, activation: .relu)),
+        OpCase(name: "zero_padding", op: .zeroPadding2D(top: 1, bottom: 2, left: 3, right: 0)),
+        OpCase(
+            name: "max_pool_same", op: .maxPooling2D(Pooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same))),
+        OpCase(
+            name: "max_pool_valid", op: .maxPooling2D(Pooling2D(poolSize: [2, 2], strides: [2, 2], padding: .valid))),
+        OpCase(
+            name: "average_pool_same",
+            op: .averagePooling2D(Pooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same))),
+        OpCase(
+            name: "average_pool_valid",
+            op: .averagePooling2D(Pooling2D(poolSize: [2, 3], strides: [1, 2], padding: .valid))),
+        OpCase(name: "global_average", op: .globalAveragePooling2D(keepDims: false)),
+        OpCase(name: "global_average_keepdims", op: .globalAveragePooling2D(keepDims: true)),
+        OpCase(name: "global_max", op: .globalMaxPooling2D(keepDims: false)),
+        OpCase(name: "flatten", op: .flatten),
+        OpCase(name: "reshape", op: .reshape(targetShape: [-1, 6])),
+        OpCase(name: "add3", op: .add),
+        OpCase(name: "multiply_broadcast", op: .multiply),
+        OpCase(name: "concatenate_last", op: .concatenate(axis: -1)),
+        OpCase(name: "concatenate_axis1", op: .concatenate(axis: 1)),
+        OpCase(name: "relu_max6", op: .relu(maxValue: 6, negativeSlope: 0, threshold: 0)),
+        OpCase(name: "relu_slope_threshold", op: .relu(maxValue: nil, negativeSlope: 0.1, threshold: 0.5)),
+        OpCase(name: "relu_max_slope", op: .relu(maxValue: 2.5, negativeSlope: 0.2, threshold: 0)),
+        OpCase(name: "relu_threshold", op: .relu(maxValue: nil, negativeSlope: 0, threshold: 1)),
+        OpCase(name: "softmax_axis1", op: .softmax(axis: 1)),
+        OpCase(name: "leaky_relu", op: .activation(.leakyRelu(alpha: 0.3))),
+        OpCase(name: "rescaling", op: .rescaling(scale: Float(1 / 127.5), offset: -1)),
+        OpCase(name: "activation_hard_sigmoid", op: .activation(.hardSigmoid)),
+        OpCase(name: "activation_hard_sigmoid_keras2", op: .activation(.hardSigmoidKeras2)),
+        OpCase(name: "activation_swish", op: .activation(.swish)),
+        OpCase(name: "activation_gelu", op: .activation(.gelu)),
+        OpCase(name: "activation_softplus", op: .activation(.softplus)),
+        OpCase(name: "activation_softsign", op: .activation(.softsign)),
+        OpCase(name: "activation_exponential", op: .activation(.exponential)),
+        OpCase(name: "activation_elu", op: .activation(.elu(alpha: 1))),
+        OpCase(name: "activation_selu", op: .activation(.selu)),
+        OpCase(name: "batchnorm_axis1", op: .batchNormalization(epsilon: 1e-4, axis: 1)),
+        OpCase(name: "batchnorm_no_scale", op: .batchNormalization(epsilon: 1e-3, axis: -1)),
+        OpCase(name: "dense_rank3", op: .dense(activation: .tanh)),
+    ]
+
+    @Test(arguments: cases)
+    func matchesTensorFlow(_ c: OpCase) throws {
+        let archive = try NPZArchive(path: fixture("ops/\(c.name).npz").path)
+        let inputNames = archive.names.filter { $0 == "input" || $0.hasPrefix("input_") }.sorted()
+        var parameters: [String: Tensor] = [:]
+        for name in archive.names where !inputNames.contains(name) && name != "output" {
+            parameters["layer/\(name)"] = try archive.tensor(named: name)
+        }
+        let inputs = try inputNames.map { name -> FloatTensor in
+            let tensor = try archive.tensor(named: name)
+            return FloatTensor(shape: tensor.shape, values: tensor.floatValues())
+        }
+        let layer = Layer(name: "layer", op: c.op, inputs: inputNames)
+        let model = Model(layers: [layer], parameters: parameters)
+        let y = try Engine(model: model).apply(layer, to: inputs)
+        let expected = try archive.tensor(named: "output")
+        #expect(y.shape == expected.shape)
+        expectClose(y.values, expected.floatValues(), atol: 1e-5, rtol: 1e-5)
+    }
+
+    @Test(arguments: cases)
+    func roundTripsThroughTheModelFile(_ c: OpCase) throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let archive = try NPZArchive(path: fixture("ops/\(c.name).npz").path)
+        var parameters: [String: Tensor] = [:]
+        for name in archive.names where !(name == "input" || name.hasPrefix("input_") || name == "output") {
+            parameters["layer/\(name)"] = try archive.tensor(named: name)
+        }
+        let model = Model(layers: [Layer(name: "layer", op: c.op, inputs: [Model.inputName])], parameters: parameters)
+        let path = directory.appendingPathComponent("m.safetensors").path
+        try ModelFile.write(model, to: path)
+        let read = try ModelFile.read(path: path)
+        #expect(read.layers == model.layers)
+        #expect(Set(read.parameters.keys) == Set(parameters.keys))
+    }
+}
