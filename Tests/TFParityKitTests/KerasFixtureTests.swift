@@ -45,11 +45,6 @@ struct KerasFixtureFile: Sendable, CustomTestStringConvertible {
 }
 
 /// Fixtures whose end-to-end run is expected to drift past the default tolerance, and why.
-private let endToEndKnownIssues: [String: String] = [
-    "residual": "TensorFlow's own float32 rounding of activations near 1e3 in res_relu1 cancels in res_conv2's sums; "
-        + "local checks (from recorded values) pass"
-]
-
 @Suite struct KerasFixtureTests {
     static let files = KerasFixtureFile.load()
 
@@ -80,13 +75,7 @@ private let endToEndKnownIssues: [String: String] = [
         let endToEnd = full.results.filter { $0.stage == .endToEnd }
         #expect(!endToEnd.isEmpty)
         let failed = endToEnd.filter { !$0.passed }.map { "\($0.layer) \($0.tensor)" }
-        if let reason = endToEndKnownIssues[entry.fixture] {
-            withKnownIssue(Comment(rawValue: reason), isIntermittent: true) {
-                #expect(failed.isEmpty, "\(failed)")
-            }
-        } else {
-            #expect(failed.isEmpty, "\(failed)")
-        }
+        #expect(failed.isEmpty, "\(failed)")
     }
 
     /// Parameters keep the Keras names and the file's exact values.
