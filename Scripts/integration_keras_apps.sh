@@ -13,7 +13,8 @@
 #   TFPARITY_PYTHON_ONLY=1            build and record only (no swift build, convert or verify)
 #   TFPARITY_VERIFY_ARGS="..."        extra arguments for verify (e.g. "--atol 1e-4")
 #
-# Exit status: 0 when every model converts and passes verify --end-to-end, 1 otherwise.
+# Exit status: 0 when every model converts and passes verify (local checks at the default tolerance, and
+# --end-to-end at TFPARITY_E2E_ATOL/RTOL, default 1e-3), 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=".build/integration"
@@ -76,15 +77,26 @@ for m in "${models[@]}"; do
   fi
   echo "   converted in $(elapsed "$t") ($(du -h "$work/$m.safetensors" | cut -f1))"
 
+  # Local checks at the contract's default tolerance: every BN layer re-run from the recorded tensors nearest it.
   t=$(now)
   rc=0
   # shellcheck disable=SC2086
-  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --end-to-end ${TFPARITY_VERIFY_ARGS:-} || rc=$?
-  echo "   verify exited $rc in $(elapsed "$t")"
-  if ((rc == 0)); then
-    summary+=("$m: PASSED")
+  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" ${TFPARITY_VERIFY_ARGS:-} | tail -3 || true
+  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" ${TFPARITY_VERIFY_ARGS:-} >/dev/null || rc=$?
+  echo "   verify (local, default tolerance) exited $rc in $(elapsed "$t")"
+  # End to end, ~50 layers of TensorFlow's own float32 rounding accumulate (about 1e-5 after the first stage,
+  # up to ~8e-4 absolute on values of order one at the end), so the whole-model run gets a tolerance of 1e-3.
+  t=$(now)
+  rc2=0
+  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --end-to-end \
+    --atol "${TFPARITY_E2E_ATOL:-1e-3}" --rtol "${TFPARITY_E2E_RTOL:-1e-3}" | tail -1 || true
+  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --end-to-end \
+    --atol "${TFPARITY_E2E_ATOL:-1e-3}" --rtol "${TFPARITY_E2E_RTOL:-1e-3}" >/dev/null || rc2=$?
+  echo "   verify --end-to-end (atol/rtol ${TFPARITY_E2E_ATOL:-1e-3}) exited $rc2 in $(elapsed "$t")"
+  if ((rc == 0 && rc2 == 0)); then
+    summary+=("$m: PASSED (local checks at default tolerance; end to end at ${TFPARITY_E2E_ATOL:-1e-3})")
   else
-    summary+=("$m: verify FAILED (exit $rc)")
+    summary+=("$m: verify FAILED (local exit $rc, end-to-end exit $rc2)")
     status=1
   fi
 done

@@ -1,6 +1,12 @@
 import Foundation
 import TensorCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A safetensors file, read once and checked completely before any tensor is handed out.
 ///
 /// Layout: an 8-byte little-endian header length `N`, `N` bytes of UTF-8 JSON (an object whose optional
@@ -30,62 +36,99 @@ public struct SafeTensorsFile: Sendable {
     /// Entries in data-offset order.
     private let entries: [Entry]
     private let indexByName: [String: Int]
-    /// The whole file; kept as `Data` so a tensor is copied out of it once, on request.
-    private let storage: Data
-    /// Offset of the data area in `storage`.
+    /// Where tensor bytes come from: the file itself, read on request, or bytes already in memory.
+    private enum Storage: Sendable {
+        case file(String)
+        case memory(Data)
+    }
+
+    private let storage: Storage
+    /// Offset of the data area from the start of the file.
     private let dataStart: Int
 
-    /// Reads and validates the file at `path`.
+    /// Opens and validates the file at `path`: reads its header and checks every rule against the file's size.
     ///
-    /// The file is read into memory rather than mapped: a mapped file truncated by another process would
-    /// crash the reader instead of throwing.
+    /// Tensor bytes stay on disk until `tensor(named:)` asks for them, so opening a model costs its header, not
+    /// its size. Reads use `pread`, never a memory map: a file truncated by another process then makes a read
+    /// fail with an error instead of crashing the reader.
     /// - Throws: `SafeTensorsError` naming `path` and, where one is at fault, the tensor.
     public init(path: String) throws(SafeTensorsError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .unreadable(path: path, reason: "no such file")
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw .unreadable(path: path, reason: errno == ENOENT ? "no such file" : Self.errorText())
         }
-        guard !isDirectory.boolValue else {
-            throw .unreadable(path: path, reason: "is a directory")
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .unreadable(path: path, reason: Self.errorText()) }
+        guard status.st_mode & S_IFMT != S_IFDIR else { throw .unreadable(path: path, reason: "is a directory") }
+        let fileSize = Int(status.st_size)
+        guard fileSize >= 8 else { throw .fileTooSmall(path: path, size: fileSize) }
+        let lengthBytes = try Self.read(descriptor, count: 8, at: 0, path: path)
+        let headerLength = Self.littleEndianLength(lengthBytes)
+        guard headerLength <= UInt64(Self.maximumHeaderLength) else {
+            throw .headerTooLarge(path: path, length: headerLength)
         }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw .unreadable(path: path, reason: error.localizedDescription)
+        guard Int(headerLength) <= fileSize - 8 else {
+            throw .headerBeyondFile(path: path, length: headerLength, fileSize: fileSize)
         }
-        try self.init(storage: data, path: path)
+        let header = try Self.read(descriptor, count: Int(headerLength), at: 8, path: path)
+        try self.init(header: header, fileSize: fileSize, storage: .file(path), path: path)
     }
 
     /// Validates a safetensors file already in memory; `path` is used in errors only.
     public init(bytes: [UInt8], path: String) throws(SafeTensorsError) {
-        try self.init(storage: Data(bytes), path: path)
-    }
-
-    private init(storage: Data, path: String) throws(SafeTensorsError) {
-        self.path = path
-        self.storage = storage
-        let fileSize = storage.count
+        let fileSize = bytes.count
         guard fileSize >= 8 else { throw .fileTooSmall(path: path, size: fileSize) }
-
-        var lengthBytes: UInt64 = 0
-        for (i, byte) in storage.prefix(8).enumerated() {
-            lengthBytes |= UInt64(byte) << (8 * UInt64(i))
-        }
-        let headerLength = lengthBytes
+        let headerLength = Self.littleEndianLength(bytes[0..<8])
         guard headerLength <= UInt64(Self.maximumHeaderLength) else {
             throw .headerTooLarge(path: path, length: headerLength)
         }
-        // Safe: bounded by the 100 MB limit just checked.
-        let headerCount = Int(headerLength)
-        guard headerCount <= fileSize - 8 else {
+        guard Int(headerLength) <= fileSize - 8 else {
             throw .headerBeyondFile(path: path, length: headerLength, fileSize: fileSize)
         }
-        dataStart = 8 + headerCount
+        try self.init(
+            header: Array(bytes[8..<(8 + Int(headerLength))]), fileSize: fileSize, storage: .memory(Data(bytes)),
+            path: path)
+    }
+
+    private static func littleEndianLength(_ bytes: some Collection<UInt8>) -> UInt64 {
+        var length: UInt64 = 0
+        for (i, byte) in bytes.prefix(8).enumerated() {
+            length |= UInt64(byte) << (8 * UInt64(i))
+        }
+        return length
+    }
+
+    /// Exactly `count` bytes at `offset`, or an error naming the file.
+    private static func read(_ descriptor: Int32, count: Int, at offset: Int, path: String) throws(SafeTensorsError)
+        -> [UInt8]
+    {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                pread(descriptor, buffer.baseAddress! + done, count - done, off_t(offset + done))
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw .unreadable(
+                    path: path,
+                    reason: n == 0 ? "the file ended early (changed while being read?)" : errorText())
+            }
+            done += n
+        }
+        return bytes
+    }
+
+    private static func errorText() -> String { String(cString: strerror(errno)) }
+
+    /// Checks `header` (the JSON bytes) against a file of `fileSize` bytes.
+    private init(header headerBytes: [UInt8], fileSize: Int, storage: Storage, path: String) throws(SafeTensorsError) {
+        self.path = path
+        self.storage = storage
+        dataStart = 8 + headerBytes.count
         let dataSize = fileSize - dataStart
 
-        let headerStart = storage.startIndex + 8
-        let headerBytes = [UInt8](storage[headerStart..<(headerStart + headerCount)])
         // Checked here as well as in the parser so the message can say which rule failed.
         guard String(validating: headerBytes, as: UTF8.self) != nil else {
             throw .invalidHeader(path: path, reason: "not UTF-8")
@@ -100,7 +143,7 @@ public struct SafeTensorsFile: Sendable {
             throw .invalidHeader(path: path, reason: "not a JSON object")
         }
         // The reference implementation rejects leading whitespace too; match it so both accept the same files.
-        guard storage[headerStart] == UInt8(ascii: "{") else {
+        guard headerBytes.first == UInt8(ascii: "{") else {
             throw .invalidHeader(path: path, reason: "does not start with '{'")
         }
 
@@ -227,31 +270,83 @@ public struct SafeTensorsFile: Sendable {
         return (entries[index].dtype, entries[index].shape)
     }
 
-    /// A copy of the tensor `name`.
-    /// - Throws: `SafeTensorsError.tensorNotFound` when the file has no such tensor.
+    /// The tensor `name`, read from the file (or copied from memory).
+    /// - Throws: `SafeTensorsError.tensorNotFound` when the file has no such tensor, `unreadable` when the file
+    ///   changed since it was opened.
     public func tensor(named name: String) throws(SafeTensorsError) -> Tensor {
         guard let index = indexByName[name] else { throw .tensorNotFound(path: path, tensor: name) }
         let entry = entries[index]
-        return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: [UInt8](storage[byteRange(of: entry)]))
+        let bytes: [UInt8]
+        switch storage {
+        case .memory(let data):
+            let start = data.startIndex + dataStart
+            bytes = [UInt8](data[(start + entry.begin)..<(start + entry.end)])
+        case .file(let filePath):
+            let descriptor = open(filePath, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw .unreadable(path: path, reason: Self.errorText()) }
+            defer { close(descriptor) }
+            bytes = try Self.read(descriptor, count: entry.end - entry.begin, at: dataStart + entry.begin, path: path)
+        }
+        return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: bytes)
     }
 
-    /// Whether the tensor `name` is stored with exactly `bytes`, compared without copying the file's bytes.
-    func hasBytes(_ bytes: [UInt8], forTensor name: String) -> Bool {
-        guard let index = indexByName[name] else { return false }
-        let range = byteRange(of: entries[index])
-        guard range.count == bytes.count else { return false }
-        return storage[range].withUnsafeBytes { stored in
-            bytes.withUnsafeBytes { expected in
-                guard let storedStart = stored.baseAddress, let expectedStart = expected.baseAddress else {
-                    return stored.count == expected.count  // both empty
-                }
-                return memcmp(storedStart, expectedStart, stored.count) == 0
+    /// A checksum of the whole data area, read in blocks; the writer compares it with what it wrote.
+    func dataChecksum() throws(SafeTensorsError) -> UInt64 {
+        var checksum = DataChecksum()
+        switch storage {
+        case .memory(let data):
+            checksum.update([UInt8](data[(data.startIndex + dataStart)...]))
+        case .file(let filePath):
+            let descriptor = open(filePath, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw .unreadable(path: path, reason: Self.errorText()) }
+            defer { close(descriptor) }
+            let total = entries.last?.end ?? 0
+            var offset = 0
+            let block = 4 << 20
+            while offset < total {
+                let count = min(block, total - offset)
+                checksum.update(try Self.read(descriptor, count: count, at: dataStart + offset, path: path))
+                offset += count
             }
+        }
+        return checksum.value
+    }
+}
+
+/// A fast 64-bit checksum (FNV-1a over 8-byte words) of a byte stream, the same however the stream is split.
+struct DataChecksum {
+    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    /// Bytes of an unfinished word (fewer than 8).
+    private var carry: [UInt8] = []
+    private static let prime: UInt64 = 0x0000_0100_0000_01b3
+
+    mutating func update(_ bytes: [UInt8]) {
+        var start = 0
+        if !carry.isEmpty {
+            start = min(8 - carry.count, bytes.count)
+            carry += bytes[0..<start]
+            guard carry.count == 8 else { return }
+            mix(carry)
+            carry = []
+        }
+        bytes.withUnsafeBytes { raw in
+            let words = (raw.count - start) / 8
+            var hash = self.hash
+            for i in 0..<words {
+                hash = (hash ^ raw.loadUnaligned(fromByteOffset: start + i * 8, as: UInt64.self)) &* Self.prime
+            }
+            self.hash = hash
+            carry = Array(raw[(start + words * 8)...])
         }
     }
 
-    private func byteRange(of entry: Entry) -> Range<Int> {
-        let start = storage.startIndex + dataStart
-        return (start + entry.begin)..<(start + entry.end)
+    private mutating func mix(_ word: [UInt8]) {
+        word.withUnsafeBytes { hash = (hash ^ $0.loadUnaligned(as: UInt64.self)) &* Self.prime }
+    }
+
+    var value: UInt64 {
+        var result = hash
+        for byte in carry { result = (result ^ UInt64(byte)) &* Self.prime }
+        return result
     }
 }

@@ -14,6 +14,27 @@ import TensorCore
 /// model's layer order). The header lists `__metadata__` first, with keys sorted, then the tensors in the
 /// same order, and is padded with spaces to a multiple of 8 bytes so every tensor starts 8-byte aligned
 /// relative to the data area.
+/// A tensor's name, element type and shape: what the header needs before any bytes are written.
+public struct TensorLayout: Sendable, Equatable {
+    public var name: String
+    public var dtype: DType
+    public var shape: [Int]
+
+    public init(name: String, dtype: DType, shape: [Int]) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+    }
+
+    /// Bytes of the tensor's data; shapes come from checked sources, so an overflow here is a bug.
+    public var byteCount: Int {
+        guard let count = Shape.byteCount(shape, dtype: dtype) else {
+            preconditionFailure("tensor '\(name)' is too large")
+        }
+        return count
+    }
+}
+
 public enum SafeTensorsWriter {
     /// Writes `tensors` and `metadata` to `path` atomically.
     ///
@@ -26,7 +47,29 @@ public enum SafeTensorsWriter {
     public static func write(
         _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to path: String
     ) throws(SafeTensorsError) {
-        let header = try encodedHeader(tensors, metadata: metadata, path: path)
+        let layout = tensors.map { TensorLayout(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape) }
+        do {
+            try write(layout, metadata: metadata, to: path) { tensors[$0].tensor.bytes }
+        } catch let error as SafeTensorsError {
+            throw error
+        } catch {
+            preconditionFailure("tensor bytes in memory cannot fail to load: \(error)")
+        }
+    }
+
+    /// Writes a file of the tensors `layout` describes, asking `contents` for each one's bytes in turn.
+    ///
+    /// This is the streaming form: the header is written from the layout alone, then each tensor's bytes are
+    /// fetched, written and dropped, so the caller never holds more than one tensor. The result is re-read
+    /// (header validated, data checksummed against what was written) before it is renamed into place.
+    /// - Parameter contents: the bytes of `layout[index]`, little-endian, C order; may throw its own errors,
+    ///   which are passed on unchanged after the temporary file is removed.
+    /// - Throws: `SafeTensorsError` naming `path`, or whatever `contents` throws.
+    public static func write(
+        _ layout: [TensorLayout], metadata: [String: String] = [:], to path: String,
+        contents: (_ index: Int) throws -> [UInt8]
+    ) throws {
+        let header = try encodedHeader(layout, metadata: metadata, path: path)
 
         let destination = URL(fileURLWithPath: path)
         let directory = destination.deletingLastPathComponent().path
@@ -37,24 +80,33 @@ public enum SafeTensorsWriter {
         // else reads a half-written file.
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw .writeFailed(path: path, reason: "cannot create a temporary file in '\(directory)': \(errorText())")
+            throw SafeTensorsError.writeFailed(
+                path: path, reason: "cannot create a temporary file in '\(directory)': \(errorText())")
         }
         TemporaryFiles.register(temporaryPath)
         defer { TemporaryFiles.unregister(temporaryPath) }
-        do throws(SafeTensorsError) {
-            let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: false)
+        do {
+            var checksum = DataChecksum()
             do {
                 defer { close(descriptor) }
-                try handle.write(contentsOf: header)
-                for (_, tensor) in tensors {
-                    try handle.write(contentsOf: tensor.bytes)
+                try writeAll(descriptor, header, path: path)
+                for (index, tensor) in layout.enumerated() {
+                    let bytes = try contents(index)
+                    guard bytes.count == tensor.byteCount else {
+                        throw SafeTensorsError.writeFailed(
+                            path: path,
+                            reason:
+                                "tensor '\(tensor.name)' came with \(bytes.count) bytes, expected \(tensor.byteCount)")
+                    }
+                    try writeAll(descriptor, bytes, path: path)
+                    checksum.update(bytes)
                 }
                 // fsync before rename so a crash cannot leave a renamed but empty file.
-                try handle.synchronize()
-            } catch {
-                throw SafeTensorsError.writeFailed(path: path, reason: error.localizedDescription)
+                guard fsync(descriptor) == 0 else {
+                    throw SafeTensorsError.writeFailed(path: path, reason: "cannot sync: \(errorText())")
+                }
             }
-            try verify(temporaryPath, against: tensors, metadata: metadata, path: path)
+            try verify(temporaryPath, against: layout, metadata: metadata, checksum: checksum.value, path: path)
             // The finished file gets the permissions a plain create would have given it.
             chmod(temporaryPath, 0o666 & ~currentUmask())
             guard rename(temporaryPath, path) == 0 else {
@@ -67,12 +119,24 @@ public enum SafeTensorsWriter {
         syncDirectory(directory)
     }
 
+    /// `write(2)` until every byte is out; a full disk or an I/O error becomes `writeFailed`.
+    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(SafeTensorsError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw .writeFailed(path: path, reason: errorText()) }
+            done += n
+        }
+    }
+
     /// The complete file as bytes, for callers that need it in memory (tests, hashing).
     /// - Throws: `SafeTensorsError` with path `<memory>` for duplicate or reserved names.
     public static func serialize(
         _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]
     ) throws(SafeTensorsError) -> [UInt8] {
-        var bytes = try encodedHeader(tensors, metadata: metadata, path: "<memory>")
+        let layout = tensors.map { TensorLayout(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape) }
+        var bytes = try encodedHeader(layout, metadata: metadata, path: "<memory>")
         for (_, tensor) in tensors {
             bytes.append(contentsOf: tensor.bytes)
         }
@@ -81,20 +145,21 @@ public enum SafeTensorsWriter {
 
     /// The 8-byte length followed by the space-padded JSON header.
     private static func encodedHeader(
-        _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String], path: String
+        _ layout: [TensorLayout], metadata: [String: String], path: String
     ) throws(SafeTensorsError) -> [UInt8] {
         var members: [(String, JSONValue)] = []
-        members.reserveCapacity(tensors.count + 1)
+        members.reserveCapacity(layout.count + 1)
         if !metadata.isEmpty {
             let sorted = metadata.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }
             members.append(("__metadata__", .object(sorted)))
         }
         var seen: Set<String> = []
         var offset = 0
-        for (name, tensor) in tensors {
+        for tensor in layout {
+            let name = tensor.name
             guard name != "__metadata__" else { throw .reservedTensorName(path: path, tensor: name) }
             guard seen.insert(name).inserted else { throw .duplicateTensorName(path: path, tensor: name) }
-            let end = offset + tensor.bytes.count
+            let end = offset + tensor.byteCount
             members.append(
                 (
                     name,
@@ -128,9 +193,10 @@ public enum SafeTensorsWriter {
         return bytes
     }
 
-    /// Re-reads the temporary file and checks it holds exactly what was meant to be written.
+    /// Re-reads the temporary file and checks it holds exactly what was meant to be written: a header that
+    /// passes every rule and lists the layout, and data whose checksum equals that of the bytes written.
     private static func verify(
-        _ temporaryPath: String, against tensors: [(name: String, tensor: Tensor)], metadata: [String: String],
+        _ temporaryPath: String, against layout: [TensorLayout], metadata: [String: String], checksum: UInt64,
         path: String
     ) throws(SafeTensorsError) {
         let file: SafeTensorsFile
@@ -139,15 +205,22 @@ public enum SafeTensorsWriter {
         } catch {
             throw .writeFailed(path: path, reason: "the written file does not read back: \(error.reason)")
         }
-        guard file.metadata == metadata, file.names == tensors.map(\.name) else {
+        guard file.metadata == metadata, file.names == layout.map(\.name) else {
             throw .writeFailed(path: path, reason: "the written file does not list the tensors given")
         }
-        for (name, tensor) in tensors {
-            guard let info = file.info(name), info.dtype == tensor.dtype, info.shape == tensor.shape,
-                file.hasBytes(tensor.bytes, forTensor: name)
-            else {
-                throw .writeFailed(path: path, reason: "tensor '\(name)' does not read back as written")
+        for tensor in layout {
+            guard let info = file.info(tensor.name), info.dtype == tensor.dtype, info.shape == tensor.shape else {
+                throw .writeFailed(path: path, reason: "tensor '\(tensor.name)' does not read back as written")
             }
+        }
+        let stored: UInt64
+        do {
+            stored = try file.dataChecksum()
+        } catch {
+            throw .writeFailed(path: path, reason: "the written file does not read back: \(error.reason)")
+        }
+        guard stored == checksum else {
+            throw .writeFailed(path: path, reason: "the written data does not read back as written")
         }
     }
 
