@@ -81,17 +81,16 @@ for m in "${models[@]}"; do
   t=$(now)
   rc=0
   # shellcheck disable=SC2086
-  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" ${TFPARITY_VERIFY_ARGS:-} | tail -3 || true
-  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" ${TFPARITY_VERIFY_ARGS:-} >/dev/null || rc=$?
+  out=$("$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" ${TFPARITY_VERIFY_ARGS:-}) || rc=$?
+  tail -1 <<<"$out"
   echo "   verify (local, default tolerance) exited $rc in $(elapsed "$t")"
   # End to end, ~50 layers of TensorFlow's own float32 rounding accumulate (about 1e-5 after the first stage,
   # up to ~8e-4 absolute on values of order one at the end), so the whole-model run gets a tolerance of 1e-3.
   t=$(now)
   rc2=0
-  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --end-to-end \
-    --atol "${TFPARITY_E2E_ATOL:-1e-3}" --rtol "${TFPARITY_E2E_RTOL:-1e-3}" | tail -1 || true
-  "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --end-to-end \
-    --atol "${TFPARITY_E2E_ATOL:-1e-3}" --rtol "${TFPARITY_E2E_RTOL:-1e-3}" >/dev/null || rc2=$?
+  out=$("$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --end-to-end \
+    --atol "${TFPARITY_E2E_ATOL:-1e-3}" --rtol "${TFPARITY_E2E_RTOL:-1e-3}") || rc2=$?
+  tail -1 <<<"$out"
   echo "   verify --end-to-end (atol/rtol ${TFPARITY_E2E_ATOL:-1e-3}) exited $rc2 in $(elapsed "$t")"
   if ((rc == 0 && rc2 == 0)); then
     summary+=("$m: PASSED (local checks at default tolerance; end to end at ${TFPARITY_E2E_ATOL:-1e-3})")
