@@ -29,6 +29,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibcrypto",
+            path: "Sources/CLibcrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "TensorCore"),
         .target(name: "NumPyFormat", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "HDF5Kit", dependencies: ["TensorCore", "CHDF5"]),
@@ -38,7 +44,7 @@ let package = Package(
         .target(
             name: "TFParityKit",
             dependencies: [
-                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel",
+                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "CLibcrypto",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -6,6 +6,7 @@ ensure_system_packages() {
   command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
   pkg-config --exists hdf5 2>/dev/null || missing+=(libhdf5-dev)
   pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+  pkg-config --exists libcrypto 2>/dev/null || missing+=(libssl-dev)
   if ((${#missing[@]})); then
     echo "installing ${missing[*]} ..." >&2
     local sudo=""

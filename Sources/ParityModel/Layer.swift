@@ -281,10 +281,18 @@ public struct Model: Sendable {
 
     /// Parameter tensor names in model order: layer by layer, each op's parameters in its own order.
     public var orderedParameterNames: [String] {
-        layers.flatMap { layer -> [String] in
-            let (required, optional) = layer.op.parameterNames
-            return (required + optional).map { "\(layer.name)/\($0)" }.filter { parameters[$0] != nil }
-        }
+        Self.orderedParameterNames(layers) { parameters[$0] != nil }
+    }
+
+    /// Parameter tensor names of `layers` that `present` accepts, layer by layer in each op's order.
+    static func orderedParameterNames(_ layers: [Layer], present: (String) -> Bool) -> [String] {
+        layers.flatMap { layer in parameterNames(of: layer).map { "\(layer.name)/\($0)" }.filter(present) }
+    }
+
+    /// The parameters `layer`'s op may own (`kernel`, `bias`, …), required first.
+    static func parameterNames(of layer: Layer) -> [String] {
+        let (required, optional) = layer.op.parameterNames
+        return required + optional
     }
 
     public func parameterCount(of layer: Layer) -> Int {

@@ -58,8 +58,12 @@ public enum ModelFile {
 
     /// The JSON string stored under `__metadata__["tfparity"]`.
     public static func metadataJSON(for model: Model) throws -> String {
+        try metadataJSON(layers: model.layers, provenance: model.provenance)
+    }
+
+    static func metadataJSON(layers: [Layer], provenance: Provenance?) throws -> String {
         let document = Document(
-            formatVersion: formatVersion, layers: model.layers.map(LayerRecord.init), provenance: model.provenance)
+            formatVersion: formatVersion, layers: layers.map(LayerRecord.init), provenance: provenance)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(document), as: UTF8.self)

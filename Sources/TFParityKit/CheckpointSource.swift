@@ -26,6 +26,14 @@ struct CheckpointSource: TensorSource {
         try bundle.tensor(named: name)
     }
 
+    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
+        guard let entry = bundle.entry(named: name), case .tensor(let dtype) = entry.kind else {
+            let tensor = try readTensor(name)  // the bundle's own error for strings and partitions
+            return (tensor.dtype, tensor.shape)
+        }
+        return (dtype, entry.shape)
+    }
+
     /// Entries TensorFlow adds for itself, not model state.
     static func isBookkeeping(_ name: String) -> Bool {
         name == "_CHECKPOINTABLE_OBJECT_GRAPH" || name == "save_counter" || name.hasPrefix("save_counter/")

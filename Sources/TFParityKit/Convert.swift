@@ -19,30 +19,45 @@ public struct ConvertResult: Sendable {
 public enum Converter {
     /// Reads `sourcePath` with the architecture from `specPath` (or, for a Keras file, from its config or
     /// `configPath`), writes the model to `outputPath` atomically.
+    ///
+    /// Parameters stream from source to model file one layer at a time: converting needs memory for the largest
+    /// layer, not for the model.
     public static func convert(
         source sourcePath: String, spec specPath: String?, config configPath: String? = nil, output outputPath: String
     ) throws -> ConvertResult {
-        let (model, kind) = try loadModel(source: sourcePath, spec: specPath, config: configPath)
-        try ModelFile.write(model, to: outputPath)
+        let (plan, kind) = try plan(source: sourcePath, spec: specPath, config: configPath)
+        try ModelFile.write(plan, to: outputPath)
+        let layouts = plan.parameters.values
+        let elements = layouts.map { Shape.elementCount($0.shape) ?? 0 }
         return ConvertResult(
-            output: outputPath, sourceKind: kind, layerCount: model.layers.count, tensorCount: model.parameters.count,
-            parameterCount: model.parameters.values.map(\.elementCount).reduce(0, +),
-            byteCount: model.parameters.values.map(\.bytes.count).reduce(0, +))
+            output: outputPath, sourceKind: kind, layerCount: plan.layers.count, tensorCount: plan.parameters.count,
+            parameterCount: elements.reduce(0, +),
+            byteCount: layouts.map { Shape.byteCount($0.shape, dtype: $0.dtype) ?? 0 }.reduce(0, +))
     }
 
-    /// Builds the model a source and spec describe, checking every name and shape.
+    /// Builds the model a source and spec (or a Keras file's config) describe, with every parameter read and
+    /// checked.
     public static func loadModel(source sourcePath: String, spec specPath: String?, config configPath: String? = nil)
         throws -> (Model, SourceKind)
+    {
+        let (plan, kind) = try plan(source: sourcePath, spec: specPath, config: configPath)
+        return (try plan.materialize(), kind)
+    }
+
+    /// The model a source describes, its parameters not yet read: names resolved, shapes checked from the source's
+    /// own description of its tensors.
+    public static func plan(source sourcePath: String, spec specPath: String?, config configPath: String? = nil)
+        throws -> (ModelPlan, SourceKind)
     {
         let detected = try SourceDetection.kind(of: sourcePath)
         if specPath == nil, detected.isKeras || (configPath != nil && detected == .hdf5) {
             let kind = detected == .hdf5 ? SourceKind.keras3Weights : detected
-            var model = try KerasFiles.loadModel(path: sourcePath, kind: kind, config: configPath)
-            model.provenance = Provenance(
+            var plan = try KerasFiles.plan(path: sourcePath, kind: kind, config: configPath)
+            plan.provenance = Provenance(
                 source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try sha256(ofFile: sourcePath),
                 sourceKind: kind.rawValue, spec: configPath.map { URL(fileURLWithPath: $0).lastPathComponent },
                 toolVersion: toolVersion)
-            return (model, kind)
+            return (plan, kind)
         }
         let (source, kind) = try SourceDetection.open(sourcePath)
         guard let specPath else {
@@ -51,18 +66,18 @@ public enum Converter {
                 reason: "a \(kind.rawValue) source holds no architecture: pass --spec SPEC.yaml naming its tensors")
         }
         let spec = try Spec.load(path: specPath)
-        var model = try buildModel(spec: spec, source: source)
-        model.provenance = Provenance(
+        var plan = try buildPlan(spec: spec, source: source)
+        plan.provenance = Provenance(
             source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try sha256(ofFile: sourcePath),
             sourceKind: kind.rawValue, spec: URL(fileURLWithPath: specPath).lastPathComponent, toolVersion: toolVersion)
-        return (model, kind)
+        return (plan, kind)
     }
 
     /// Resolves the spec's references in `source` and checks that each layer's shapes fit the layer before it.
-    static func buildModel(spec: Spec, source: TensorSource) throws -> Model {
+    static func buildPlan(spec: Spec, source: TensorSource) throws -> ModelPlan {
         let index = TensorNameIndex(source.tensorNames)
         var layers: [Layer] = []
-        var parameters: [String: Tensor] = [:]
+        var parameters: [String: PendingTensor] = [:]
         // The size of the last axis flowing out of each layer, where known.
         var width: [String: Int] = [:]
         var previous = Model.inputName
@@ -70,14 +85,23 @@ public enum Converter {
         for entry in spec.layers {
             let inputs = entry.inputs ?? [previous]
             let inputWidth = inputs.first.flatMap { width[$0] }
-            func shapeError(_ tensorName: String, _ tensor: Tensor, _ expected: String) -> FileError {
+            /// A referenced tensor: its name in the source, layout, and the shape the model stores it under.
+            struct Reference {
+                var name: String
+                var dtype: DType
+                var shape: [Int]
+                var modelShape: [Int]
+                var count: Int { Shape.elementCount(shape) ?? 0 }
+                var isVector: Bool { shape.filter { $0 != 1 }.count <= 1 }
+            }
+            func shapeError(_ reference: Reference, _ expected: String) -> FileError {
                 FileError(
-                    path: source.path, member: tensorName,
+                    path: source.path, member: reference.name,
                     reason:
-                        "shape \(Shape.describe(tensor.shape)) does not fit layer '\(entry.name)': expected \(expected)"
+                        "shape \(Shape.describe(reference.shape)) does not fit layer '\(entry.name)': expected \(expected)"
                 )
             }
-            var resolved: [String: (name: String, tensor: Tensor)] = [:]
+            var resolved: [String: Reference] = [:]
             for reference in entry.references {
                 guard let actual = index.resolve(reference.tensor) else {
                     let hints = index.suggestions(for: reference.tensor)
@@ -87,60 +111,66 @@ public enum Converter {
                         path: source.path, member: reference.tensor,
                         reason: "no such tensor (layer '\(entry.name)' \(reference.parameter) in \(spec.path))\(hint)")
                 }
-                resolved[reference.parameter] = (actual, try source.readTensor(actual))
+                let info = try source.tensorInfo(actual)
+                resolved[reference.parameter] = Reference(
+                    name: actual, dtype: info.dtype, shape: info.shape, modelShape: info.shape)
             }
             var outputWidth = inputWidth
             switch entry.op {
             case .dense:
-                guard let (kernelName, kernel) = resolved["kernel"] else {
-                    preconditionFailure("spec parser requires kernel")
-                }
-                guard kernel.rank == 2 else { throw shapeError(kernelName, kernel, "a 2-D [in, out] kernel") }
+                guard let kernel = resolved["kernel"] else { preconditionFailure("spec parser requires kernel") }
+                guard kernel.shape.count == 2 else { throw shapeError(kernel, "a 2-D [in, out] kernel") }
                 if let inputWidth, kernel.shape[0] != inputWidth {
-                    throw shapeError(
-                        kernelName, kernel, "[\(inputWidth), out] (the previous layer gives \(inputWidth) features)")
+                    throw shapeError(kernel, "[\(inputWidth), out] (the previous layer gives \(inputWidth) features)")
                 }
-                if let (biasName, bias) = resolved["bias"] {
-                    guard bias.elementCount == kernel.shape[1], bias.shape.filter({ $0 != 1 }).count <= 1 else {
-                        throw shapeError(biasName, bias, "[\(kernel.shape[1])] (the kernel's output size)")
+                if var bias = resolved["bias"] {
+                    guard bias.count == kernel.shape[1], bias.isVector else {
+                        throw shapeError(bias, "[\(kernel.shape[1])] (the kernel's output size)")
                     }
-                    resolved["bias"] = (biasName, bias.reshaped([kernel.shape[1]]))
+                    bias.modelShape = [kernel.shape[1]]
+                    resolved["bias"] = bias
                 }
                 outputWidth = kernel.shape[1]
             case .batchNormalization(_, let axis):
-                guard let (meanName, mean) = resolved["moving_mean"] else {
-                    preconditionFailure("spec parser requires mean")
-                }
-                let channels = mean.elementCount
+                guard let mean = resolved["moving_mean"] else { preconditionFailure("spec parser requires mean") }
+                let channels = mean.count
                 if axis == -1, let inputWidth, channels != inputWidth {
-                    throw shapeError(meanName, mean, "[\(inputWidth)] (one value per channel of the previous layer)")
+                    throw shapeError(mean, "[\(inputWidth)] (one value per channel of the previous layer)")
                 }
                 for parameter in ["moving_mean", "moving_variance", "gamma", "beta"] {
-                    guard let (name, tensor) = resolved[parameter] else { continue }
-                    guard tensor.elementCount == channels, tensor.shape.filter({ $0 != 1 }).count <= 1 else {
-                        throw shapeError(name, tensor, "[\(channels)] (as many values as the mean has)")
+                    guard var reference = resolved[parameter] else { continue }
+                    guard reference.count == channels, reference.isVector else {
+                        throw shapeError(reference, "[\(channels)] (as many values as the mean has)")
                     }
-                    resolved[parameter] = (name, tensor.reshaped([channels]))
+                    reference.modelShape = [channels]
+                    resolved[parameter] = reference
                 }
             default:
                 // Specs name dense, batchnorm, activation and dropout layers only.
                 break
             }
-            for (parameter, value) in resolved {
-                parameters["\(entry.name)/\(parameter)"] = value.tensor
+            for (parameter, reference) in resolved {
+                parameters["\(entry.name)/\(parameter)"] = PendingTensor(
+                    dtype: reference.dtype, shape: reference.modelShape
+                ) {
+                    let tensor = try source.readTensor(reference.name)
+                    // A tensor that is not what the source announced is handed on as read, for the plan to refuse.
+                    guard tensor.dtype == reference.dtype, tensor.shape == reference.shape else { return tensor }
+                    return tensor.reshaped(reference.modelShape)
+                }
             }
             width[entry.name] = outputWidth
             layers.append(Layer(name: entry.name, op: entry.op, inputs: inputs))
             previous = entry.name
         }
-        return Model(layers: layers, parameters: parameters)
+        return ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: source.path)
     }
 
     /// SHA-256 of a file, or of a directory's files in path order.
     public static func sha256(ofFile path: String) throws -> String {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        var hasher = SHA256()
+        let hasher = SHA256()
         let files: [String]
         if isDirectory.boolValue {
             let enumerator = FileManager.default.enumerator(atPath: path)

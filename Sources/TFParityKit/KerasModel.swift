@@ -8,8 +8,9 @@ import TensorCore
 protocol KerasWeightStore {
     /// The file as the user named it.
     var path: String { get }
-    /// The variables of layer `name` in the order the layer created them; empty for a layer without any.
-    func variables(ofLayer name: String) throws -> [(name: String, tensor: Tensor)]
+    /// The variables of layer `name` in the order the layer created them, described but not yet read; empty for a
+    /// layer without any.
+    func variables(ofLayer name: String) throws -> [(name: String, tensor: PendingTensor)]
 }
 
 /// Legacy `.h5` (`model.save("m.h5")`, Keras 2 and 3): `model_weights/<layer>` lists its variables in the attribute
@@ -18,7 +19,7 @@ struct LegacyH5Weights: KerasWeightStore {
     let file: HDF5File
     var path: String { file.path }
 
-    func variables(ofLayer name: String) throws -> [(name: String, tensor: Tensor)] {
+    func variables(ofLayer name: String) throws -> [(name: String, tensor: PendingTensor)] {
         let group = "model_weights/\(name)"
         guard file.exists(group) else { return [] }
         let names: [String]
@@ -37,7 +38,7 @@ struct LegacyH5Weights: KerasWeightStore {
                 throw FileError(
                     path: path, member: datasetPath, reason: "listed in weight_names of layer '\(name)' but missing")
             }
-            return (weight, try file.readTensor(datasetPath))
+            return (weight, try file.pendingTensor(datasetPath))
         }
     }
 }
@@ -78,19 +79,27 @@ struct Keras3Weights: KerasWeightStore {
         self.groups = groups
     }
 
-    func variables(ofLayer name: String) throws -> [(name: String, tensor: Tensor)] {
+    func variables(ofLayer name: String) throws -> [(name: String, tensor: PendingTensor)] {
         guard let group = groups[name], file.exists("\(group)/vars") else { return [] }
         let members = try file.groupMembers("\(group)/vars")
-        var variables: [(name: String, tensor: Tensor)] = []
+        var variables: [(name: String, tensor: PendingTensor)] = []
         for index in 0..<members.count {
             let datasetPath = "\(group)/vars/\(index)"
             guard file.exists(datasetPath) else {
                 throw FileError(
                     path: path, member: datasetPath, reason: "variable \(index) of layer '\(name)' is missing")
             }
-            variables.append(("vars/\(index)", try file.readTensor(datasetPath)))
+            variables.append(("vars/\(index)", try file.pendingTensor(datasetPath)))
         }
         return variables
+    }
+}
+
+extension HDF5File {
+    /// A dataset described by its header, read when the plan needs it.
+    func pendingTensor(_ datasetPath: String) throws -> PendingTensor {
+        let (dtype, shape) = try datasetInfo(datasetPath)
+        return PendingTensor(dtype: dtype, shape: shape) { try self.readTensor(datasetPath) }
     }
 }
 
@@ -131,7 +140,7 @@ enum KerasFiles {
     /// Builds the model a Keras file describes: its config gives the graph, its weights the parameters.
     ///
     /// `configPath` is required for a `.weights.h5`, which holds no architecture.
-    static func loadModel(path: String, kind: SourceKind, config configPath: String?) throws -> Model {
+    static func plan(path: String, kind: SourceKind, config configPath: String?) throws -> ModelPlan {
         let config: KerasConfig
         let store: KerasWeightStore
         switch kind {
@@ -170,7 +179,7 @@ enum KerasFiles {
         default:
             throw FileError(path: path, reason: "a \(kind.rawValue) source is not a Keras model file")
         }
-        return try KerasModelBuilder(config: config, store: store, path: path).build()
+        return try KerasModelBuilder(config: config, store: store, path: path).plan()
     }
 
     private static func readConfig(_ path: String) throws -> [UInt8] {
@@ -187,7 +196,8 @@ struct KerasModelBuilder {
     var store: KerasWeightStore
     var path: String
 
-    func build() throws -> Model {
+    /// The layers the output depends on, with their variables described but not read.
+    func plan() throws -> ModelPlan {
         let inputNames = Set(config.layers.filter { $0.className == "InputLayer" }.map(\.name))
         let byName = Dictionary(config.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // Only the layers the output depends on, in config order.
@@ -202,7 +212,7 @@ struct KerasModelBuilder {
             stack.append(contentsOf: entry.inbound.filter { $0 != Model.inputName })
         }
         var layers: [Layer] = []
-        var parameters: [String: Tensor] = [:]
+        var parameters: [String: PendingTensor] = [:]
         var emitted: Set<String> = [Model.inputName]
         for entry in config.layers where needed.contains(entry.name) && !inputNames.contains(entry.name) {
             guard entry.name != Model.inputName else {
@@ -233,13 +243,8 @@ struct KerasModelBuilder {
             layers.append(Layer(name: entry.name, op: op, inputs: inputs))
             emitted.insert(entry.name)
         }
-        let model = Model(layers: layers, parameters: parameters)
-        do {
-            _ = try Engine(model: model)
-        } catch let error as EngineError {
-            throw FileError(path: store.path, reason: error.description)
-        }
-        return model
+        // Shapes are checked by the engine as each layer's variables are read (ModelPlan).
+        return ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: store.path)
     }
 
     /// The op for one Keras layer and the model names of its variables, in the layer's variable order.

@@ -12,6 +12,16 @@ public protocol TensorSource {
     var tensorNames: [String] { get }
     /// Reads one tensor by its exact name.
     func readTensor(_ name: String) throws -> Tensor
+    /// The element type and shape of a tensor, read without its data where the format allows.
+    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int])
+}
+
+extension TensorSource {
+    /// Formats that cannot describe a tensor without decoding it (NPY, NPZ) read it and keep only its layout.
+    public func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
+        let tensor = try readTensor(name)
+        return (tensor.dtype, tensor.shape)
+    }
 }
 
 /// What kind of file a source is, judged by its content.
@@ -139,6 +149,7 @@ struct HDF5Source: TensorSource {
         tensorNames = try file.datasetPaths()
     }
     func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }
+    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try file.datasetInfo(name) }
 }
 
 /// The weights of a `.keras` file (its `model.weights.h5`, opened in memory) as a tensor source.
@@ -154,6 +165,7 @@ struct KerasArchiveSource: TensorSource {
         tensorNames = try file.datasetPaths()
     }
     func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }
+    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try file.datasetInfo(name) }
 }
 
 struct SafeTensorsSource: TensorSource {
@@ -165,6 +177,10 @@ struct SafeTensorsSource: TensorSource {
     }
     var tensorNames: [String] { file.names }
     func readTensor(_ name: String) throws -> Tensor { try file.tensor(named: name) }
+    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
+        guard let info = file.info(name) else { throw SafeTensorsError.tensorNotFound(path: path, tensor: name) }
+        return info
+    }
 }
 
 /// Resolves user-written tensor names against a source's names, tolerating `:0`, `.npy` and a leading `/`.

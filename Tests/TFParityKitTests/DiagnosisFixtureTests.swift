@@ -134,6 +134,8 @@ func convertFixtureModel(_ name: String, into directory: URL, source: String = "
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
         ),
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        // One million 'a': crosses the 1 MiB read chunks and leaves a partial block between them.
+        (String(repeating: "a", count: 1_000_000), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
     ])
     func sha256MatchesKnownVectors(_ message: String, _ digest: String) throws {
         let dir = try makeTemporaryDirectory()
