@@ -29,6 +29,9 @@ public struct ModelPlan {
     public var provenance: Provenance?
     /// The source as the user named it, for errors found while the parameters are read.
     public var sourcePath: String
+    /// Whether writing checks each layer's parameters with the engine before writing them. A builder that checked
+    /// every shape itself turns it off: the engine's check holds a float32 copy of the layer beside it.
+    public var checksLayersWhileWriting = true
 
     public init(layers: [Layer], parameters: [String: PendingTensor], provenance: Provenance?, sourcePath: String) {
         self.layers = layers
@@ -93,10 +96,12 @@ extension ModelFile {
                     let key = "\(layer.name)/\(parameter)"
                     if let pending = plan.parameters[key] { loaded[key] = try plan.load(key, pending) }
                 }
-                do {
-                    _ = try Engine(model: Model(layers: [layer], parameters: loaded))
-                } catch let error as EngineError {
-                    throw FileError(path: plan.sourcePath, member: layer.name, reason: error.description)
+                if plan.checksLayersWhileWriting {
+                    do {
+                        _ = try Engine(model: Model(layers: [layer], parameters: loaded))
+                    } catch let error as EngineError {
+                        throw FileError(path: plan.sourcePath, member: layer.name, reason: error.description)
+                    }
                 }
             }
             guard let tensor = loaded.removeValue(forKey: name) else {
