@@ -78,7 +78,10 @@ extension ModelFile {
     ///
     /// Each layer's parameters are read together and checked the way the engine checks them (shapes that fit the
     /// op) before the first of them is written; a layer that does not fit stops the write, leaving no file.
-    public static func write(_ plan: ModelPlan, to path: String) throws {
+    /// - Parameter progress: called before each tensor is written with its index, the tensor count and its name.
+    public static func write(
+        _ plan: ModelPlan, to path: String, progress: ((_ index: Int, _ count: Int, _ name: String) -> Void)? = nil
+    ) throws {
         let names = plan.orderedParameterNames
         let layout = names.compactMap { name in
             plan.parameters[name].map { TensorLayout(name: name, dtype: $0.dtype, shape: $0.shape) }
@@ -90,6 +93,7 @@ extension ModelFile {
         var loaded: [String: Tensor] = [:]
         try SafeTensorsWriter.write(layout, metadata: [metadataKey: metadata], to: path) { index in
             let name = names[index]
+            progress?(index, names.count, name)
             if loaded[name] == nil, let layer = layerOf[name] {
                 loaded = [:]
                 for parameter in Model.parameterNames(of: layer) {

@@ -23,10 +23,14 @@ public enum Converter {
     /// Parameters stream from source to model file one layer at a time: converting needs memory for the largest
     /// layer, not for the model.
     public static func convert(
-        source sourcePath: String, spec specPath: String?, config configPath: String? = nil, output outputPath: String
+        source sourcePath: String, spec specPath: String?, config configPath: String? = nil, output outputPath: String,
+        progress: ProgressHandler? = nil
     ) throws -> ConvertResult {
         let (plan, kind) = try plan(source: sourcePath, spec: specPath, config: configPath)
-        try ModelFile.write(plan, to: outputPath)
+        try ModelFile.write(plan, to: outputPath) { index, count, name in
+            progress?(ProgressEvent(completed: index, total: count, label: name))
+        }
+        progress?(ProgressEvent(completed: plan.parameters.count, total: plan.parameters.count, label: "done"))
         let layouts = plan.parameters.values
         let elements = layouts.map { Shape.elementCount($0.shape) ?? 0 }
         return ConvertResult(

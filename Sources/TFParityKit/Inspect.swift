@@ -94,15 +94,18 @@ public struct InspectReport: Sendable {
 /// Reading layer statistics out of a model or a source.
 public enum Inspector {
     /// Inspects a converted model, a source with a spec, or (without a spec) lists a source's tensors.
-    public static func inspect(path: String, spec specPath: String?) throws -> InspectReport {
+    /// - Parameter configPath: the architecture JSON of a Keras 3 `.weights.h5`.
+    public static func inspect(path: String, spec specPath: String?, config configPath: String? = nil) throws
+        -> InspectReport
+    {
         if specPath == nil, try SourceDetection.kind(of: path) == .safetensors {
             let file = try SafeTensorsFile(path: path)
             if file.metadata[ModelFile.metadataKey] != nil {
                 return summarise(try ModelFile.read(path: path), file: path, kind: "tfparity-model")
             }
         }
-        if try specPath != nil || SourceDetection.kind(of: path).isKeras {
-            let (model, kind) = try Converter.loadModel(source: path, spec: specPath)
+        if try specPath != nil || configPath != nil || SourceDetection.kind(of: path).isKeras {
+            let (model, kind) = try Converter.loadModel(source: path, spec: specPath, config: configPath)
             return summarise(model, file: path, kind: kind.rawValue)
         }
         let (source, kind) = try SourceDetection.open(path)
@@ -118,8 +121,8 @@ public enum Inspector {
         }
         var tensors: [(name: String, dtype: DType, shape: [Int])] = []
         for name in source.tensorNames {
-            let tensor = try source.readTensor(name)
-            tensors.append((name, tensor.dtype, tensor.shape))
+            let info = try source.tensorInfo(name)
+            tensors.append((name, info.dtype, info.shape))
         }
         return InspectReport(
             file: path, kind: kind.rawValue, layers: [], batchNorms: [], tensors: tensors,

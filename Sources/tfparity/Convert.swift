@@ -22,9 +22,15 @@ struct Convert: ParsableCommand {
     @Option(name: .shortAndLong, help: "The model file to write (.safetensors).")
     var output: String
 
+    @Flag(name: .shortAndLong, help: "No progress bar and no summary line.")
+    var quiet = false
+
     func run() throws {
         try runReportingErrors {
-            printOut(Rendering.text(try Converter.convert(source: source, spec: spec, config: config, output: output)))
+            let result = try Converter.convert(
+                source: source, spec: spec, config: config, output: output,
+                progress: Terminal.progressBar(quiet: quiet))
+            if !quiet { printOut(Rendering.text(result)) }
         }
     }
 }

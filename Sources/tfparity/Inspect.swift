@@ -16,6 +16,9 @@ struct Inspect: ParsableCommand {
         help: "Write a starting spec for the source's dense and batch-norm layers, found by name, to this file.")
     var suggestSpec: String?
 
+    @Option(help: "Architecture JSON (model.to_json(), or a .keras file's config.json) for a Keras 3 .weights.h5.")
+    var config: String?
+
     @OptionGroup var report: ReportOptions
 
     func validate() throws {
@@ -26,7 +29,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let result = try Inspector.inspect(path: file, spec: spec)
+            let result = try Inspector.inspect(path: file, spec: spec, config: config)
             if let suggestSpec {
                 try SpecSuggestion.write(for: result, to: suggestSpec)
             }

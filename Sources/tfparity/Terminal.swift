@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TFParityKit
 import TensorCore
 
@@ -35,19 +36,26 @@ enum Terminal {
     static var isGitHubActions: Bool { ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] == "true" }
 
     /// A progress handler drawing `[=====>    ] 12/50 layer3/bn` on stderr, or nil when stderr is not a terminal or
-    /// the user asked for quiet.
+    /// the user asked for quiet. Short runs draw nothing: the bar appears once a run has taken 300 ms.
     static func progressBar(quiet: Bool) -> ProgressHandler? {
         guard !quiet, stderrIsTerminal else { return nil }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let drawn = Mutex(false)
         return { event in
-            let width = 30
-            let filled = event.total > 0 ? width * event.completed / event.total : width
-            let bar =
-                String(repeating: "=", count: filled) + (filled < width ? ">" : "")
-                + String(repeating: " ", count: max(0, width - filled - 1))
-            var line = "\r[\(bar)] \(event.completed)/\(event.total) \(event.label)"
-            line = String(line.prefix(100))
-            let clear = event.completed >= event.total ? "\r\u{1B}[K" : "\u{1B}[K"
-            FileHandle.standardError.write(Data((event.completed >= event.total ? clear : line + clear).utf8))
+            let finished = event.completed >= event.total
+            let elapsed = DispatchTime.now().uptimeNanoseconds - started
+            let text: String? = drawn.withLock { drawn in
+                if finished { return drawn ? "\r\u{1B}[K" : nil }
+                guard elapsed > 300_000_000 else { return nil }
+                drawn = true
+                let width = 30
+                let filled = event.total > 0 ? width * event.completed / event.total : width
+                let bar =
+                    String(repeating: "=", count: filled) + ">"
+                    + String(repeating: " ", count: max(0, width - filled - 1))
+                return String("\r[\(bar)] \(event.completed)/\(event.total) \(event.label)".prefix(100)) + "\u{1B}[K"
+            }
+            if let text { FileHandle.standardError.write(Data(text.utf8)) }
         }
     }
 }
