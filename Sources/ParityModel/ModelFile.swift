@@ -53,13 +53,16 @@ public enum ModelFile {
         for name in file.names {
             parameters[name] = try file.tensor(named: name)
         }
-        return Model(layers: layers, parameters: parameters, provenance: document.provenance)
+        var model = Model(layers: layers, parameters: parameters, provenance: document.provenance)
+        model.folding = document.folding
+        return model
     }
 
     /// The JSON string stored under `__metadata__["tfparity"]`.
     public static func metadataJSON(for model: Model) throws -> String {
         let document = Document(
-            formatVersion: formatVersion, layers: model.layers.map(LayerRecord.init), provenance: model.provenance)
+            formatVersion: formatVersion, layers: model.layers.map(LayerRecord.init), provenance: model.provenance,
+            folding: model.folding)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(document), as: UTF8.self)
@@ -69,10 +72,12 @@ public enum ModelFile {
         var formatVersion: Int
         var layers: [LayerRecord]
         var provenance: Provenance?
+        /// Present only in folded models, so other files stay as they were.
+        var folding: FoldingRecord?
 
         enum CodingKeys: String, CodingKey {
             case formatVersion = "format_version"
-            case layers, provenance
+            case layers, provenance, folding
         }
     }
 
