@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
         .target(name: "TFCheckpoint", dependencies: ["TensorCore"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
-        .target(name: "TFParityRuntime", dependencies: ["ParityModel"]),
+        .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
         .target(
             name: "TFParityKit",
             dependencies: [

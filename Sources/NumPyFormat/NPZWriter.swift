@@ -104,7 +104,7 @@ public enum NPZWriter {
     }
 
     /// The NPY v1.0 preamble and header of `tensor`, padded so the data starts at a multiple of 64 bytes.
-    static func npyHeader(_ tensor: Tensor) -> [UInt8] {
+    public static func npyHeader(_ tensor: Tensor) -> [UInt8] {
         let shape =
             tensor.shape.count == 1
             ? "(\(tensor.shape[0]),)" : "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
