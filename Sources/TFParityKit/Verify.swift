@@ -266,7 +266,9 @@ struct RecordingPlan {
             }
             let layerName = String(key[..<slash])
             let suffix = key[key.index(after: slash)...]
-            if let folding = model.folding, layers[layerName] == nil || folding.folded.contains(where: { $0.into == layerName }) {
+            if let folding = model.folding,
+                layers[layerName] == nil || folding.folded.contains(where: { $0.into == layerName })
+            {
                 if let target = folding.target(ofFolded: layerName) {
                     // The folded layer now computes what the BN did: its recorded output stands in for the target's.
                     if suffix == "post_bn" || suffix == "output" { known[target] = recording.values[key] }

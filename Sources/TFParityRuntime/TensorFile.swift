@@ -18,7 +18,8 @@ public enum TensorFile {
         } catch {
             let text = "\(error)"
             let prefix = "\(url.path): "
-            throw .unreadableModel(path: url.path, reason: text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text)
+            throw .unreadableModel(
+                path: url.path, reason: text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text)
         }
     }
 }

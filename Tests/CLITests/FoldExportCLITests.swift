@@ -77,10 +77,13 @@ import Testing
 
     static let errorCases: [ErrorCase] = [
         ErrorCase(arguments: ["fold", "missing.safetensors", "-o", "OUT"], status: 2, message: "missing.safetensors"),
-        ErrorCase(arguments: ["export", "missing.safetensors", "--npz", "OUT"], status: 2, message: "missing.safetensors"),
         ErrorCase(
-            arguments: ["fold", "Fixtures/seed/params.npz", "-o", "OUT"], status: 2, message: "Fixtures/seed/params.npz"),
-        ErrorCase(arguments: ["fold", "MODEL", "-o", "OUT", "--input-shape", "4,x"], status: 64, message: "--input-shape"),
+            arguments: ["export", "missing.safetensors", "--npz", "OUT"], status: 2, message: "missing.safetensors"),
+        ErrorCase(
+            arguments: ["fold", "Fixtures/seed/params.npz", "-o", "OUT"], status: 2, message: "Fixtures/seed/params.npz"
+        ),
+        ErrorCase(
+            arguments: ["fold", "MODEL", "-o", "OUT", "--input-shape", "4,x"], status: 64, message: "--input-shape"),
         ErrorCase(arguments: ["fold", "MODEL"], status: 64, message: "--output"),
         ErrorCase(arguments: ["export", "MODEL"], status: 64, message: "--npz"),
     ]

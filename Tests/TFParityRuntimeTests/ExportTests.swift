@@ -38,7 +38,8 @@ import Testing
         }
         arrays.append(("scalar", Tensor(shape: [], floats: [2.5])))
         arrays.append(("empty", Tensor(shape: [0, 4], floats: [])))
-        arrays.append(("long/" + String(repeating: "n", count: 200), Tensor(shape: [70], doubles: (0..<70).map(Double.init))))
+        arrays.append(
+            ("long/" + String(repeating: "n", count: 200), Tensor(shape: [70], doubles: (0..<70).map(Double.init))))
         let path = directory.appendingPathComponent("all.npz").path
         try NPZWriter.write(arrays, to: path, forceZip64: forceZip64)
         let archive = try NPZArchive(path: path)
@@ -76,8 +77,10 @@ import Testing
     /// numpy reads the archive, when a Python with numpy is at hand (the manual check the issue asks for, automated
     /// where possible; skipped elsewhere).
     @Test func numpyReadsIt() throws {
-        let python = ["/work/venv-tf/bin/python", repositoryRoot.appendingPathComponent(".build/venv-check/bin/python").path]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
+        let python = [
+            "/work/venv-tf/bin/python", repositoryRoot.appendingPathComponent(".build/venv-check/bin/python").path,
+        ]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let python else { return }
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }

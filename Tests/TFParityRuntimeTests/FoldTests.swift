@@ -123,7 +123,8 @@ import Testing
     @Test func depthwiseChannelOrder() throws {
         let geometry = Convolution2D(kernelSize: [1, 1])
         let layers = [
-            Layer(name: "dw", op: .depthwiseConv2D(geometry, depthMultiplier: 2, activation: .linear), inputs: ["input"]),
+            Layer(
+                name: "dw", op: .depthwiseConv2D(geometry, depthMultiplier: 2, activation: .linear), inputs: ["input"]),
             Layer(name: "dw_bn", op: .batchNormalization(epsilon: 0, axis: -1), inputs: ["dw"]),
         ]
         let parameters: [String: Tensor] = [

@@ -60,7 +60,10 @@ import Testing
     }
 
     @Test func missingFileIsAnError() {
-        #expect(throws: RuntimeError.unreadableModel(path: "/nonexistent/m.safetensors", reason: "cannot read: no such file")) {
+        #expect(
+            throws: RuntimeError.unreadableModel(
+                path: "/nonexistent/m.safetensors", reason: "cannot read: no such file")
+        ) {
             try Model(path: "/nonexistent/m.safetensors")
         }
     }
@@ -109,6 +112,8 @@ import Testing
         let freshTensors = try TensorFile.read(contentsOf: URL(fileURLWithPath: fresh))
         let committedModel = try TensorFile.read(contentsOf: example.appendingPathComponent("cnn.safetensors"))
         #expect(freshTensors == committedModel)
-        #expect(try Model(path: fresh).layers == (try Model(contentsOf: example.appendingPathComponent("cnn.safetensors")).layers))
+        #expect(
+            try Model(path: fresh).layers
+                == (try Model(contentsOf: example.appendingPathComponent("cnn.safetensors")).layers))
     }
 }
