@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "tfparity", targets: ["tfparity"]),
         .library(name: "TFParityKit", targets: ["TFParityKit"]),
         .library(name: "ParityModel", targets: ["ParityModel"]),
+        // For other packages: load a converted model and run it. Pure Swift all the way down (no libhdf5, no zlib).
+        .library(name: "TFParityRuntime", targets: ["TFParityRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,6 +43,7 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
         .target(name: "TFCheckpoint", dependencies: ["TensorCore"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
+        .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
         .target(
             name: "TFParityKit",
             dependencies: [
@@ -64,5 +67,9 @@ let package = Package(
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "TFParityKitTests", dependencies: ["TFParityKit", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport"]),
+        .testTarget(
+            name: "TFParityRuntimeTests",
+            dependencies: ["TFParityRuntime", "TFParityKit", "NumPyFormat", "TestSupport"]
+        ),
     ]
 )

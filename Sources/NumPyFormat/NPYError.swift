@@ -39,6 +39,8 @@ public enum NPYError: InputError, Equatable, Sendable {
     case duplicateMember(path: String, name: String)
     /// `tensor(named:)` asked for a name the archive or directory does not hold.
     case memberNotFound(path: String, name: String)
+    /// `NPZWriter` could not write or re-read the archive.
+    case writeFailed(path: String, reason: String)
 
     public var path: String {
         switch self {
@@ -49,14 +51,14 @@ public enum NPYError: InputError, Equatable, Sendable {
             .trailingBytes(let path, _, _, _), .notAZipArchive(let path, _),
             .malformedArchive(let path, _, _), .unsupportedArchiveFeature(let path, _, _),
             .checksumMismatch(let path, _, _, _), .corruptCompressedData(let path, _, _),
-            .duplicateMember(let path, _), .memberNotFound(let path, _):
+            .duplicateMember(let path, _), .memberNotFound(let path, _), .writeFailed(let path, _):
             path
         }
     }
 
     public var member: String? {
         switch self {
-        case .unreadable, .notAZipArchive:
+        case .unreadable, .notAZipArchive, .writeFailed:
             nil
         case .badMagic(_, let member), .unsupportedVersion(_, let member, _, _),
             .truncatedHeader(_, let member, _, _), .headerTooLarge(_, let member, _, _),
@@ -108,6 +110,8 @@ public enum NPYError: InputError, Equatable, Sendable {
             "duplicate member name '\(name)'"
         case .memberNotFound:
             "no such array"
+        case .writeFailed(_, let reason):
+            "cannot be written: \(reason)"
         }
     }
 }

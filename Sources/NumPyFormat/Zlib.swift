@@ -4,8 +4,13 @@ import CZlib
 enum CRC32 {
     /// The CRC-32 of `bytes`, computed by zlib's `crc32_z`.
     static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        checksum(bytes, continuing: 0)
+    }
+
+    /// The CRC-32 of the bytes already checksummed to `crc` followed by `bytes`.
+    static func checksum(_ bytes: ArraySlice<UInt8>, continuing crc: UInt32) -> UInt32 {
         bytes.withUnsafeBufferPointer { buffer in
-            UInt32(truncatingIfNeeded: crc32_z(0, buffer.baseAddress, buffer.count))
+            UInt32(truncatingIfNeeded: crc32_z(UInt(crc), buffer.baseAddress, buffer.count))
         }
     }
 }

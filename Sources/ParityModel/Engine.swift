@@ -36,7 +36,15 @@ public struct Engine: Sendable {
 
     /// Checks every layer's parameters and converts them to float32.
     public init(model: Model) throws {
-        self.model = model
+        try self.init(model: model, retainingParameters: true)
+    }
+
+    /// Checks every layer's parameters and converts them to float32; without `retainingParameters`, `model` keeps its
+    /// layers but drops its parameter tensors once converted, so an inference-only engine holds each value once.
+    public init(model: Model, retainingParameters: Bool) throws {
+        var kept = model
+        if !retainingParameters { kept.parameters = [:] }
+        self.model = kept
         var prepared: [String: PreparedLayer] = [:]
         var indexOfLayer: [String: Int] = [:]
         for (index, layer) in model.layers.enumerated() {

@@ -264,6 +264,8 @@ public struct Model: Sendable {
     /// `<layer name>/<param>` → tensor, values exactly as in the source (any dtype).
     public var parameters: [String: Tensor]
     public var provenance: Provenance?
+    /// What `BatchNormFolding` folded, for a folded model; nil otherwise.
+    public var folding: FoldingRecord?
 
     /// Builds a model; layers must be in an order where every input comes before its consumer.
     public init(layers: [Layer], parameters: [String: Tensor], provenance: Provenance? = nil) {

@@ -53,17 +53,20 @@ public enum ModelFile {
         for name in file.names {
             parameters[name] = try file.tensor(named: name)
         }
-        return Model(layers: layers, parameters: parameters, provenance: document.provenance)
+        var model = Model(layers: layers, parameters: parameters, provenance: document.provenance)
+        model.folding = document.folding
+        return model
     }
 
     /// The JSON string stored under `__metadata__["tfparity"]`.
     public static func metadataJSON(for model: Model) throws -> String {
-        try metadataJSON(layers: model.layers, provenance: model.provenance)
+        try metadataJSON(layers: model.layers, provenance: model.provenance, folding: model.folding)
     }
 
-    static func metadataJSON(layers: [Layer], provenance: Provenance?) throws -> String {
+    static func metadataJSON(layers: [Layer], provenance: Provenance?, folding: FoldingRecord? = nil) throws -> String {
         let document = Document(
-            formatVersion: formatVersion, layers: layers.map(LayerRecord.init), provenance: provenance)
+            formatVersion: formatVersion, layers: layers.map(LayerRecord.init), provenance: provenance,
+            folding: folding)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(document), as: UTF8.self)
@@ -73,10 +76,12 @@ public enum ModelFile {
         var formatVersion: Int
         var layers: [LayerRecord]
         var provenance: Provenance?
+        /// Present only in folded models, so other files stay as they were.
+        var folding: FoldingRecord?
 
         enum CodingKeys: String, CodingKey {
             case formatVersion = "format_version"
-            case layers, provenance
+            case layers, provenance, folding
         }
     }
 

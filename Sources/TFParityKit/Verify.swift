@@ -43,6 +43,11 @@ public struct VerifyReport: Sendable {
     public var layerOrder: [String]
     /// Statistics of every batch-norm layer of the model.
     public var batchNorms: [BatchNormSummary]
+    /// Recording keys of layers `tfparity fold` changed (a folded BN's `pre_bn`/`post_bn`, the pre-BN `output` of
+    /// the layer it went into): not compared, as the folded model computes no such value.
+    public var foldedKeys: [String] = []
+    /// The folded model's record of what was folded and the difference folding made, for a folded model.
+    public var folding: FoldingRecord?
     public var passed: Bool { results.allSatisfy(\.passed) }
 
     /// The failing result that comes first in the model's layer order.
@@ -192,7 +197,8 @@ public enum Verifier {
         }
         return VerifyReport(
             model: "", recording: path, tolerance: options.tolerance, results: results, ignoredKeys: plan.ignored,
-            timings: clock.laps, layerOrder: model.layers.map(\.name), batchNorms: batchNorms)
+            timings: clock.laps, layerOrder: model.layers.map(\.name), batchNorms: batchNorms,
+            foldedKeys: plan.folded, folding: model.folding)
     }
 
     /// The largest |actual - expected| in each channel along `axis` (NaN where a value is not finite).
@@ -242,6 +248,8 @@ struct RecordingPlan {
     /// Layer name (or `input`) → recorded value of its output, for re-running from the nearest recorded tensor.
     var known: [String: FloatTensor] = [:]
     var ignored: [String] = []
+    /// Keys of layers folding removed or changed; see `VerifyReport.foldedKeys`.
+    var folded: [String] = []
 
     init(model: Model, recording: Recording) throws {
         let layers = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -258,6 +266,21 @@ struct RecordingPlan {
             }
             let layerName = String(key[..<slash])
             let suffix = key[key.index(after: slash)...]
+            if let folding = model.folding,
+                layers[layerName] == nil || folding.folded.contains(where: { $0.into == layerName })
+            {
+                if let target = folding.target(ofFolded: layerName) {
+                    // The folded layer now computes what the BN did: its recorded output stands in for the target's.
+                    if suffix == "post_bn" || suffix == "output" { known[target] = recording.values[key] }
+                    folded.append(key)
+                    continue
+                }
+                if suffix == "output" && layers[layerName] != nil {
+                    // The recorded output of a layer a BN went into is its pre-BN value, which nothing computes now.
+                    folded.append(key)
+                    continue
+                }
+            }
             guard let layer = layers[layerName] else {
                 ignored.append(key)
                 continue
@@ -276,7 +299,7 @@ struct RecordingPlan {
             }
         }
         if preBN.isEmpty && postBN.isEmpty && outputs.isEmpty {
-            let sample = ignored.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
+            let sample = (ignored + folded).prefix(3).map { "'\($0)'" }.joined(separator: ", ")
             throw FileError(
                 path: recording.path,
                 reason: "no recorded tensor names a layer of the model (expected keys like '<bn layer>/pre_bn', "

@@ -1,4 +1,5 @@
 import Foundation
+import ParityModel
 import SafeTensors
 import TensorCore
 
@@ -55,6 +56,7 @@ extension Rendering {
         if !report.ignoredKeys.isEmpty {
             out += "\nnot compared (no such layer or key kind): " + report.ignoredKeys.joined(separator: ", ") + "\n"
         }
+        if let folding = report.folding { out += "\n" + foldingSummary(folding, foldedKeys: report.foldedKeys) }
         let verdict = report.passed ? style.paint("PASSED", .green) : style.paint("FAILED", .red)
         out += "\n\(verdict): \(report.results.count) checks, \(failures.count) failed\n"
         return out
@@ -108,6 +110,8 @@ extension Rendering {
             ),
             ("layers", .array(layers)),
             ("ignored_keys", .array(report.ignoredKeys.map(JSONValue.string))),
+            ("folded_keys", .array(report.foldedKeys.map(JSONValue.string))),
+            ("folding", report.folding.map(foldingJSON) ?? .null),
             (
                 "timings",
                 .object(report.timings.map { ("\($0.name)_ms", .double(($0.milliseconds * 1000).rounded() / 1000)) })
@@ -186,5 +190,30 @@ extension Rendering {
                 "::error file=\(property(report.recording)),title=\(property("tfparity \(r.layer) \(r.stage.rawValue)"))::"
                 + escape(message)
         }.joined(separator: "\n")
+    }
+}
+
+extension Rendering {
+    /// What folding removed, which recorded keys were therefore not compared, and what folding cost.
+    static func foldingSummary(_ folding: FoldingRecord, foldedKeys: [String]) -> String {
+        var out =
+            "folded model: " + folding.folded.map { "\($0.bn) into \($0.into)" }.joined(separator: ", ") + "\n"
+        if !foldedKeys.isEmpty {
+            out += "not compared (folded): " + foldedKeys.joined(separator: ", ") + "\n"
+        }
+        if let difference = folding.maxAbsDifference {
+            out += "folding cost: max |folded - unfolded| = \(scientific(difference))"
+            out += folding.probe.map { " on \($0) (measured by tfparity fold)" } ?? ""
+            out += "\n"
+        }
+        return out
+    }
+
+    static func foldingJSON(_ folding: FoldingRecord) -> JSONValue {
+        .object([
+            ("folded", .array(folding.folded.map { .object([("bn", .string($0.bn)), ("into", .string($0.into))]) })),
+            ("max_abs_difference", folding.maxAbsDifference.map(JSONValue.double) ?? .null),
+            ("probe", folding.probe.map(JSONValue.string) ?? .null),
+        ])
     }
 }

@@ -9,7 +9,7 @@ struct TFParityCommand: ParsableCommand {
         abstract:
             "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
         version: toolVersion,
-        subcommands: [Convert.self, Verify.self, Inspect.self]
+        subcommands: [Convert.self, Verify.self, Inspect.self, Fold.self, Export.self]
     )
 }
 

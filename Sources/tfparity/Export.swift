@@ -1,0 +1,19 @@
+import ArgumentParser
+import TFParityKit
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a model's parameters under their model names (<layer>/<param>) for numpy or C.")
+
+    @Argument(help: "The model file written by 'tfparity convert' or 'tfparity fold'.")
+    var model: String
+
+    @Option(help: "The NPZ archive to write; numpy.load reads it.")
+    var npz: String
+
+    func run() throws {
+        try runReportingErrors {
+            printOut(Rendering.text(try Exporter.export(model: model, npz: npz)))
+        }
+    }
+}

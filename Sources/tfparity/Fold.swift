@@ -1,0 +1,45 @@
+import ArgumentParser
+import TFParityKit
+
+struct Fold: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Fold every batch norm that directly follows a dense or convolution layer into that layer, and print "
+            + "the largest difference folding makes to the output.")
+
+    @Argument(help: "The model file written by 'tfparity convert'.")
+    var model: String
+
+    @Option(name: .shortAndLong, help: "The folded model file to write (.safetensors).")
+    var output: String
+
+    @Option(help: "A recording whose 'input' is the batch the folding cost is measured on.")
+    var recording: String?
+
+    @Option(
+        name: .customLong("input-shape"),
+        help: "Shape of a deterministic input to measure the folding cost on, e.g. 4,12,12,3 (NHWC).")
+    var inputShape: String?
+
+    func validate() throws {
+        if let inputShape, parsedShape(inputShape) == nil {
+            throw ValidationError("--input-shape must be positive integers separated by commas, got '\(inputShape)'")
+        }
+        if recording != nil, inputShape != nil {
+            throw ValidationError("give --recording or --input-shape, not both")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let options = FoldOptions(recording: recording, inputShape: inputShape.flatMap(parsedShape))
+            printOut(Rendering.text(try Folder.fold(model: model, output: output, options: options)))
+        }
+    }
+
+    private func parsedShape(_ text: String) -> [Int]? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return parts.compactMap { $0 }
+    }
+}
