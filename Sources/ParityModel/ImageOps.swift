@@ -324,7 +324,11 @@ enum ShapeOps {
             var y = x
             let isAdd = op == .add
             for other in inputs.dropFirst() {
-                y = try broadcast(y, other, layer: layer, isAdd ? (+) : (*))
+                if other.shape == y.shape {
+                    combine(&y.values, other.values, add: isAdd)
+                } else {
+                    y = try broadcast(y, other, layer: layer, isAdd ? (+) : (*))
+                }
             }
             return y
         case .concatenate(let axis):
@@ -364,6 +368,20 @@ enum ShapeOps {
             }
         }
         return FloatTensor(shape: [image.batch, height, width, c], values: y)
+    }
+
+    /// `y[i] += b[i]` or `y[i] *= b[i]` for equal shapes.
+    static func combine(_ y: inout [Float], _ b: [Float], add: Bool) {
+        precondition(y.count == b.count, "combine: \(y.count) and \(b.count) values")
+        y.withUnsafeMutableBufferPointer { y in
+            b.withUnsafeBufferPointer { b in
+                if add {
+                    for i in 0..<y.count { y[i] += b[i] }
+                } else {
+                    for i in 0..<y.count { y[i] *= b[i] }
+                }
+            }
+        }
     }
 
     /// `a op b` with NumPy broadcasting (shapes aligned at the last axis, size-1 axes stretched).

@@ -52,23 +52,32 @@ public struct Comparison: Sendable, Equatable {
         maxRelError = 0
         maxToleranceRatio = 0
         firstMismatch = nil
-        for i in 0..<actual.count {
-            let a = Double(actual[i])
-            let e = Double(expected[i])
-            if a.isFinite && e.isFinite {
-                let error = abs(a - e)
-                maxAbsError = max(maxAbsError, error)
-                if e != 0 { maxRelError = max(maxRelError, error / abs(e)) }
-                let allowed = tolerance.atol + tolerance.rtol * abs(e)
-                if error > 0 { maxToleranceRatio = max(maxToleranceRatio, allowed > 0 ? error / allowed : .infinity) }
-                if error <= allowed { continue }
-            } else {
-                // NaN or an infinity on either side is a mismatch, even NaN against NaN.
-                nonFinite += 1
-                maxToleranceRatio = .infinity
+        // The ratios are divided out only when they may raise the maximum (`error > max * denominator`), which keeps
+        // divisions off the per-element path (the maxima agree with dividing every element to the last bit of rounding).
+        actual.withUnsafeBufferPointer { actual in
+            expected.withUnsafeBufferPointer { expected in
+                for i in 0..<actual.count {
+                    let a = Double(actual[i])
+                    let e = Double(expected[i])
+                    if a.isFinite && e.isFinite {
+                        let error = abs(a - e)
+                        let magnitude = abs(e)
+                        let allowed = tolerance.atol + tolerance.rtol * magnitude
+                        if error > maxAbsError { maxAbsError = error }
+                        if error > maxRelError * magnitude, e != 0 { maxRelError = max(maxRelError, error / magnitude) }
+                        if error > maxToleranceRatio * allowed, error > 0 {
+                            maxToleranceRatio = max(maxToleranceRatio, allowed > 0 ? error / allowed : .infinity)
+                        }
+                        if error <= allowed { continue }
+                    } else {
+                        // NaN or an infinity on either side is a mismatch, even NaN against NaN.
+                        nonFinite += 1
+                        maxToleranceRatio = .infinity
+                    }
+                    mismatches += 1
+                    if firstMismatch == nil { firstMismatch = (i, a, e) }
+                }
             }
-            mismatches += 1
-            if firstMismatch == nil { firstMismatch = (i, a, e) }
         }
     }
 }
