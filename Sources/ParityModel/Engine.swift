@@ -217,7 +217,8 @@ private enum PreparedLayer: Sendable {
             }
             let bias = try vector("bias", length: kernel.shape[1], optional: true)
             self = .dense(
-                kernel: PackedMatrix(kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1]), bias: bias, inputSize: kernel.shape[0], outputSize: kernel.shape[1],
+                kernel: PackedMatrix(kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1]),
+                bias: bias, inputSize: kernel.shape[0], outputSize: kernel.shape[1],
                 activation: activation)
         case .batchNormalization(let epsilon, let axis):
             let mean = try required("moving_mean")
