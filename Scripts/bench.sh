@@ -14,7 +14,8 @@
 #
 # Pairs:
 #   convert   tfparity convert ResNet50.h5  |  h5py reads every dataset + safetensors.numpy.save_file  |  cp
-#   verify    tfparity verify --end-to-end (local checks and the whole model, every recorded tensor compared)
+#   verify    tfparity verify (the default local checks: every BN layer's pre_bn and post_bn), and
+#             tfparity verify --end-to-end (also the whole model from `input`, every recorded tensor compared again)
 #             |  TensorFlow: load_model, probe model over every BN input/output, predict, compare
 #   forward   tfparity's timings.forward_ms (from that verify run)  |  TensorFlow's second model call in process
 #   startup   tfparity verify of the seed MLP fixture, end to end
@@ -85,6 +86,7 @@ for round in $(seq 1 "$runs"); do
   measure python-convert "$round" "$py" Scripts/bench/baselines.py convert "$work/ResNet50.h5" "$work/out-py.safetensors"
   measure cp "$round" cp "$work/ResNet50.h5" "$work/copy.h5"
   for m in "${models[@]}"; do
+    measure "tfparity-check-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --quiet
     measure "tfparity-verify-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" \
       --end-to-end --atol 1e-3 --rtol 1e-3 --format json --quiet
     measure "tf-verify-$m" "$round" "$py" Scripts/bench/baselines.py verify "$work/$m.h5" "$work/$m.recording.h5"
