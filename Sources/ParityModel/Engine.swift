@@ -126,7 +126,7 @@ public struct Engine: Sendable {
             guard x.lastDimension == inputSize, x.shape.count >= 1 else {
                 throw EngineError.inputShape(layer: layer.name, expected: "[…, \(inputSize)]", actual: x.shape)
             }
-            var y = Kernels.matmul(x.values, rows: x.count / inputSize, inner: inputSize, kernel, columns: outputSize)
+            var y = Kernels.matmul(x.values, rows: x.count / inputSize, kernel)
             if let bias { Kernels.addBias(&y, bias) }
             Kernels.activate(&y, activation, lastDimension: outputSize)
             return FloatTensor(shape: Array(x.shape.dropLast()) + [outputSize], values: y)
@@ -166,9 +166,7 @@ public struct Engine: Sendable {
             let middle = try ImageKernels.depthwiseConv2D(
                 x.values, image, kernel: depthwise, kernelShape: depthwiseShape, geometry: geometry, layer: layer.name)
             let inner = middle.lastDimension
-            var y = Kernels.matmul(
-                middle.values, rows: middle.count / inner, inner: inner, pointwise,
-                columns: outputChannels)
+            var y = Kernels.matmul(middle.values, rows: middle.count / inner, pointwise)
             if let bias { Kernels.addBias(&y, bias) }
             Kernels.activate(&y, activation, lastDimension: outputChannels)
             return FloatTensor(shape: Array(middle.shape.dropLast()) + [outputChannels], values: y)
@@ -186,16 +184,16 @@ public struct Engine: Sendable {
 
 /// A layer's parameters as float32 arrays, checked once.
 private enum PreparedLayer: Sendable {
-    case dense(kernel: [Float], bias: [Float]?, inputSize: Int, outputSize: Int, activation: Activation)
+    case dense(kernel: PackedMatrix, bias: [Float]?, inputSize: Int, outputSize: Int, activation: Activation)
     case batchNormalization(scale: [Float], offset: [Float], axis: Int)
     case activation(Activation)
     case identity
     case convolution(
-        kernel: [Float], kernelShape: [Int], bias: [Float]?, geometry: Convolution2D, activation: Activation)
+        kernel: PackedMatrix, kernelShape: [Int], bias: [Float]?, geometry: Convolution2D, activation: Activation)
     case depthwise(
         kernel: [Float], kernelShape: [Int], bias: [Float]?, geometry: Convolution2D, activation: Activation)
     case separable(
-        depthwise: [Float], depthwiseShape: [Int], pointwise: [Float], outputChannels: Int, bias: [Float]?,
+        depthwise: [Float], depthwiseShape: [Int], pointwise: PackedMatrix, outputChannels: Int, bias: [Float]?,
         geometry: Convolution2D, activation: Activation)
     /// An op without parameters, computed by `ShapeOps`.
     case parameterless(LayerOp)
@@ -227,7 +225,8 @@ private enum PreparedLayer: Sendable {
             }
             let bias = try vector("bias", length: kernel.shape[1], optional: true)
             self = .dense(
-                kernel: kernel.floatValues(), bias: bias, inputSize: kernel.shape[0], outputSize: kernel.shape[1],
+                kernel: PackedMatrix(kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1]),
+                bias: bias, inputSize: kernel.shape[0], outputSize: kernel.shape[1],
                 activation: activation)
         case .batchNormalization(let epsilon, let axis):
             let mean = try required("moving_mean")
@@ -252,7 +251,10 @@ private enum PreparedLayer: Sendable {
                     expected: "[\(geometry.kernelSize[0]), \(geometry.kernelSize[1]), in, out]", actual: kernel.shape)
             }
             self = .convolution(
-                kernel: kernel.floatValues(), kernelShape: kernel.shape,
+                kernel: PackedMatrix(
+                    kernel.floatValues(), inner: kernel.shape[0] * kernel.shape[1] * kernel.shape[2],
+                    columns: kernel.shape[3]),
+                kernelShape: kernel.shape,
                 bias: try vector("bias", length: kernel.shape[3], optional: true), geometry: geometry,
                 activation: activation)
         case .depthwiseConv2D(let geometry, let multiplier, let activation):
@@ -288,7 +290,8 @@ private enum PreparedLayer: Sendable {
                     actual: pointwise.shape)
             }
             self = .separable(
-                depthwise: depthwise.floatValues(), depthwiseShape: depthwise.shape, pointwise: pointwise.floatValues(),
+                depthwise: depthwise.floatValues(), depthwiseShape: depthwise.shape,
+                pointwise: PackedMatrix(pointwise.floatValues(), inner: middle, columns: pointwise.shape[3]),
                 outputChannels: pointwise.shape[3],
                 bias: try vector("bias", length: pointwise.shape[3], optional: true), geometry: geometry,
                 activation: activation)
@@ -326,57 +329,18 @@ public enum BatchNormalization {
     }
 }
 
-/// The operands of one matmul, shared by its row-block threads: they read `x` and `w` and each writes only its own
-/// rows of `y`, inside the buffers' lifetime (`concurrentPerform` returns when every block is done).
-private struct MatmulBuffers: @unchecked Sendable {
-    let x: UnsafePointer<Float>
-    let w: UnsafePointer<Double>
-    let y: UnsafeMutablePointer<Float>
-}
-
 /// The numeric kernels, in plain Swift.
 enum Kernels {
-    /// `x[rows, inner] · w[inner, columns]`, each output accumulated in float64 and rounded once to float32.
-    ///
-    /// TensorFlow's kernels sum in an order of their own (blocked, fused multiply-add), so no float32 order
-    /// reproduces them; summing in float64 lands within rounding of the exact value, which keeps the difference
-    /// from TensorFlow as small as TensorFlow's own rounding error, even where large terms cancel.
-    /// Large products are split into row blocks computed on all cores; each row is computed by one thread in the same
-    /// order, so the result does not depend on the split.
-    static func matmul(_ x: [Float], rows: Int, inner: Int, _ w: [Float], columns: Int) -> [Float] {
-        var y = [Float](repeating: 0, count: rows * columns)
-        guard rows > 0, columns > 0 else { return y }
-        let wide = w.map(Double.init)
-        let work = rows * inner * columns
-        let blocks = work < 1 << 20 ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
-        let rowsPerBlock = (rows + blocks - 1) / blocks
+    /// `x[rows, w.inner] · w`, summed in float32 by the blocked SIMD kernel `Gemm` (as TensorFlow's Eigen and oneDNN
+    /// kernels do: blocked float32 sums, so neither side is the exact value; the difference stays of the order of
+    /// float32 rounding of the terms).
+    static func matmul(_ x: [Float], rows: Int, _ w: PackedMatrix) -> [Float] {
+        precondition(x.count == rows * w.inner, "matmul: \(x.count) values for [\(rows), \(w.inner)]")
+        var y = [Float](repeating: 0, count: rows * w.columns)
         x.withUnsafeBufferPointer { x in
-            wide.withUnsafeBufferPointer { w in
-                y.withUnsafeMutableBufferPointer { y in
-                    guard let xBase = x.baseAddress, let wBase = w.baseAddress, let yBase = y.baseAddress else {
-                        return
-                    }
-                    let buffers = MatmulBuffers(x: xBase, w: wBase, y: yBase)
-                    DispatchQueue.concurrentPerform(iterations: blocks) { block in
-                        let (xBase, wBase, yBase) = (buffers.x, buffers.w, buffers.y)
-                        let start = block * rowsPerBlock
-                        let end = min(start + rowsPerBlock, rows)
-                        guard start < end else { return }
-                        let accumulator = UnsafeMutablePointer<Double>.allocate(capacity: columns)
-                        defer { accumulator.deallocate() }
-                        for i in start..<end {
-                            accumulator.initialize(repeating: 0, count: columns)
-                            let xRow = xBase + i * inner
-                            for k in 0..<inner {
-                                let a = Double(xRow[k])
-                                let wRow = wBase + k * columns
-                                for j in 0..<columns { accumulator[j] += a * wRow[j] }
-                            }
-                            let yRow = yBase + i * columns
-                            for j in 0..<columns { yRow[j] = Float(accumulator[j]) }
-                        }
-                    }
-                }
+            y.withUnsafeMutableBufferPointer { y in
+                guard let xBase = x.baseAddress, let yBase = y.baseAddress else { return }
+                Gemm.multiply(xBase, rows: rows, w, into: yBase)
             }
         }
         return y

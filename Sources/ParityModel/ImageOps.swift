@@ -42,6 +42,59 @@ struct WindowAxis {
     }
 }
 
+/// Source and target of an image op, shared by its row tasks: each reads `x` and writes only its own rows of `y`,
+/// inside the buffers' lifetime.
+private struct ImageBuffers: @unchecked Sendable {
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+}
+
+/// A depthwise convolution's operands, shared by its row tasks as `ImageBuffers` are.
+private struct DepthwiseBuffers: @unchecked Sendable {
+    let x: UnsafePointer<Float>
+    let k: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+}
+
+/// Splitting a loop over the cores.
+enum Parallel {
+    /// Runs `body(i)` for every `i` in `0..<count`, on all cores when `work` (a rough count of operations) is large
+    /// enough to pay for it. `body` must write only what iteration `i` owns.
+    static func forEach(_ count: Int, work: Int, _ body: @Sendable (Int) -> Void) {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        guard count > 1, cores > 1, work >= 1 << 16 else {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let chunks = min(count, cores * 4)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = chunk * count / chunks
+            let end = (chunk + 1) * count / chunks
+            for i in start..<end { body(i) }
+        }
+    }
+}
+
+/// `target[i] += source[i] * weights[i]` for `i` in `0..<count`, eight lanes at a time.
+@inline(__always)
+private func multiplyAdd(
+    _ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, _ weights: UnsafePointer<Float>, count: Int
+) {
+    var i = 0
+    while i + 8 <= count {
+        let t = UnsafeMutableRawPointer(target + i)
+        let sum =
+            t.loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self)
+            * UnsafeRawPointer(weights + i).loadUnaligned(as: SIMD8<Float>.self)
+        t.storeBytes(of: sum, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        target[i] += source[i] * weights[i]
+        i += 1
+    }
+}
+
 /// Convolutions and pooling over NHWC float32 tensors, following TensorFlow's definitions.
 enum ImageKernels {
     private static func axes(
@@ -63,7 +116,7 @@ enum ImageKernels {
 
     /// `conv2d(x, kernel)` with `kernel [kh, kw, in, out]`: patches gathered row by row (im2col), then one matmul.
     static func conv2D(
-        _ x: [Float], _ image: ImageShape, kernel: [Float], kernelShape: [Int], geometry: Convolution2D,
+        _ x: [Float], _ image: ImageShape, kernel: PackedMatrix, kernelShape: [Int], geometry: Convolution2D,
         layer: String
     ) throws -> FloatTensor {
         let (kh, kw, c, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
@@ -74,38 +127,38 @@ enum ImageKernels {
         let pixels = image.batch * rows.output * columns.output
         let shape = [image.batch, rows.output, columns.output, outChannels]
         if kh == 1, kw == 1, geometry.strides == [1, 1], rows.padBefore == 0, columns.padBefore == 0 {
-            let y = Kernels.matmul(x, rows: pixels, inner: c, kernel, columns: outChannels)
+            let y = Kernels.matmul(x, rows: pixels, kernel)
             return FloatTensor(shape: shape, values: y)
         }
         let patch = kh * kw * c
         var patches = [Float](repeating: 0, count: pixels * patch)
         let (sh, sw) = (geometry.strides[0], geometry.strides[1])
         let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
+        let outputRows = image.batch * rows.output
         x.withUnsafeBufferPointer { x in
             patches.withUnsafeMutableBufferPointer { patches in
-                var row = 0
-                for b in 0..<image.batch {
-                    for oy in 0..<rows.output {
-                        for ox in 0..<columns.output {
-                            let base = row * patch
-                            for ky in 0..<kh {
-                                let iy = oy * sh - rows.padBefore + ky * dh
-                                guard iy >= 0, iy < image.height else { continue }
-                                for kx in 0..<kw {
-                                    let ix = ox * sw - columns.padBefore + kx * dw
-                                    guard ix >= 0, ix < image.width else { continue }
-                                    let source = ((b * image.height + iy) * image.width + ix) * c
-                                    let target = base + (ky * kw + kx) * c
-                                    for ci in 0..<c { patches[target + ci] = x[source + ci] }
-                                }
+                guard let source = x.baseAddress, let target = patches.baseAddress else { return }
+                let buffers = ImageBuffers(x: source, y: target)
+                // One output row (all its columns) per iteration; iterations write disjoint patch rows.
+                Parallel.forEach(outputRows, work: pixels * patch) { outputRow in
+                    let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
+                    for ox in 0..<columns.output {
+                        let base = buffers.y + (outputRow * columns.output + ox) * patch
+                        for ky in 0..<kh {
+                            let iy = oy * sh - rows.padBefore + ky * dh
+                            guard iy >= 0, iy < image.height else { continue }
+                            for kx in 0..<kw {
+                                let ix = ox * sw - columns.padBefore + kx * dw
+                                guard ix >= 0, ix < image.width else { continue }
+                                (base + (ky * kw + kx) * c).update(
+                                    from: buffers.x + ((b * image.height + iy) * image.width + ix) * c, count: c)
                             }
-                            row += 1
                         }
                     }
                 }
             }
         }
-        let y = Kernels.matmul(patches, rows: pixels, inner: patch, kernel, columns: outChannels)
+        let y = Kernels.matmul(patches, rows: pixels, kernel)
         return FloatTensor(shape: shape, values: y)
     }
 
@@ -124,37 +177,41 @@ enum ImageKernels {
         var y = [Float](repeating: 0, count: image.batch * rows.output * columns.output * outChannels)
         let (sh, sw) = (geometry.strides[0], geometry.strides[1])
         let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
-        // Accumulated in float64 and rounded once, as `Kernels.matmul` does.
-        var accumulator = [Double](repeating: 0, count: outChannels)
+        // Summed in float32 over the window in (ky, kx) order, as TensorFlow's depthwise kernels do; eight channels
+        // at a time. Iterations are output rows, each writing only its own row.
+        let outputRows = image.batch * rows.output
         x.withUnsafeBufferPointer { x in
             kernel.withUnsafeBufferPointer { k in
                 y.withUnsafeMutableBufferPointer { y in
-                    accumulator.withUnsafeMutableBufferPointer { sum in
-                        var pixel = 0
-                        for b in 0..<image.batch {
-                            for oy in 0..<rows.output {
-                                for ox in 0..<columns.output {
-                                    for o in 0..<outChannels { sum[o] = 0 }
-                                    for ky in 0..<kh {
-                                        let iy = oy * sh - rows.padBefore + ky * dh
-                                        guard iy >= 0, iy < image.height else { continue }
-                                        for kx in 0..<kw {
-                                            let ix = ox * sw - columns.padBefore + kx * dw
-                                            guard ix >= 0, ix < image.width else { continue }
-                                            let source = ((b * image.height + iy) * image.width + ix) * c
-                                            let weights = (ky * kw + kx) * outChannels
-                                            for ci in 0..<c {
-                                                let value = Double(x[source + ci])
-                                                for m in 0..<multiplier {
-                                                    let o = ci * multiplier + m
-                                                    sum[o] += value * Double(k[weights + o])
-                                                }
+                    guard let xBase = x.baseAddress, let kBase = k.baseAddress, let yBase = y.baseAddress else {
+                        return
+                    }
+                    let buffers = DepthwiseBuffers(x: xBase, k: kBase, y: yBase)
+                    Parallel.forEach(outputRows, work: y.count * kh * kw) { outputRow in
+                        let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
+                        let (x, k) = (buffers.x, buffers.k)
+                        for ox in 0..<columns.output {
+                            let target = buffers.y + (outputRow * columns.output + ox) * outChannels
+                            target.initialize(repeating: 0, count: outChannels)
+                            for ky in 0..<kh {
+                                let iy = oy * sh - rows.padBefore + ky * dh
+                                guard iy >= 0, iy < image.height else { continue }
+                                for kx in 0..<kw {
+                                    let ix = ox * sw - columns.padBefore + kx * dw
+                                    guard ix >= 0, ix < image.width else { continue }
+                                    let source = x + ((b * image.height + iy) * image.width + ix) * c
+                                    let weights = k + (ky * kw + kx) * outChannels
+                                    if multiplier == 1 {
+                                        multiplyAdd(target, source, weights, count: c)
+                                    } else {
+                                        for ci in 0..<c {
+                                            let value = source[ci]
+                                            for m in 0..<multiplier {
+                                                let o = ci * multiplier + m
+                                                target[o] += value * weights[o]
                                             }
                                         }
                                     }
-                                    let target = pixel * outChannels
-                                    for o in 0..<outChannels { y[target + o] = Float(sum[o]) }
-                                    pixel += 1
                                 }
                             }
                         }
@@ -267,7 +324,11 @@ enum ShapeOps {
             var y = x
             let isAdd = op == .add
             for other in inputs.dropFirst() {
-                y = try broadcast(y, other, layer: layer, isAdd ? (+) : (*))
+                if other.shape == y.shape {
+                    combine(&y.values, other.values, add: isAdd)
+                } else {
+                    y = try broadcast(y, other, layer: layer, isAdd ? (+) : (*))
+                }
             }
             return y
         case .concatenate(let axis):
@@ -307,6 +368,20 @@ enum ShapeOps {
             }
         }
         return FloatTensor(shape: [image.batch, height, width, c], values: y)
+    }
+
+    /// `y[i] += b[i]` or `y[i] *= b[i]` for equal shapes.
+    static func combine(_ y: inout [Float], _ b: [Float], add: Bool) {
+        precondition(y.count == b.count, "combine: \(y.count) and \(b.count) values")
+        y.withUnsafeMutableBufferPointer { y in
+            b.withUnsafeBufferPointer { b in
+                if add {
+                    for i in 0..<y.count { y[i] += b[i] }
+                } else {
+                    for i in 0..<y.count { y[i] *= b[i] }
+                }
+            }
+        }
     }
 
     /// `a op b` with NumPy broadcasting (shapes aligned at the last axis, size-1 axes stretched).

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Absolute and relative tolerance: an element passes when `|actual - expected| <= atol + rtol * |expected|`.
 public struct Tolerance: Sendable, Equatable {
     public var atol: Double
@@ -43,8 +45,28 @@ public struct Comparison: Sendable, Equatable {
     }
 
     /// Compares `actual` with `expected` (equal counts) under `tolerance`.
+    ///
+    /// Long arrays are compared in chunks on all cores and the chunks' results merged; the result is the same as one
+    /// pass in order (counts add up, maxima are maxima, the first mismatch is the first chunk's).
     public init(actual: [Float], expected: [Float], tolerance: Tolerance) {
         precondition(actual.count == expected.count, "compared arrays differ in length")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        guard actual.count >= 1 << 18, cores > 1 else {
+            self.init(actual[...], expected[...], offset: 0, tolerance: tolerance)
+            return
+        }
+        let chunks = cores * 2
+        let parts = ComparisonParts(count: chunks)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let range = (chunk * actual.count / chunks)..<((chunk + 1) * actual.count / chunks)
+            parts.set(chunk, Comparison(actual[range], expected[range], offset: range.lowerBound, tolerance: tolerance))
+        }
+        self = parts.merged()
+    }
+
+    /// Compares `actual[i]` with `expected[i]` for the slices' common indices; `offset` is added to the index
+    /// reported for the first mismatch.
+    private init(_ actual: ArraySlice<Float>, _ expected: ArraySlice<Float>, offset: Int, tolerance: Tolerance) {
         count = actual.count
         mismatches = 0
         nonFinite = 0
@@ -52,23 +74,67 @@ public struct Comparison: Sendable, Equatable {
         maxRelError = 0
         maxToleranceRatio = 0
         firstMismatch = nil
-        for i in 0..<actual.count {
-            let a = Double(actual[i])
-            let e = Double(expected[i])
-            if a.isFinite && e.isFinite {
-                let error = abs(a - e)
-                maxAbsError = max(maxAbsError, error)
-                if e != 0 { maxRelError = max(maxRelError, error / abs(e)) }
-                let allowed = tolerance.atol + tolerance.rtol * abs(e)
-                if error > 0 { maxToleranceRatio = max(maxToleranceRatio, allowed > 0 ? error / allowed : .infinity) }
-                if error <= allowed { continue }
-            } else {
-                // NaN or an infinity on either side is a mismatch, even NaN against NaN.
-                nonFinite += 1
-                maxToleranceRatio = .infinity
+        // The ratios are divided out only when they may raise the maximum (`error > max * denominator`), which keeps
+        // divisions off the per-element path (the maxima agree with dividing every element to the last bit of rounding).
+        actual.withUnsafeBufferPointer { actual in
+            expected.withUnsafeBufferPointer { expected in
+                for i in 0..<actual.count {
+                    let a = Double(actual[i])
+                    let e = Double(expected[i])
+                    if a.isFinite && e.isFinite {
+                        let error = abs(a - e)
+                        let magnitude = abs(e)
+                        let allowed = tolerance.atol + tolerance.rtol * magnitude
+                        if error > maxAbsError { maxAbsError = error }
+                        if error > maxRelError * magnitude, e != 0 { maxRelError = max(maxRelError, error / magnitude) }
+                        if error > maxToleranceRatio * allowed, error > 0 {
+                            maxToleranceRatio = max(maxToleranceRatio, allowed > 0 ? error / allowed : .infinity)
+                        }
+                        if error <= allowed { continue }
+                    } else {
+                        // NaN or an infinity on either side is a mismatch, even NaN against NaN.
+                        nonFinite += 1
+                        maxToleranceRatio = .infinity
+                    }
+                    mismatches += 1
+                    if firstMismatch == nil { firstMismatch = (offset + i, a, e) }
+                }
             }
-            mismatches += 1
-            if firstMismatch == nil { firstMismatch = (i, a, e) }
         }
+    }
+}
+
+/// The per-chunk results of one parallel comparison: each task writes only its own slot, and `merged()` reads them
+/// after `concurrentPerform` has returned.
+private final class ComparisonParts: @unchecked Sendable {
+    private let slots: UnsafeMutablePointer<Comparison?>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil, count: count)
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    func set(_ index: Int, _ part: Comparison) { slots[index] = part }
+
+    func merged() -> Comparison {
+        let done = UnsafeBufferPointer(start: slots, count: count).compactMap { $0 }
+        guard var total = done.first else { preconditionFailure("no comparison chunk was computed") }
+        for part in done.dropFirst() {
+            total.count += part.count
+            total.mismatches += part.mismatches
+            total.nonFinite += part.nonFinite
+            total.maxAbsError = max(total.maxAbsError, part.maxAbsError)
+            total.maxRelError = max(total.maxRelError, part.maxRelError)
+            total.maxToleranceRatio = max(total.maxToleranceRatio, part.maxToleranceRatio)
+            if total.firstMismatch == nil { total.firstMismatch = part.firstMismatch }
+        }
+        return total
     }
 }

@@ -209,10 +209,23 @@ public enum Verifier {
         let channels = expected.shape[channelAxis]
         let inner = expected.shape[(channelAxis + 1)...].reduce(1, *)
         var errors = [Double](repeating: 0, count: channels)
-        for i in 0..<expected.count {
-            let c = (i / inner) % channels
-            let error = abs(Double(actual.values[i]) - Double(expected.values[i]))
-            errors[c] = error.isNaN ? .nan : max(errors[c], error)
+        guard channels > 0, inner > 0 else { return errors }
+        actual.values.withUnsafeBufferPointer { actual in
+            expected.values.withUnsafeBufferPointer { expected in
+                errors.withUnsafeMutableBufferPointer { errors in
+                    // Runs of `inner` elements share a channel; walking them avoids a division per element.
+                    var c = 0
+                    for start in stride(from: 0, to: expected.count, by: inner) {
+                        var worst = errors[c]
+                        for i in start..<min(start + inner, expected.count) {
+                            let error = abs(Double(actual[i]) - Double(expected[i]))
+                            worst = error.isNaN ? .nan : max(worst, error)
+                        }
+                        errors[c] = worst
+                        c = c + 1 == channels ? 0 : c + 1
+                    }
+                }
+            }
         }
         return errors
     }

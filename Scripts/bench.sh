@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Benchmarks tfparity against what a user does today with TensorFlow, h5py and safetensors (issue 5), on this
+# machine, and prints a table of medians, ratios and peak memory. Not a test: it times, it does not judge.
+#
+#   Scripts/bench.sh                 # 5 alternating rounds
+#   BENCH_RUNS=7 Scripts/bench.sh    # more rounds
+#
+# It does its own setup: a Python with TensorFlow (TFPARITY_PYTHON=/path/to/python to reuse one, e.g.
+# /work/venv-tf/bin/python; else a venv in .build/bench/venv from Scripts/requirements.txt), the release build,
+# ResNet50 and MobileNetV2 (keras.applications, weights=None, random BN statistics, .h5, a recorded batch of two
+# 224x224 images; made once by Scripts/integration_keras_apps.py and Scripts/record_keras.py) and the seed MLP.
+# Each round runs every command of every pair once, alternating tfparity and its baseline; every command runs
+# under /usr/bin/time -v (wall, CPU, peak RSS). Raw numbers: .build/bench/results.tsv.
+#
+# Pairs:
+#   convert   tfparity convert ResNet50.h5  |  h5py reads every dataset + safetensors.numpy.save_file  |  cp
+#   verify    tfparity verify (the default local checks: every BN layer's pre_bn and post_bn), and
+#             tfparity verify --end-to-end (also the whole model from `input`, every recorded tensor compared again)
+#             |  TensorFlow: load_model, probe model over every BN input/output, predict, compare
+#   forward   tfparity's timings.forward_ms (from that verify run)  |  TensorFlow's second model call in process
+#   startup   tfparity verify of the seed MLP fixture, end to end
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=".build/bench"
+runs="${BENCH_RUNS:-5}"
+models=(ResNet50 MobileNetV2)
+mkdir -p "$work"
+
+py="${TFPARITY_PYTHON:-}"
+if [[ -z "$py" ]]; then
+  py="$work/venv/bin/python"
+  if [[ ! -x "$py" ]] || ! "$py" -c "import tensorflow, keras, h5py, safetensors" >/dev/null 2>&1; then
+    echo "== creating $work/venv from Scripts/requirements.txt"
+    "$(command -v python3.11 || command -v python3)" -m venv "$work/venv"
+    "$work/venv/bin/pip" install -q -r Scripts/requirements.txt
+  fi
+fi
+export TF_CPP_MIN_LOG_LEVEL=3
+echo "== python: $py"
+
+source Scripts/lib/setup.sh
+ensure_system_packages
+[[ -x /usr/bin/time ]] || { apt-get install -y -qq time >/dev/null; }
+echo "== swift build -c release"
+swift build -c release 2>&1 | tail -1
+bin="$(swift build -c release --show-bin-path)/tfparity"
+
+for m in "${models[@]}"; do
+  if [[ ! -f "$work/$m.recording.h5" ]]; then
+    echo "== making $m"
+    "$py" Scripts/integration_keras_apps.py "$m" --out "$work"
+    "$py" Scripts/record_keras.py "$work/$m.h5" "$work/$m.input.npy" -o "$work/$m.recording.h5"
+  fi
+  rm -f "$work/$m.safetensors"
+  "$bin" convert "$work/$m.h5" -o "$work/$m.safetensors" >/dev/null
+done
+rm -f "$work/seed.safetensors"
+"$bin" convert Fixtures/seed/params.npz --spec Fixtures/seed/spec.yaml -o "$work/seed.safetensors" >/dev/null
+
+results="$work/results.tsv"
+printf 'name\tround\twall_s\tcpu_s\tpeak_rss_kb\tforward_ms\texit\n' >"$results"
+
+# measure NAME ROUND COMMAND...: one run under /usr/bin/time -v; stdout kept in $work/last.out
+measure() {
+  local name=$1 round=$2
+  shift 2
+  local rc=0
+  /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/last.out" 2>"$work/last.err" || rc=$?
+  local forward=""
+  case "$name" in
+    tfparity-verify-*) forward=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timings"].get("forward_ms", ""))' "$work/last.out" 2>/dev/null || true) ;;
+    tf-forward-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["second_ms"])' "$work/last.out" 2>/dev/null || true) ;;
+  esac
+  awk -F': ' -v name="$name" -v round="$round" -v forward="$forward" -v rc="$rc" '
+    /Elapsed \(wall clock\)/ { n = split($2, t, ":"); wall = (n == 3) ? t[1] * 3600 + t[2] * 60 + t[3] : t[1] * 60 + t[2] }
+    /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident set size/ { rss = $2 }
+    END { printf "%s\t%s\t%.4f\t%.4f\t%d\t%s\t%s\n", name, round, wall, user + sys, rss, forward, rc }
+  ' "$work/time.txt" >>"$results"
+}
+
+echo "== $runs rounds (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+for round in $(seq 1 "$runs"); do
+  echo "   round $round"
+  rm -f "$work/out.safetensors" "$work/out-py.safetensors" "$work/copy.h5"
+  measure tfparity-convert "$round" "$bin" convert "$work/ResNet50.h5" -o "$work/out.safetensors"
+  measure python-convert "$round" "$py" Scripts/bench/baselines.py convert "$work/ResNet50.h5" "$work/out-py.safetensors"
+  measure cp "$round" cp "$work/ResNet50.h5" "$work/copy.h5"
+  for m in "${models[@]}"; do
+    measure "tfparity-check-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --quiet
+    measure "tfparity-verify-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" \
+      --end-to-end --atol 1e-3 --rtol 1e-3 --format json --quiet
+    measure "tf-verify-$m" "$round" "$py" Scripts/bench/baselines.py verify "$work/$m.h5" "$work/$m.recording.h5"
+    measure "tf-forward-$m" "$round" "$py" Scripts/bench/baselines.py forward "$work/$m.h5" "$work/$m.input.npy" --calls 3
+  done
+  for _ in 1 2 3; do
+    measure tfparity-verify-seed "$round" "$bin" verify "$work/seed.safetensors" Fixtures/seed/recording.npz --quiet
+  done
+done
+
+echo
+echo "== results (medians of $runs rounds; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+python3 Scripts/bench/table.py "$results"

@@ -1,0 +1,183 @@
+import Foundation
+
+/// A matmul's right operand `w[inner, columns]` (row-major), packed once into the panels `Gemm` reads.
+///
+/// Layout: the inner axis is cut into blocks of `Gemm.kc`; within a block starting at `p0` (of length `kcb`),
+/// column panel `j` (columns `j * nr ..< j * nr + nr`, zero-padded past `columns`) is `kcb × nr` contiguous floats
+/// at `p0 * paddedColumns + j * kcb * nr`, row `p` of the panel at `+ p * nr`.
+struct PackedMatrix: Sendable {
+    let inner: Int
+    let columns: Int
+    let paddedColumns: Int
+    let values: [Float]
+
+    init(_ w: [Float], inner: Int, columns: Int) {
+        precondition(w.count == inner * columns, "packed matrix: \(w.count) values for [\(inner), \(columns)]")
+        let nr = Gemm.nr
+        self.inner = inner
+        self.columns = columns
+        let paddedColumns = (columns + nr - 1) / nr * nr
+        self.paddedColumns = paddedColumns
+        var packed = [Float](repeating: 0, count: inner * paddedColumns)
+        let panels = paddedColumns / nr
+        packed.withUnsafeMutableBufferPointer { packed in
+            w.withUnsafeBufferPointer { w in
+                for p0 in stride(from: 0, to: inner, by: Gemm.kc) {
+                    let kcb = min(Gemm.kc, inner - p0)
+                    for j in 0..<panels {
+                        let panel = p0 * paddedColumns + j * kcb * nr
+                        let width = min(nr, columns - j * nr)
+                        for p in 0..<kcb {
+                            let source = (p0 + p) * columns + j * nr
+                            let target = panel + p * nr
+                            for jj in 0..<width { packed[target + jj] = w[source + jj] }
+                        }
+                    }
+                }
+            }
+        }
+        values = packed
+    }
+}
+
+/// The operands of one product, shared by the tile tasks: each reads `x` and `w` and writes only its own tile of `y`,
+/// inside the buffers' lifetime (`concurrentPerform` returns when every task is done).
+private struct GemmOperands: @unchecked Sendable {
+    let x: UnsafePointer<Float>
+    let w: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+}
+
+/// A blocked float32 matrix product in portable Swift SIMD, as GotoBLAS/Eigen organise it: the right operand packed
+/// in `kc × nr` panels, the left packed per tile in `mr`-row micro-panels, an `mr × nr` register tile of
+/// `SIMD8<Float>` accumulators, tiles spread over all cores.
+///
+/// Each output is summed in float32 in a fixed order (`kc`-long runs, the runs added in order), whatever the tiling
+/// across threads, so results do not depend on the number of cores.
+enum Gemm {
+    static let mr = 6
+    static let nr = 8
+    static let kc = 256
+    static let mc = 96
+    static let nc = 256
+
+    /// `y[rows, columns] = x[rows, inner] · w` for row-major `x` and `y`.
+    static func multiply(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>) {
+        let (inner, columns) = (w.inner, w.columns)
+        y.initialize(repeating: 0, count: rows * columns)
+        guard rows > 0, columns > 0, inner > 0 else { return }
+        let rowTiles = (rows + mc - 1) / mc
+        let columnTiles = (columns + nc - 1) / nc
+        let tiles = rowTiles * columnTiles
+        let work = rows * inner * columns
+        w.values.withUnsafeBufferPointer { packed in
+            guard let packedBase = packed.baseAddress else { return }
+            let operands = GemmOperands(x: x, w: packedBase, y: y)
+            let runTile: @Sendable (Int) -> Void = { tile in
+                let rowStart = (tile / columnTiles) * mc
+                let columnStart = (tile % columnTiles) * nc
+                computeTile(
+                    operands, rows: rowStart..<min(rowStart + mc, rows),
+                    columns: columnStart..<min(columnStart + nc, columns), inner: inner, columnCount: columns,
+                    paddedColumns: w.paddedColumns)
+            }
+            if tiles == 1 || work < 1 << 18 {
+                for tile in 0..<tiles { runTile(tile) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: tiles) { runTile($0) }
+            }
+        }
+    }
+
+    private static func computeTile(
+        _ operands: GemmOperands, rows: Range<Int>, columns: Range<Int>, inner: Int, columnCount: Int,
+        paddedColumns: Int
+    ) {
+        let microPanels = (rows.count + mr - 1) / mr
+        let aPacked = UnsafeMutablePointer<Float>.allocate(capacity: microPanels * mr * kc)
+        defer { aPacked.deallocate() }
+        let firstPanel = columns.lowerBound / nr
+        let lastPanel = (columns.upperBound + nr - 1) / nr
+        for p0 in stride(from: 0, to: inner, by: kc) {
+            let kcb = min(kc, inner - p0)
+            packLeft(operands.x, rows: rows, inner: inner, p0: p0, kcb: kcb, into: aPacked)
+            for j in firstPanel..<lastPanel {
+                let panel = operands.w + p0 * paddedColumns + j * kcb * nr
+                let column = j * nr
+                let width = min(nr, columnCount - column)
+                for micro in 0..<microPanels {
+                    let row = rows.lowerBound + micro * mr
+                    let height = min(mr, rows.upperBound - row)
+                    microKernel(
+                        kcb, aPacked + micro * mr * kcb, panel, operands.y + row * columnCount + column,
+                        stride: columnCount, height: height, width: width)
+                }
+            }
+        }
+    }
+
+    /// Copies `x[rows, p0 ..< p0 + kcb]` into `mr`-row micro-panels, `k`-major, zero-padding missing rows.
+    private static func packLeft(
+        _ x: UnsafePointer<Float>, rows: Range<Int>, inner: Int, p0: Int, kcb: Int, into a: UnsafeMutablePointer<Float>
+    ) {
+        var micro = 0
+        for row in stride(from: rows.lowerBound, to: rows.upperBound, by: mr) {
+            let panel = a + micro * mr * kcb
+            let height = min(mr, rows.upperBound - row)
+            for ii in 0..<mr {
+                if ii < height {
+                    let source = x + (row + ii) * inner + p0
+                    for p in 0..<kcb { panel[p * mr + ii] = source[p] }
+                } else {
+                    for p in 0..<kcb { panel[p * mr + ii] = 0 }
+                }
+            }
+            micro += 1
+        }
+    }
+
+    /// `y[0 ..< height, 0 ..< width] += a · b` over `kcb` steps: `a` an `mr`-row micro-panel, `b` an `nr`-column panel.
+    @inline(__always)
+    private static func microKernel(
+        _ kcb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        stride: Int, height: Int, width: Int
+    ) {
+        var c0 = SIMD8<Float>()
+        var c1 = SIMD8<Float>()
+        var c2 = SIMD8<Float>()
+        var c3 = SIMD8<Float>()
+        var c4 = SIMD8<Float>()
+        var c5 = SIMD8<Float>()
+        var ap = a
+        var bp = UnsafeRawPointer(b)
+        for _ in 0..<kcb {
+            let bv = bp.loadUnaligned(as: SIMD8<Float>.self)
+            c0 += SIMD8(repeating: ap[0]) * bv
+            c1 += SIMD8(repeating: ap[1]) * bv
+            c2 += SIMD8(repeating: ap[2]) * bv
+            c3 += SIMD8(repeating: ap[3]) * bv
+            c4 += SIMD8(repeating: ap[4]) * bv
+            c5 += SIMD8(repeating: ap[5]) * bv
+            ap += 6
+            bp += 32
+        }
+        if height == 6, width == 8 {
+            func add(_ row: Int, _ c: SIMD8<Float>) {
+                let target = UnsafeMutableRawPointer(y + row * stride)
+                target.storeBytes(of: target.loadUnaligned(as: SIMD8<Float>.self) + c, as: SIMD8<Float>.self)
+            }
+            add(0, c0)
+            add(1, c1)
+            add(2, c2)
+            add(3, c3)
+            add(4, c4)
+            add(5, c5)
+            return
+        }
+        let tile = [c0, c1, c2, c3, c4, c5]
+        for row in 0..<height {
+            let target = y + row * stride
+            for column in 0..<width { target[column] += tile[row][column] }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import ParityModel
+import TensorCore
+import TestSupport
+import Testing
+
+/// The blocked float32 kernels against plain float64 references, on shapes that hit every edge of the blocking:
+/// row and column counts that are not multiples of the register tile, inner sizes past one `kc` block, products large
+/// enough to be split over the cores, channel counts with a SIMD tail.
+@Suite struct KernelTests {
+    /// Deterministic values in [-1, 1) (a linear congruential generator; no global state).
+    static func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+        }
+    }
+
+    struct ProductCase: Sendable, CustomTestStringConvertible {
+        var rows: Int
+        var inner: Int
+        var columns: Int
+        var testDescription: String { "[\(rows), \(inner)] · [\(inner), \(columns)]" }
+    }
+
+    @Test(arguments: [
+        ProductCase(rows: 1, inner: 1, columns: 1),
+        ProductCase(rows: 5, inner: 3, columns: 7),
+        ProductCase(rows: 13, inner: 300, columns: 17),
+        ProductCase(rows: 97, inner: 520, columns: 9),
+        ProductCase(rows: 200, inner: 64, columns: 300),
+        ProductCase(rows: 2, inner: 2048, columns: 1000),
+    ])
+    func denseMatchesFloat64Reference(_ c: ProductCase) throws {
+        let x = Self.values(c.rows * c.inner, seed: 1)
+        let w = Self.values(c.inner * c.columns, seed: 2)
+        let model = Model(
+            layers: [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
+            parameters: ["d/kernel": Tensor(shape: [c.inner, c.columns], floats: w)])
+        let y = try Engine(model: model).run(FloatTensor(shape: [c.rows, c.inner], values: x))
+        var expected = [Float](repeating: 0, count: c.rows * c.columns)
+        var bound = [Double](repeating: 0, count: c.rows * c.columns)
+        for i in 0..<c.rows {
+            for j in 0..<c.columns {
+                var sum = 0.0
+                var magnitude = 0.0
+                for k in 0..<c.inner {
+                    let term = Double(x[i * c.inner + k]) * Double(w[k * c.columns + j])
+                    sum += term
+                    magnitude += abs(term)
+                }
+                expected[i * c.columns + j] = Float(sum)
+                bound[i * c.columns + j] = magnitude
+            }
+        }
+        #expect(y.shape == [c.rows, c.columns])
+        // A float32 sum of n terms is within n · ulp/2 · Σ|terms| of the exact value.
+        let allowed = Double(c.inner) * Double(Float.ulpOfOne)
+        let worst =
+            zip(zip(y.values, expected), bound).map { pair, magnitude in
+                abs(Double(pair.0) - Double(pair.1)) / max(magnitude, 1e-30)
+            }.max() ?? 0
+        #expect(worst <= allowed, "relative error \(worst) above \(allowed)")
+    }
+
+    @Test(arguments: [(1, 19), (2, 19), (1, 64)])
+    func depthwiseMatchesFloat64Reference(multiplier: Int, channels: Int) throws {
+        let (batch, height, width) = (2, 9, 7)
+        let geometry = Convolution2D(kernelSize: [3, 3], strides: [2, 1], padding: .same)
+        let x = Self.values(batch * height * width * channels, seed: 3)
+        let k = Self.values(9 * channels * multiplier, seed: 4)
+        let model = Model(
+            layers: [
+                Layer(
+                    name: "dw", op: .depthwiseConv2D(geometry, depthMultiplier: multiplier, activation: .linear),
+                    inputs: [Model.inputName])
+            ],
+            parameters: ["dw/depthwise_kernel": Tensor(shape: [3, 3, channels, multiplier], floats: k)])
+        let y = try Engine(model: model).run(FloatTensor(shape: [batch, height, width, channels], values: x))
+        // SAME with stride 2 on 9 rows: 5 output rows, one row of padding split 0 before (odd goes after)… computed
+        // here the way TensorFlow defines it.
+        let (outHeight, outWidth) = ((height + 1) / 2, width)
+        let padTop = max((outHeight - 1) * 2 + 3 - height, 0) / 2
+        let padLeft = max((outWidth - 1) + 3 - width, 0) / 2
+        let outChannels = channels * multiplier
+        var expected = [Float](repeating: 0, count: batch * outHeight * outWidth * outChannels)
+        for b in 0..<batch {
+            for oy in 0..<outHeight {
+                for ox in 0..<outWidth {
+                    for ci in 0..<channels {
+                        for m in 0..<multiplier {
+                            var sum = 0.0
+                            for ky in 0..<3 {
+                                for kx in 0..<3 {
+                                    let (iy, ix) = (oy * 2 - padTop + ky, ox - padLeft + kx)
+                                    guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
+                                    sum +=
+                                        Double(x[((b * height + iy) * width + ix) * channels + ci])
+                                        * Double(k[((ky * 3 + kx) * channels + ci) * multiplier + m])
+                                }
+                            }
+                            expected[((b * outHeight + oy) * outWidth + ox) * outChannels + ci * multiplier + m] =
+                                Float(sum)
+                        }
+                    }
+                }
+            }
+        }
+        #expect(y.shape == [batch, outHeight, outWidth, outChannels])
+        expectClose(y.values, expected, atol: 1e-6, rtol: 1e-5)
+    }
+}
