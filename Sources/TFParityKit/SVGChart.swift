@@ -63,8 +63,10 @@ struct SVGChart {
         let tx = x(threshold)
         svg +=
             "<line x1=\"\(number(tx))\" y1=\"\(number(top - 10))\" x2=\"\(number(tx))\" y2=\"\(number(height - 36))\" stroke=\"\(fail)\" stroke-dasharray=\"4 3\"/>"
-        svg +=
-            "<text x=\"\(number(tx + 4))\" y=\"\(number(top - 12))\" font-size=\"11\" fill=\"\(fail)\">\(escape(thresholdLabel))</text>"
+        // Near the right edge the label goes left of the line, so it is not cut off.
+        let labelOnLeft = tx > width - 90
+        svg += "<text x=\"\(number(labelOnLeft ? tx - 4 : tx + 4))\" y=\"\(number(top - 12))\" font-size=\"11\" "
+        svg += "text-anchor=\"\(labelOnLeft ? "end" : "start")\" fill=\"\(fail)\">\(escape(thresholdLabel))</text>"
         for (i, row) in rows.enumerated() {
             let y = top + rowHeight * (Double(i) + 0.5)
             svg +=
