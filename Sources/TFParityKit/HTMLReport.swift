@@ -36,6 +36,11 @@ extension Rendering {
         return out + "</tbody></table>"
     }
 
+    /// `layer0/bn · post_bn`; an output check is named by its recorded tensor (`layer2/output`, `output`).
+    static func checkLabel(_ r: StageResult) -> String {
+        r.stage == .output ? r.tensor : "\(r.layer) · \(r.stage.rawValue)"
+    }
+
     /// Per-channel plots of one batch-norm layer: statistics, effective scale, and (when verified) the error.
     static func batchNormCharts(_ bn: BatchNormSummary, channelErrors: [Double]? = nil) -> String {
         let belowEpsilon = Set(bn.perChannel.variance.enumerated().filter { Double($0.1) < bn.epsilon }.map(\.0))
@@ -121,7 +126,7 @@ extension Rendering {
             "<p class=\"muted\">Each dot is a check's largest error divided by what the tolerance allows at that element; above 1 fails.</p>"
         body += SVGChart.dotPlot(
             rows: report.results.map {
-                ("\($0.layer) · \($0.stage.rawValue)", $0.comparison.maxToleranceRatio, $0.passed)
+                (checkLabel($0), $0.comparison.maxToleranceRatio, $0.passed)
             },
             threshold: 1, thresholdLabel: "tolerance", axisLabel: "max |error| / (atol + rtol·|expected|), log scale")
 
