@@ -37,6 +37,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
         .target(name: "TensorCore"),
         .target(name: "NumPyFormat", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "HDF5Kit", dependencies: ["TensorCore", "CHDF5"]),
@@ -47,7 +53,7 @@ let package = Package(
         .target(
             name: "TFParityKit",
             dependencies: [
-                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "CLibcrypto",
+                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "CLibcrypto", "COpenBLAS",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

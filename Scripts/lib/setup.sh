@@ -7,6 +7,7 @@ ensure_system_packages() {
   pkg-config --exists hdf5 2>/dev/null || missing+=(libhdf5-dev)
   pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
   pkg-config --exists libcrypto 2>/dev/null || missing+=(libssl-dev)
+  pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev)
   if ((${#missing[@]})); then
     echo "installing ${missing[*]} ..." >&2
     local sudo=""

@@ -5,14 +5,27 @@ import Foundation
 /// Layout: the inner axis is cut into blocks of `Gemm.kc`; within a block starting at `p0` (of length `kcb`),
 /// column panel `j` (columns `j * nr ..< j * nr + nr`, zero-padded past `columns`) is `kcb × nr` contiguous floats
 /// at `p0 * paddedColumns + j * kcb * nr`, row `p` of the panel at `+ p * nr`.
+///
+/// When a `MatrixProduct.accelerated` kernel is installed, the matrix is kept as given (row-major) for that kernel.
 struct PackedMatrix: Sendable {
     let inner: Int
     let columns: Int
     let paddedColumns: Int
     let values: [Float]
+    /// The kernel this matrix was prepared for; nil: `values` are `Gemm`'s panels.
+    let accelerated: MatrixProduct.Kernel?
 
     init(_ w: [Float], inner: Int, columns: Int) {
         precondition(w.count == inner * columns, "packed matrix: \(w.count) values for [\(inner), \(columns)]")
+        if let kernel = MatrixProduct.accelerated {
+            self.inner = inner
+            self.columns = columns
+            paddedColumns = columns
+            values = w
+            accelerated = kernel
+            return
+        }
+        accelerated = nil
         let nr = Gemm.nr
         self.inner = inner
         self.columns = columns
@@ -40,6 +53,22 @@ struct PackedMatrix: Sendable {
     }
 }
 
+/// The seam for a faster matrix product than the portable `Gemm`, supplied from above the runtime.
+///
+/// The runtime library stays pure Swift; a program that links a tuned BLAS (the `tfparity` CLI links OpenBLAS)
+/// installs its kernel here once, at startup, before any `Engine` is made. Engines made before keep `Gemm`.
+public enum MatrixProduct {
+    /// `y[rows, columns] = x[rows, inner] · w[inner, columns]`, all row-major float32; `y` need not be initialised.
+    public typealias Kernel =
+        @Sendable (
+            _ rows: Int, _ inner: Int, _ columns: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+            _ y: UnsafeMutablePointer<Float>
+        ) -> Void
+
+    /// Set once at startup (never while engines are being made or run); nil means the portable `Gemm`.
+    nonisolated(unsafe) public static var accelerated: Kernel?
+}
+
 /// The operands of one product, shared by the tile tasks: each reads `x` and `w` and writes only its own tile of `y`,
 /// inside the buffers' lifetime (`concurrentPerform` returns when every task is done).
 private struct GemmOperands: @unchecked Sendable {
@@ -64,6 +93,16 @@ enum Gemm {
     /// `y[rows, columns] = x[rows, inner] · w` for row-major `x` and `y`.
     static func multiply(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>) {
         let (inner, columns) = (w.inner, w.columns)
+        if let kernel = w.accelerated {
+            w.values.withUnsafeBufferPointer { values in
+                if let base = values.baseAddress, rows > 0, columns > 0, inner > 0 {
+                    kernel(rows, inner, columns, x, base, y)
+                } else {
+                    y.initialize(repeating: 0, count: rows * columns)
+                }
+            }
+            return
+        }
         y.initialize(repeating: 0, count: rows * columns)
         guard rows > 0, columns > 0, inner > 0 else { return }
         let rowTiles = (rows + mc - 1) / mc

@@ -42,6 +42,7 @@ extension OutputFormat: ExpressibleByArgument {}
 /// Runs `body`; an input error becomes one `error:` line on stderr and exit code 2.
 func runReportingErrors(_ body: () throws -> Void) throws {
     _ = Terminal.interruptHandlers
+    Acceleration.useOpenBLAS()
     do {
         try body()
     } catch let error as ExitCode {

@@ -1,0 +1,44 @@
+import ParityModel
+import TFParityKit
+import TensorCore
+import TestSupport
+import Testing
+
+/// OpenBLAS (the CLI's matrix product) against the engine's portable kernel, on shapes that cross every blocking
+/// boundary of the portable one.
+@Suite(.serialized) struct AccelerationTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var rows: Int
+        var inner: Int
+        var columns: Int
+        var testDescription: String { "[\(rows), \(inner)] · [\(inner), \(columns)]" }
+    }
+
+    @Test(arguments: [
+        Case(rows: 1, inner: 1, columns: 1), Case(rows: 7, inner: 13, columns: 9),
+        Case(rows: 97, inner: 300, columns: 257),
+        Case(rows: 200, inner: 600, columns: 64),
+    ])
+    func openBLASMatchesThePortableKernel(_ c: Case) throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000
+        }
+        let kernel = (0..<(c.inner * c.columns)).map { _ in next() }
+        let input = FloatTensor(shape: [c.rows, c.inner], values: (0..<(c.rows * c.inner)).map { _ in next() })
+        let model = Model(
+            layers: [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
+            parameters: ["d/kernel": Tensor(shape: [c.inner, c.columns], floats: kernel)])
+
+        Acceleration.usePortableKernel()
+        let portable = try Engine(model: model).run(input)
+        Acceleration.useOpenBLAS()
+        defer { Acceleration.usePortableKernel() }
+        let blas = try Engine(model: model).run(input)
+
+        #expect(blas.shape == portable.shape)
+        // Both sum in float32 in different orders: |error| grows like sqrt(inner) ulps of the terms.
+        expectClose(blas.values, portable.values, atol: 1e-5 * Double(c.inner).squareRoot(), rtol: 1e-5)
+    }
+}
