@@ -121,6 +121,7 @@ struct HDF5Source: TensorSource {
     let tensorNames: [String]
     init(path: String) throws {
         self.path = path
+        try HDF5Isolation.check(path)
         file = try HDF5File(path: path)
         tensorNames = try file.datasetPaths()
     }
@@ -166,7 +167,12 @@ struct TensorNameIndex {
     func suggestions(for name: String) -> [String] {
         let target = Self.normalise(name)
         let leaf = target.split(separator: "/").last.map(String.init) ?? target
-        let scored = names.map { candidate -> (String, Int) in
+        // Edit distance costs name length squared per name; against a hostile source of millions of names, rank
+        // only the first 10 000 that end in the same leaf.
+        let candidates =
+            names.count <= 10_000
+            ? names : Array(names.lazy.filter { Self.normalise($0).hasSuffix(leaf) }.prefix(10_000))
+        let scored = candidates.map { candidate -> (String, Int) in
             let key = Self.normalise(candidate)
             var score = editDistance(key, target)
             if key.hasSuffix(leaf) { score -= 3 }

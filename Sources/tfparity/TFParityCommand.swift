@@ -9,7 +9,7 @@ struct TFParityCommand: ParsableCommand {
         abstract:
             "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
         version: toolVersion,
-        subcommands: [Convert.self, Verify.self, Inspect.self]
+        subcommands: [Convert.self, Verify.self, Inspect.self, ProbeHDF5.self]
     )
 }
 
@@ -42,6 +42,7 @@ extension OutputFormat: ExpressibleByArgument {}
 /// Runs `body`; an input error becomes one `error:` line on stderr and exit code 2.
 func runReportingErrors(_ body: () throws -> Void) throws {
     _ = Terminal.interruptHandlers
+    HDF5Probe.install()
     do {
         try body()
     } catch let error as ExitCode {
