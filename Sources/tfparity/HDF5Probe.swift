@@ -95,7 +95,8 @@ enum HDF5Probe {
                 path: path, reason: "libhdf5 did not finish reading this file within \(Int(seconds)) s (killed)")
         }
         while !reader.isFinished { usleep(1000) }
-        let message = String(decoding: collected.withLock { $0 }, as: UTF8.self)
+        let message =
+            String(decoding: collected.withLock { $0 }, as: UTF8.self)
             .split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         switch (process.terminationReason, process.terminationStatus) {
         case (.exit, 0):

@@ -86,7 +86,8 @@ struct CorpusCase: Decodable, Sendable, CustomTestStringConvertible {
         for argument in entry.args {
             guard let source = Self.modelSource(argument) else { continue }
             let converted = try runTFParity([
-                "convert", source, "--spec", "Fixtures/seed/spec.yaml", "-o", dir.appendingPathComponent("model.safetensors").path,
+                "convert", source, "--spec", "Fixtures/seed/spec.yaml", "-o",
+                dir.appendingPathComponent("model.safetensors").path,
             ])
             try #require(converted.status == 0, "\(converted.stderr)")
         }
