@@ -658,6 +658,9 @@ def main():
     # Keras 2 (tf_keras) and Keras 3 model files with recordings made by Scripts/record_keras.py.
     print("[keras] keras_models.py")
     ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "keras_models.py")]).returncode == 0
+    # The malformed-input corpus is derived from the fixtures above, so it comes last.
+    print("[corpus] corpus.py")
+    ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "corpus.py")]).returncode == 0
     return 0 if ok else 1
 
 

@@ -121,7 +121,9 @@ enum KerasFiles {
     static let weightsMember = "model.weights.h5"
 
     /// The HDF5 kind: a legacy Keras model (`model_config` attribute) of Keras 2 or 3, Keras 3 weights, or a dump.
-    static func hdf5Kind(_ path: String) -> SourceKind {
+    static func hdf5Kind(_ path: String) throws -> SourceKind {
+        // Reading attributes is where libhdf5 has crashed on crafted files: check the file first.
+        try HDF5Isolation.check(path)
         guard let file = try? HDF5File(path: path) else { return .hdf5 }
         if (try? file.stringAttribute("model_config")) ?? nil != nil {
             let version = (try? file.stringAttribute("keras_version")) ?? nil
@@ -145,6 +147,7 @@ enum KerasFiles {
         let store: KerasWeightStore
         switch kind {
         case .keras2H5, .keras3H5:
+            try HDF5Isolation.check(path)
             let file = try HDF5File(path: path)
             if let configPath {
                 config = try KerasConfig.parse(
@@ -164,7 +167,9 @@ enum KerasFiles {
             guard archive.names.contains(weightsMember) else {
                 throw FileError(path: path, member: weightsMember, reason: "missing from the .keras archive")
             }
-            let file = try HDF5File(image: try archive.data(of: weightsMember), name: "\(path): \(weightsMember)")
+            let image = try archive.data(of: weightsMember)
+            try HDF5Isolation.check(image: image, name: "\(path): \(weightsMember)")
+            let file = try HDF5File(image: image, name: "\(path): \(weightsMember)")
             store = try Keras3Weights(file: file, config: config)
         case .keras3Weights, .hdf5:
             guard let configPath else {
@@ -174,6 +179,7 @@ enum KerasFiles {
                         + "from its .keras file, or model.to_json())")
             }
             config = try KerasConfig.parse(try readConfig(configPath), path: configPath, isKeras2: false)
+            try HDF5Isolation.check(path)
             let file = try HDF5File(path: path)
             store = try Keras3Weights(file: file, config: config)
         default:

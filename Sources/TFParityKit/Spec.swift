@@ -42,11 +42,46 @@ public struct Spec: Sendable, Equatable {
         return try parse(text, path: path)
     }
 
+    /// The first thing in `node` Yams cannot construct safely: a mapping key that is not a scalar, or more nodes than
+    /// `budget` (aliases can make a small document expand exponentially).
+    private static func unsupportedNode(_ node: Node, budget: inout Int) -> String? {
+        budget -= 1
+        guard budget > 0 else { return "the document expands to too many nodes (aliases?)" }
+        switch node {
+        case .scalar, .alias:
+            return nil
+        case .sequence(let sequence):
+            for element in sequence {
+                if let problem = unsupportedNode(element, budget: &budget) { return problem }
+            }
+            return nil
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard case .scalar = key else {
+                    let line = key.mark.map { " at line \($0.line)" } ?? ""
+                    return "a mapping key\(line) is not a string"
+                }
+                if let problem = unsupportedNode(value, budget: &budget) { return problem }
+            }
+            return nil
+        }
+    }
+
     /// Parses spec text; `path` names the spec in errors.
     public static func parse(_ text: String, path: String) throws -> Spec {
         let document: Any?
         do {
+            // Yams' `load` force-unwraps every mapping key as a string and traps on `? [a]: b`; check the node tree
+            // first (found by Fuzz/FuzzSpec, regression in Fuzz/regressions/spec).
+            if let node = try Yams.compose(yaml: text) {
+                var budget = 1_000_000
+                if let problem = Self.unsupportedNode(node, budget: &budget) {
+                    throw SpecError(path: path, reason: "not valid YAML or JSON: \(problem)")
+                }
+            }
             document = try Yams.load(yaml: text)
+        } catch let error as SpecError {
+            throw error
         } catch {
             let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "syntax error"
             throw SpecError(path: path, reason: "not valid YAML or JSON: \(detail)")

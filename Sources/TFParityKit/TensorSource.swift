@@ -70,13 +70,13 @@ enum SourceDetection {
             return KerasFiles.isKerasArchive(path) ? .keras3Keras : .npz
         }
         if head.starts(with: [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]) { return .npy }
-        if head.starts(with: hdf5Signature) { return KerasFiles.hdf5Kind(path) }
+        if head.starts(with: hdf5Signature) { return try KerasFiles.hdf5Kind(path) }
         // HDF5 allows a user block of 512, 1024, 2048… bytes before the superblock.
         var offset: UInt64 = 512
         while offset <= 1 << 20 {
             try? handle.seek(toOffset: offset)
             guard let probe = try? handle.read(upToCount: 8), probe.count == 8 else { break }
-            if [UInt8](probe) == hdf5Signature { return KerasFiles.hdf5Kind(path) }
+            if [UInt8](probe) == hdf5Signature { return try KerasFiles.hdf5Kind(path) }
             offset *= 2
         }
         if head.count >= 9, head[8] == UInt8(ascii: "{") { return .safetensors }
@@ -145,6 +145,7 @@ struct HDF5Source: TensorSource {
     let tensorNames: [String]
     init(path: String) throws {
         self.path = path
+        try HDF5Isolation.check(path)
         file = try HDF5File(path: path)
         tensorNames = try file.datasetPaths()
     }
@@ -160,8 +161,9 @@ struct KerasArchiveSource: TensorSource {
     init(path: String) throws {
         self.path = path
         let archive = try ZipArchive(path: path)
-        file = try HDF5File(
-            image: try archive.data(of: KerasFiles.weightsMember), name: "\(path): \(KerasFiles.weightsMember)")
+        let image = try archive.data(of: KerasFiles.weightsMember)
+        try HDF5Isolation.check(image: image, name: "\(path): \(KerasFiles.weightsMember)")
+        file = try HDF5File(image: image, name: "\(path): \(KerasFiles.weightsMember)")
         tensorNames = try file.datasetPaths()
     }
     func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }
@@ -211,7 +213,12 @@ struct TensorNameIndex {
     func suggestions(for name: String) -> [String] {
         let target = Self.normalise(name)
         let leaf = target.split(separator: "/").last.map(String.init) ?? target
-        let scored = names.map { candidate -> (String, Int) in
+        // Edit distance costs name length squared per name; against a hostile source of millions of names, rank
+        // only the first 10 000 that end in the same leaf.
+        let candidates =
+            names.count <= 10_000
+            ? names : Array(names.lazy.filter { Self.normalise($0).hasSuffix(leaf) }.prefix(10_000))
+        let scored = candidates.map { candidate -> (String, Int) in
             let key = Self.normalise(candidate)
             var score = editDistance(key, target)
             if key.hasSuffix(leaf) { score -= 3 }

@@ -9,7 +9,7 @@ struct TFParityCommand: ParsableCommand {
         abstract:
             "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
         version: toolVersion,
-        subcommands: [Convert.self, Verify.self, Inspect.self, Fold.self, Export.self]
+        subcommands: [Convert.self, Verify.self, Inspect.self, Fold.self, Export.self, ProbeHDF5.self]
     )
 }
 
@@ -43,6 +43,7 @@ extension OutputFormat: ExpressibleByArgument {}
 func runReportingErrors(_ body: () throws -> Void) throws {
     _ = Terminal.interruptHandlers
     Acceleration.useOpenBLAS()
+    HDF5Probe.install()
     do {
         try body()
     } catch let error as ExitCode {

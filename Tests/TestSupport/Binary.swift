@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The outcome of running the built `tfparity` binary.
 public struct CommandResult: Sendable {
     public var status: Int32
@@ -48,4 +52,62 @@ public func runTFParity(_ arguments: [String], environment: [String: String] = [
         status: process.terminationStatus,
         stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
+
+/// How a run of the CLI went, with what it cost.
+public struct MeasuredResult: Sendable {
+    /// The exit status, or nil when the process died by a signal.
+    public var status: Int32?
+    /// The signal that killed the process, if one did.
+    public var signal: Int32?
+    public var stdout: String
+    public var stderr: String
+    public var seconds: Double
+    /// Peak resident set size of the process and every descendant it waited for (`wait4`'s `ru_maxrss`).
+    public var maxRSSBytes: Int
+}
+
+/// Runs the built `tfparity` from the repository root like `runTFParity`, but spawned with `posix_spawn` and reaped
+/// with `wait4`, so the peak memory measured is this child's own (and its children's), not that of every process
+/// the test runner has started.
+public func runTFParityMeasured(_ arguments: [String], environment: [String: String] = [:]) throws -> MeasuredResult {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tfparity-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outPath = scratch.appendingPathComponent("stdout").path
+    let errPath = scratch.appendingPathComponent("stderr").path
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+    let executable = productsDirectory.appendingPathComponent("tfparity").path
+    // The shell changes to the repository root, then execs the CLI in its place (same pid, so wait4 measures it).
+    let shell = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", repositoryRoot.path, executable]
+    let argv = (shell + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { envp.forEach { free($0) } }
+
+    let start = Date()
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp)
+    guard spawned == 0 else {
+        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "posix_spawn failed: \(spawned)"])
+    }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let seconds = Date().timeIntervalSince(start)
+    // WIFEXITED / WTERMSIG are macros Swift does not import.
+    let signal = status & 0x7f
+    return MeasuredResult(
+        status: signal == 0 ? (status >> 8) & 0xff : nil, signal: signal == 0 ? nil : signal,
+        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+        seconds: seconds, maxRSSBytes: usage.ru_maxrss * 1024)
 }

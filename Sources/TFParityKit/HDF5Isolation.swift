@@ -1,0 +1,112 @@
+import Foundation
+import HDF5Kit
+import Synchronization
+import TensorCore
+
+/// Guarding the process against libhdf5 itself.
+///
+/// libhdf5 (Debian ships 1.10) is C code that still crashes, loops or allocates without bound on some crafted
+/// files; a crash there would take the whole tool down with no `error:` line. So before an untrusted HDF5 file is
+/// opened in-process, `probe` is called with its path: the CLI sets it to run `exercise(path:)` in a child process
+/// under a memory limit and a timeout, and turns a crash, a hang or a blow-up there into an input error. The library
+/// never starts processes itself; with no probe set (tests, library users) files are opened directly.
+public enum HDF5Isolation {
+    private static let hook = Mutex<(@Sendable (String) throws -> Void)?>(nil)
+
+    /// Called with the path of every HDF5 file before it is opened; throws an `InputError` to refuse the file.
+    public static var probe: (@Sendable (String) throws -> Void)? {
+        get { hook.withLock { $0 } }
+        set { hook.withLock { $0 = newValue } }
+    }
+
+    /// Paths already probed successfully in this process: each file is exercised once, however often it is opened.
+    private static let cleared = Mutex<Set<String>>([])
+
+    /// Runs `probe`, if one is set, on `path` (once per path).
+    static func check(_ path: String) throws {
+        guard let probe, !cleared.withLock({ $0.contains(path) }) else { return }
+        try probe(path)
+        cleared.withLock { _ = $0.insert(path) }
+    }
+
+    /// Runs `probe` on HDF5 bytes held in memory (the weights inside a `.keras` zip): the child needs a file, so the
+    /// bytes go to a private temporary file first. Errors name `name`, the archive member, not that file.
+    static func check(image: [UInt8], name: String) throws {
+        guard let probe else { return }
+        let temporary = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tfparity-hdf5-probe-\(UUID().uuidString).h5").path
+        guard
+            FileManager.default.createFile(
+                atPath: temporary, contents: Data(image), attributes: [.posixPermissions: 0o600])
+        else {
+            throw FileError(path: name, reason: "cannot write a temporary copy to check it: \(temporary)")
+        }
+        TemporaryFiles.register(temporary)
+        defer {
+            try? FileManager.default.removeItem(atPath: temporary)
+            TemporaryFiles.unregister(temporary)
+        }
+        do {
+            try probe(temporary)
+        } catch let error as InputError {
+            throw FileError(path: name, member: error.member, reason: error.reason)
+        }
+    }
+
+    /// A dataset libhdf5 failed to read during `exercise`.
+    public struct ReadFailure: Error, Sendable, Equatable {
+        public var dataset: String
+        public var reason: String
+    }
+
+    /// Opens `path` and reads every dataset's metadata and data through `HDF5File`, as a convert or verify would.
+    ///
+    /// Meant to run in the isolated child. Files, datasets and types HDF5Kit refuses by policy (not HDF5, external
+    /// links or storage, unsupported types, sizes over the limits) are not failures here: the in-process read refuses
+    /// them with its own message. Only a failing `H5Dread` (corrupt data, or libhdf5 running out of the memory the
+    /// child was allowed) is reported.
+    ///
+    /// - Parameter beforeReading: called once metadata is read and before any data is, with the largest number of
+    ///   bytes a dataset will be read into, so the caller can size a memory limit.
+    /// - Throws: `ReadFailure` for the first dataset libhdf5 could not read.
+    public static func exercise(path: String, beforeReading: (Int) -> Void) throws(ReadFailure) {
+        guard let file = try? HDF5File(path: path), let datasets = try? file.datasetPaths() else { return }
+        var largest = 0
+        for dataset in datasets {
+            guard let (dtype, shape) = try? file.datasetInfo(dataset) else { continue }
+            var bytes = dtype.byteSize
+            for dimension in shape {
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: max(dimension, 0))
+                bytes = overflow ? Int.max : product
+            }
+            if bytes <= file.limits.maxTensorBytes { largest = max(largest, bytes) }
+        }
+        // Attributes too: Keras sources read `model_config`, `layer_names`, `weight_names` from the root and groups.
+        var objects: Set<String> = ["/"]
+        for dataset in datasets {
+            objects.insert(dataset)
+            var parts = dataset.split(separator: "/").dropLast()
+            while !parts.isEmpty {
+                objects.insert(parts.joined(separator: "/"))
+                parts = parts.dropLast()
+            }
+        }
+        for object in objects.sorted() {
+            for name in (try? file.attributeNames(at: object)) ?? [] {
+                if (try? file.stringArrayAttribute(name, at: object)) == nil {
+                    _ = try? file.numericAttribute(name, at: object)
+                }
+            }
+        }
+        beforeReading(largest)
+        for dataset in datasets {
+            do {
+                _ = try file.readTensor(dataset)
+            } catch .readFailed(_, let dataset, let detail) {
+                throw ReadFailure(dataset: dataset, reason: detail)
+            } catch {
+                continue
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import TFParityKit
+import TensorCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `tfparity __probe-hdf5 FILE`: the isolated child that reads an untrusted HDF5 file before the parent does.
+///
+/// Not for users (hidden from help). Runs under an address-space limit it sets on itself; exits 0 when libhdf5 read
+/// everything (or refused it cleanly), 3 with `<dataset>\t<reason>` on stderr when libhdf5 failed to read a dataset,
+/// and dies by a signal when libhdf5 crashes.
+struct ProbeHDF5: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: HDF5Probe.subcommand, abstract: "Read an HDF5 file in isolation (internal).",
+        shouldDisplay: false)
+
+    @Argument var file: String
+
+    func run() throws {
+        // Metadata first, under a fixed budget; then room for the largest dataset (read one at a time) several
+        // times over: its buffer, libhdf5's chunk and conversion buffers.
+        HDF5Probe.limitAddressSpace(extra: HDF5Probe.metadataBudget)
+        do {
+            try HDF5Isolation.exercise(path: file) { largest in
+                let room = largest.multipliedReportingOverflow(by: 4)
+                HDF5Probe.limitAddressSpace(
+                    extra: HDF5Probe.metadataBudget + (room.overflow ? Int(Int32.max) : room.partialValue))
+            }
+        } catch {
+            let reason = error.reason.split(whereSeparator: \.isNewline).joined(separator: "; ")
+            FileHandle.standardError.write(Data("\(error.dataset)\t\(reason)\n".utf8))
+            throw ExitCode(3)
+        }
+    }
+}
+
+/// The parent's side: runs `__probe-hdf5` on a file in a child process and judges how it ended.
+enum HDF5Probe {
+    static let subcommand = "__probe-hdf5"
+    /// Address space the child may grow by before it reads any data.
+    static let metadataBudget = 192 << 20
+
+    /// Installs the probe as `HDF5Isolation.probe`, unless `TFPARITY_HDF5_ISOLATION=0`.
+    static func install() {
+        guard ProcessInfo.processInfo.environment["TFPARITY_HDF5_ISOLATION"] != "0" else { return }
+        HDF5Isolation.probe = { path in try run(path) }
+    }
+
+    /// Seconds the child may take: generous, since it reads the whole file (`TFPARITY_HDF5_PROBE_TIMEOUT` overrides).
+    static func timeout(for path: String) -> Double {
+        if let text = ProcessInfo.processInfo.environment["TFPARITY_HDF5_PROBE_TIMEOUT"], let seconds = Double(text) {
+            return seconds
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return 30 + Double(size ?? 0) / 20_000_000
+    }
+
+    /// Runs the child on `path`; returns when libhdf5 read the file without incident.
+    /// - Throws: `FileError` naming `path` when the child crashed, hung, or libhdf5 failed to read a dataset.
+    static func run(_ path: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        process.arguments = [subcommand, path]
+        var environment = ProcessInfo.processInfo.environment
+        // One malloc arena: each extra arena reserves 64 MiB of address space against the limit.
+        environment["MALLOC_ARENA_MAX"] = "1"
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        do {
+            try process.run()
+        } catch {
+            throw FileError(path: path, reason: "cannot start the isolated HDF5 reader: \(error.localizedDescription)")
+        }
+        // Drain stderr while waiting, so a chatty child cannot block on a full pipe.
+        let collected = Mutex<Data>(Data())
+        let reader = Thread {
+            let data = errors.fileHandleForReading.readDataToEndOfFile()
+            collected.withLock { $0 = data }
+        }
+        reader.start()
+        let seconds = timeout(for: path)
+        if finished.wait(timeout: .now() + seconds) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            finished.wait()
+            throw FileError(
+                path: path, reason: "libhdf5 did not finish reading this file within \(Int(seconds)) s (killed)")
+        }
+        while !reader.isFinished { usleep(1000) }
+        let message =
+            String(decoding: collected.withLock { $0 }, as: UTF8.self)
+            .split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        switch (process.terminationReason, process.terminationStatus) {
+        case (.exit, 0):
+            return
+        case (.exit, 3):
+            let parts = message.split(separator: "\t", maxSplits: 1).map(String.init)
+            let member = parts.count == 2 ? parts[0] : nil
+            let reason = parts.last ?? "unknown error"
+            let limit = reason.contains("memory allocation failed") ? " within the memory allowed for it" : ""
+            throw FileError(path: path, member: member, reason: "libhdf5 could not read it\(limit): \(reason)")
+        case (.uncaughtSignal, let signal):
+            throw FileError(path: path, reason: "libhdf5 crashed reading this file (signal \(signal))")
+        case (_, let status):
+            throw FileError(path: path, reason: "libhdf5 failed reading this file (exit status \(status))")
+        }
+    }
+
+    /// Sets the soft address-space limit to the current size plus `extra` bytes (`setrlimit(RLIMIT_AS)`).
+    static func limitAddressSpace(extra: Int) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0 else { return }
+        let wanted = UInt64(clamping: currentAddressSpace()) &+ UInt64(clamping: extra)
+        limit.rlim_cur = min(rlim_t(clamping: wanted), limit.rlim_max)
+        _ = setrlimit(Int32(RLIMIT_AS.rawValue), &limit)
+    }
+
+    /// This process's virtual size in bytes, from `/proc/self/statm` (first field, in pages).
+    private static func currentAddressSpace() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+            let pages = text.split(separator: " ").first.flatMap({ Int($0) })
+        else { return 1 << 30 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The model file is written to a temporary file beside it and renamed into place: interrupted or failed runs leave
+/// nothing behind and never damage an existing file. (`Scripts/kill_test.sh` covers kill -9 at random moments.)
+@Suite struct CrashSafeOutputTests {
+    static let seedArguments = ["convert", "Fixtures/seed/params.npz", "--spec", "Fixtures/seed/spec.yaml", "-o"]
+
+    @Test func convertingOverItsOwnInputWorks() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let model = dir.appendingPathComponent("m.safetensors").path
+        #expect(try runTFParity(Self.seedArguments + [model]).status == 0)
+        // A safetensors source converted onto itself: read fully, then replaced atomically.
+        let again = try runTFParity([
+            "convert", model, "--spec", "Fixtures/seed/spec.yaml", "-o", model,
+        ])
+        #expect(again.status == 2 || again.status == 0, "\(again.stderr)")
+        #expect(try runTFParity(["inspect", model]).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.safetensors"])
+    }
+
+    @Test func readOnlyDirectoryExits2() throws {
+        let dir = try makeTemporaryDirectory()
+        defer {
+            chmod(dir.path, 0o755)
+            removeTemporaryDirectory(dir)
+        }
+        chmod(dir.path, 0o555)
+        // root ignores directory permissions; a read-only bind is what stops it.
+        guard getuid() != 0 else { return try readOnlyMountExits2() }
+        let result = try runTFParity(Self.seedArguments + [dir.appendingPathComponent("m.safetensors").path])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("error: \(dir.path)/m.safetensors"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    private func readOnlyMountExits2() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        guard mount("tmpfs", dir.path, "tmpfs", UInt(MS_RDONLY), "size=1m") == 0 else { return }
+        defer { umount(dir.path) }
+        let result = try runTFParity(Self.seedArguments + [dir.appendingPathComponent("m.safetensors").path])
+        #expect(result.status == 2)
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    /// A 16 KiB tmpfs (mounted when running as root) cannot hold the seed model: exit 2, nothing left behind, and an
+    /// existing small file there is untouched.
+    @Test(.enabled(if: getuid() == 0)) func fullDiskExits2() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        guard mount("tmpfs", dir.path, "tmpfs", 0, "size=4k") == 0 else { return }
+        defer { umount(dir.path) }
+        let existing = dir.appendingPathComponent("m.safetensors")
+        try Data("previous".utf8).write(to: existing)
+        let result = try runTFParity(Self.seedArguments + [existing.path])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(try Data(contentsOf: existing) == Data("previous".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.safetensors"])
+    }
+}
