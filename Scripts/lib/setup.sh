@@ -8,6 +8,7 @@ ensure_system_packages() {
   pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
   pkg-config --exists libcrypto 2>/dev/null || missing+=(libssl-dev)
   pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev)
+  [[ -x /usr/bin/time ]] || missing+=(time)  # the corpus test measures peak memory with GNU time
   if ((${#missing[@]})); then
     echo "installing ${missing[*]} ..." >&2
     local sudo=""

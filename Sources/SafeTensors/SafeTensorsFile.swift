@@ -18,7 +18,9 @@ public struct SafeTensorsFile: Sendable {
     /// The largest header accepted, as in the reference implementation (100 MB).
     public static let maximumHeaderLength = 100_000_000
     /// The most tensors accepted in one file; far more than any model has, low enough to bound memory.
-    public static let maximumTensorCount = 2_000_000
+    /// Far above any real model (a large language model has a few thousand tensors), low enough that a header claiming
+    /// more is refused before it is parsed.
+    public static let maximumTensorCount = 100_000
 
     /// The file as the caller named it, used in errors.
     public let path: String
@@ -122,6 +124,27 @@ public struct SafeTensorsFile: Sendable {
 
     private static func errorText() -> String { String(cString: strerror(errno)) }
 
+    /// How many times `needle` occurs in `haystack` (non-overlapping).
+    private static func occurrences(of needle: [UInt8], in haystack: [UInt8]) -> Int {
+        guard let first = needle.first, haystack.count >= needle.count else { return 0 }
+        var count = 0
+        haystack.withUnsafeBufferPointer { hay in
+            needle.withUnsafeBufferPointer { pattern in
+                var i = 0
+                let last = hay.count - pattern.count
+                while i <= last {
+                    if hay[i] == first && memcmp(hay.baseAddress! + i, pattern.baseAddress!, pattern.count) == 0 {
+                        count += 1
+                        i += pattern.count
+                    } else {
+                        i += 1
+                    }
+                }
+            }
+        }
+        return count
+    }
+
     /// Checks `header` (the JSON bytes) against a file of `fileSize` bytes.
     private init(header headerBytes: [UInt8], fileSize: Int, storage: Storage, path: String) throws(SafeTensorsError) {
         self.path = path
@@ -129,6 +152,12 @@ public struct SafeTensorsFile: Sendable {
         dataStart = 8 + headerBytes.count
         let dataSize = fileSize - dataStart
 
+        // Every tensor entry spells "data_offsets" once: counting them is a fast scan that bounds the JSON tree's size
+        // before it is built, so a header of millions of tiny tensors costs a scan, not gigabytes.
+        let entryCount = Self.occurrences(of: Array("\"data_offsets\"".utf8), in: headerBytes)
+        guard entryCount <= Self.maximumTensorCount else {
+            throw .tooManyTensors(path: path, count: entryCount, limit: Self.maximumTensorCount)
+        }
         // Checked here as well as in the parser so the message can say which rule failed.
         guard String(validating: headerBytes, as: UTF8.self) != nil else {
             throw .invalidHeader(path: path, reason: "not UTF-8")

@@ -83,8 +83,11 @@ public enum SafeTensorsWriter {
             throw SafeTensorsError.writeFailed(
                 path: path, reason: "cannot create a temporary file in '\(directory)': \(errorText())")
         }
+        // Held until the file is renamed or removed: a later writer that can take this lock knows the writer is gone.
+        _ = flock(descriptor, LOCK_EX | LOCK_NB)
         TemporaryFiles.register(temporaryPath)
         defer { TemporaryFiles.unregister(temporaryPath) }
+        removeAbandonedTemporaryFiles(of: destination)
         do {
             var checksum = DataChecksum()
             do {
@@ -117,6 +120,26 @@ public enum SafeTensorsWriter {
             throw error
         }
         syncDirectory(directory)
+    }
+
+    /// Removes temporary files an earlier writer of `destination` left behind when it was killed (SIGKILL cannot be
+    /// caught): `.NAME.tmp-*` beside it, ours (mode 0600, our user), untouched for a minute, and unlocked — a live
+    /// writer holds an exclusive `flock` on its file until it is renamed.
+    private static func removeAbandonedTemporaryFiles(of destination: URL) {
+        let directory = destination.deletingLastPathComponent()
+        let prefix = ".\(destination.lastPathComponent).tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let path = directory.appendingPathComponent(name).path
+            var status = stat()
+            guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o777 == 0o600,
+                status.st_uid == getuid(), time(nil) - status.st_mtim.tv_sec > 60
+            else { continue }
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard descriptor >= 0 else { continue }
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
+            close(descriptor)
+        }
     }
 
     /// `write(2)` until every byte is out; a full disk or an I/O error becomes `writeFailed`.

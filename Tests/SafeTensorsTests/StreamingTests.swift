@@ -94,3 +94,42 @@ import Testing
         #expect(stream.isEmpty || other.value != whole.value)
     }
 }
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct AbandonedTemporaryFileTests {
+    /// A temporary file of ours (0600) and its age in seconds.
+    func makeTemporary(_ dir: URL, _ name: String, age: Int) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        #expect(
+            FileManager.default.createFile(
+                atPath: path, contents: Data("partial".utf8), attributes: [.posixPermissions: 0o600]))
+        var times = [timespec(tv_sec: time(nil) - age, tv_nsec: 0), timespec(tv_sec: time(nil) - age, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        return path
+    }
+
+    /// What SIGKILL left behind goes on the next write; a live writer's file (locked) and a fresh one stay.
+    @Test func nextWriteRemovesWhatAKilledWriterLeft() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let stale = try makeTemporary(dir, ".m.safetensors.tmp-dead", age: 600)
+        let fresh = try makeTemporary(dir, ".m.safetensors.tmp-fresh", age: 0)
+        let locked = try makeTemporary(dir, ".m.safetensors.tmp-live", age: 600)
+        let other = try makeTemporary(dir, ".other.safetensors.tmp-dead", age: 600)
+        let holder = open(locked, O_RDONLY)
+        #expect(flock(holder, LOCK_EX | LOCK_NB) == 0)
+        defer { close(holder) }
+
+        try SafeTensorsWriter.write(
+            [(name: "t", tensor: Tensor(shape: [1], floats: [1]))], to: dir.appendingPathComponent("m.safetensors").path
+        )
+
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: fresh))
+        #expect(FileManager.default.fileExists(atPath: locked))
+        #expect(FileManager.default.fileExists(atPath: other), "another destination's files are not ours to judge")
+    }
+}

@@ -85,8 +85,19 @@ public func runTFParityMeasured(_ arguments: [String], environment: [String: Str
     posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
 
     let executable = productsDirectory.appendingPathComponent("tfparity").path
-    // The shell changes to the repository root, then execs the CLI in its place (same pid, so wait4 measures it).
-    let shell = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", repositoryRoot.path, executable]
+    let rssPath = scratch.appendingPathComponent("maxrss").path
+    // A child spawned from this (large) test process inherits its peak RSS through vfork + exec, so wait4 here would
+    // report the test's memory, not the CLI's. GNU time forks the CLI from its own small image and reports the CLI's
+    // peak alone; without it, fall back to wait4 (an upper bound).
+    let gnuTime = "/usr/bin/time"
+    let useTime = FileManager.default.isExecutableFile(atPath: gnuTime)
+    let shell =
+        useTime
+        ? [
+            "/bin/sh", "-c", "cd \"$0\" && rss=\"$1\" && shift && exec \(gnuTime) -q -f %M -o \"$rss\" \"$@\"",
+            repositoryRoot.path, rssPath, executable,
+        ]
+        : ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", repositoryRoot.path, executable]
     let argv = (shell + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -109,5 +120,13 @@ public func runTFParityMeasured(_ arguments: [String], environment: [String: Str
         status: signal == 0 ? (status >> 8) & 0xff : nil, signal: signal == 0 ? nil : signal,
         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
-        seconds: seconds, maxRSSBytes: usage.ru_maxrss * 1024)
+        seconds: seconds, maxRSSBytes: (useTime ? measuredRSS(rssPath) : nil) ?? usage.ru_maxrss * 1024)
+}
+
+/// The kilobytes GNU time wrote (its last line), in bytes.
+private func measuredRSS(_ path: String) -> Int? {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+        let last = text.split(whereSeparator: \.isNewline).last, let kilobytes = Int(last)
+    else { return nil }
+    return kilobytes * 1024
 }
