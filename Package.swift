@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "TFParityKitTests", dependencies: ["TFParityKit", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport", "NumPyFormat", "TensorCore"]),
         .testTarget(
             name: "TFParityRuntimeTests",
             dependencies: ["TFParityRuntime", "TFParityKit", "NumPyFormat", "TestSupport"]

@@ -6,7 +6,8 @@
 # After every kill the destination must be exactly one of: absent (first round, nothing written yet), the previous
 # version (byte-identical), or a complete model that `tfparity inspect` reads. Anything else fails. SIGKILL cannot be
 # caught, so the writer's `.out.safetensors.tmp-*` file may stay behind; those are counted, reported and removed
-# (they are 0600, never the destination, and a later run ignores them).
+# (they are 0600, never the destination; the next write to the same destination also removes any that are a minute
+# old and not locked by a live writer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-50}"
