@@ -182,6 +182,72 @@ public struct Engine: Sendable {
     }
 }
 
+extension Engine {
+    /// Checks that `layer`'s parameters fit its op, from their shapes alone — the checks `Engine(model:)` makes before
+    /// it converts anything, so a converter can make them without reading a value.
+    /// - Parameter shapes: the shape of parameter `kernel`, `bias`, … of this layer, or nil when it has none.
+    public static func checkParameterShapes(of layer: Layer, shapes: (String) -> [Int]?) throws {
+        func required(_ parameter: String) throws -> [Int] {
+            guard let shape = shapes(parameter) else {
+                throw EngineError.missingParameter(layer: layer.name, parameter: parameter)
+            }
+            return shape
+        }
+        func vector(_ parameter: String, length: Int, optional: Bool = true) throws {
+            guard let shape = shapes(parameter) else {
+                if optional { return }
+                throw EngineError.missingParameter(layer: layer.name, parameter: parameter)
+            }
+            guard Shape.elementCount(shape) == length, shape.filter({ $0 != 1 }).count <= 1 else {
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: parameter, expected: "[\(length)]", actual: shape)
+            }
+        }
+        func kernel(_ parameter: String, _ geometry: Convolution2D, last: Int?) throws -> [Int] {
+            let shape = try required(parameter)
+            guard shape.count == 4, shape[0] == geometry.kernelSize[0], shape[1] == geometry.kernelSize[1],
+                last.map({ shape[3] == $0 }) ?? true
+            else {
+                let lastText = last.map(String.init) ?? "out"
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: parameter,
+                    expected: "[\(geometry.kernelSize[0]), \(geometry.kernelSize[1]), in, \(lastText)]", actual: shape)
+            }
+            return shape
+        }
+        switch layer.op {
+        case .dense:
+            let shape = try required("kernel")
+            guard shape.count == 2 else {
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: "kernel", expected: "[in, out]", actual: shape)
+            }
+            try vector("bias", length: shape[1])
+        case .batchNormalization:
+            let channels = Shape.elementCount(try required("moving_mean")) ?? 0
+            try vector("moving_mean", length: channels, optional: false)
+            try vector("moving_variance", length: channels, optional: false)
+            try vector("gamma", length: channels)
+            try vector("beta", length: channels)
+        case .conv2D(let geometry, _):
+            try vector("bias", length: try kernel("kernel", geometry, last: nil)[3])
+        case .depthwiseConv2D(let geometry, let multiplier, _):
+            try vector("bias", length: try kernel("depthwise_kernel", geometry, last: multiplier)[2] * multiplier)
+        case .separableConv2D(let geometry, let multiplier, _):
+            let middle = try kernel("depthwise_kernel", geometry, last: multiplier)[2] * multiplier
+            let pointwise = try required("pointwise_kernel")
+            guard pointwise.count == 4, pointwise[0] == 1, pointwise[1] == 1, pointwise[2] == middle else {
+                throw EngineError.parameterShape(
+                    layer: layer.name, parameter: "pointwise_kernel", expected: "[1, 1, \(middle), out]",
+                    actual: pointwise)
+            }
+            try vector("bias", length: pointwise[3])
+        default:
+            break
+        }
+    }
+}
+
 /// A layer's parameters as float32 arrays, checked once.
 private enum PreparedLayer: Sendable {
     case dense(kernel: PackedMatrix, bias: [Float]?, inputSize: Int, outputSize: Int, activation: Activation)
@@ -199,102 +265,50 @@ private enum PreparedLayer: Sendable {
     case parameterless(LayerOp)
 
     init(_ layer: Layer, model: Model) throws {
-        func required(_ parameter: String) throws -> Tensor {
+        try Engine.checkParameterShapes(of: layer) { model.parameter(layer.name, $0)?.shape }
+        // Shapes are checked above; from here on a parameter is present when required and fits the op.
+        func required(_ parameter: String) -> Tensor {
             guard let tensor = model.parameter(layer.name, parameter) else {
-                throw EngineError.missingParameter(layer: layer.name, parameter: parameter)
+                preconditionFailure("checked parameter '\(parameter)' of '\(layer.name)' vanished")
             }
             return tensor
         }
-        func vector(_ parameter: String, length: Int, optional: Bool) throws -> [Float]? {
-            guard let tensor = model.parameter(layer.name, parameter) else {
-                if optional { return nil }
-                throw EngineError.missingParameter(layer: layer.name, parameter: parameter)
-            }
-            guard tensor.elementCount == length, tensor.shape.filter({ $0 != 1 }).count <= 1 else {
-                throw EngineError.parameterShape(
-                    layer: layer.name, parameter: parameter, expected: "[\(length)]", actual: tensor.shape)
-            }
-            return tensor.floatValues()
-        }
+        func vector(_ parameter: String) -> [Float]? { model.parameter(layer.name, parameter)?.floatValues() }
         switch layer.op {
         case .dense(let activation):
-            let kernel = try required("kernel")
-            guard kernel.rank == 2 else {
-                throw EngineError.parameterShape(
-                    layer: layer.name, parameter: "kernel", expected: "[in, out]", actual: kernel.shape)
-            }
-            let bias = try vector("bias", length: kernel.shape[1], optional: true)
+            let kernel = required("kernel")
             self = .dense(
                 kernel: PackedMatrix(kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1]),
-                bias: bias, inputSize: kernel.shape[0], outputSize: kernel.shape[1],
-                activation: activation)
+                bias: vector("bias"), inputSize: kernel.shape[0], outputSize: kernel.shape[1], activation: activation)
         case .batchNormalization(let epsilon, let axis):
-            let mean = try required("moving_mean")
-            let channels = mean.elementCount
-            let meanValues = mean.floatValues()
-            let variance = try vector("moving_variance", length: channels, optional: false) ?? []
-            let gamma = try vector("gamma", length: channels, optional: true)
-            let beta = try vector("beta", length: channels, optional: true)
             let (scale, offset) = BatchNormalization.scaleAndOffset(
-                mean: meanValues, variance: variance, gamma: gamma, beta: beta, epsilon: Float(epsilon))
+                mean: required("moving_mean").floatValues(), variance: required("moving_variance").floatValues(),
+                gamma: vector("gamma"), beta: vector("beta"), epsilon: Float(epsilon))
             self = .batchNormalization(scale: scale, offset: offset, axis: axis)
         case .activation(let activation):
             self = .activation(activation)
         case .dropout:
             self = .identity
         case .conv2D(let geometry, let activation):
-            let kernel = try required("kernel")
-            guard kernel.rank == 4, kernel.shape[0] == geometry.kernelSize[0], kernel.shape[1] == geometry.kernelSize[1]
-            else {
-                throw EngineError.parameterShape(
-                    layer: layer.name, parameter: "kernel",
-                    expected: "[\(geometry.kernelSize[0]), \(geometry.kernelSize[1]), in, out]", actual: kernel.shape)
-            }
+            let kernel = required("kernel")
             self = .convolution(
                 kernel: PackedMatrix(
                     kernel.floatValues(), inner: kernel.shape[0] * kernel.shape[1] * kernel.shape[2],
                     columns: kernel.shape[3]),
-                kernelShape: kernel.shape,
-                bias: try vector("bias", length: kernel.shape[3], optional: true), geometry: geometry,
-                activation: activation)
-        case .depthwiseConv2D(let geometry, let multiplier, let activation):
-            let kernel = try required("depthwise_kernel")
-            guard kernel.rank == 4, kernel.shape[0] == geometry.kernelSize[0],
-                kernel.shape[1] == geometry.kernelSize[1], kernel.shape[3] == multiplier
-            else {
-                throw EngineError.parameterShape(
-                    layer: layer.name, parameter: "depthwise_kernel",
-                    expected: "[\(geometry.kernelSize[0]), \(geometry.kernelSize[1]), in, \(multiplier)]",
-                    actual: kernel.shape)
-            }
+                kernelShape: kernel.shape, bias: vector("bias"), geometry: geometry, activation: activation)
+        case .depthwiseConv2D(let geometry, _, let activation):
+            let kernel = required("depthwise_kernel")
             self = .depthwise(
-                kernel: kernel.floatValues(), kernelShape: kernel.shape,
-                bias: try vector("bias", length: kernel.shape[2] * multiplier, optional: true), geometry: geometry,
+                kernel: kernel.floatValues(), kernelShape: kernel.shape, bias: vector("bias"), geometry: geometry,
                 activation: activation)
         case .separableConv2D(let geometry, let multiplier, let activation):
-            let depthwise = try required("depthwise_kernel")
-            guard depthwise.rank == 4, depthwise.shape[0] == geometry.kernelSize[0],
-                depthwise.shape[1] == geometry.kernelSize[1], depthwise.shape[3] == multiplier
-            else {
-                throw EngineError.parameterShape(
-                    layer: layer.name, parameter: "depthwise_kernel",
-                    expected: "[\(geometry.kernelSize[0]), \(geometry.kernelSize[1]), in, \(multiplier)]",
-                    actual: depthwise.shape)
-            }
-            let middle = depthwise.shape[2] * multiplier
-            let pointwise = try required("pointwise_kernel")
-            guard pointwise.rank == 4, pointwise.shape[0] == 1, pointwise.shape[1] == 1, pointwise.shape[2] == middle
-            else {
-                throw EngineError.parameterShape(
-                    layer: layer.name, parameter: "pointwise_kernel", expected: "[1, 1, \(middle), out]",
-                    actual: pointwise.shape)
-            }
+            let depthwise = required("depthwise_kernel")
+            let pointwise = required("pointwise_kernel")
             self = .separable(
                 depthwise: depthwise.floatValues(), depthwiseShape: depthwise.shape,
-                pointwise: PackedMatrix(pointwise.floatValues(), inner: middle, columns: pointwise.shape[3]),
-                outputChannels: pointwise.shape[3],
-                bias: try vector("bias", length: pointwise.shape[3], optional: true), geometry: geometry,
-                activation: activation)
+                pointwise: PackedMatrix(
+                    pointwise.floatValues(), inner: depthwise.shape[2] * multiplier, columns: pointwise.shape[3]),
+                outputChannels: pointwise.shape[3], bias: vector("bias"), geometry: geometry, activation: activation)
         case .zeroPadding2D, .maxPooling2D, .averagePooling2D, .globalAveragePooling2D, .globalMaxPooling2D, .flatten,
             .reshape, .add, .multiply, .concatenate, .relu, .softmax, .rescaling:
             self = .parameterless(layer.op)

@@ -29,9 +29,6 @@ public struct ModelPlan {
     public var provenance: Provenance?
     /// The source as the user named it, for errors found while the parameters are read.
     public var sourcePath: String
-    /// Whether writing checks each layer's parameters with the engine before writing them. A builder that checked
-    /// every shape itself turns it off: the engine's check holds a float32 copy of the layer beside it.
-    public var checksLayersWhileWriting = true
 
     public init(layers: [Layer], parameters: [String: PendingTensor], provenance: Provenance?, sourcePath: String) {
         self.layers = layers
@@ -73,45 +70,41 @@ public struct ModelPlan {
     }
 }
 
+extension ModelPlan {
+    /// Checks every layer's parameter shapes against its op, as the engine would, without reading a value.
+    public func checkShapes() throws {
+        for layer in layers {
+            do {
+                try Engine.checkParameterShapes(of: layer) { parameters["\(layer.name)/\($0)"]?.shape }
+            } catch let error as EngineError {
+                throw FileError(path: sourcePath, member: layer.name, reason: error.description)
+            }
+        }
+    }
+}
+
 extension ModelFile {
-    /// Writes the model `plan` describes to `path` atomically, reading its parameters layer by layer.
+    /// Writes the model `plan` describes to `path` atomically, reading one parameter at a time.
     ///
-    /// Each layer's parameters are read together and checked the way the engine checks them (shapes that fit the
-    /// op) before the first of them is written; a layer that does not fit stops the write, leaving no file.
+    /// Every layer's shapes are checked first, the way the engine checks them, so a model that could not run is
+    /// refused before anything is written; then each tensor is read, written and dropped.
     /// - Parameter progress: called before each tensor is written with its index, the tensor count and its name.
     public static func write(
         _ plan: ModelPlan, to path: String, progress: ((_ index: Int, _ count: Int, _ name: String) -> Void)? = nil
     ) throws {
+        try plan.checkShapes()
         let names = plan.orderedParameterNames
         let layout = names.compactMap { name in
             plan.parameters[name].map { TensorLayout(name: name, dtype: $0.dtype, shape: $0.shape) }
         }
-        let layerOf = Dictionary(
-            plan.layers.flatMap { layer in Model.parameterNames(of: layer).map { ("\(layer.name)/\($0)", layer) } },
-            uniquingKeysWith: { first, _ in first })
         let metadata = try metadataJSON(layers: plan.layers, provenance: plan.provenance)
-        var loaded: [String: Tensor] = [:]
         try SafeTensorsWriter.write(layout, metadata: [metadataKey: metadata], to: path) { index in
             let name = names[index]
             progress?(index, names.count, name)
-            if loaded[name] == nil, let layer = layerOf[name] {
-                loaded = [:]
-                for parameter in Model.parameterNames(of: layer) {
-                    let key = "\(layer.name)/\(parameter)"
-                    if let pending = plan.parameters[key] { loaded[key] = try plan.load(key, pending) }
-                }
-                if plan.checksLayersWhileWriting {
-                    do {
-                        _ = try Engine(model: Model(layers: [layer], parameters: loaded))
-                    } catch let error as EngineError {
-                        throw FileError(path: plan.sourcePath, member: layer.name, reason: error.description)
-                    }
-                }
+            guard let pending = plan.parameters[name] else {
+                preconditionFailure("parameter '\(name)' of the layout is not in the plan")
             }
-            guard let tensor = loaded.removeValue(forKey: name) else {
-                preconditionFailure("parameter '\(name)' belongs to no layer of the plan")
-            }
-            return tensor.bytes
+            return try plan.load(name, pending).bytes
         }
     }
 }

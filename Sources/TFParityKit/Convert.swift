@@ -167,10 +167,7 @@ public enum Converter {
             layers.append(Layer(name: entry.name, op: entry.op, inputs: inputs))
             previous = entry.name
         }
-        var plan = ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: source.path)
-        // Every shape was checked above, from the source's own description of its tensors.
-        plan.checksLayersWhileWriting = false
-        return plan
+        return ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: source.path)
     }
 
     /// SHA-256 of a file, or of a directory's files in path order.

@@ -249,8 +249,10 @@ struct KerasModelBuilder {
             layers.append(Layer(name: entry.name, op: op, inputs: inputs))
             emitted.insert(entry.name)
         }
-        // Shapes are checked by the engine as each layer's variables are read (ModelPlan).
-        return ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: store.path)
+        let plan = ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: store.path)
+        // Variable shapes against each layer's config, as the engine checks them, before anything is read.
+        try plan.checkShapes()
+        return plan
     }
 
     /// The op for one Keras layer and the model names of its variables, in the layer's variable order.
