@@ -2,39 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 
-private struct SwiftResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs `swift` with `arguments` in `directory`; stdout and stderr go to files so the child never blocks.
-private func runSwift(_ arguments: [String], in directory: URL) throws -> SwiftResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["swift"] + arguments
-    process.currentDirectoryURL = directory
-    let scratch = try makeTemporaryDirectory()
-    defer { removeTemporaryDirectory(scratch) }
-    let outURL = scratch.appendingPathComponent("stdout")
-    let errURL = scratch.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    defer {
-        try? out.close()
-        try? err.close()
-    }
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return SwiftResult(
-        status: process.terminationStatus,
-        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+/// Runs `swift` with `arguments` in `directory`.
+private func runSwift(_ arguments: [String], in directory: URL) throws -> CommandResult {
+    try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["swift"] + arguments, in: directory)
 }
 
 @Suite(.serialized) struct PackageTests {

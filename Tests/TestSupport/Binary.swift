@@ -24,10 +24,18 @@ public let productsDirectory: URL = {
 
 /// Runs `tfparity` with `arguments` from the repository root and waits for it.
 public func runTFParity(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    try runProcess(
+        productsDirectory.appendingPathComponent("tfparity"), arguments, in: repositoryRoot, environment: environment)
+}
+
+/// Runs `executable` with `arguments` in `directory`, with no standard input, and waits for it.
+public func runProcess(
+    _ executable: URL, _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+) throws -> CommandResult {
     let process = Process()
-    process.executableURL = productsDirectory.appendingPathComponent("tfparity")
+    process.executableURL = executable
     process.arguments = arguments
-    process.currentDirectoryURL = repositoryRoot
+    process.currentDirectoryURL = directory
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     // Files, not pipes: a chatty child can never block on a full pipe, and no reader threads are needed.
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tfparity-run-\(UUID().uuidString)")
