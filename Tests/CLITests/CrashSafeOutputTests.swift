@@ -43,7 +43,7 @@ import Testing
     private func readOnlyMountExits2() throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
-        guard mount("tmpfs", dir.path, "tmpfs", UInt(MS_RDONLY), "size=1m") == 0 else { return }
+        try #require(mount("tmpfs", dir.path, "tmpfs", UInt(MS_RDONLY), "size=1m") == 0, "cannot mount a tmpfs")
         defer { umount(dir.path) }
         let result = try runTFParity(Self.seedArguments + [dir.appendingPathComponent("m.safetensors").path])
         #expect(result.status == 2)
@@ -56,7 +56,7 @@ import Testing
     @Test(.enabled(if: getuid() == 0)) func fullDiskExits2() throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
-        guard mount("tmpfs", dir.path, "tmpfs", 0, "size=4k") == 0 else { return }
+        try #require(mount("tmpfs", dir.path, "tmpfs", 0, "size=4k") == 0, "cannot mount a tmpfs")
         defer { umount(dir.path) }
         let existing = dir.appendingPathComponent("m.safetensors")
         try Data("previous".utf8).write(to: existing)
