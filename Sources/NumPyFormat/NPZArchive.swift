@@ -57,16 +57,9 @@ public struct NPZArchive: Sendable {
     ///   method, a local header that disagrees with the central directory, corrupt or oversized deflate
     ///   data, a CRC-32 mismatch, or a malformed NPY payload.
     public func tensor(named name: String) throws -> Tensor {
-        guard let index = index(of: name) else { throw NPYError.memberNotFound(path: path, name: name) }
-        let entry = entries[index]
-        guard !entry.isEncrypted else {
-            throw NPYError.unsupportedArchiveFeature(
-                path: path, member: entry.name, detail: "encrypted member (flag bit 0 set)")
-        }
+        let (entry, range) = try member(named: name)
         let data: ArraySlice<UInt8>
-        switch entry.method {
-        case 0:
-            let range = try ZipDirectory.dataRange(of: entry, in: bytes, path: path)
+        if entry.method == 0 {
             guard entry.uncompressedSize == entry.compressedSize else {
                 throw NPYError.malformedArchive(
                     path: path, member: entry.name,
@@ -74,18 +67,47 @@ public struct NPZArchive: Sendable {
                         + "uncompressed bytes")
             }
             data = bytes[range]
-        case 8:
-            let range = try ZipDirectory.dataRange(of: entry, in: bytes, path: path)
+        } else {
             data = try inflateNPY(bytes[range], entry: entry)[...]
-        default:
-            throw NPYError.unsupportedArchiveFeature(
-                path: path, member: entry.name, detail: "compression method \(Self.describeMethod(entry.method))")
         }
         let crc = CRC32.checksum(data)
         guard crc == entry.crc32 else {
             throw NPYError.checksumMismatch(path: path, member: entry.name, expected: entry.crc32, actual: crc)
         }
         return try NPYFile.decode(data, path: path, member: entry.name)
+    }
+
+    /// The NPY header of member `name` (its dtype and shape), decoded without reading or checking its payload; a
+    /// converter uses it to check shapes before it reads any data (`tensor(named:)` then checks everything).
+    public func header(named name: String) throws -> NPYHeader {
+        let (entry, range) = try member(named: name)
+        if entry.method == 0 {
+            return try NPYHeader.parse(bytes[range], path: path, member: entry.name).header
+        }
+        do {
+            let inflater = try RawInflater(compressed: bytes[range])
+            // Magic, version and header length: 10 bytes in format 1.0, 12 in 2.0 and 3.0.
+            try inflater.inflate(upTo: 12)
+            try inflater.inflate(upTo: try NPYHeader.headerEnd(inflater.output[...], path: path, member: entry.name))
+            return try NPYHeader.parse(inflater.output[...], path: path, member: entry.name).header
+        } catch let failure as InflateFailure {
+            throw NPYError.corruptCompressedData(path: path, member: entry.name, detail: failure.message)
+        }
+    }
+
+    /// The entry of member `name` and its data's range in the archive, refusing what this reader does not read.
+    private func member(named name: String) throws -> (ZipEntry, Range<Int>) {
+        guard let index = index(of: name) else { throw NPYError.memberNotFound(path: path, name: name) }
+        let entry = entries[index]
+        guard !entry.isEncrypted else {
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: entry.name, detail: "encrypted member (flag bit 0 set)")
+        }
+        guard entry.method == 0 || entry.method == 8 else {
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: entry.name, detail: "compression method \(Self.describeMethod(entry.method))")
+        }
+        return (entry, try ZipDirectory.dataRange(of: entry, in: bytes, path: path))
     }
 
     /// Inflates a member no further than its NPY header says it holds.

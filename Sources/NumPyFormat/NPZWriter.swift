@@ -1,12 +1,6 @@
 import Foundation
 import TensorCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Writes `.npz` archives that `numpy.load` reads: a zip of stored (uncompressed) `.npy` members.
 ///
 /// Each member is an NPY v1.0 file (`\x93NUMPY`, version 1.0, a little-endian `u2` header length, the header dict
@@ -32,55 +26,31 @@ public enum NPZWriter {
                     path: path, member: name, descr: tensor.dtype.numpyName, detail: "numpy has no such dtype")
             }
         }
-        let destination = URL(fileURLWithPath: path)
-        let directory = destination.deletingLastPathComponent().path
-        let temporaryPath = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).tmp-\(UUID().uuidString.prefix(8))").path
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw NPYError.writeFailed(
-                path: path, reason: "cannot create a temporary file in '\(directory)': \(errorText())")
-        }
-        TemporaryFiles.register(temporaryPath)
-        defer { TemporaryFiles.unregister(temporaryPath) }
         do {
-            do {
-                defer { close(descriptor) }
-                var offset: UInt64 = 0
-                var central: [UInt8] = []
-                for (name, tensor) in arrays {
-                    let memberName = Array((name + ".npy").utf8)
-                    let header = npyHeader(tensor)
-                    let size = UInt64(header.count + tensor.bytes.count)
-                    var crc = CRC32.checksum(header[...])
-                    crc = CRC32.checksum(tensor.bytes[...], continuing: crc)
-                    let zip64 = forceZip64 || size >= 0xFFFF_FFFF || offset >= 0xFFFF_FFFF
-                    try writeAll(
-                        descriptor, localHeader(memberName, crc: crc, size: size, zip64: zip64), path: path)
-                    try writeAll(descriptor, header, path: path)
-                    try writeAll(descriptor, tensor.bytes, path: path)
-                    central += centralHeader(memberName, crc: crc, size: size, offset: offset, zip64: zip64)
-                    offset += UInt64(30 + memberName.count + (zip64 ? 20 : 0)) + size
-                }
-                try writeAll(
-                    descriptor,
-                    central
-                        + endRecords(
-                            count: UInt64(arrays.count), centralSize: UInt64(central.count), centralOffset: offset,
-                            forceZip64: forceZip64),
-                    path: path)
-                guard fsync(descriptor) == 0 else {
-                    throw NPYError.writeFailed(path: path, reason: "cannot sync: \(errorText())")
-                }
+            let file = try AtomicFile(replacing: path)
+            var offset: UInt64 = 0
+            var central: [UInt8] = []
+            for (name, tensor) in arrays {
+                let memberName = Array((name + ".npy").utf8)
+                let header = npyHeader(tensor)
+                let size = UInt64(header.count + tensor.bytes.count)
+                var crc = CRC32.checksum(header[...])
+                crc = CRC32.checksum(tensor.bytes[...], continuing: crc)
+                let zip64 = forceZip64 || size >= 0xFFFF_FFFF || offset >= 0xFFFF_FFFF
+                try file.write(localHeader(memberName, crc: crc, size: size, zip64: zip64))
+                try file.write(header)
+                try file.write(tensor.bytes)
+                central += centralHeader(memberName, crc: crc, size: size, offset: offset, zip64: zip64)
+                offset += UInt64(30 + memberName.count + (zip64 ? 20 : 0)) + size
             }
-            try check(temporaryPath, against: arrays, path: path)
-            chmod(temporaryPath, 0o666 & ~currentUmask())
-            guard rename(temporaryPath, path) == 0 else {
-                throw NPYError.writeFailed(path: path, reason: "cannot rename into place: \(errorText())")
-            }
-        } catch {
-            unlink(temporaryPath)
-            throw error
+            try file.write(
+                central
+                    + endRecords(
+                        count: UInt64(arrays.count), centralSize: UInt64(central.count), centralOffset: offset,
+                        forceZip64: forceZip64))
+            try file.commit { temporaryPath in try check(temporaryPath, against: arrays, path: path) }
+        } catch let error as FileError {
+            throw NPYError.writeFailed(path: path, reason: error.reason)
         }
     }
 
@@ -225,25 +195,6 @@ public enum NPZWriter {
         }
     }
 
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer in
-                systemWrite(descriptor, buffer.baseAddress.map { $0 + done }, bytes.count - done)
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw NPYError.writeFailed(path: path, reason: errorText()) }
-            done += n
-        }
-    }
-
-    private static func currentUmask() -> mode_t {
-        let mask = umask(0)
-        umask(mask)
-        return mask
-    }
-
-    private static func errorText() -> String { String(cString: strerror(errno)) }
 }
 
 /// Little-endian fields appended to a byte array.
@@ -257,9 +208,4 @@ private struct ByteWriter {
     mutating func u64(_ value: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8((value >> UInt64(shift)) & 0xFF)) }
     }
-}
-
-/// `write(2)`, out of reach of `NPZWriter.write` inside the enum.
-private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
-    write(descriptor, buffer, count)
 }

@@ -86,17 +86,6 @@ public struct Engine: Sendable {
         return try compute(layer, known: known, memo: &memo)
     }
 
-    /// The value feeding layer `name` (its first input), computed from `known` as `output(of:given:)` does.
-    public func input(of name: String, given known: [String: FloatTensor]) throws -> FloatTensor {
-        guard let layer = model.layer(named: name) else { throw EngineError.unknownLayer(name) }
-        guard let source = layer.inputs.first else {
-            throw EngineError.missingValue(layer: name, input: Model.inputName)
-        }
-        if let value = known[source] { return value }
-        if source == Model.inputName { throw EngineError.missingValue(layer: name, input: source) }
-        return try output(of: source, given: known)
-    }
-
     private func compute(_ layer: Layer, known: [String: FloatTensor], memo: inout [String: FloatTensor]) throws
         -> FloatTensor
     {
@@ -175,11 +164,6 @@ public struct Engine: Sendable {
         }
     }
 
-    /// The per-channel `(inv, beta - mean * inv)` a BN layer applies, as TensorFlow computes them in float32.
-    public func batchNormalizationScaleAndOffset(_ name: String) -> (scale: [Float], offset: [Float])? {
-        if case .batchNormalization(let scale, let offset, _) = prepared[name] { return (scale, offset) }
-        return nil
-    }
 }
 
 extension Engine {

@@ -70,86 +70,29 @@ public enum SafeTensorsWriter {
         contents: (_ index: Int) throws -> [UInt8]
     ) throws {
         let header = try encodedHeader(layout, metadata: metadata, path: path)
-
-        let destination = URL(fileURLWithPath: path)
-        let directory = destination.deletingLastPathComponent().path
-        let temporaryPath = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).tmp-\(randomSuffix())").path
-
-        // O_EXCL: never write through a file or symlink someone else put at the temporary name; 0600 so nobody
-        // else reads a half-written file.
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw SafeTensorsError.writeFailed(
-                path: path, reason: "cannot create a temporary file in '\(directory)': \(errorText())")
+        // The output's own failures become `writeFailed`; what `contents` throws (naming the source) passes unchanged.
+        func output<T>(_ body: () throws(FileError) -> T) throws(SafeTensorsError) -> T {
+            do { return try body() } catch { throw .writeFailed(path: path, reason: error.reason) }
         }
-        // Held until the file is renamed or removed: a later writer that can take this lock knows the writer is gone.
-        _ = flock(descriptor, LOCK_EX | LOCK_NB)
-        TemporaryFiles.register(temporaryPath)
-        defer { TemporaryFiles.unregister(temporaryPath) }
-        removeAbandonedTemporaryFiles(of: destination)
+        let file = try output { () throws(FileError) in try AtomicFile(replacing: path) }
+        try output { () throws(FileError) in try file.write(header) }
+        var checksum = DataChecksum()
+        for (index, tensor) in layout.enumerated() {
+            let bytes = try contents(index)
+            guard bytes.count == tensor.byteCount else {
+                throw SafeTensorsError.writeFailed(
+                    path: path,
+                    reason: "tensor '\(tensor.name)' came with \(bytes.count) bytes, expected \(tensor.byteCount)")
+            }
+            try output { () throws(FileError) in try file.write(bytes) }
+            checksum.update(bytes)
+        }
         do {
-            var checksum = DataChecksum()
-            do {
-                defer { close(descriptor) }
-                try writeAll(descriptor, header, path: path)
-                for (index, tensor) in layout.enumerated() {
-                    let bytes = try contents(index)
-                    guard bytes.count == tensor.byteCount else {
-                        throw SafeTensorsError.writeFailed(
-                            path: path,
-                            reason:
-                                "tensor '\(tensor.name)' came with \(bytes.count) bytes, expected \(tensor.byteCount)")
-                    }
-                    try writeAll(descriptor, bytes, path: path)
-                    checksum.update(bytes)
-                }
-                // fsync before rename so a crash cannot leave a renamed but empty file.
-                guard fsync(descriptor) == 0 else {
-                    throw SafeTensorsError.writeFailed(path: path, reason: "cannot sync: \(errorText())")
-                }
+            try file.commit { temporaryPath in
+                try verify(temporaryPath, against: layout, metadata: metadata, checksum: checksum.value, path: path)
             }
-            try verify(temporaryPath, against: layout, metadata: metadata, checksum: checksum.value, path: path)
-            // The finished file gets the permissions a plain create would have given it.
-            chmod(temporaryPath, 0o666 & ~currentUmask())
-            guard rename(temporaryPath, path) == 0 else {
-                throw SafeTensorsError.writeFailed(path: path, reason: "cannot rename into place: \(errorText())")
-            }
-        } catch {
-            unlink(temporaryPath)
-            throw error
-        }
-        syncDirectory(directory)
-    }
-
-    /// Removes temporary files an earlier writer of `destination` left behind when it was killed (SIGKILL cannot be
-    /// caught): `.NAME.tmp-*` beside it, ours (mode 0600, our user), untouched for a minute, and unlocked — a live
-    /// writer holds an exclusive `flock` on its file until it is renamed.
-    private static func removeAbandonedTemporaryFiles(of destination: URL) {
-        let directory = destination.deletingLastPathComponent()
-        let prefix = ".\(destination.lastPathComponent).tmp-"
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for name in names where name.hasPrefix(prefix) {
-            let path = directory.appendingPathComponent(name).path
-            var status = stat()
-            guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o777 == 0o600,
-                status.st_uid == getuid(), time(nil) - status.st_mtim.tv_sec > 60
-            else { continue }
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard descriptor >= 0 else { continue }
-            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
-            close(descriptor)
-        }
-    }
-
-    /// `write(2)` until every byte is out; a full disk or an I/O error becomes `writeFailed`.
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(SafeTensorsError) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .writeFailed(path: path, reason: errorText()) }
-            done += n
+        } catch let error as FileError {
+            throw SafeTensorsError.writeFailed(path: path, reason: error.reason)
         }
     }
 
@@ -247,25 +190,4 @@ public enum SafeTensorsWriter {
         }
     }
 
-    /// Makes the rename durable; best effort, since the data itself is already synced.
-    private static func syncDirectory(_ directory: String) {
-        let descriptor = open(directory, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        fsync(descriptor)
-        close(descriptor)
-    }
-
-    private static func currentUmask() -> mode_t {
-        let mask = umask(0o022)
-        umask(mask)
-        return mask
-    }
-
-    private static func randomSuffix() -> String {
-        String(UInt64.random(in: 0...UInt64.max), radix: 16)
-    }
-
-    private static func errorText() -> String {
-        String(cString: strerror(errno))
-    }
 }

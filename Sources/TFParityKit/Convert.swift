@@ -63,7 +63,7 @@ public enum Converter {
                 toolVersion: toolVersion)
             return (plan, kind)
         }
-        let (source, kind) = try SourceDetection.open(sourcePath)
+        let (source, kind) = try SourceDetection.open(sourcePath, kind: detected)
         guard let specPath else {
             throw FileError(
                 path: sourcePath,

@@ -98,17 +98,18 @@ public enum Inspector {
     public static func inspect(path: String, spec specPath: String?, config configPath: String? = nil) throws
         -> InspectReport
     {
-        if specPath == nil, try SourceDetection.kind(of: path) == .safetensors {
+        let detected = try SourceDetection.kind(of: path)
+        if specPath == nil, detected == .safetensors {
             let file = try SafeTensorsFile(path: path)
             if file.metadata[ModelFile.metadataKey] != nil {
                 return summarise(try ModelFile.read(path: path), file: path, kind: "tfparity-model")
             }
         }
-        if try specPath != nil || configPath != nil || SourceDetection.kind(of: path).isKeras {
+        if specPath != nil || configPath != nil || detected.isKeras {
             let (model, kind) = try Converter.loadModel(source: path, spec: specPath, config: configPath)
             return summarise(model, file: path, kind: kind.rawValue)
         }
-        let (source, kind) = try SourceDetection.open(path)
+        let (source, kind) = try SourceDetection.open(path, kind: detected)
         if let checkpoint = source as? CheckpointSource {
             // Listed from the index alone: no tensor is read.
             let report = CheckpointInspector.report(checkpoint, kind: kind)

@@ -86,9 +86,9 @@ enum SourceDetection {
             reason: "not a recognised source (expected NPZ, NPY, HDF5, safetensors, or a TensorFlow checkpoint)")
     }
 
-    /// Opens `path` as a tensor source.
-    static func open(_ path: String) throws -> (TensorSource, SourceKind) {
-        let kind = try kind(of: path)
+    /// Opens `path` as a tensor source; `known` skips detection when the caller has already detected the kind.
+    static func open(_ path: String, kind known: SourceKind? = nil) throws -> (TensorSource, SourceKind) {
+        let kind = try known ?? kind(of: path)
         switch kind {
         case .npz: return (try NPZSource(path: path), kind)
         case .npy: return (try SingleNPYSource(path: path), kind)
@@ -110,6 +110,10 @@ struct NPZSource: TensorSource {
     }
     var tensorNames: [String] { archive.names }
     func readTensor(_ name: String) throws -> Tensor { try archive.tensor(named: name) }
+    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
+        let header = try archive.header(named: name)
+        return (header.dtype, header.shape)
+    }
 }
 
 struct SingleNPYSource: TensorSource {

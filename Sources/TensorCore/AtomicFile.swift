@@ -1,0 +1,115 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// An output file written beside its destination and renamed into place only when complete and checked, so a failed
+/// or interrupted run never leaves half a file or damages an existing one.
+///
+/// The temporary file `.NAME.tmp-<random>` is created with `O_EXCL` and mode 0600, held under an exclusive `flock`
+/// while it is written, and registered with `TemporaryFiles` so SIGINT/SIGTERM remove it. `commit` syncs it, lets the
+/// caller re-read and check it, gives it the permissions a plain create would have, renames it over the destination
+/// and syncs the directory. A file that is never committed is removed when this object goes away. One owner of the
+/// descriptor: this class.
+public final class AtomicFile {
+    /// The destination as the caller named it.
+    public let path: String
+    /// Where the bytes go until `commit`.
+    public let temporaryPath: String
+    private let directory: String
+    private var descriptor: Int32
+    private var committed = false
+
+    /// Creates the temporary file beside `path`, first removing any a killed earlier writer of `path` left behind.
+    /// - Throws: `FileError` naming `path` when its directory is missing or the file cannot be created.
+    public init(replacing path: String) throws(FileError) {
+        let destination = URL(fileURLWithPath: path)
+        self.path = path
+        directory = destination.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FileError(path: path, reason: "cannot be written: directory '\(directory)' does not exist")
+        }
+        let prefix = ".\(destination.lastPathComponent).tmp-"
+        Self.removeAbandoned(prefix: prefix, in: directory)
+        temporaryPath = directory + "/" + prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw FileError(
+                path: path, reason: "cannot create a temporary file in '\(directory)': \(Self.errorText())")
+        }
+        // Held until the file is renamed or removed: a later writer that can take this lock knows this one is gone.
+        _ = flock(descriptor, LOCK_EX | LOCK_NB)
+        TemporaryFiles.register(temporaryPath)
+    }
+
+    deinit {
+        guard !committed else { return }
+        if descriptor >= 0 { close(descriptor) }
+        unlink(temporaryPath)
+        TemporaryFiles.unregister(temporaryPath)
+    }
+
+    /// Appends `bytes` (`write(2)` until all are out); a full disk or an I/O error throws.
+    public func write(_ bytes: [UInt8]) throws(FileError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                // Non-empty here, so the base address exists.
+                Glibc.write(descriptor, raw.baseAddress! + done, bytes.count - done)
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw FileError(path: path, reason: "cannot be written: \(Self.errorText())") }
+            done += n
+        }
+    }
+
+    /// Syncs and closes the file, runs `check` on it (a re-read that throws when it is not what was meant), then
+    /// renames it over the destination and syncs the directory. On any error the temporary file is removed.
+    public func commit(check: (_ temporaryPath: String) throws -> Void) throws {
+        guard fsync(descriptor) == 0 else { throw FileError(path: path, reason: "cannot sync: \(Self.errorText())") }
+        close(descriptor)
+        descriptor = -1
+        try check(temporaryPath)
+        chmod(temporaryPath, 0o666 & ~Self.currentUmask())
+        guard rename(temporaryPath, path) == 0 else {
+            throw FileError(path: path, reason: "cannot rename into place: \(Self.errorText())")
+        }
+        committed = true
+        TemporaryFiles.unregister(temporaryPath)
+        // Makes the rename durable; best effort, since the data itself is already synced.
+        let directoryDescriptor = open(directory, O_RDONLY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    /// Removes temporary files an earlier writer left when it was killed (SIGKILL cannot be caught): ours (mode 0600,
+    /// our user), untouched for a minute, and unlocked — a live writer holds an exclusive `flock` on its file.
+    private static func removeAbandoned(prefix: String, in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let candidate = directory + "/" + name
+            var status = stat()
+            guard lstat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o777 == 0o600,
+                status.st_uid == getuid(), time(nil) - status.st_mtim.tv_sec > 60
+            else { continue }
+            let descriptor = open(candidate, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard descriptor >= 0 else { continue }
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(candidate) }
+            close(descriptor)
+        }
+    }
+
+    private static func currentUmask() -> mode_t {
+        let mask = umask(0o022)
+        umask(mask)
+        return mask
+    }
+
+    private static func errorText() -> String { String(cString: strerror(errno)) }
+}
