@@ -37,12 +37,6 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        .systemLibrary(
-            name: "COpenBLAS",
-            path: "Sources/COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
         .target(name: "TensorCore"),
         .target(name: "NumPyFormat", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "HDF5Kit", dependencies: ["TensorCore", "CHDF5"]),
@@ -53,7 +47,7 @@ let package = Package(
         .target(
             name: "TFParityKit",
             dependencies: [
-                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "CLibcrypto", "COpenBLAS",
+                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "CLibcrypto",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

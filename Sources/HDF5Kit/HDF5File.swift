@@ -37,6 +37,17 @@ public final class HDF5File {
     /// even a soft link that leads through an external link cannot open another file.
     private let linkAccess: HDF5Handle
     private let fileSize: Int
+    /// Paths whose every link `checkLinks` has found present and internal (the file is read-only, so they stay so).
+    private var checkedPaths: Set<String> = []
+    /// Where contiguous, unfiltered datasets are read from without libhdf5 (see `storedBytes`).
+    private let raw: RawBytes
+
+    /// The file's own bytes, for datasets read by offset: a descriptor this object owns, or the image it was opened
+    /// from.
+    private enum RawBytes {
+        case descriptor(Int32)
+        case image([UInt8])
+    }
 
     /// Opens `path` read-only (`H5Fopen` with `H5F_ACC_RDONLY`).
     ///
@@ -54,6 +65,9 @@ public final class HDF5File {
             if signature == 0 { throw HDF5Error.notHDF5(path: path) }
             let file = try HDF5Call.open(.file, "H5Fopen") { H5Fopen(path, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT()) }
             (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw HDF5Error.fileNotFound(path: path) }
+            raw = .descriptor(descriptor)
         } catch let error as HDF5Error {
             throw error
         } catch let failure as HDF5CallFailure {
@@ -82,11 +96,16 @@ public final class HDF5File {
             let label = "\(name)#\(UUID().uuidString)"
             let file = try HDF5Call.open(.file, "H5Fopen") { H5Fopen(label, tfp_H5F_ACC_RDONLY(), access.id) }
             (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
+            raw = .image(image)
         } catch let failure as HDF5CallFailure {
             throw .openFailed(path: name, detail: failure.detail)
         } catch {
             throw .openFailed(path: name, detail: "\(error)")
         }
+    }
+
+    deinit {
+        if case .descriptor(let descriptor) = raw { close(descriptor) }
     }
 
     /// The link-access list that refuses external links, and the file's size.
@@ -147,10 +166,75 @@ public final class HDF5File {
         }
     }
 
-    /// Reads a whole dataset into a little-endian C-order tensor (`H5Dread`).
+    /// Where a dataset's bytes lie in the file, when they are exactly the tensor `readTensor` returns: contiguous
+    /// layout, no filters, allocated, wholly inside the file, and stored in the little-endian type the tensor has
+    /// (`H5Tequal` with the memory type, so no conversion is involved). Nil otherwise: then only `H5Dread` can read
+    /// the dataset. Offsets count from the start of the file, user block included.
+    public func storedBytes(_ datasetPath: String) throws(HDF5Error) -> StoredBytes? {
+        let dataset = try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
+            try openDataset(datasetPath)
+        }
+        return try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
+            try storedBytes(of: dataset, datasetPath)?.stored
+        }
+    }
+
+    /// A dataset's element type and shape, and where its bytes lie when they can be copied as they are: what
+    /// `datasetInfo` and `storedBytes` say, from one opening of the dataset. `stored` is nil for a file opened from an
+    /// image (there is no file to copy from).
+    public func describe(_ datasetPath: String) throws(HDF5Error) -> (dtype: DType, shape: [Int], stored: FileRange?) {
+        let dataset = try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
+            try openDataset(datasetPath)
+        }
+        return try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
+            let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
+            let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
+            let mapping = try ElementType.mapping(for: fileType)
+            let shape = try shape(of: space, object: datasetPath)
+            guard case .descriptor = raw, let (stored, _) = try storedBytes(of: dataset, datasetPath) else {
+                return (mapping.dtype, shape, nil)
+            }
+            return (
+                mapping.dtype, shape,
+                FileRange(path: path, member: datasetPath, offset: stored.offset, count: stored.count)
+            )
+        }
+    }
+
+    /// A dataset's raw placement, with the memory type it is read through.
+    public struct StoredBytes: Sendable, Equatable {
+        public var dtype: DType
+        public var shape: [Int]
+        /// Byte offset in the file (for a file opened from an image, in the image).
+        public var offset: Int
+        public var count: Int
+    }
+
+    private func storedBytes(of dataset: HDF5Handle, _ datasetPath: String) throws -> (
+        stored: StoredBytes, mapping: ElementMapping
+    )? {
+        let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
+        let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
+        let mapping = try ElementType.mapping(for: fileType)
+        let shape = try shape(of: space, object: datasetPath)
+        guard try !checkStorage(of: dataset, datasetPath) else { return nil }
+        let creation = try HDF5Call.open(.propertyList, "H5Dget_create_plist") { H5Dget_create_plist(dataset.id) }
+        guard H5Pget_layout(creation.id) == H5D_CONTIGUOUS,
+            try HDF5Call.status("H5Tequal", { H5Tequal(fileType.id, mapping.memoryType.id) }) > 0,
+            let count = Shape.byteCount(shape, dtype: mapping.dtype), count > 0
+        else { return nil }
+        let address = H5Dget_offset(dataset.id)
+        guard address != haddr_t.max, let offset = Int(exactly: address), H5Dget_storage_size(dataset.id) == count,
+            offset <= fileSize, count <= fileSize - offset
+        else { return nil }
+        return (StoredBytes(dtype: mapping.dtype, shape: shape, offset: offset, count: count), mapping)
+    }
+
+    /// Reads a whole dataset into a little-endian C-order tensor.
     ///
-    /// HDF5 converts big-endian data and decodes gzip/shuffle filters. Before allocating, the size is
-    /// checked against `limits`.
+    /// Datasets whose bytes are the tensor's (`storedBytes`) are read straight from the file with `pread`; the others
+    /// through `H5Dread`, which converts big-endian data and decodes gzip/shuffle filters. Before allocating, the size
+    /// is checked against `limits`.
     /// - Throws: `HDF5Error` naming this file and `datasetPath`: `.noSuchObject`, `.notDataset`,
     ///   `.externalLink`, `.unsupportedType`, `.unsupportedStorage`, `.tooLarge`, `.readFailed`.
     public func readTensor(_ datasetPath: String) throws(HDF5Error) -> Tensor {
@@ -158,6 +242,10 @@ public final class HDF5File {
             try openDataset(datasetPath)
         }
         return try withContext(object: datasetPath, onFailure: readFailed(datasetPath)) {
+            if let (stored, _) = try storedBytes(of: dataset, datasetPath) {
+                _ = try checkedByteCount(stored.shape, stored.dtype, filtered: false, object: datasetPath)
+                return Tensor(dtype: stored.dtype, shape: stored.shape, bytes: try readStored(stored))
+            }
             let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
             let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
             let mapping = try ElementType.mapping(for: fileType)
@@ -175,6 +263,29 @@ public final class HDF5File {
                 }
             }
             return Tensor(dtype: mapping.dtype, shape: shape, bytes: bytes)
+        }
+    }
+
+    /// A contiguous dataset's bytes, read by offset (inside the file, as `storedBytes` checked).
+    private func readStored(_ stored: StoredBytes) throws(HDF5CallFailure) -> [UInt8] {
+        switch raw {
+        case .image(let image):
+            return Array(image[stored.offset..<(stored.offset + stored.count)])
+        case .descriptor(let descriptor):
+            var bytes = [UInt8](repeating: 0, count: stored.count)
+            var done = 0
+            while done < stored.count {
+                let n = bytes.withUnsafeMutableBytes {
+                    pread(descriptor, $0.baseAddress! + done, stored.count - done, off_t(stored.offset + done))
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    let reason = n < 0 ? String(cString: strerror(errno)) : "the file ends early (truncated?)"
+                    throw HDF5CallFailure(function: "pread", messages: [reason])
+                }
+                done += n
+            }
+            return bytes
         }
     }
 
@@ -373,10 +484,12 @@ public final class HDF5File {
     /// Walks `objectPath` one link at a time (`H5Lexists`, `H5Lget_info`) so a missing component is
     /// reported as missing and an external link is refused by name before anything follows it.
     private func checkLinks(_ objectPath: String) throws {
+        guard !checkedPaths.contains(objectPath) else { return }
         var prefix = ""
         for component in objectPath.split(separator: "/") where component != "." {
             prefix += prefix.isEmpty ? String(component) : "/" + component
             let current = prefix
+            if checkedPaths.contains(current) { continue }
             let present = try HDF5Call.status("H5Lexists") { H5Lexists(file.id, current, linkAccess.id) }
             guard present > 0 else { throw HDF5Error.noSuchObject(path: path, object: objectPath) }
             var info = H5L_info_t()
@@ -384,7 +497,9 @@ public final class HDF5File {
             if info.type == H5L_TYPE_EXTERNAL {
                 throw HDF5Error.externalLink(path: path, link: current, target: try externalTarget(current, in: file))
             }
+            checkedPaths.insert(current)
         }
+        checkedPaths.insert(objectPath)
     }
 
     /// `file:/object` for the external link `name` (`H5Lget_val`, `H5Lunpack_elink_val`).

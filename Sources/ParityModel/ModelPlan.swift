@@ -7,10 +7,14 @@ public struct PendingTensor {
     public var shape: [Int]
     /// Reads the tensor; its dtype and shape must be the ones above.
     public var load: () throws -> Tensor
+    /// Where the source stores the tensor's bytes exactly as a model file stores them, if it does: a writer copies
+    /// them file to file instead of calling `load`.
+    public var stored: FileRange?
 
-    public init(dtype: DType, shape: [Int], load: @escaping () throws -> Tensor) {
+    public init(dtype: DType, shape: [Int], stored: FileRange? = nil, load: @escaping () throws -> Tensor) {
         self.dtype = dtype
         self.shape = shape
+        self.stored = stored
         self.load = load
     }
 
@@ -87,10 +91,15 @@ extension ModelFile {
     /// Writes the model `plan` describes to `path` atomically, reading one parameter at a time.
     ///
     /// Every layer's shapes are checked first, the way the engine checks them, so a model that could not run is
-    /// refused before anything is written; then each tensor is read, written and dropped.
-    /// - Parameter progress: called before each tensor is written with its index, the tensor count and its name.
+    /// refused before anything is written; then each tensor is read, written and dropped — or, where the source
+    /// stores it as the model does (`PendingTensor.stored`), copied file to file.
+    /// - Parameters:
+    ///   - progress: called before each tensor is written with its index, the tensor count and its name.
+    ///   - finalProvenance: called once every tensor is written, for a provenance completed meanwhile (a digest of
+    ///     the source computed alongside); it replaces `plan.provenance`, whose fields must be of the same lengths.
     public static func write(
-        _ plan: ModelPlan, to path: String, progress: ((_ index: Int, _ count: Int, _ name: String) -> Void)? = nil
+        _ plan: ModelPlan, to path: String, progress: ((_ index: Int, _ count: Int, _ name: String) -> Void)? = nil,
+        finalProvenance: (() throws -> Provenance)? = nil
     ) throws {
         try plan.checkShapes()
         let names = plan.orderedParameterNames
@@ -98,13 +107,21 @@ extension ModelFile {
             plan.parameters[name].map { TensorLayout(name: name, dtype: $0.dtype, shape: $0.shape) }
         }
         let metadata = try metadataJSON(layers: plan.layers, provenance: plan.provenance)
-        try SafeTensorsWriter.write(layout, metadata: [metadataKey: metadata], to: path) { index in
-            let name = names[index]
-            progress?(index, names.count, name)
-            guard let pending = plan.parameters[name] else {
-                preconditionFailure("parameter '\(name)' of the layout is not in the plan")
+        let completion = finalProvenance.map { finalProvenance in
+            { () throws -> [String: String] in
+                [metadataKey: try metadataJSON(layers: plan.layers, provenance: try finalProvenance())]
             }
-            return try plan.load(name, pending).bytes
         }
+        try SafeTensorsWriter.write(
+            layout, metadata: [metadataKey: metadata], to: path,
+            streaming: { index in
+                let name = names[index]
+                progress?(index, names.count, name)
+                guard let pending = plan.parameters[name] else {
+                    preconditionFailure("parameter '\(name)' of the layout is not in the plan")
+                }
+                if let stored = pending.stored, stored.count == layout[index].byteCount { return .file(stored) }
+                return .bytes(try plan.load(name, pending).bytes)
+            }, finalMetadata: completion)
     }
 }

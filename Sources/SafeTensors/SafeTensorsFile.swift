@@ -319,6 +319,12 @@ public struct SafeTensorsFile: Sendable {
         return Tensor(dtype: entry.dtype, shape: entry.shape, bytes: bytes)
     }
 
+    /// Where a tensor's bytes lie in the file (offsets from the start of the file, header included).
+    public func byteRange(_ name: String) -> Range<Int>? {
+        guard let index = indexByName[name] else { return nil }
+        return (dataStart + entries[index].begin)..<(dataStart + entries[index].end)
+    }
+
     /// A checksum of the whole data area, read in blocks; the writer compares it with what it wrote.
     func dataChecksum() throws(SafeTensorsError) -> UInt64 {
         var checksum = DataChecksum()
@@ -350,23 +356,25 @@ struct DataChecksum {
     private static let prime: UInt64 = 0x0000_0100_0000_01b3
 
     mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    mutating func update(_ raw: UnsafeRawBufferPointer) {
         var start = 0
         if !carry.isEmpty {
-            start = min(8 - carry.count, bytes.count)
-            carry += bytes[0..<start]
+            start = min(8 - carry.count, raw.count)
+            carry += raw[0..<start]
             guard carry.count == 8 else { return }
             mix(carry)
             carry = []
         }
-        bytes.withUnsafeBytes { raw in
-            let words = (raw.count - start) / 8
-            var hash = self.hash
-            for i in 0..<words {
-                hash = (hash ^ raw.loadUnaligned(fromByteOffset: start + i * 8, as: UInt64.self)) &* Self.prime
-            }
-            self.hash = hash
-            carry = Array(raw[(start + words * 8)...])
+        let words = (raw.count - start) / 8
+        var hash = self.hash
+        for i in 0..<words {
+            hash = (hash ^ raw.loadUnaligned(fromByteOffset: start + i * 8, as: UInt64.self)) &* Self.prime
         }
+        self.hash = hash
+        carry = Array(raw[(start + words * 8)...])
     }
 
     private mutating func mix(_ word: [UInt8]) {

@@ -69,6 +69,38 @@ public enum SafeTensorsWriter {
         _ layout: [TensorLayout], metadata: [String: String] = [:], to path: String,
         contents: (_ index: Int) throws -> [UInt8]
     ) throws {
+        try write(layout, metadata: metadata, to: path, streaming: { .bytes(try contents($0)) })
+    }
+
+    /// Where a tensor's bytes come from when a file is streamed.
+    public enum TensorContents {
+        /// Bytes in memory, written and dropped.
+        case bytes([UInt8])
+        /// Bytes of another file, exactly as they are to be stored: copied file to file in the kernel
+        /// (`copy_file_range`) without passing through memory.
+        case file(FileRange)
+    }
+
+    /// What a tensor's bytes in the written file must be, checked when it is read back.
+    private enum Expected {
+        case checksum(UInt64)
+        case copy(FileRange, descriptor: Int32)
+    }
+
+    /// Writes a file of the tensors `layout` describes, asking `contents` where each one's bytes are.
+    ///
+    /// The header is written from the layout alone; each tensor is then written from memory or copied from its
+    /// source file, in order; once all are out, `finalMetadata` (when given) replaces the metadata — values known only
+    /// at the end, such as a digest computed meanwhile; its header must encode to the same length, which a value of
+    /// fixed width (a placeholder of the digest's length) guarantees. The file is synced, re-read (header validated,
+    /// every tensor compared with its source file or its checksum) and renamed into place.
+    /// - Throws: `SafeTensorsError` naming `path`; `FileError` naming a source file that cannot be read or ends
+    ///   early; or whatever `contents` and `finalMetadata` throw, after the temporary file is removed.
+    public static func write(
+        _ layout: [TensorLayout], metadata: [String: String] = [:], to path: String,
+        streaming contents: (_ index: Int) throws -> TensorContents,
+        finalMetadata: (() throws -> [String: String])? = nil
+    ) throws {
         let header = try encodedHeader(layout, metadata: metadata, path: path)
         // The output's own failures become `writeFailed`; what `contents` throws (naming the source) passes unchanged.
         func output<T>(_ body: () throws(FileError) -> T) throws(SafeTensorsError) -> T {
@@ -76,23 +108,93 @@ public enum SafeTensorsWriter {
         }
         let file = try output { () throws(FileError) in try AtomicFile(replacing: path) }
         try output { () throws(FileError) in try file.write(header) }
-        var checksum = DataChecksum()
+        let sources = SourceFiles()
+        var expected: [Expected] = []
+        expected.reserveCapacity(layout.count)
         for (index, tensor) in layout.enumerated() {
-            let bytes = try contents(index)
-            guard bytes.count == tensor.byteCount else {
-                throw SafeTensorsError.writeFailed(
-                    path: path,
-                    reason: "tensor '\(tensor.name)' came with \(bytes.count) bytes, expected \(tensor.byteCount)")
+            switch try contents(index) {
+            case .bytes(let bytes):
+                guard bytes.count == tensor.byteCount else {
+                    throw SafeTensorsError.writeFailed(
+                        path: path,
+                        reason: "tensor '\(tensor.name)' came with \(bytes.count) bytes, expected \(tensor.byteCount)")
+                }
+                try output { () throws(FileError) in try file.write(bytes) }
+                var checksum = DataChecksum()
+                checksum.update(bytes)
+                expected.append(.checksum(checksum.value))
+            case .file(let range):
+                guard range.count == tensor.byteCount else {
+                    throw SafeTensorsError.writeFailed(
+                        path: path,
+                        reason: "tensor '\(tensor.name)' came as \(range.count) bytes of \(range.path), "
+                            + "expected \(tensor.byteCount)")
+                }
+                let source = try sources.open(range)
+                let failure = try output { () throws(FileError) in
+                    try file.copy(from: source, offset: range.offset, count: range.count)
+                }
+                if let failure {
+                    throw FileError(
+                        path: range.path, member: range.member,
+                        reason: "cannot be read: \(String(cString: strerror(failure)))")
+                }
+                expected.append(.copy(range, descriptor: source))
             }
-            try output { () throws(FileError) in try file.write(bytes) }
-            checksum.update(bytes)
+        }
+        var finalMetadataValue = metadata
+        if let finalMetadata {
+            finalMetadataValue = try finalMetadata()
+            let completed = try encodedHeader(layout, metadata: finalMetadataValue, path: path)
+            guard completed.count == header.count else {
+                throw SafeTensorsError.writeFailed(
+                    path: path, reason: "the completed header is \(completed.count) bytes, not \(header.count)")
+            }
+            try output { () throws(FileError) in try file.overwrite(completed, at: 0) }
         }
         do {
             try file.commit { temporaryPath in
-                try verify(temporaryPath, against: layout, metadata: metadata, checksum: checksum.value, path: path)
+                try verify(temporaryPath, against: layout, metadata: finalMetadataValue, expected: expected, path: path)
             }
         } catch let error as FileError {
             throw SafeTensorsError.writeFailed(path: path, reason: error.reason)
+        }
+    }
+
+    /// Source files of copied tensors, each opened once and closed with this object; a file is checked to hold the
+    /// range before anything is copied from it.
+    private final class SourceFiles {
+        private var descriptors: [String: Int32] = [:]
+
+        deinit {
+            for descriptor in descriptors.values { close(descriptor) }
+        }
+
+        func open(_ range: FileRange) throws(FileError) -> Int32 {
+            let descriptor: Int32
+            if let known = descriptors[range.path] {
+                descriptor = known
+            } else {
+                descriptor = Glibc.open(range.path, O_RDONLY | O_CLOEXEC)
+                guard descriptor >= 0 else {
+                    throw FileError(
+                        path: range.path, member: range.member,
+                        reason: "cannot be opened: \(String(cString: strerror(errno)))")
+                }
+                descriptors[range.path] = descriptor
+            }
+            var status = stat()
+            guard fstat(descriptor, &status) == 0 else {
+                throw FileError(path: range.path, reason: "cannot be read: \(String(cString: strerror(errno)))")
+            }
+            let (end, overflow) = range.offset.addingReportingOverflow(range.count)
+            guard range.offset >= 0, !overflow, end <= Int(status.st_size) else {
+                throw FileError(
+                    path: range.path, member: range.member,
+                    reason: "the tensor's bytes end at offset \(end), but the file holds only \(status.st_size) bytes "
+                        + "(truncated, or changed while being converted?)")
+            }
+            return descriptor
         }
     }
 
@@ -160,9 +262,10 @@ public enum SafeTensorsWriter {
     }
 
     /// Re-reads the temporary file and checks it holds exactly what was meant to be written: a header that
-    /// passes every rule and lists the layout, and data whose checksum equals that of the bytes written.
+    /// passes every rule and lists the layout, and each tensor's data equal to the source file it was copied from or
+    /// with the checksum of the bytes written.
     private static func verify(
-        _ temporaryPath: String, against layout: [TensorLayout], metadata: [String: String], checksum: UInt64,
+        _ temporaryPath: String, against layout: [TensorLayout], metadata: [String: String], expected: [Expected],
         path: String
     ) throws(SafeTensorsError) {
         let file: SafeTensorsFile
@@ -179,15 +282,34 @@ public enum SafeTensorsWriter {
                 throw .writeFailed(path: path, reason: "tensor '\(tensor.name)' does not read back as written")
             }
         }
-        let stored: UInt64
-        do {
-            stored = try file.dataChecksum()
-        } catch {
-            throw .writeFailed(path: path, reason: "the written file does not read back: \(error.reason)")
+        let descriptor = open(temporaryPath, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw .writeFailed(
+                path: path, reason: "the written file does not read back: \(String(cString: strerror(errno)))")
         }
-        guard stored == checksum else {
-            throw .writeFailed(path: path, reason: "the written data does not read back as written")
+        defer { close(descriptor) }
+        for (tensor, expectation) in zip(layout, expected) {
+            // Listed in the layout and checked above.
+            let range = file.byteRange(tensor.name)!
+            let same: Bool?
+            switch expectation {
+            case .checksum(let value):
+                var checksum = DataChecksum()
+                let failure = FileIO.withMappedWindows(descriptor, offset: range.lowerBound, count: range.count) {
+                    window, _ in checksum.update(window)
+                }
+                same = failure == nil ? checksum.value == value : nil
+            case .copy(let source, let sourceDescriptor):
+                same = FileIO.equalBytes(
+                    descriptor, at: range.lowerBound, sourceDescriptor, at: source.offset, count: range.count)
+            }
+            guard let same else {
+                throw .writeFailed(
+                    path: path, reason: "the written file does not read back: tensor '\(tensor.name)' cannot be mapped")
+            }
+            guard same else {
+                throw .writeFailed(path: path, reason: "tensor '\(tensor.name)' does not read back as written")
+            }
         }
     }
-
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ParityModel
+import Synchronization
 import TensorCore
 
 /// The tool's version, written into every model's provenance.
@@ -26,10 +27,21 @@ public enum Converter {
         source sourcePath: String, spec specPath: String?, config configPath: String? = nil, output outputPath: String,
         progress: ProgressHandler? = nil
     ) throws -> ConvertResult {
-        let (plan, kind) = try plan(source: sourcePath, spec: specPath, config: configPath)
-        try ModelFile.write(plan, to: outputPath) { index, count, name in
-            progress?(ProgressEvent(completed: index, total: count, label: name))
-        }
+        // The provenance digest reads the whole source: it runs on another core while the model is planned and
+        // written, and goes into the header at the end (a placeholder of its length holds the place until then).
+        let digest = BackgroundDigest(path: sourcePath)
+        let (plan, kind) = try plan(
+            source: sourcePath, spec: specPath, config: configPath,
+            digest: { _ in String(repeating: "0", count: 64) })
+        try ModelFile.write(
+            plan, to: outputPath,
+            progress: { index, count, name in progress?(ProgressEvent(completed: index, total: count, label: name)) },
+            finalProvenance: {
+                // Set by `plan` for every source.
+                var provenance = plan.provenance!
+                provenance.sha256 = try digest.value()
+                return provenance
+            })
         progress?(ProgressEvent(completed: plan.parameters.count, total: plan.parameters.count, label: "done"))
         let layouts = plan.parameters.values
         let elements = layouts.map { Shape.elementCount($0.shape) ?? 0 }
@@ -53,12 +65,20 @@ public enum Converter {
     public static func plan(source sourcePath: String, spec specPath: String?, config configPath: String? = nil)
         throws -> (ModelPlan, SourceKind)
     {
+        try plan(source: sourcePath, spec: specPath, config: configPath, digest: sha256(ofFile:))
+    }
+
+    /// `plan`, with the provenance digest of the source made by `digest`.
+    static func plan(
+        source sourcePath: String, spec specPath: String?, config configPath: String?,
+        digest: (String) throws -> String
+    ) throws -> (ModelPlan, SourceKind) {
         let detected = try SourceDetection.kind(of: sourcePath)
         if specPath == nil, detected.isKeras || (configPath != nil && detected == .hdf5) {
             let kind = detected == .hdf5 ? SourceKind.keras3Weights : detected
             var plan = try KerasFiles.plan(path: sourcePath, kind: kind, config: configPath)
             plan.provenance = Provenance(
-                source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try sha256(ofFile: sourcePath),
+                source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try digest(sourcePath),
                 sourceKind: kind.rawValue, spec: configPath.map { URL(fileURLWithPath: $0).lastPathComponent },
                 toolVersion: toolVersion)
             return (plan, kind)
@@ -72,7 +92,7 @@ public enum Converter {
         let spec = try Spec.load(path: specPath)
         var plan = try buildPlan(spec: spec, source: source)
         plan.provenance = Provenance(
-            source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try sha256(ofFile: sourcePath),
+            source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try digest(sourcePath),
             sourceKind: kind.rawValue, spec: URL(fileURLWithPath: specPath).lastPathComponent, toolVersion: toolVersion)
         return (plan, kind)
     }
@@ -154,8 +174,9 @@ public enum Converter {
                 break
             }
             for (parameter, reference) in resolved {
+                // A reshape keeps the bytes, so a tensor stored as it is can be copied whatever its model shape.
                 parameters["\(entry.name)/\(parameter)"] = PendingTensor(
-                    dtype: reference.dtype, shape: reference.modelShape
+                    dtype: reference.dtype, shape: reference.modelShape, stored: try source.storedRange(reference.name)
                 ) {
                     let tensor = try source.readTensor(reference.name)
                     // A tensor that is not what the source announced is handed on as read, for the plan to refuse.
@@ -172,6 +193,11 @@ public enum Converter {
 
     /// SHA-256 of a file, or of a directory's files in path order.
     public static func sha256(ofFile path: String) throws -> String {
+        try sha256(ofFile: path, cancelled: { false })
+    }
+
+    /// `sha256(ofFile:)`, giving up with `CancellationError` when `cancelled` turns true.
+    static func sha256(ofFile path: String, cancelled: () -> Bool) throws -> String {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let hasher = SHA256()
@@ -186,14 +212,53 @@ public enum Converter {
             files = CheckpointSource.bundleFiles(path) ?? [path]
         }
         for file in files {
-            guard let handle = FileHandle(forReadingAtPath: file) else {
-                throw FileError(path: file, reason: "cannot be opened for reading")
+            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw FileError(path: file, reason: "cannot be opened for reading") }
+            defer { close(descriptor) }
+            var status = stat()
+            guard fstat(descriptor, &status) == 0 else { throw FileError(path: file, reason: "cannot be read") }
+            let failure = try FileIO.withMappedWindows(descriptor, offset: 0, count: Int(status.st_size)) { window, _ in
+                if cancelled() { throw CancellationError() }
+                hasher.update(window)
             }
-            defer { try? handle.close() }
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                hasher.update(chunk)
+            if let failure {
+                throw FileError(path: file, reason: "cannot be read: \(String(cString: strerror(failure)))")
             }
         }
         return hasher.finalize()
+    }
+}
+
+/// A file's SHA-256, computed on a thread of its own from the moment this is made; `value()` waits for it. Dropping it
+/// unfinished stops the computation at the next window (and waits for the thread to end).
+final class BackgroundDigest {
+    /// What the thread shares with its owner.
+    private final class State: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
+        let cancelled = Atomic<Bool>(false)
+        // Written once by the thread before `done` is signalled, read only after waiting for it.
+        var result: Result<String, any Error> = .failure(CancellationError())
+    }
+    private let state = State()
+
+    init(path: String) {
+        let state = self.state
+        Thread {
+            state.result = Result { try Converter.sha256(ofFile: path) { state.cancelled.load(ordering: .relaxed) } }
+            state.done.signal()
+        }.start()
+    }
+
+    /// Stops the computation at its next window and waits for the thread to finish, so no thread is left reading
+    /// when the process exits (OpenSSL's exit handlers would free what it uses).
+    deinit {
+        state.cancelled.store(true, ordering: .relaxed)
+        state.done.wait()
+    }
+
+    func value() throws -> String {
+        state.done.wait()
+        state.done.signal()
+        return try state.result.get()
     }
 }

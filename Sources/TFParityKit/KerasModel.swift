@@ -98,8 +98,10 @@ struct Keras3Weights: KerasWeightStore {
 extension HDF5File {
     /// A dataset described by its header, read when the plan needs it.
     func pendingTensor(_ datasetPath: String) throws -> PendingTensor {
-        let (dtype, shape) = try datasetInfo(datasetPath)
-        return PendingTensor(dtype: dtype, shape: shape) { try self.readTensor(datasetPath) }
+        let (dtype, shape, stored) = try describe(datasetPath)
+        return PendingTensor(dtype: dtype, shape: shape, stored: stored) {
+            try self.readTensor(datasetPath)
+        }
     }
 }
 

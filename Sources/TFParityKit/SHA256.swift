@@ -15,6 +15,10 @@ final class SHA256 {
 
     deinit { EVP_MD_CTX_free(context) }
 
+    func update(_ raw: UnsafeRawBufferPointer) {
+        precondition(EVP_DigestUpdate(context, raw.baseAddress, raw.count) == 1, "EVP_DigestUpdate failed")
+    }
+
     func update<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         let done = bytes.withContiguousStorageIfAvailable { buffer in
             precondition(EVP_DigestUpdate(context, buffer.baseAddress, buffer.count) == 1, "EVP_DigestUpdate failed")

@@ -14,9 +14,14 @@ public protocol TensorSource {
     func readTensor(_ name: String) throws -> Tensor
     /// The element type and shape of a tensor, read without its data where the format allows.
     func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int])
+    /// Where the file holds the tensor's bytes exactly as a model stores them, for copying them file to file; nil
+    /// where they must be decoded or checked on the way (compressed, converted, checksummed formats).
+    func storedRange(_ name: String) throws -> FileRange?
 }
 
 extension TensorSource {
+    public func storedRange(_ name: String) throws -> FileRange? { nil }
+
     /// Formats that cannot describe a tensor without decoding it (NPY, NPZ) read it and keep only its layout.
     public func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
         let tensor = try readTensor(name)
@@ -155,6 +160,7 @@ struct HDF5Source: TensorSource {
     }
     func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }
     func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try file.datasetInfo(name) }
+    func storedRange(_ name: String) throws -> FileRange? { try file.describe(name).stored }
 }
 
 /// The weights of a `.keras` file (its `model.weights.h5`, opened in memory) as a tensor source.

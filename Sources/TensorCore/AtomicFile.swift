@@ -53,18 +53,61 @@ public final class AtomicFile {
         TemporaryFiles.unregister(temporaryPath)
     }
 
-    /// Appends `bytes` (`write(2)` until all are out); a full disk or an I/O error throws.
+    /// Bytes written so far: where the next `write` or `copy` puts its bytes.
+    public private(set) var size = 0
+    /// Where write-back was last started (see `write`).
+    private var writeBackStart = 0
+
+    /// Appends `bytes` (`pwrite(2)` until all are out); a full disk or an I/O error throws.
     public func write(_ bytes: [UInt8]) throws(FileError) {
+        try write(bytes, at: size)
+        size += bytes.count
+        startWriteBack()
+    }
+
+    /// Replaces bytes already written (a header completed at the end), without moving the end of the file.
+    public func overwrite(_ bytes: [UInt8], at offset: Int) throws(FileError) {
+        precondition(offset >= 0 && offset + bytes.count <= size, "overwrite past the bytes written")
+        try write(bytes, at: offset)
+    }
+
+    /// Appends `count` bytes of the file open as `source` from `offset`, copied in the kernel where it can
+    /// (`FileIO.copy`). An error reading the source is the caller's to name, so it comes back as an error number.
+    /// - Throws: `FileError` naming this file when writing fails; returns the source's error number, or nil.
+    public func copy(from source: Int32, offset: Int, count: Int) throws(FileError) -> Int32? {
+        if let failure = FileIO.copy(from: source, at: offset, to: descriptor, at: size, count: count) {
+            // Errors only the destination can cause are this file's.
+            if [ENOSPC, EDQUOT, EFBIG, EROFS].contains(failure) {
+                throw FileError(path: path, reason: "cannot be written: \(String(cString: strerror(failure)))")
+            }
+            return failure
+        }
+        size += count
+        startWriteBack()
+        return nil
+    }
+
+    private func write(_ bytes: [UInt8], at offset: Int) throws(FileError) {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
                 // Non-empty here, so the base address exists.
-                Glibc.write(descriptor, raw.baseAddress! + done, bytes.count - done)
+                pwrite(descriptor, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
             }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw FileError(path: path, reason: "cannot be written: \(Self.errorText())") }
             done += n
         }
+    }
+
+    /// Starts write-back of every full 8 MiB written since the last call, so the disk works while the rest is
+    /// produced and `commit`'s fsync has only the tail left to wait for.
+    private func startWriteBack() {
+        let chunk = 8 << 20
+        guard size - writeBackStart >= chunk else { return }
+        let end = size - size % chunk
+        FileIO.startWriteBack(descriptor, offset: writeBackStart, count: end - writeBackStart)
+        writeBackStart = end
     }
 
     /// Syncs and closes the file, runs `check` on it (a re-read that throws when it is not what was meant), then

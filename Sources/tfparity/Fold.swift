@@ -31,7 +31,7 @@ struct Fold: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingErrors {
+        try runReportingErrors(runsModels: true) {
             let options = FoldOptions(recording: recording, inputShape: inputShape.flatMap(parsedShape))
             printOut(Rendering.text(try Folder.fold(model: model, output: output, options: options)))
         }

@@ -40,9 +40,10 @@ extension ReportOptions {
 extension OutputFormat: ExpressibleByArgument {}
 
 /// Runs `body`; an input error becomes one `error:` line on stderr and exit code 2.
-func runReportingErrors(_ body: () throws -> Void) throws {
+func runReportingErrors(runsModels: Bool = false, _ body: () throws -> Void) throws {
     _ = Terminal.interruptHandlers
-    Acceleration.useOpenBLAS()
+    // Only commands that run a model load OpenBLAS (its worker threads cost CPU time from the moment it loads).
+    if runsModels { Acceleration.useOpenBLAS() }
     HDF5Probe.install()
     do {
         try body()

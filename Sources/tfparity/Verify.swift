@@ -39,7 +39,7 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         var passed = false
-        try runReportingErrors {
+        try runReportingErrors(runsModels: true) {
             let result = try Verifier.verify(
                 model: model, recording: recording,
                 options: VerifyOptions(

@@ -11,6 +11,28 @@ struct ExpectedFixture: Decodable {
         var shape: [Int]
         /// Each element's bit pattern as big-endian hex (`3f800000` is float32 1.0).
         var bits: [String]
+        /// Where h5py says HDF5 keeps it.
+        var storage: Storage
+    }
+
+    struct Storage: Decodable {
+        var layout: String
+        var filters: Int
+        /// `H5Dget_offset` from h5py: from the start of the file; nil when not contiguous or not allocated.
+        var offset: Int?
+        var storageSize: Int
+        var littleEndian: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case layout, filters, offset
+            case storageSize = "storage_size"
+            case littleEndian = "little_endian"
+        }
+
+        /// Whether the bytes in the file are the tensor's: contiguous, unfiltered, allocated, little-endian.
+        var isStoredAsTensor: Bool {
+            layout == "contiguous" && filters == 0 && offset != nil && storageSize > 0 && littleEndian
+        }
     }
 
     struct Attribute: Decodable {

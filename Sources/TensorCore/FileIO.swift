@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Bytes of a file that are a tensor's bytes exactly as a model stores them (little-endian, C order): what a writer
+/// can copy from file to file without reading them into memory.
+public struct FileRange: Sendable, Equatable {
+    /// The file as the user named it.
+    public var path: String
+    /// The tensor within it, for errors.
+    public var member: String
+    public var offset: Int
+    public var count: Int
+
+    public init(path: String, member: String, offset: Int, count: Int) {
+        self.path = path
+        self.member = member
+        self.offset = offset
+        self.count = count
+    }
+}
+
+/// Linux's file-to-file copy and write-back calls, and reading files through windows of mapped pages.
+///
+/// `copy_file_range(2)` and `sync_file_range(2)` are GNU extensions Swift's Glibc module does not declare; they are
+/// looked up in libc at run time (the package keeps no C target of its own), and callers fall back to `pread`/`write`
+/// where they are missing or refused.
+public enum FileIO {
+    private typealias CopyFileRange =
+        @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
+    private typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
+
+    private static let copyFileRange: CopyFileRange? = symbol("copy_file_range")
+    private static let syncFileRange: SyncFileRange? = symbol("sync_file_range")
+
+    private static func symbol<T>(_ name: String) -> T? {
+        #if os(Linux)
+            // RTLD_DEFAULT is the null handle in glibc.
+            guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
+            return unsafeBitCast(address, to: T.self)
+        #else
+            return nil
+        #endif
+    }
+
+    /// Copies `count` bytes from `source` at `sourceOffset` to `destination` at `destinationOffset`, in the kernel
+    /// where it can (`copy_file_range`), else through a buffer. Returns the error number of a failed call, or nil.
+    /// A source shorter than it should be is reported as `EIO` (the caller checked its size first).
+    public static func copy(
+        from source: Int32, at sourceOffset: Int, to destination: Int32, at destinationOffset: Int, count: Int
+    ) -> Int32? {
+        var done = 0
+        if let copyFileRange {
+            var input = Int64(sourceOffset)
+            var output = Int64(destinationOffset)
+            while done < count {
+                let n = copyFileRange(source, &input, destination, &output, min(count - done, 1 << 30), 0)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && done == 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EPERM].contains(errno) { break }
+                if n < 0 { return errno }
+                if n == 0 { return EIO }
+                done += n
+            }
+            if done == count { return nil }
+        }
+        var buffer = [UInt8](repeating: 0, count: min(count - done, 4 << 20))
+        while done < count {
+            let chunk = min(buffer.count, count - done)
+            let read = buffer.withUnsafeMutableBytes {
+                pread(source, $0.baseAddress, chunk, off_t(sourceOffset + done))
+            }
+            if read < 0 && errno == EINTR { continue }
+            if read < 0 { return errno }
+            if read == 0 { return EIO }
+            var written = 0
+            while written < read {
+                let n = buffer.withUnsafeBytes {
+                    pwrite(
+                        destination, $0.baseAddress! + written, read - written,
+                        off_t(destinationOffset + done + written))
+                }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return n < 0 ? errno : EIO }
+                written += n
+            }
+            done += read
+        }
+        return nil
+    }
+
+    /// Starts write-back of a range of `descriptor` without waiting for it (`sync_file_range` with
+    /// `SYNC_FILE_RANGE_WRITE`), so a later `fsync` has less left to wait for. Best effort.
+    public static func startWriteBack(_ descriptor: Int32, offset: Int, count: Int) {
+        guard let syncFileRange else { return }
+        _ = syncFileRange(descriptor, Int64(offset), Int64(count), 2)  // SYNC_FILE_RANGE_WRITE
+    }
+
+    /// Calls `body` with consecutive windows of `count` bytes of `descriptor` from `offset`, each mapped read-only
+    /// (`mmap`, pre-faulted) and unmapped before the next, so reading a large file costs no copies and holds at most
+    /// one window in memory. `body` gets each window and its position within the range.
+    /// - Returns: the error number of a failed `mmap`, or nil.
+    public static func withMappedWindows(
+        _ descriptor: Int32, offset: Int, count: Int, window: Int = 4 << 20,
+        _ body: (_ bytes: UnsafeRawBufferPointer, _ position: Int) throws -> Void
+    ) rethrows -> Int32? {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var position = 0
+        while position < count {
+            let start = offset + position
+            let aligned = start - start % page
+            let length = min(window, count - position)
+            let mapped = mmap(nil, length + start - aligned, PROT_READ, MAP_SHARED, descriptor, off_t(aligned))
+            guard let mapped, mapped != MAP_FAILED else { return errno }
+            defer { munmap(mapped, length + start - aligned) }
+            try body(UnsafeRawBufferPointer(start: mapped + (start - aligned), count: length), position)
+            position += length
+        }
+        return nil
+    }
+
+    /// Whether `count` bytes of `first` at `firstOffset` equal those of `second` at `secondOffset`, compared window
+    /// by mapped window; nil when either could not be mapped.
+    public static func equalBytes(
+        _ first: Int32, at firstOffset: Int, _ second: Int32, at secondOffset: Int, count: Int
+    ) -> Bool? {
+        var equal = true
+        var unmappable = false
+        let failure = withMappedWindows(first, offset: firstOffset, count: count) { window, position in
+            guard equal, !unmappable else { return }
+            let inner = withMappedWindows(
+                second, offset: secondOffset + position, count: window.count, window: window.count
+            ) { other, _ in
+                // Windows are never empty, so both have base addresses.
+                equal = memcmp(window.baseAddress!, other.baseAddress!, window.count) == 0
+            }
+            if inner != nil { unmappable = true }
+        }
+        return failure == nil && !unmappable ? equal : nil
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import ParityModel
+import SafeTensors
+import TFParityKit
+import TensorCore
+import TestSupport
+import Testing
+
+/// `convert` copies tensors an HDF5 file stores contiguously straight from the file, and writes the source's SHA-256
+/// (computed alongside) into the provenance: the model must hold exactly what reading every tensor gives.
+@Suite struct ConvertCopyTests {
+    @Test(
+        arguments: [
+            ("keras/cnn/model.h5", nil), ("keras/cnn/model.keras", nil), ("keras/mobilenet_block/model.h5", nil),
+            ("keras/mlp_weights_config/model.weights.h5", "keras/mlp_weights_config/config.json"),
+            ("seed/params.h5", nil),
+        ] as [(String, String?)])
+    func convertedModelEqualsTheLoadedOne(_ source: String, _ config: String?) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let sourcePath = fixture(source).path
+        let spec = source.hasPrefix("seed/") ? fixture("seed/spec.yaml").path : nil
+        let output = dir.appendingPathComponent("m.safetensors").path
+        _ = try Converter.convert(
+            source: sourcePath, spec: spec, config: config.map { fixture($0).path }, output: output)
+
+        let written = try ModelFile.read(path: output)
+        let (loaded, _) = try Converter.loadModel(
+            source: sourcePath, spec: spec, config: config.map { fixture($0).path })
+        #expect(written.parameters.keys.sorted() == loaded.parameters.keys.sorted())
+        for (name, tensor) in loaded.parameters {
+            #expect(written.parameters[name] == tensor, "\(name)")
+        }
+        #expect(written.provenance?.sha256 == (try Converter.sha256(ofFile: sourcePath)))
+        #expect(written.provenance == loaded.provenance)
+    }
+
+    @Test func contiguousHDF5TensorsAreCopiedFromTheFile() throws {
+        // Keras' h5py writes weights contiguous and unfiltered: every kernel of the CNN is a copyable range.
+        let (plan, _) = try Converter.plan(source: fixture("keras/cnn/model.h5").path, spec: nil)
+        #expect(!plan.parameters.isEmpty)
+        #expect(plan.parameters.values.allSatisfy { $0.stored != nil })
+        // A .keras file's weights are opened from memory: nothing to copy from.
+        let (archive, _) = try Converter.plan(source: fixture("keras/cnn/model.keras").path, spec: nil)
+        #expect(archive.parameters.values.allSatisfy { $0.stored == nil })
+    }
+}
