@@ -41,9 +41,9 @@ echo "== python: $py"
 source Scripts/lib/setup.sh
 ensure_system_packages
 [[ -x /usr/bin/time ]] || { apt-get install -y -qq time >/dev/null; }
-echo "== swift build -c release"
-swift build -c release 2>&1 | tail -1
-bin="$(swift build -c release --show-bin-path)/tfparity"
+echo "== swift build -c release --static-swift-stdlib (the Swift runtime linked in: a faster start)"
+swift build -c release --static-swift-stdlib --product tfparity 2>&1 | tail -1
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/tfparity"
 
 for m in "${models[@]}"; do
   if [[ ! -f "$work/$m.recording.h5" ]]; then

@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 source Scripts/lib/setup.sh
 ensure_system_packages
 
-swift build -c release --product tfparity >&2
-bin="$(swift build -c release --show-bin-path)/tfparity"
+swift build -c release --static-swift-stdlib --product tfparity >&2
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/tfparity"
 out=".demo"
 mkdir -p "$out"
 

@@ -39,8 +39,8 @@ if [[ -z "${TFPARITY_PYTHON_ONLY:-}" ]]; then
   source Scripts/lib/setup.sh
   ensure_system_packages
   echo "== swift build -c release"
-  swift build -c release
-  bin="$(swift build -c release --show-bin-path)/tfparity"
+  swift build -c release --static-swift-stdlib --product tfparity
+  bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/tfparity"
 fi
 
 # seconds since the epoch with a fraction, for timings

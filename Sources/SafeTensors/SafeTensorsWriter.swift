@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TensorCore
 
 #if canImport(Glibc)
@@ -82,7 +83,7 @@ public enum SafeTensorsWriter {
     }
 
     /// What a tensor's bytes in the written file must be, checked when it is read back.
-    private enum Expected {
+    fileprivate enum Expected: Sendable {
         case checksum(UInt64)
         case copy(FileRange, descriptor: Int32)
     }
@@ -109,39 +110,51 @@ public enum SafeTensorsWriter {
         let file = try output { () throws(FileError) in try AtomicFile(replacing: path) }
         try output { () throws(FileError) in try file.write(header) }
         let sources = SourceFiles()
-        var expected: [Expected] = []
-        expected.reserveCapacity(layout.count)
-        for (index, tensor) in layout.enumerated() {
-            switch try contents(index) {
-            case .bytes(let bytes):
-                guard bytes.count == tensor.byteCount else {
-                    throw SafeTensorsError.writeFailed(
-                        path: path,
-                        reason: "tensor '\(tensor.name)' came with \(bytes.count) bytes, expected \(tensor.byteCount)")
+        // Each tensor is read back and checked on another core while the next ones are written.
+        let readBack = try output { () throws(FileError) in try ReadBack(file.temporaryPath, path: path) }
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(layout.count)
+        do {
+            for (index, tensor) in layout.enumerated() {
+                let start = file.size
+                switch try contents(index) {
+                case .bytes(let bytes):
+                    guard bytes.count == tensor.byteCount else {
+                        throw SafeTensorsError.writeFailed(
+                            path: path,
+                            reason:
+                                "tensor '\(tensor.name)' came with \(bytes.count) bytes, expected \(tensor.byteCount)")
+                    }
+                    try output { () throws(FileError) in try file.write(bytes) }
+                    var checksum = DataChecksum()
+                    checksum.update(bytes)
+                    readBack.check(tensor.name, at: start, count: bytes.count, against: .checksum(checksum.value))
+                case .file(let range):
+                    guard range.count == tensor.byteCount else {
+                        throw SafeTensorsError.writeFailed(
+                            path: path,
+                            reason: "tensor '\(tensor.name)' came as \(range.count) bytes of \(range.path), "
+                                + "expected \(tensor.byteCount)")
+                    }
+                    let source = try sources.open(range)
+                    let failure = try output { () throws(FileError) in
+                        try file.copy(from: source, offset: range.offset, count: range.count)
+                    }
+                    if let failure {
+                        throw FileError(
+                            path: range.path, member: range.member,
+                            reason: "cannot be read: \(String(cString: strerror(failure)))")
+                    }
+                    readBack.check(
+                        tensor.name, at: start, count: range.count, against: .copy(range, descriptor: source))
                 }
-                try output { () throws(FileError) in try file.write(bytes) }
-                var checksum = DataChecksum()
-                checksum.update(bytes)
-                expected.append(.checksum(checksum.value))
-            case .file(let range):
-                guard range.count == tensor.byteCount else {
-                    throw SafeTensorsError.writeFailed(
-                        path: path,
-                        reason: "tensor '\(tensor.name)' came as \(range.count) bytes of \(range.path), "
-                            + "expected \(tensor.byteCount)")
-                }
-                let source = try sources.open(range)
-                let failure = try output { () throws(FileError) in
-                    try file.copy(from: source, offset: range.offset, count: range.count)
-                }
-                if let failure {
-                    throw FileError(
-                        path: range.path, member: range.member,
-                        reason: "cannot be read: \(String(cString: strerror(failure)))")
-                }
-                expected.append(.copy(range, descriptor: source))
+                ranges.append(start..<file.size)
             }
+        } catch {
+            _ = readBack.finish()
+            throw error
         }
+        if let failure = readBack.finish() { throw failure }
         var finalMetadataValue = metadata
         if let finalMetadata {
             finalMetadataValue = try finalMetadata()
@@ -154,10 +167,60 @@ public enum SafeTensorsWriter {
         }
         do {
             try file.commit { temporaryPath in
-                try verify(temporaryPath, against: layout, metadata: finalMetadataValue, expected: expected, path: path)
+                try verify(temporaryPath, against: layout, metadata: finalMetadataValue, ranges: ranges, path: path)
             }
         } catch let error as FileError {
             throw SafeTensorsError.writeFailed(path: path, reason: error.reason)
+        }
+    }
+
+    /// Reads written tensors back on a queue of their own and compares each with its source file or the checksum of
+    /// the bytes written; owns a read-only descriptor of the file being written.
+    private final class ReadBack: Sendable {
+        private let descriptor: Int32
+        private let path: String
+        private let queue = DispatchQueue(label: "tfparity.safetensors.read-back")
+        private let failure = Mutex<SafeTensorsError?>(nil)
+
+        init(_ temporaryPath: String, path: String) throws(FileError) {
+            descriptor = open(temporaryPath, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw FileError(path: path, reason: "cannot read back: \(String(cString: strerror(errno)))")
+            }
+            self.path = path
+        }
+
+        deinit { close(descriptor) }
+
+        /// Queues the check of `count` bytes at `offset` (already written) against `expected`.
+        func check(_ name: String, at offset: Int, count: Int, against expected: Expected) {
+            queue.async { [self] in
+                guard failure.withLock({ $0 == nil }) else { return }
+                let same: Bool?
+                switch expected {
+                case .checksum(let value):
+                    var checksum = DataChecksum()
+                    let failed = FileIO.withBlocks(descriptor, offset: offset, count: count) { block, _ in
+                        checksum.update(block)
+                    }
+                    same = failed == nil ? checksum.value == value : nil
+                case .copy(let source, let sourceDescriptor):
+                    same = FileIO.equalBytesRead(
+                        descriptor, at: offset, sourceDescriptor, at: source.offset, count: count)
+                }
+                guard same != true else { return }
+                let reason =
+                    same == nil
+                    ? "the written file does not read back: tensor '\(name)' cannot be read"
+                    : "tensor '\(name)' does not read back as written"
+                failure.withLock { $0 = .writeFailed(path: path, reason: reason) }
+            }
+        }
+
+        /// Waits for every queued check; the first failure, or nil.
+        func finish() -> SafeTensorsError? {
+            queue.sync {}
+            return failure.withLock { $0 }
         }
     }
 
@@ -261,11 +324,11 @@ public enum SafeTensorsWriter {
         return bytes
     }
 
-    /// Re-reads the temporary file and checks it holds exactly what was meant to be written: a header that
-    /// passes every rule and lists the layout, and each tensor's data equal to the source file it was copied from or
-    /// with the checksum of the bytes written.
+    /// Re-reads the synced temporary file's header and checks it is exactly what was meant to be written: every
+    /// rule passes, the metadata and tensors are the ones given, and each tensor's bytes lie where they were written
+    /// (and read back) from.
     private static func verify(
-        _ temporaryPath: String, against layout: [TensorLayout], metadata: [String: String], expected: [Expected],
+        _ temporaryPath: String, against layout: [TensorLayout], metadata: [String: String], ranges: [Range<Int>],
         path: String
     ) throws(SafeTensorsError) {
         let file: SafeTensorsFile
@@ -277,37 +340,10 @@ public enum SafeTensorsWriter {
         guard file.metadata == metadata, file.names == layout.map(\.name) else {
             throw .writeFailed(path: path, reason: "the written file does not list the tensors given")
         }
-        for tensor in layout {
-            guard let info = file.info(tensor.name), info.dtype == tensor.dtype, info.shape == tensor.shape else {
-                throw .writeFailed(path: path, reason: "tensor '\(tensor.name)' does not read back as written")
-            }
-        }
-        let descriptor = open(temporaryPath, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw .writeFailed(
-                path: path, reason: "the written file does not read back: \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        for (tensor, expectation) in zip(layout, expected) {
-            // Listed in the layout and checked above.
-            let range = file.byteRange(tensor.name)!
-            let same: Bool?
-            switch expectation {
-            case .checksum(let value):
-                var checksum = DataChecksum()
-                let failure = FileIO.withMappedWindows(descriptor, offset: range.lowerBound, count: range.count) {
-                    window, _ in checksum.update(window)
-                }
-                same = failure == nil ? checksum.value == value : nil
-            case .copy(let source, let sourceDescriptor):
-                same = FileIO.equalBytes(
-                    descriptor, at: range.lowerBound, sourceDescriptor, at: source.offset, count: range.count)
-            }
-            guard let same else {
-                throw .writeFailed(
-                    path: path, reason: "the written file does not read back: tensor '\(tensor.name)' cannot be mapped")
-            }
-            guard same else {
+        for (tensor, range) in zip(layout, ranges) {
+            guard let info = file.info(tensor.name), info.dtype == tensor.dtype, info.shape == tensor.shape,
+                file.byteRange(tensor.name) == range
+            else {
                 throw .writeFailed(path: path, reason: "tensor '\(tensor.name)' does not read back as written")
             }
         }

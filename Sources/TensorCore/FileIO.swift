@@ -139,4 +139,62 @@ public enum FileIO {
         }
         return failure == nil && !unmappable ? equal : nil
     }
+
+    /// Calls `body` with consecutive blocks of `count` bytes of `descriptor` from `offset`, read with `pread` into one
+    /// buffer of at most `block` bytes, and each block's position within the range. Unlike mapped windows this
+    /// changes no page tables, so it suits a thread reading while others write.
+    /// - Returns: the error number of a failed read (`EIO` for a file that ends early), or nil.
+    public static func withBlocks(
+        _ descriptor: Int32, offset: Int, count: Int, block: Int = 1 << 20,
+        _ body: (_ bytes: UnsafeRawBufferPointer, _ position: Int) throws -> Void
+    ) rethrows -> Int32? {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, min(block, count)), alignment: 64)
+        defer { buffer.deallocate() }
+        var position = 0
+        while position < count {
+            let length = min(buffer.count, count - position)
+            // The buffer is at least one byte, so it has a base address.
+            if let failure = readFully(descriptor, into: buffer.baseAddress!, count: length, at: offset + position) {
+                return failure
+            }
+            try body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: length), position)
+            position += length
+        }
+        return nil
+    }
+
+    /// `equalBytes`, reading both ranges block by block with `pread`.
+    public static func equalBytesRead(
+        _ first: Int32, at firstOffset: Int, _ second: Int32, at secondOffset: Int, count: Int
+    ) -> Bool? {
+        let block = 1 << 20
+        let other = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, min(block, count)), alignment: 64)
+        defer { other.deallocate() }
+        var equal = true
+        var unreadable = false
+        let failure = withBlocks(first, offset: firstOffset, count: count, block: block) { bytes, position in
+            guard equal, !unreadable else { return }
+            if readFully(second, into: other.baseAddress!, count: bytes.count, at: secondOffset + position) != nil {
+                unreadable = true
+            } else {
+                equal = memcmp(bytes.baseAddress!, other.baseAddress!, bytes.count) == 0
+            }
+        }
+        return failure == nil && !unreadable ? equal : nil
+    }
+
+    /// `pread` until `count` bytes are in; the error number, `EIO` when the file ends first, or nil.
+    private static func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int)
+        -> Int32?
+    {
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, buffer + done, count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return errno }
+            if n == 0 { return EIO }
+            done += n
+        }
+        return nil
+    }
 }
