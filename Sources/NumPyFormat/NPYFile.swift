@@ -32,7 +32,13 @@ public enum NPYFile {
         guard actual == expected else {
             throw NPYError.trailingBytes(path: path, member: member, expected: expected, actual: actual)
         }
-        var payload = Array(bytes[(bytes.startIndex + dataOffset)...])
+        return tensor(header: header, payload: Array(bytes[(bytes.startIndex + dataOffset)...]))
+    }
+
+    /// The tensor of a parsed header and its payload (exactly `shape × dtype` bytes, checked by the caller), in
+    /// little-endian C order.
+    static func tensor(header: NPYHeader, payload: [UInt8]) -> Tensor {
+        var payload = payload
         let width = header.dtype.byteSize
         // Tensor bytes are little-endian whatever the host.
         if header.bigEndian { payload.swapByteOrder(elementWidth: width) }
@@ -43,17 +49,9 @@ public enum NPYFile {
     }
 }
 
-/// The whole file at `path`, or `NPYError.unreadable` saying why not.
+/// The whole file at `path`, read straight into the array (no intermediate `Data` copy), or `NPYError.unreadable`
+/// saying why not.
 func readFile(path: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw NPYError.unreadable(path: path, detail: "no such file")
-    }
-    guard !isDirectory.boolValue else {
-        throw NPYError.unreadable(path: path, detail: "is a directory, not a file")
-    }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw NPYError.unreadable(path: path, detail: "cannot read the file")
-    }
-    return [UInt8](data)
+    let storage = try ArchiveStorage(path: path)
+    return try storage.read(0..<storage.count)
 }

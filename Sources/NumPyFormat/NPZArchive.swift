@@ -2,15 +2,15 @@ import TensorCore
 
 /// An `.npz` archive (`np.savez`, `np.savez_compressed`): a zip of `.npy` members, decoded on demand.
 ///
-/// The file is read into memory once; the central directory is parsed up front and each member is checked
-/// (local header, CRC-32, sizes) and decoded when asked for.
+/// The central directory is read up front; each member is read (`pread`, one member at a time: the archive is never
+/// held whole), checked (local header, CRC-32, sizes) and decoded when asked for.
 public struct NPZArchive: Sendable {
     /// The archive as the user named it.
     public let path: String
     /// Member names without the `.npy` suffix, in archive order (`layer0/W` for `layer0/W.npy`).
     public let names: [String]
 
-    private let bytes: [UInt8]
+    private let storage: ArchiveStorage
     /// File members only (directories dropped), parallel to `names`.
     private let entries: [ZipEntry]
     private let indexByName: [String: Int]
@@ -18,16 +18,21 @@ public struct NPZArchive: Sendable {
     /// Deflate cannot expand data by more than this factor (a 258-byte match costs at least 2 bits).
     static let maximumDeflateRatio = 1032
 
-    /// Reads the archive at `path` and its central directory.
+    /// Opens the archive at `path` and reads its central directory.
     ///
     /// - Throws: `NPYError` when the file is unreadable, is not a zip archive, or names a member twice.
     public init(path: String) throws {
-        try self.init(bytes: try readFile(path: path), path: path)
+        try self.init(storage: try ArchiveStorage(path: path))
     }
 
     /// Reads an archive already in memory; `path` names it in errors.
     public init(bytes: [UInt8], path: String) throws {
-        let entries = try ZipDirectory.entries(of: bytes, path: path).filter { !$0.isDirectory }
+        try self.init(storage: ArchiveStorage(bytes: bytes, path: path))
+    }
+
+    private init(storage: ArchiveStorage) throws {
+        let path = storage.path
+        let entries = try ZipDirectory.entries(of: storage, path: path).filter { !$0.isDirectory }
         var names: [String] = []
         var indexByName: [String: Int] = [:]
         var seenRawNames: Set<String> = []
@@ -40,7 +45,7 @@ public struct NPZArchive: Sendable {
             names.append(key)
         }
         self.path = path
-        self.bytes = bytes
+        self.storage = storage
         self.entries = entries
         self.names = names
         self.indexByName = indexByName
@@ -66,9 +71,24 @@ public struct NPZArchive: Sendable {
                     detail: "stored member declares \(entry.compressedSize) stored but \(entry.uncompressedSize) "
                         + "uncompressed bytes")
             }
-            data = bytes[range]
+            // Header and payload are read apart so the payload becomes the tensor's bytes without another copy.
+            let preamble = try storage.read(upTo: min(12, range.count), from: range.lowerBound)
+            let split = min((try? NPYHeader.headerEnd(preamble[...], path: path, member: entry.name)) ?? 0, range.count)
+            let head = try storage.read(range.lowerBound..<(range.lowerBound + split))
+            let payload = try storage.read((range.lowerBound + split)..<range.upperBound)
+            let crc = CRC32.checksum(payload[...], continuing: CRC32.checksum(head[...]))
+            guard crc == entry.crc32 else {
+                throw NPYError.checksumMismatch(path: path, member: entry.name, expected: entry.crc32, actual: crc)
+            }
+            if split > 0, let (header, dataOffset) = try? NPYHeader.parse(head[...], path: path, member: entry.name),
+                dataOffset == split, payload.count == header.payloadByteCount
+            {
+                return NPYFile.tensor(header: header, payload: payload)
+            }
+            // Anything unusual is left to the whole-member decoder and its messages.
+            return try NPYFile.decode(head + payload, path: path, member: entry.name)
         } else {
-            data = try inflateNPY(bytes[range], entry: entry)[...]
+            data = try inflateNPY(try storage.read(range)[...], entry: entry)[...]
         }
         let crc = CRC32.checksum(data)
         guard crc == entry.crc32 else {
@@ -82,10 +102,14 @@ public struct NPZArchive: Sendable {
     public func header(named name: String) throws -> NPYHeader {
         let (entry, range) = try member(named: name)
         if entry.method == 0 {
-            return try NPYHeader.parse(bytes[range], path: path, member: entry.name).header
+            // The preamble (10 or 12 bytes) gives the header's length; only that much is read.
+            let preamble = try storage.read(upTo: min(12, range.count), from: range.lowerBound)
+            let end = try NPYHeader.headerEnd(preamble[...], path: path, member: entry.name)
+            let header = try storage.read(upTo: min(end, range.count), from: range.lowerBound)
+            return try NPYHeader.parse(header[...], path: path, member: entry.name).header
         }
         do {
-            let inflater = try RawInflater(compressed: bytes[range])
+            let inflater = try RawInflater(compressed: try storage.read(range)[...])
             // Magic, version and header length: 10 bytes in format 1.0, 12 in 2.0 and 3.0.
             try inflater.inflate(upTo: 12)
             try inflater.inflate(upTo: try NPYHeader.headerEnd(inflater.output[...], path: path, member: entry.name))
@@ -107,7 +131,7 @@ public struct NPZArchive: Sendable {
             throw NPYError.unsupportedArchiveFeature(
                 path: path, member: entry.name, detail: "compression method \(Self.describeMethod(entry.method))")
         }
-        return (entry, try ZipDirectory.dataRange(of: entry, in: bytes, path: path))
+        return (entry, try ZipDirectory.dataRange(of: entry, in: storage, path: path))
     }
 
     /// Inflates a member no further than its NPY header says it holds.

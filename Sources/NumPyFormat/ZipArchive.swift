@@ -8,23 +8,28 @@ public struct ZipArchive: Sendable {
     public let path: String
     /// File members (directories dropped), in archive order.
     public let names: [String]
-    private let bytes: [UInt8]
+    private let storage: ArchiveStorage
     private let entries: [String: ZipEntry]
 
-    /// Reads the archive at `path` into memory and parses its central directory.
+    /// Opens the archive at `path` and reads its central directory; members are read one at a time when asked for.
     public init(path: String) throws {
-        try self.init(bytes: try readFile(path: path), path: path)
+        try self.init(storage: try ArchiveStorage(path: path))
     }
 
     public init(bytes: [UInt8], path: String) throws {
-        let entries = try ZipDirectory.entries(of: bytes, path: path).filter { !$0.isDirectory }
+        try self.init(storage: ArchiveStorage(bytes: bytes, path: path))
+    }
+
+    private init(storage: ArchiveStorage) throws {
+        let path = storage.path
+        let entries = try ZipDirectory.entries(of: storage, path: path).filter { !$0.isDirectory }
         var byName: [String: ZipEntry] = [:]
         for entry in entries {
             guard byName[entry.name] == nil else { throw NPYError.duplicateMember(path: path, name: entry.name) }
             byName[entry.name] = entry
         }
         self.path = path
-        self.bytes = bytes
+        self.storage = storage
         self.names = entries.map(\.name)
         self.entries = byName
     }
@@ -43,14 +48,14 @@ public struct ZipArchive: Sendable {
                 path: path, member: name,
                 detail: "declares \(entry.uncompressedSize) bytes, more than the \(maximumMemberBytes) allowed")
         }
-        let range = try ZipDirectory.dataRange(of: entry, in: bytes, path: path)
+        let range = try ZipDirectory.dataRange(of: entry, in: storage, path: path)
         let data: [UInt8]
         switch entry.method {
         case 0:
-            data = Array(bytes[range])
+            data = try storage.read(range)
         case 8:
             do {
-                let inflater = try RawInflater(compressed: bytes[range])
+                let inflater = try RawInflater(compressed: try storage.read(range)[...])
                 try inflater.inflate(upTo: entry.uncompressedSize + 1)
                 data = inflater.output
             } catch let failure as InflateFailure {

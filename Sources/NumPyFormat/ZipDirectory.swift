@@ -28,8 +28,8 @@ enum ZipDirectory {
     static let endRecordSearchLength = 22 + 0xFFFF
 
     /// The archive's entries, in central-directory order.
-    static func entries(of bytes: [UInt8], path: String) throws -> [ZipEntry] {
-        let end = try EndRecord.find(in: bytes, path: path)
+    static func entries(of storage: ArchiveStorage, path: String) throws -> [ZipEntry] {
+        let end = try EndRecord.find(in: storage, path: path)
         func malformed(_ detail: String) -> NPYError { .malformedArchive(path: path, member: nil, detail: detail) }
 
         let (directoryEnd, overflow) = end.directoryOffset.addingReportingOverflow(end.directorySize)
@@ -42,7 +42,7 @@ enum ZipDirectory {
         guard end.entryCount <= end.directorySize / 46 else {
             throw malformed("\(end.entryCount) entries cannot fit in a \(end.directorySize)-byte central directory")
         }
-        var reader = ByteReader(bytes[end.directoryOffset..<directoryEnd])
+        var reader = ByteReader(try storage.read(end.directoryOffset..<directoryEnd))
         var entries: [ZipEntry] = []
         do {
             for _ in 0..<end.entryCount {
@@ -137,13 +137,18 @@ enum ZipDirectory {
     ///
     /// The local header must carry the central directory's name and method; its sizes are not used (they may
     /// be zero or saturated when a data descriptor or ZIP64 is in play).
-    static func dataRange(of entry: ZipEntry, in bytes: [UInt8], path: String) throws -> Range<Int> {
+    static func dataRange(of entry: ZipEntry, in storage: ArchiveStorage, path: String) throws -> Range<Int> {
         func malformed(_ detail: String) -> NPYError {
             .malformedArchive(path: path, member: entry.name, detail: detail)
         }
-        var reader = ByteReader(bytes)
+        // The fixed 30 bytes end with the lengths of the name and extra field that follow; both reads stop at the
+        // end of the file, and a header cut short there is caught as truncated below.
+        let headerStart = entry.localHeaderOffset
+        let fixed = try storage.read(upTo: 30, from: headerStart)
+        let variableLength =
+            fixed.count == 30 ? (Int(fixed[26]) | Int(fixed[27]) << 8) + (Int(fixed[28]) | Int(fixed[29]) << 8) : 0
+        var reader = ByteReader(try storage.read(upTo: 30 + variableLength, from: headerStart))
         do {
-            try reader.seek(to: entry.localHeaderOffset)
             guard try reader.readLittleEndian(UInt32.self) == localHeaderSignature else {
                 throw malformed("bad local header signature at offset \(entry.localHeaderOffset)")
             }
@@ -170,11 +175,11 @@ enum ZipDirectory {
         } catch is TruncatedData {
             throw malformed("local header at offset \(entry.localHeaderOffset) runs past the end of the file")
         }
-        let start = reader.offset
-        guard entry.compressedSize <= bytes.count - start else {
+        let start = headerStart + reader.offset
+        guard entry.compressedSize <= storage.count - start else {
             throw malformed(
                 "member data (\(entry.compressedSize) bytes at offset \(start)) extends past the end of the file "
-                    + "(\(bytes.count) bytes)")
+                    + "(\(storage.count) bytes)")
         }
         return start..<(start + entry.compressedSize)
     }
@@ -188,26 +193,35 @@ private struct EndRecord {
     var directoryOffset: Int
 
     /// Scans back from the end of the file, at most the end record plus a maximal comment.
-    static func find(in bytes: [UInt8], path: String) throws -> EndRecord {
-        guard bytes.count >= 22 else {
-            throw NPYError.notAZipArchive(path: path, detail: "\(bytes.count) bytes is too short for a zip archive")
+    static func find(in storage: ArchiveStorage, path: String) throws -> EndRecord {
+        let size = storage.count
+        guard size >= 22 else {
+            throw NPYError.notAZipArchive(path: path, detail: "\(size) bytes is too short for a zip archive")
         }
-        let lowest = max(0, bytes.count - ZipDirectory.endRecordSearchLength)
-        var candidate = bytes.count - 22
+        let lowest = max(0, size - ZipDirectory.endRecordSearchLength)
+        // The searched tail, and the 20-byte ZIP64 locator that may precede its lowest candidate.
+        let base = max(0, lowest - 20)
+        let tail = try storage.read(base..<size)
+        var candidate = size - 22
         while candidate >= lowest {
-            if let record = try read(at: candidate, in: bytes, path: path) { return record }
+            if let record = try read(at: candidate, in: tail, base: base, storage: storage, path: path) {
+                return record
+            }
             candidate -= 1
         }
         throw NPYError.notAZipArchive(
-            path: path, detail: "no end-of-central-directory record in the last \(bytes.count - lowest) bytes")
+            path: path, detail: "no end-of-central-directory record in the last \(size - lowest) bytes")
     }
 
-    /// The record at `offset`, or nil when the bytes there are not one (wrong signature or comment length).
-    private static func read(at offset: Int, in bytes: [UInt8], path: String) throws -> EndRecord? {
-        var reader = ByteReader(bytes)
+    /// The record at file offset `offset`, or nil when the bytes there are not one (wrong signature or comment
+    /// length). `tail` holds the file from `base` to its end.
+    private static func read(at offset: Int, in tail: [UInt8], base: Int, storage: ArchiveStorage, path: String) throws
+        -> EndRecord?
+    {
+        var reader = ByteReader(tail)
         func malformed(_ detail: String) -> NPYError { .malformedArchive(path: path, member: nil, detail: detail) }
         do {
-            try reader.seek(to: offset)
+            try reader.seek(to: offset - base)
             guard try reader.readLittleEndian(UInt32.self) == ZipDirectory.endOfCentralDirectorySignature else {
                 return nil
             }
@@ -227,7 +241,7 @@ private struct EndRecord {
 
             // ZIP64 end-of-central-directory locator (4.3.15), 20 bytes right before the end record.
             if offset >= 20 {
-                try reader.seek(to: offset - 20)
+                try reader.seek(to: offset - 20 - base)
                 if try reader.readLittleEndian(UInt32.self) == ZipDirectory.zip64LocatorSignature {
                     try reader.skip(4)  // disk holding the ZIP64 end record
                     let zip64Offset = try reader.readLittleEndian(UInt64.self)
@@ -236,7 +250,7 @@ private struct EndRecord {
                     guard let zip64Start = Int(exactly: zip64Offset), zip64Start <= offset - 20 - 56 else {
                         throw malformed("ZIP64 end record offset \(zip64Offset) is outside the file")
                     }
-                    try reader.seek(to: zip64Start)
+                    reader = ByteReader(try storage.read(zip64Start..<(zip64Start + 56)))
                     guard try reader.readLittleEndian(UInt32.self) == ZipDirectory.zip64EndOfCentralDirectorySignature
                     else {
                         throw malformed("bad ZIP64 end record signature at offset \(zip64Start)")

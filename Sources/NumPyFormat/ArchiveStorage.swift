@@ -1,0 +1,87 @@
+import Foundation
+import TensorCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// An archive's bytes: held in memory (archives built or fuzzed in memory), or left in their file and read range by
+/// range with `pread`, so a multi-gigabyte archive costs the memory of one member, not of the file.
+///
+/// Every read is bounds-checked against the size the storage had when opened; one owner of the descriptor (closed in
+/// `deinit`).
+final class ArchiveStorage: @unchecked Sendable {
+    // Immutable after init; `pread` on one descriptor from several threads is safe.
+    let path: String
+    let count: Int
+    private let memory: [UInt8]?
+    private let descriptor: Int32
+
+    init(bytes: [UInt8], path: String) {
+        self.path = path
+        count = bytes.count
+        memory = bytes
+        descriptor = -1
+    }
+
+    /// Opens `path` for reading by range.
+    /// - Throws: `NPYError.unreadable` when it is missing, a directory, or cannot be opened.
+    init(path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw NPYError.unreadable(path: path, detail: "no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw NPYError.unreadable(path: path, detail: "is a directory, not a file")
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw NPYError.unreadable(path: path, detail: "cannot read the file: \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            close(descriptor)
+            throw NPYError.unreadable(path: path, detail: "cannot read the file: \(String(cString: strerror(errno)))")
+        }
+        self.path = path
+        self.descriptor = descriptor
+        count = Int(status.st_size)
+        memory = nil
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// The bytes of `range`, which the caller has checked lies within `0..<count`.
+    /// - Throws: `NPYError.unreadable` when the file cannot be read or has shrunk since it was opened.
+    func read(_ range: Range<Int>) throws -> [UInt8] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "archive read outside the file")
+        if let memory { return Array(memory[range]) }
+        var bytes = [UInt8](repeating: 0, count: range.count)
+        var done = 0
+        while done < range.count {
+            let n = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + done, range.count - done, off_t(range.lowerBound + done))
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let detail =
+                    n < 0
+                    ? "cannot read the file: \(String(cString: strerror(errno)))"
+                    : "the file ended at \(range.lowerBound + done) bytes while it was being read (changed meanwhile?)"
+                throw NPYError.unreadable(path: path, detail: detail)
+            }
+            done += n
+        }
+        return bytes
+    }
+
+    /// The bytes of `range` clamped to the file: up to `range.count` bytes from `range.lowerBound`.
+    func read(upTo count: Int, from offset: Int) throws -> [UInt8] {
+        let start = min(max(offset, 0), self.count)
+        return try read(start..<min(self.count, start + max(count, 0)))
+    }
+}
