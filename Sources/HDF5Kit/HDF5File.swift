@@ -272,20 +272,10 @@ public final class HDF5File {
         case .image(let image):
             return Array(image[stored.offset..<(stored.offset + stored.count)])
         case .descriptor(let descriptor):
-            var bytes = [UInt8](repeating: 0, count: stored.count)
-            var done = 0
-            while done < stored.count {
-                let n = bytes.withUnsafeMutableBytes {
-                    pread(descriptor, $0.baseAddress! + done, stored.count - done, off_t(stored.offset + done))
-                }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    let reason = n < 0 ? String(cString: strerror(errno)) : "the file ends early (truncated?)"
-                    throw HDF5CallFailure(function: "pread", messages: [reason])
-                }
-                done += n
+            switch FileIO.read(descriptor, count: stored.count, at: stored.offset) {
+            case .success(let bytes): return bytes
+            case .failure(let failure): throw HDF5CallFailure(function: "pread", messages: [failure.description])
             }
-            return bytes
         }
     }
 

@@ -60,23 +60,11 @@ final class ArchiveStorage: @unchecked Sendable {
     func read(_ range: Range<Int>) throws -> [UInt8] {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "archive read outside the file")
         if let memory { return Array(memory[range]) }
-        var bytes = [UInt8](repeating: 0, count: range.count)
-        var done = 0
-        while done < range.count {
-            let n = bytes.withUnsafeMutableBytes {
-                pread(descriptor, $0.baseAddress! + done, range.count - done, off_t(range.lowerBound + done))
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let detail =
-                    n < 0
-                    ? "cannot read the file: \(String(cString: strerror(errno)))"
-                    : "the file ended at \(range.lowerBound + done) bytes while it was being read (changed meanwhile?)"
-                throw NPYError.unreadable(path: path, detail: detail)
-            }
-            done += n
+        switch FileIO.read(descriptor, count: range.count, at: range.lowerBound) {
+        case .success(let bytes): return bytes
+        case .failure(let failure):
+            throw NPYError.unreadable(path: path, detail: "cannot read the file: \(failure.description)")
         }
-        return bytes
     }
 
     /// The bytes of `range` clamped to the file: up to `range.count` bytes from `range.lowerBound`.

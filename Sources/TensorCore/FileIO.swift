@@ -22,6 +22,14 @@ public struct FileRange: Sendable, Equatable {
     }
 }
 
+/// A failed read or write: the error number, and the words for it (`EIO` from a read means the file ended first).
+public struct FileIOError: Error, Equatable {
+    public var number: Int32
+    public var description: String {
+        number == EIO ? "the file ends early (truncated, or changed meanwhile?)" : String(cString: strerror(number))
+    }
+}
+
 /// Linux's file-to-file copy and write-back calls, and reading files through windows of mapped pages.
 ///
 /// `copy_file_range(2)` and `sync_file_range(2)` are GNU extensions Swift's Glibc module does not declare; they are
@@ -43,6 +51,16 @@ public enum FileIO {
         #else
             return nil
         #endif
+    }
+
+    /// `count` bytes of `descriptor` from `offset` (`readFully`), or the error number: `EIO` when the file ends first.
+    public static func read(_ descriptor: Int32, count: Int, at offset: Int) -> Result<[UInt8], FileIOError> {
+        var bytes = [UInt8](repeating: 0, count: count)
+        guard count > 0 else { return .success(bytes) }
+        let failure = bytes.withUnsafeMutableBytes {
+            readFully(descriptor, into: $0.baseAddress!, count: count, at: offset)
+        }
+        return failure.map { .failure(FileIOError(number: $0)) } ?? .success(bytes)
     }
 
     /// Copies `count` bytes from `source` at `sourceOffset` to `destination` at `destinationOffset`, in the kernel
@@ -184,7 +202,7 @@ public enum FileIO {
     }
 
     /// `pread` until `count` bytes are in; the error number, `EIO` when the file ends first, or nil.
-    private static func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int)
+    public static func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int)
         -> Int32?
     {
         var done = 0
