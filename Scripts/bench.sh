@@ -19,6 +19,8 @@
 #             |  TensorFlow: load_model, probe model over every BN input/output, predict, compare
 #   forward   tfparity's timings.forward_ms (from that verify run)  |  TensorFlow's second model call in process
 #   startup   tfparity verify of the seed MLP fixture, end to end
+# and, to show where convert's time goes: convert without the libhdf5 isolation child (TFPARITY_HDF5_ISOLATION=0),
+# the isolation child alone (__probe-hdf5), and process start-up (--version).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=".build/bench"
@@ -85,6 +87,12 @@ for round in $(seq 1 "$runs"); do
   measure tfparity-convert "$round" "$bin" convert "$work/ResNet50.h5" -o "$work/out.safetensors"
   measure python-convert "$round" "$py" Scripts/bench/baselines.py convert "$work/ResNet50.h5" "$work/out-py.safetensors"
   measure cp "$round" cp "$work/ResNet50.h5" "$work/copy.h5"
+  # Where convert's time goes: the same convert without the libhdf5 isolation child, the child alone, process start.
+  rm -f "$work/out.safetensors"
+  measure tfparity-convert-unisolated "$round" env TFPARITY_HDF5_ISOLATION=0 "$bin" convert "$work/ResNet50.h5" \
+    -o "$work/out.safetensors"
+  measure tfparity-probe "$round" "$bin" __probe-hdf5 "$work/ResNet50.h5"
+  measure tfparity-start "$round" "$bin" --version
   for m in "${models[@]}"; do
     measure "tfparity-check-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --quiet
     measure "tfparity-verify-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" \

@@ -56,14 +56,29 @@ def main(path):
     row("verify seed MLP, end to end, wall", f"{med(s, 'wall_s') * 1e3:.0f} ms", "-", float("nan"), "≤ 30 ms",
         med(s, "wall_s") <= 0.030, mib(med(s, "peak_rss_kb")), "-")
 
+    print_table(lines)
+
+    if "tfparity-convert-unisolated" in by:
+        print("\nconvert ResNet50 .h5, where the time goes (medians; each command run on its own):")
+        parts = [("what", "wall", "CPU")]
+        for name, what in (("tfparity-convert", "tfparity convert"),
+                           ("tfparity-convert-unisolated", "  without the libhdf5 isolation child"),
+                           ("tfparity-probe", "  the isolation child alone (__probe-hdf5)"),
+                           ("tfparity-start", "  process start-up (--version)"),
+                           ("cp", "cp (kernel copy, the floor)")):
+            parts.append((what, f"{med(name, 'wall_s') * 1e3:.0f} ms", f"{med(name, 'cpu_s') * 1e3:.0f} ms"))
+        print_table(parts)
+    bad = {name: failures(name) for name in by if failures(name)}
+    if bad:
+        print("\nnon-zero exits: " + ", ".join(f"{k} ({v})" for k, v in sorted(bad.items())))
+
+
+def print_table(lines):
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
     for n, line in enumerate(lines):
         print("| " + " | ".join(str(v).ljust(w) for v, w in zip(line, widths)) + " |")
         if n == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    bad = {name: failures(name) for name in by if failures(name)}
-    if bad:
-        print("\nnon-zero exits: " + ", ".join(f"{k} ({v})" for k, v in sorted(bad.items())))
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import Foundation
 import ParityModel
 
 #if canImport(Glibc)
@@ -8,9 +9,11 @@ import ParityModel
 /// `MatrixProduct` seam. The runtime library never links it; the portable kernel stays the fallback and the reference
 /// the tests hold OpenBLAS to.
 ///
-/// OpenBLAS is loaded with `dlopen` by `useOpenBLAS()`, not linked: its library constructor starts a worker thread
-/// per core that spins for a while waiting for work, which would cost every `convert` and `inspect` CPU time for
-/// products they never compute. Where `libopenblas.so.0` is missing the portable kernel is used.
+/// OpenBLAS is loaded with `dlopen` by `useOpenBLAS()`, not linked, and single-threaded: its own worker threads spin
+/// (`sched_yield`) for a while after every product, which cost `convert` and `inspect` CPU time for products they
+/// never compute and, in `verify`, took a core from the engine's own parallel layers (a quarter of a ResNet50 verify's
+/// samples were those spins). Large products are instead split by rows over the cores with Dispatch, the pool the
+/// rest of the engine uses. Where `libopenblas.so.0` is missing the portable kernel is used.
 public enum Acceleration {
     /// `cblas_sgemm` with Debian's 32-bit `blasint` (libopenblas0, not the ILP64 build).
     private typealias SGemm =
@@ -25,6 +28,8 @@ public enum Acceleration {
 
     /// OpenBLAS's `cblas_sgemm`, loaded once (Swift runs a static's initialiser once, thread-safely).
     private static let openBLAS: SGemm? = {
+        // Read by OpenBLAS's constructor when the library loads: no worker threads of its own.
+        setenv("OPENBLAS_NUM_THREADS", "1", 1)
         for name in ["libopenblas.so.0", "libopenblas.so"] {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL), let symbol = dlsym(handle, "cblas_sgemm") else {
                 continue
@@ -40,12 +45,34 @@ public enum Acceleration {
     @discardableResult
     public static func useOpenBLAS() -> Bool {
         guard let sgemm = openBLAS else { return false }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
         MatrixProduct.accelerated = { rows, inner, columns, x, w, y in
-            sgemm(
-                rowMajor, noTranspose, noTranspose, Int32(rows), Int32(columns), Int32(inner), 1, x, Int32(inner), w,
-                Int32(columns), 0, y, Int32(columns))
+            // Small products are not worth a second thread (the threshold is the portable kernel's).
+            let parts = rows * inner * columns < 1 << 18 ? 1 : max(1, min(cores, rows / 16))
+            let operands = Operands(x: x, w: w, y: y)
+            let multiply: @Sendable (Int) -> Void = { part in
+                let start = rows * part / parts
+                let end = rows * (part + 1) / parts
+                sgemm(
+                    rowMajor, noTranspose, noTranspose, Int32(end - start), Int32(columns), Int32(inner), 1,
+                    operands.x + start * inner, Int32(inner), operands.w, Int32(columns), 0,
+                    operands.y + start * columns, Int32(columns))
+            }
+            if parts == 1 {
+                multiply(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: parts, execute: multiply)
+            }
         }
         return true
+    }
+
+    /// One product's operands, shared by its row blocks: each reads `x` and `w` and writes only its own rows of `y`,
+    /// inside the buffers' lifetime (`concurrentPerform` returns when every block is done).
+    private struct Operands: @unchecked Sendable {
+        let x: UnsafePointer<Float>
+        let w: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
     }
 
     /// Back to the portable kernel (for tests that compare the two).
