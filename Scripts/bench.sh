@@ -4,6 +4,7 @@
 #
 #   Scripts/bench.sh                 # 5 alternating rounds
 #   BENCH_RUNS=7 Scripts/bench.sh    # more rounds
+#   BENCH_PAIRS=convert Scripts/bench.sh   # only some pairs (convert, verify, startup)
 #
 # It does its own setup: a Python with TensorFlow (TFPARITY_PYTHON=/path/to/python to reuse one, e.g.
 # /work/venv-tf/bin/python; else a venv in .build/bench/venv from Scripts/requirements.txt), the release build,
@@ -25,6 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=".build/bench"
 runs="${BENCH_RUNS:-5}"
+pairs="${BENCH_PAIRS:-convert verify startup}"
 models=(ResNet50 MobileNetV2)
 mkdir -p "$work"
 
@@ -66,24 +68,28 @@ printf 'name\tround\twall_s\tcpu_s\tpeak_rss_kb\tforward_ms\texit\n' >"$results"
 measure() {
   local name=$1 round=$2
   shift 2
-  local rc=0
+  local rc=0 start end
+  # Wall time from the clock in nanoseconds (GNU time prints it to 10 ms); CPU and peak RSS from GNU time.
+  start=$(date +%s%N)
   /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/last.out" 2>"$work/last.err" || rc=$?
+  end=$(date +%s%N)
   local forward=""
   case "$name" in
     tfparity-verify-*) forward=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timings"].get("forward_ms", ""))' "$work/last.out" 2>/dev/null || true) ;;
     tf-forward-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["second_ms"])' "$work/last.out" 2>/dev/null || true) ;;
   esac
-  awk -F': ' -v name="$name" -v round="$round" -v forward="$forward" -v rc="$rc" '
-    /Elapsed \(wall clock\)/ { n = split($2, t, ":"); wall = (n == 3) ? t[1] * 3600 + t[2] * 60 + t[3] : t[1] * 60 + t[2] }
+  awk -F': ' -v name="$name" -v round="$round" -v forward="$forward" -v rc="$rc" -v wall="$(((end - start) / 1000))e-6" '
     /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident set size/ { rss = $2 }
     END { printf "%s\t%s\t%.4f\t%.4f\t%d\t%s\t%s\n", name, round, wall, user + sys, rss, forward, rc }
   ' "$work/time.txt" >>"$results"
 }
 
 echo "== $runs rounds (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+wants() { [[ " $pairs " == *" $1 "* ]]; }
 for round in $(seq 1 "$runs"); do
   echo "   round $round"
   rm -f "$work/out.safetensors" "$work/out-py.safetensors" "$work/copy.h5"
+  if wants convert; then
   measure tfparity-convert "$round" "$bin" convert "$work/ResNet50.h5" -o "$work/out.safetensors"
   measure python-convert "$round" "$py" Scripts/bench/baselines.py convert "$work/ResNet50.h5" "$work/out-py.safetensors"
   measure cp "$round" cp "$work/ResNet50.h5" "$work/copy.h5"
@@ -93,14 +99,15 @@ for round in $(seq 1 "$runs"); do
     -o "$work/out.safetensors"
   measure tfparity-probe "$round" "$bin" __probe-hdf5 "$work/ResNet50.h5"
   measure tfparity-start "$round" "$bin" --version
-  for m in "${models[@]}"; do
+  fi
+  wants verify && for m in "${models[@]}"; do
     measure "tfparity-check-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --quiet
     measure "tfparity-verify-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" \
       --end-to-end --atol 1e-3 --rtol 1e-3 --format json --quiet
     measure "tf-verify-$m" "$round" "$py" Scripts/bench/baselines.py verify "$work/$m.h5" "$work/$m.recording.h5"
     measure "tf-forward-$m" "$round" "$py" Scripts/bench/baselines.py forward "$work/$m.h5" "$work/$m.input.npy" --calls 3
   done
-  for _ in 1 2 3; do
+  wants startup && for _ in 1 2 3; do
     measure tfparity-verify-seed "$round" "$bin" verify "$work/seed.safetensors" Fixtures/seed/recording.npz --quiet
   done
 done
