@@ -55,7 +55,7 @@ struct PackedMatrix: Sendable {
 
 /// The seam for a faster matrix product than the portable `Gemm`, supplied from above the runtime.
 ///
-/// The runtime library stays pure Swift; a program that links a tuned BLAS (the `tfparity` CLI links OpenBLAS)
+/// The runtime library stays pure Swift; a program with a tuned BLAS (the `tfparity` CLI loads OpenBLAS)
 /// installs its kernel here once, at startup, before any `Engine` is made. Engines made before keep `Gemm`.
 public enum MatrixProduct {
     /// `y[rows, columns] = x[rows, inner] · w[inner, columns]`, all row-major float32; `y` need not be initialised.
