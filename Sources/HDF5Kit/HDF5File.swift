@@ -84,7 +84,7 @@ public final class HDF5File {
         self.path = name
         self.limits = limits
         guard image.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]) else { throw .notHDF5(path: name) }
-        do {
+        do throws(HDF5CallFailure) {
             let access = try HDF5Call.open(.propertyList, "H5Pcreate") { H5Pcreate(tfp_H5P_FILE_ACCESS()) }
             try HDF5Call.status("H5Pset_fapl_core") { H5Pset_fapl_core(access.id, 1 << 16, false) }
             try HDF5Call.status("H5Pset_file_image") {
@@ -97,10 +97,8 @@ public final class HDF5File {
             let file = try HDF5Call.open(.file, "H5Fopen") { H5Fopen(label, tfp_H5F_ACC_RDONLY(), access.id) }
             (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
             raw = .image(image)
-        } catch let failure as HDF5CallFailure {
-            throw .openFailed(path: name, detail: failure.detail)
         } catch {
-            throw .openFailed(path: name, detail: "\(error)")
+            throw .openFailed(path: name, detail: error.detail)
         }
     }
 

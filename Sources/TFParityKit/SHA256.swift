@@ -20,7 +20,7 @@ final class SHA256 {
     }
 
     func update<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        let done = bytes.withContiguousStorageIfAvailable { buffer in
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             precondition(EVP_DigestUpdate(context, buffer.baseAddress, buffer.count) == 1, "EVP_DigestUpdate failed")
         }
         if done == nil { update(Array(bytes)) }

@@ -56,7 +56,7 @@ enum HDF5Probe {
             return seconds
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return 30 + Double(size ?? 0) / 20_000_000
+        return 30 + Double(size) / 20_000_000
     }
 
     /// Runs the child on `path`; returns when libhdf5 read the file without incident.
