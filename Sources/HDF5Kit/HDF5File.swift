@@ -31,6 +31,8 @@ public struct HDF5ReadLimits: Sendable, Equatable {
 public final class HDF5File {
     /// The file as the caller named it; every error carries it.
     public let path: String
+    /// The file on disk (`path` unless the file was opened under another name); nil for an image in memory.
+    private let filePath: String?
     public let limits: HDF5ReadLimits
     private let file: HDF5Handle
     /// Link access properties used for every look-up: its external-link callback refuses traversal, so
@@ -51,21 +53,27 @@ public final class HDF5File {
 
     /// Opens `path` read-only (`H5Fopen` with `H5F_ACC_RDONLY`).
     ///
+    /// - Parameter name: what errors call the file when it is not what the user named (a `.keras` archive's weights
+    ///   extracted to a private file: `model.keras: model.weights.h5`); `path` otherwise.
     /// - Throws: `HDF5Error.fileNotFound`, `.notHDF5` when the file has no HDF5 signature
     ///   (`H5Fis_hdf5`), `.openFailed` with HDF5's error text when it is damaged or truncated.
-    public init(path: String, limits: HDF5ReadLimits = .default) throws(HDF5Error) {
+    public init(path filePath: String, limits: HDF5ReadLimits = .default, name: String? = nil) throws(HDF5Error) {
+        let path = name ?? filePath
         self.path = path
+        self.filePath = filePath
         self.limits = limits
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-            FileManager.default.isReadableFile(atPath: path)
+        guard FileManager.default.fileExists(atPath: filePath, isDirectory: &isDirectory), !isDirectory.boolValue,
+            FileManager.default.isReadableFile(atPath: filePath)
         else { throw .fileNotFound(path: path) }
         do {
-            let signature = try HDF5Call.status("H5Fis_hdf5") { H5Fis_hdf5(path) }
+            let signature = try HDF5Call.status("H5Fis_hdf5") { H5Fis_hdf5(filePath) }
             if signature == 0 { throw HDF5Error.notHDF5(path: path) }
-            let file = try HDF5Call.open(.file, "H5Fopen") { H5Fopen(path, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT()) }
+            let file = try HDF5Call.open(.file, "H5Fopen") {
+                H5Fopen(filePath, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT())
+            }
             (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            let descriptor = open(filePath, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw HDF5Error.fileNotFound(path: path) }
             raw = .descriptor(descriptor)
         } catch let error as HDF5Error {
@@ -82,6 +90,7 @@ public final class HDF5File {
     /// (for a member of an archive, `archive.keras: model.weights.h5`).
     public init(image: [UInt8], name: String, limits: HDF5ReadLimits = .default) throws(HDF5Error) {
         self.path = name
+        self.filePath = nil
         self.limits = limits
         guard image.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]) else { throw .notHDF5(path: name) }
         do throws(HDF5CallFailure) {
@@ -189,12 +198,13 @@ public final class HDF5File {
             let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
             let mapping = try ElementType.mapping(for: fileType)
             let shape = try shape(of: space, object: datasetPath)
-            guard case .descriptor = raw, let (stored, _) = try storedBytes(of: dataset, datasetPath) else {
+            guard let filePath, let (stored, _) = try storedBytes(of: dataset, datasetPath) else {
                 return (mapping.dtype, shape, nil)
             }
             return (
                 mapping.dtype, shape,
-                FileRange(path: path, member: datasetPath, offset: stored.offset, count: stored.count)
+                FileRange(
+                    path: filePath, member: datasetPath, offset: stored.offset, count: stored.count, displayPath: path)
             )
         }
     }

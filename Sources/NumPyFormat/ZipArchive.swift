@@ -1,3 +1,4 @@
+import Foundation
 import TensorCore
 
 /// A zip archive's members as bytes: the container of Keras 3 `.keras` files (`config.json`, `model.weights.h5`).
@@ -39,16 +40,7 @@ public struct ZipArchive: Sendable {
     /// - Throws: `NPYError` naming the archive and member: unknown name, encryption or an unsupported method, a
     ///   member larger than `maximumMemberBytes`, corrupt deflate data, a size or CRC-32 mismatch.
     public func data(of name: String, maximumMemberBytes: Int = 4 << 30) throws -> [UInt8] {
-        guard let entry = entries[name] else { throw NPYError.memberNotFound(path: path, name: name) }
-        guard !entry.isEncrypted else {
-            throw NPYError.unsupportedArchiveFeature(path: path, member: name, detail: "encrypted member")
-        }
-        guard entry.uncompressedSize <= maximumMemberBytes else {
-            throw NPYError.unsupportedArchiveFeature(
-                path: path, member: name,
-                detail: "declares \(entry.uncompressedSize) bytes, more than the \(maximumMemberBytes) allowed")
-        }
-        let range = try ZipDirectory.dataRange(of: entry, in: storage, path: path)
+        let (entry, range) = try member(name, maximumMemberBytes: maximumMemberBytes)
         let data: [UInt8]
         switch entry.method {
         case 0:
@@ -75,5 +67,66 @@ public struct ZipArchive: Sendable {
             throw NPYError.checksumMismatch(path: path, member: name, expected: entry.crc32, actual: crc)
         }
         return data
+    }
+
+    /// Writes member `name`, uncompressed, to `destination` (an open, empty, writable file), checked as `data(of:)`
+    /// checks it. A stored member is streamed in blocks, so extracting costs one block of memory whatever its size;
+    /// a deflated one is inflated in memory first.
+    /// - Throws: `NPYError` naming the archive and member as `data(of:)` does; `FileError` naming `destinationName`
+    ///   when it cannot be written.
+    public func extract(
+        _ name: String, to destination: Int32, destinationName: String, maximumMemberBytes: Int = 4 << 30
+    ) throws {
+        let (entry, range) = try member(name, maximumMemberBytes: maximumMemberBytes)
+        func write(_ bytes: [UInt8], at offset: Int) throws {
+            var done = 0
+            while done < bytes.count {
+                let n = bytes.withUnsafeBytes {
+                    pwrite(destination, $0.baseAddress! + done, bytes.count - done, off_t(offset + done))
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    throw FileError(
+                        path: destinationName, reason: "cannot be written: \(String(cString: strerror(errno)))")
+                }
+                done += n
+            }
+        }
+        guard entry.method == 0 else {
+            try write(try data(of: name, maximumMemberBytes: maximumMemberBytes), at: 0)
+            return
+        }
+        guard range.count == entry.uncompressedSize else {
+            throw NPYError.malformedArchive(
+                path: path, member: name,
+                detail: "declares \(entry.uncompressedSize) uncompressed bytes, holds \(range.count)")
+        }
+        var crc: UInt32 = 0
+        var offset = 0
+        let block = 4 << 20
+        while offset < range.count {
+            let bytes = try storage.read(
+                (range.lowerBound + offset)..<(range.lowerBound + min(range.count, offset + block)))
+            crc = CRC32.checksum(bytes[...], continuing: crc)
+            try write(bytes, at: offset)
+            offset += bytes.count
+        }
+        guard crc == entry.crc32 else {
+            throw NPYError.checksumMismatch(path: path, member: name, expected: entry.crc32, actual: crc)
+        }
+    }
+
+    /// The entry of member `name` and its data's range, refusing what this reader does not read.
+    private func member(_ name: String, maximumMemberBytes: Int) throws -> (ZipEntry, Range<Int>) {
+        guard let entry = entries[name] else { throw NPYError.memberNotFound(path: path, name: name) }
+        guard !entry.isEncrypted else {
+            throw NPYError.unsupportedArchiveFeature(path: path, member: name, detail: "encrypted member")
+        }
+        guard entry.uncompressedSize <= maximumMemberBytes else {
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: name,
+                detail: "declares \(entry.uncompressedSize) bytes, more than the \(maximumMemberBytes) allowed")
+        }
+        return (entry, try ZipDirectory.dataRange(of: entry, in: storage, path: path))
     }
 }

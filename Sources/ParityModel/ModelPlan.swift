@@ -33,6 +33,8 @@ public struct ModelPlan {
     public var provenance: Provenance?
     /// The source as the user named it, for errors found while the parameters are read.
     public var sourcePath: String
+    /// Objects the pending tensors need alive until they are read or copied (a temporary extraction they read from).
+    public var retained: [AnyObject] = []
 
     public init(layers: [Layer], parameters: [String: PendingTensor], provenance: Provenance?, sourcePath: String) {
         self.layers = layers

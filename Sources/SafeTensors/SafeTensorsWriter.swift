@@ -133,7 +133,7 @@ public enum SafeTensorsWriter {
                     guard range.count == tensor.byteCount else {
                         throw SafeTensorsError.writeFailed(
                             path: path,
-                            reason: "tensor '\(tensor.name)' came as \(range.count) bytes of \(range.path), "
+                            reason: "tensor '\(tensor.name)' came as \(range.count) bytes of \(range.displayPath), "
                                 + "expected \(tensor.byteCount)")
                     }
                     let source = try sources.open(range)
@@ -142,7 +142,7 @@ public enum SafeTensorsWriter {
                     }
                     if let failure {
                         throw FileError(
-                            path: range.path, member: range.member,
+                            path: range.displayPath, member: range.member,
                             reason: "cannot be read: \(String(cString: strerror(failure)))")
                     }
                     readBack.check(
@@ -241,19 +241,20 @@ public enum SafeTensorsWriter {
                 descriptor = Glibc.open(range.path, O_RDONLY | O_CLOEXEC)
                 guard descriptor >= 0 else {
                     throw FileError(
-                        path: range.path, member: range.member,
+                        path: range.displayPath, member: range.member,
                         reason: "cannot be opened: \(String(cString: strerror(errno)))")
                 }
                 descriptors[range.path] = descriptor
             }
             var status = stat()
             guard fstat(descriptor, &status) == 0 else {
-                throw FileError(path: range.path, reason: "cannot be read: \(String(cString: strerror(errno)))")
+                throw FileError(
+                    path: range.displayPath, reason: "cannot be read: \(String(cString: strerror(errno)))")
             }
             let (end, overflow) = range.offset.addingReportingOverflow(range.count)
             guard range.offset >= 0, !overflow, end <= Int(status.st_size) else {
                 throw FileError(
-                    path: range.path, member: range.member,
+                    path: range.displayPath, member: range.member,
                     reason: "the tensor's bytes end at offset \(end), but the file holds only \(status.st_size) bytes "
                         + "(truncated, or changed while being converted?)")
             }

@@ -29,25 +29,11 @@ public enum HDF5Isolation {
         cleared.withLock { _ = $0.insert(path) }
     }
 
-    /// Runs `probe` on HDF5 bytes held in memory (the weights inside a `.keras` zip): the child needs a file, so the
-    /// bytes go to a private temporary file first. Errors name `name`, the archive member, not that file.
-    static func check(image: [UInt8], name: String) throws {
-        guard let probe else { return }
-        let temporary = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tfparity-hdf5-probe-\(UUID().uuidString).h5").path
-        guard
-            FileManager.default.createFile(
-                atPath: temporary, contents: Data(image), attributes: [.posixPermissions: 0o600])
-        else {
-            throw FileError(path: name, reason: "cannot write a temporary copy to check it: \(temporary)")
-        }
-        TemporaryFiles.register(temporary)
-        defer {
-            try? FileManager.default.removeItem(atPath: temporary)
-            TemporaryFiles.unregister(temporary)
-        }
+    /// Runs `probe` on a private file that stands for `name` (the weights extracted from a `.keras` zip): errors name
+    /// `name`, the archive member, not that file.
+    static func check(_ path: String, as name: String) throws {
         do {
-            try probe(temporary)
+            try check(path)
         } catch let error as InputError {
             throw FileError(path: name, member: error.member, reason: error.reason)
         }

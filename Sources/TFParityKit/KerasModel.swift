@@ -147,6 +147,8 @@ enum KerasFiles {
     static func plan(path: String, kind: SourceKind, config configPath: String?) throws -> ModelPlan {
         let config: KerasConfig
         let store: KerasWeightStore
+        // What the plan's tensors read from, kept alive with it (a `.keras` file's extracted weights).
+        var retained: AnyObject?
         switch kind {
         case .keras2H5, .keras3H5:
             try HDF5Isolation.check(path)
@@ -169,10 +171,9 @@ enum KerasFiles {
             guard archive.names.contains(weightsMember) else {
                 throw FileError(path: path, member: weightsMember, reason: "missing from the .keras archive")
             }
-            let image = try archive.data(of: weightsMember)
-            try HDF5Isolation.check(image: image, name: "\(path): \(weightsMember)")
-            let file = try HDF5File(image: image, name: "\(path): \(weightsMember)")
-            store = try Keras3Weights(file: file, config: config)
+            let weights = try ExtractedWeights(archive, member: weightsMember)
+            store = try Keras3Weights(file: weights.file, config: config)
+            retained = weights
         case .keras3Weights, .hdf5:
             guard let configPath else {
                 throw FileError(
@@ -187,7 +188,9 @@ enum KerasFiles {
         default:
             throw FileError(path: path, reason: "a \(kind.rawValue) source is not a Keras model file")
         }
-        return try KerasModelBuilder(config: config, store: store, path: path).plan()
+        var plan = try KerasModelBuilder(config: config, store: store, path: path).plan()
+        if let retained { plan.retained.append(retained) }
+        return plan
     }
 
     private static func readConfig(_ path: String) throws -> [UInt8] {

@@ -163,21 +163,20 @@ struct HDF5Source: TensorSource {
     func storedRange(_ name: String) throws -> FileRange? { try file.describe(name).stored }
 }
 
-/// The weights of a `.keras` file (its `model.weights.h5`, opened in memory) as a tensor source.
+/// The weights of a `.keras` file (its `model.weights.h5`, extracted to a private file) as a tensor source.
 struct KerasArchiveSource: TensorSource {
     let path: String
-    let file: HDF5File
+    /// Owns the extraction: it lives as long as this source (and the pending tensors that capture it).
+    let weights: ExtractedWeights
     let tensorNames: [String]
     init(path: String) throws {
         self.path = path
-        let archive = try ZipArchive(path: path)
-        let image = try archive.data(of: KerasFiles.weightsMember)
-        try HDF5Isolation.check(image: image, name: "\(path): \(KerasFiles.weightsMember)")
-        file = try HDF5File(image: image, name: "\(path): \(KerasFiles.weightsMember)")
-        tensorNames = try file.datasetPaths()
+        weights = try ExtractedWeights(try ZipArchive(path: path), member: KerasFiles.weightsMember)
+        tensorNames = try weights.file.datasetPaths()
     }
-    func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }
-    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try file.datasetInfo(name) }
+    func readTensor(_ name: String) throws -> Tensor { try weights.file.readTensor(name) }
+    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try weights.file.datasetInfo(name) }
+    func storedRange(_ name: String) throws -> FileRange? { try weights.file.describe(name).stored }
 }
 
 struct SafeTensorsSource: TensorSource {

@@ -7,18 +7,22 @@
 /// Bytes of a file that are a tensor's bytes exactly as a model stores them (little-endian, C order): what a writer
 /// can copy from file to file without reading them into memory.
 public struct FileRange: Sendable, Equatable {
-    /// The file as the user named it.
+    /// The file the bytes are read from.
     public var path: String
     /// The tensor within it, for errors.
     public var member: String
     public var offset: Int
     public var count: Int
+    /// The file as errors name it: `path`, or what the user knows it as when `path` is a private extraction (the
+    /// weights of a `.keras` archive: `model.keras: model.weights.h5`).
+    public var displayPath: String
 
-    public init(path: String, member: String, offset: Int, count: Int) {
+    public init(path: String, member: String, offset: Int, count: Int, displayPath: String? = nil) {
         self.path = path
         self.member = member
         self.offset = offset
         self.count = count
+        self.displayPath = displayPath ?? path
     }
 }
 

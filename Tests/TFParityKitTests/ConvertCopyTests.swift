@@ -35,13 +35,30 @@ import Testing
         #expect(written.provenance == loaded.provenance)
     }
 
+    @Test func theExtractionOfAKerasArchiveLivesAsLongAsItsPlan() throws {
+        let keras = fixture("keras/cnn/model.keras").path
+        var extraction: String?
+        do {
+            let (plan, _) = try Converter.plan(source: keras, spec: nil)
+            extraction = plan.parameters.values.first?.stored?.path
+            let path = try #require(extraction)
+            #expect(FileManager.default.fileExists(atPath: path))
+            #expect(!path.hasPrefix(keras))
+        }
+        // The plan is gone: so is the private file.
+        #expect(!FileManager.default.fileExists(atPath: try #require(extraction)))
+    }
+
     @Test func contiguousHDF5TensorsAreCopiedFromTheFile() throws {
         // Keras' h5py writes weights contiguous and unfiltered: every kernel of the CNN is a copyable range.
         let (plan, _) = try Converter.plan(source: fixture("keras/cnn/model.h5").path, spec: nil)
         #expect(!plan.parameters.isEmpty)
         #expect(plan.parameters.values.allSatisfy { $0.stored != nil })
-        // A .keras file's weights are opened from memory: nothing to copy from.
-        let (archive, _) = try Converter.plan(source: fixture("keras/cnn/model.keras").path, spec: nil)
-        #expect(archive.parameters.values.allSatisfy { $0.stored == nil })
+        // A .keras file's weights are extracted to a private file and copied from there; errors name the member.
+        let keras = fixture("keras/cnn/model.keras").path
+        let (archive, _) = try Converter.plan(source: keras, spec: nil)
+        #expect(!archive.parameters.isEmpty)
+        #expect(archive.parameters.values.allSatisfy { $0.stored?.displayPath == "\(keras): model.weights.h5" })
+        #expect(archive.retained.count == 1)
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import HDF5Kit
+import NumPyFormat
+import TensorCore
+
+/// The `model.weights.h5` of a `.keras` archive, extracted to a private temporary file and opened there.
+///
+/// libhdf5 needs a file (or a copy of the whole image in memory); extracting a stored member is a block-by-block copy,
+/// so a `.keras` file converts in the memory of one tensor like a `.h5`, and its weights are copied file to file from
+/// the extraction. The file (mode 0600, registered with `TemporaryFiles` for SIGINT/SIGTERM) is removed when this
+/// object goes away: plans that read from it keep it (`ModelPlan.retained`).
+final class ExtractedWeights {
+    let file: HDF5File
+    /// What errors call the weights: `model.keras: model.weights.h5`.
+    let name: String
+    private let temporaryPath: String
+
+    /// Extracts `member` of `archive` and opens it as HDF5, after the isolation probe has read it.
+    init(_ archive: ZipArchive, member: String) throws {
+        name = "\(archive.path): \(member)"
+        temporaryPath =
+            FileManager.default.temporaryDirectory
+            .appendingPathComponent("tfparity-\(UUID().uuidString).weights.h5").path
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw FileError(
+                path: name, reason: "cannot extract to \(temporaryPath): \(String(cString: strerror(errno)))")
+        }
+        TemporaryFiles.register(temporaryPath)
+        do {
+            defer { close(descriptor) }
+            try archive.extract(member, to: descriptor, destinationName: temporaryPath)
+            try HDF5Isolation.check(temporaryPath, as: name)
+            file = try HDF5File(path: temporaryPath, name: name)
+        } catch {
+            unlink(temporaryPath)
+            TemporaryFiles.unregister(temporaryPath)
+            throw error
+        }
+    }
+
+    deinit {
+        unlink(temporaryPath)
+        TemporaryFiles.unregister(temporaryPath)
+    }
+}
