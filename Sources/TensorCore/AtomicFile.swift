@@ -34,7 +34,7 @@ public final class AtomicFile {
             throw FileError(path: path, reason: "cannot be written: directory '\(directory)' does not exist")
         }
         let prefix = ".\(destination.lastPathComponent).tmp-"
-        Self.removeAbandoned(prefix: prefix, in: directory)
+        TemporaryFiles.removeAbandoned(prefix: prefix, in: directory)
         temporaryPath = directory + "/" + prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
@@ -128,23 +128,6 @@ public final class AtomicFile {
         if directoryDescriptor >= 0 {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
-        }
-    }
-
-    /// Removes temporary files an earlier writer left when it was killed (SIGKILL cannot be caught): ours (mode 0600,
-    /// our user), untouched for a minute, and unlocked — a live writer holds an exclusive `flock` on its file.
-    private static func removeAbandoned(prefix: String, in directory: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for name in names where name.hasPrefix(prefix) {
-            let candidate = directory + "/" + name
-            var status = stat()
-            guard lstat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o777 == 0o600,
-                status.st_uid == getuid(), time(nil) - status.st_mtim.tv_sec > 60
-            else { continue }
-            let descriptor = open(candidate, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard descriptor >= 0 else { continue }
-            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(candidate) }
-            close(descriptor)
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -27,5 +28,23 @@ public enum TemporaryFiles {
             return paths
         }
         for path in pending { unlink(path) }
+    }
+
+    /// Removes temporary files an earlier run left when it was killed (SIGKILL cannot be caught): those named
+    /// `prefix…` in `directory`, ours (mode 0600, our user), untouched for a minute, and unlocked — a live run holds an
+    /// exclusive `flock` on each of its files.
+    public static func removeAbandoned(prefix: String, in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let candidate = directory + "/" + name
+            var status = stat()
+            guard lstat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o777 == 0o600,
+                status.st_uid == getuid(), time(nil) - status.st_mtim.tv_sec > 60
+            else { continue }
+            let descriptor = open(candidate, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard descriptor >= 0 else { continue }
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(candidate) }
+            close(descriptor)
+        }
     }
 }

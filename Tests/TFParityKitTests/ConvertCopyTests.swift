@@ -49,6 +49,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: try #require(extraction)))
     }
 
+    @Test func anExtractionAKilledRunLeftIsRemovedByTheNext() throws {
+        let directory = FileManager.default.temporaryDirectory.path
+        let stale = directory + "/tfparity-extracted-\(UUID().uuidString).weights.h5"
+        let live = directory + "/tfparity-extracted-\(UUID().uuidString).weights.h5"
+        for path in [stale, live] {
+            #expect(
+                FileManager.default.createFile(
+                    atPath: path, contents: Data([1]), attributes: [.posixPermissions: 0o600]))
+            // Untouched for two minutes.
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSinceNow: -120)], ofItemAtPath: path)
+        }
+        // A run still using `live` holds a lock on it.
+        let holder = open(live, O_RDONLY)
+        defer {
+            close(holder)
+            unlink(live)
+        }
+        #expect(flock(holder, LOCK_SH) == 0)
+        _ = try Converter.plan(source: fixture("keras/cnn/model.keras").path, spec: nil)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: live))
+    }
+
     @Test func contiguousHDF5TensorsAreCopiedFromTheFile() throws {
         // Keras' h5py writes weights contiguous and unfiltered: every kernel of the CNN is a copyable range.
         let (plan, _) = try Converter.plan(source: fixture("keras/cnn/model.h5").path, spec: nil)
