@@ -31,8 +31,8 @@ public struct HDF5ReadLimits: Sendable, Equatable {
 public final class HDF5File {
     /// The file as the caller named it; every error carries it.
     public let path: String
-    /// The file on disk (`path` unless the file was opened under another name); nil for an image in memory.
-    private let filePath: String?
+    /// The file on disk (`path` unless the file was opened under another name).
+    private let filePath: String
     public let limits: HDF5ReadLimits
     private let file: HDF5Handle
     /// Link access properties used for every look-up: its external-link callback refuses traversal, so
@@ -41,15 +41,8 @@ public final class HDF5File {
     private let fileSize: Int
     /// Paths whose every link `checkLinks` has found present and internal (the file is read-only, so they stay so).
     private var checkedPaths: Set<String> = []
-    /// Where contiguous, unfiltered datasets are read from without libhdf5 (see `storedBytes`).
-    private let raw: RawBytes
-
-    /// The file's own bytes, for datasets read by offset: a descriptor this object owns, or the image it was opened
-    /// from.
-    private enum RawBytes {
-        case descriptor(Int32)
-        case image([UInt8])
-    }
+    /// The file opened for reading datasets by offset, without libhdf5 (see `storedBytes`); this object owns it.
+    private let descriptor: Int32
 
     /// Opens `path` read-only (`H5Fopen` with `H5F_ACC_RDONLY`).
     ///
@@ -73,9 +66,8 @@ public final class HDF5File {
                 H5Fopen(filePath, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT())
             }
             (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
-            let descriptor = open(filePath, O_RDONLY | O_CLOEXEC)
+            descriptor = open(filePath, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw HDF5Error.fileNotFound(path: path) }
-            raw = .descriptor(descriptor)
         } catch let error as HDF5Error {
             throw error
         } catch let failure as HDF5CallFailure {
@@ -85,34 +77,8 @@ public final class HDF5File {
         }
     }
 
-    /// Opens an HDF5 file held in memory, read-only: the core driver without a backing store
-    /// (`H5Pset_fapl_core`) over a copy of `image` (`H5Pset_file_image`). `name` stands for the file in errors
-    /// (for a member of an archive, `archive.keras: model.weights.h5`).
-    public init(image: [UInt8], name: String, limits: HDF5ReadLimits = .default) throws(HDF5Error) {
-        self.path = name
-        self.filePath = nil
-        self.limits = limits
-        guard image.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]) else { throw .notHDF5(path: name) }
-        do throws(HDF5CallFailure) {
-            let access = try HDF5Call.open(.propertyList, "H5Pcreate") { H5Pcreate(tfp_H5P_FILE_ACCESS()) }
-            try HDF5Call.status("H5Pset_fapl_core") { H5Pset_fapl_core(access.id, 1 << 16, false) }
-            try HDF5Call.status("H5Pset_file_image") {
-                image.withUnsafeBytes {
-                    H5Pset_file_image(access.id, UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count)
-                }
-            }
-            // The core driver knows open files by name: a unique one keeps two images of one archive apart.
-            let label = "\(name)#\(UUID().uuidString)"
-            let file = try HDF5Call.open(.file, "H5Fopen") { H5Fopen(label, tfp_H5F_ACC_RDONLY(), access.id) }
-            (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
-            raw = .image(image)
-        } catch {
-            throw .openFailed(path: name, detail: error.detail)
-        }
-    }
-
     deinit {
-        if case .descriptor(let descriptor) = raw { close(descriptor) }
+        close(descriptor)
     }
 
     /// The link-access list that refuses external links, and the file's size.
@@ -182,60 +148,64 @@ public final class HDF5File {
             try openDataset(datasetPath)
         }
         return try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
-            try storedBytes(of: dataset, datasetPath)?.stored
+            try layout(of: dataset, datasetPath).stored
         }
     }
 
     /// A dataset's element type and shape, and where its bytes lie when they can be copied as they are: what
-    /// `datasetInfo` and `storedBytes` say, from one opening of the dataset. `stored` is nil for a file opened from an
-    /// image (there is no file to copy from).
+    /// `datasetInfo` and `storedBytes` say, from one opening of the dataset.
     public func describe(_ datasetPath: String) throws(HDF5Error) -> (dtype: DType, shape: [Int], stored: FileRange?) {
         let dataset = try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
             try openDataset(datasetPath)
         }
         return try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
-            let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
-            let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
-            let mapping = try ElementType.mapping(for: fileType)
-            let shape = try shape(of: space, object: datasetPath)
-            guard let filePath, let (stored, _) = try storedBytes(of: dataset, datasetPath) else {
-                return (mapping.dtype, shape, nil)
+            let layout = try layout(of: dataset, datasetPath)
+            let range = layout.stored.map {
+                FileRange(path: filePath, member: datasetPath, offset: $0.offset, count: $0.count, displayPath: path)
             }
-            return (
-                mapping.dtype, shape,
-                FileRange(
-                    path: filePath, member: datasetPath, offset: stored.offset, count: stored.count, displayPath: path)
-            )
+            return (layout.mapping.dtype, layout.shape, range)
         }
     }
 
-    /// A dataset's raw placement, with the memory type it is read through.
+    /// Where a dataset's bytes lie in the file, and the tensor they are.
     public struct StoredBytes: Sendable, Equatable {
         public var dtype: DType
         public var shape: [Int]
-        /// Byte offset in the file (for a file opened from an image, in the image).
+        /// Byte offset from the start of the file.
         public var offset: Int
         public var count: Int
     }
 
-    private func storedBytes(of dataset: HDF5Handle, _ datasetPath: String) throws -> (
-        stored: StoredBytes, mapping: ElementMapping
-    )? {
+    /// What a dataset holds and how it is stored, read once for `describe`, `storedBytes` and `readTensor`.
+    private struct Layout {
+        let mapping: ElementMapping
+        let shape: [Int]
+        /// Compressed or otherwise filtered: only `H5Dread` can decode it.
+        let filtered: Bool
+        /// Set when the bytes in the file are the tensor's (see `storedBytes`).
+        let stored: StoredBytes?
+    }
+
+    /// The dataset's type, shape and storage; refuses storage outside the file (virtual, external).
+    private func layout(of dataset: HDF5Handle, _ datasetPath: String) throws -> Layout {
         let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
         let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
         let mapping = try ElementType.mapping(for: fileType)
         let shape = try shape(of: space, object: datasetPath)
-        guard try !checkStorage(of: dataset, datasetPath) else { return nil }
         let creation = try HDF5Call.open(.propertyList, "H5Dget_create_plist") { H5Dget_create_plist(dataset.id) }
-        guard H5Pget_layout(creation.id) == H5D_CONTIGUOUS,
-            try HDF5Call.status("H5Tequal", { H5Tequal(fileType.id, mapping.memoryType.id) }) > 0,
-            let count = Shape.byteCount(shape, dtype: mapping.dtype), count > 0
-        else { return nil }
-        let address = H5Dget_offset(dataset.id)
-        guard address != haddr_t.max, let offset = Int(exactly: address), H5Dget_storage_size(dataset.id) == count,
-            offset <= fileSize, count <= fileSize - offset
-        else { return nil }
-        return (StoredBytes(dtype: mapping.dtype, shape: shape, offset: offset, count: count), mapping)
+        let filtered = try checkStorage(creation, datasetPath)
+        func stored() throws -> StoredBytes? {
+            guard !filtered, H5Pget_layout(creation.id) == H5D_CONTIGUOUS,
+                try HDF5Call.status("H5Tequal", { H5Tequal(fileType.id, mapping.memoryType.id) }) > 0,
+                let count = Shape.byteCount(shape, dtype: mapping.dtype), count > 0
+            else { return nil }
+            let address = H5Dget_offset(dataset.id)
+            guard address != haddr_t.max, let offset = Int(exactly: address),
+                H5Dget_storage_size(dataset.id) == count, offset <= fileSize, count <= fileSize - offset
+            else { return nil }
+            return StoredBytes(dtype: mapping.dtype, shape: shape, offset: offset, count: count)
+        }
+        return Layout(mapping: mapping, shape: shape, filtered: filtered, stored: try stored())
     }
 
     /// Reads a whole dataset into a little-endian C-order tensor.
@@ -250,16 +220,15 @@ public final class HDF5File {
             try openDataset(datasetPath)
         }
         return try withContext(object: datasetPath, onFailure: readFailed(datasetPath)) {
-            if let (stored, _) = try storedBytes(of: dataset, datasetPath) {
-                _ = try checkedByteCount(stored.shape, stored.dtype, filtered: false, object: datasetPath)
-                return Tensor(dtype: stored.dtype, shape: stored.shape, bytes: try readStored(stored))
+            let layout = try layout(of: dataset, datasetPath)
+            let (mapping, shape) = (layout.mapping, layout.shape)
+            let byteCount = try checkedByteCount(shape, mapping.dtype, filtered: layout.filtered, object: datasetPath)
+            if let stored = layout.stored {
+                switch FileIO.read(descriptor, count: stored.count, at: stored.offset) {
+                case .success(let bytes): return Tensor(dtype: mapping.dtype, shape: shape, bytes: bytes)
+                case .failure(let failure): throw HDF5CallFailure(function: "pread", messages: [failure.description])
+                }
             }
-            let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
-            let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
-            let mapping = try ElementType.mapping(for: fileType)
-            let shape = try shape(of: space, object: datasetPath)
-            let filtered = try checkStorage(of: dataset, datasetPath)
-            let byteCount = try checkedByteCount(shape, mapping.dtype, filtered: filtered, object: datasetPath)
             var bytes = [UInt8](repeating: 0, count: byteCount)
             if byteCount > 0 {
                 try HDF5Call.status("H5Dread") {
@@ -271,19 +240,6 @@ public final class HDF5File {
                 }
             }
             return Tensor(dtype: mapping.dtype, shape: shape, bytes: bytes)
-        }
-    }
-
-    /// A contiguous dataset's bytes, read by offset (inside the file, as `storedBytes` checked).
-    private func readStored(_ stored: StoredBytes) throws(HDF5CallFailure) -> [UInt8] {
-        switch raw {
-        case .image(let image):
-            return Array(image[stored.offset..<(stored.offset + stored.count)])
-        case .descriptor(let descriptor):
-            switch FileIO.read(descriptor, count: stored.count, at: stored.offset) {
-            case .success(let bytes): return bytes
-            case .failure(let failure): throw HDF5CallFailure(function: "pread", messages: [failure.description])
-            }
         }
     }
 
@@ -518,8 +474,7 @@ public final class HDF5File {
     }
 
     /// Refuses raw data outside the file; returns whether the dataset is filtered (compressed).
-    private func checkStorage(of dataset: HDF5Handle, _ datasetPath: String) throws -> Bool {
-        let creation = try HDF5Call.open(.propertyList, "H5Dget_create_plist") { H5Dget_create_plist(dataset.id) }
+    private func checkStorage(_ creation: HDF5Handle, _ datasetPath: String) throws -> Bool {
         let layout = try HDF5Call.status("H5Pget_layout") { H5Pget_layout(creation.id).rawValue }
         if layout == H5D_VIRTUAL.rawValue {
             throw HDF5Error.unsupportedStorage(

@@ -10,10 +10,10 @@ public struct NPZArchive: Sendable {
     /// Member names without the `.npy` suffix, in archive order (`layer0/W` for `layer0/W.npy`).
     public let names: [String]
 
-    private let storage: ArchiveStorage
-    /// File members only (directories dropped), parallel to `names`.
-    private let entries: [ZipEntry]
-    private let indexByName: [String: Int]
+    private let archive: ZipArchive
+    /// Member name without `.npy` → the member's name in the archive.
+    private let memberByName: [String: String]
+    private var storage: ArchiveStorage { archive.storage }
 
     /// Deflate cannot expand data by more than this factor (a 258-byte match costs at least 2 bits).
     static let maximumDeflateRatio = 1032
@@ -22,38 +22,31 @@ public struct NPZArchive: Sendable {
     ///
     /// - Throws: `NPYError` when the file is unreadable, is not a zip archive, or names a member twice.
     public init(path: String) throws {
-        try self.init(storage: try ArchiveStorage(path: path))
+        try self.init(archive: try ZipArchive(path: path))
     }
 
     /// Reads an archive already in memory; `path` names it in errors.
     public init(bytes: [UInt8], path: String) throws {
-        try self.init(storage: ArchiveStorage(bytes: bytes, path: path))
+        try self.init(archive: try ZipArchive(bytes: bytes, path: path))
     }
 
-    private init(storage: ArchiveStorage) throws {
-        let path = storage.path
-        let entries = try ZipDirectory.entries(of: storage, path: path).filter { !$0.isDirectory }
-        var names: [String] = []
-        var indexByName: [String: Int] = [:]
-        var seenRawNames: Set<String> = []
-        for (index, entry) in entries.enumerated() {
-            let key = Self.key(for: entry.name)
-            guard seenRawNames.insert(entry.name).inserted, indexByName[key] == nil else {
-                throw NPYError.duplicateMember(path: path, name: entry.name)
-            }
-            indexByName[key] = index
-            names.append(key)
+    /// The archive's members as arrays: `a.npy` and `a` name the same one, so both in one archive are refused.
+    private init(archive: ZipArchive) throws {
+        var memberByName: [String: String] = [:]
+        for member in archive.names {
+            let key = Self.key(for: member)
+            guard memberByName[key] == nil else { throw NPYError.duplicateMember(path: archive.path, name: member) }
+            memberByName[key] = member
         }
-        self.path = path
-        self.storage = storage
-        self.entries = entries
-        self.names = names
-        self.indexByName = indexByName
+        self.archive = archive
+        path = archive.path
+        names = archive.names.map(Self.key)
+        self.memberByName = memberByName
     }
 
     /// True when the archive holds `name`, given with or without its `.npy` suffix.
     public func contains(_ name: String) -> Bool {
-        index(of: name) != nil
+        member(of: name) != nil
     }
 
     /// Decodes the member `name` (with or without `.npy`).
@@ -63,38 +56,35 @@ public struct NPZArchive: Sendable {
     ///   data, a CRC-32 mismatch, or a malformed NPY payload.
     public func tensor(named name: String) throws -> Tensor {
         let (entry, range) = try member(named: name)
-        let data: ArraySlice<UInt8>
-        if entry.method == 0 {
-            guard entry.uncompressedSize == entry.compressedSize else {
-                throw NPYError.malformedArchive(
-                    path: path, member: entry.name,
-                    detail: "stored member declares \(entry.compressedSize) stored but \(entry.uncompressedSize) "
-                        + "uncompressed bytes")
-            }
-            // Header and payload are read apart so the payload becomes the tensor's bytes without another copy.
-            let preamble = try storage.read(upTo: min(12, range.count), from: range.lowerBound)
-            let split = min((try? NPYHeader.headerEnd(preamble[...], path: path, member: entry.name)) ?? 0, range.count)
-            let head = try storage.read(range.lowerBound..<(range.lowerBound + split))
-            let payload = try storage.read((range.lowerBound + split)..<range.upperBound)
-            let crc = CRC32.checksum(payload[...], continuing: CRC32.checksum(head[...]))
+        func checkCRC(_ crc: UInt32) throws {
             guard crc == entry.crc32 else {
                 throw NPYError.checksumMismatch(path: path, member: entry.name, expected: entry.crc32, actual: crc)
             }
-            if split > 0, let (header, dataOffset) = try? NPYHeader.parse(head[...], path: path, member: entry.name),
-                dataOffset == split, payload.count == header.payloadByteCount
-            {
-                return NPYFile.tensor(header: header, payload: payload)
-            }
-            // Anything unusual is left to the whole-member decoder and its messages.
-            return try NPYFile.decode(head + payload, path: path, member: entry.name)
-        } else {
-            data = try inflateNPY(try storage.read(range)[...], entry: entry)[...]
         }
-        let crc = CRC32.checksum(data)
-        guard crc == entry.crc32 else {
-            throw NPYError.checksumMismatch(path: path, member: entry.name, expected: entry.crc32, actual: crc)
+        guard entry.method == 0 else {
+            let data = try inflateNPY(try storage.read(range)[...], entry: entry)
+            try checkCRC(CRC32.checksum(data[...]))
+            return try NPYFile.decode(data, path: path, member: entry.name)
         }
-        return try NPYFile.decode(data, path: path, member: entry.name)
+        guard entry.uncompressedSize == entry.compressedSize else {
+            throw NPYError.malformedArchive(
+                path: path, member: entry.name,
+                detail: "stored member declares \(entry.compressedSize) stored but \(entry.uncompressedSize) "
+                    + "uncompressed bytes")
+        }
+        // Header and payload are read apart so the payload becomes the tensor's bytes without another copy.
+        let preamble = try storage.read(upTo: min(12, range.count), from: range.lowerBound)
+        let split = min((try? NPYHeader.headerEnd(preamble[...], path: path, member: entry.name)) ?? 0, range.count)
+        let head = try storage.read(range.lowerBound..<(range.lowerBound + split))
+        let payload = try storage.read((range.lowerBound + split)..<range.upperBound)
+        try checkCRC(CRC32.checksum(payload[...], continuing: CRC32.checksum(head[...])))
+        if split > 0, let (header, dataOffset) = try? NPYHeader.parse(head[...], path: path, member: entry.name),
+            dataOffset == split, payload.count == header.payloadByteCount
+        {
+            return NPYFile.tensor(header: header, payload: payload)
+        }
+        // Anything unusual is left to the whole-member decoder and its messages.
+        return try NPYFile.decode(head + payload, path: path, member: entry.name)
     }
 
     /// The NPY header of member `name` (its dtype and shape), decoded without reading or checking its payload; a
@@ -119,19 +109,11 @@ public struct NPZArchive: Sendable {
         }
     }
 
-    /// The entry of member `name` and its data's range in the archive, refusing what this reader does not read.
+    /// The entry of member `name` and its data's range in the archive, refusing what this reader does not read. Its
+    /// declared size is not trusted: inflation is bounded by the member's NPY header instead.
     private func member(named name: String) throws -> (ZipEntry, Range<Int>) {
-        guard let index = index(of: name) else { throw NPYError.memberNotFound(path: path, name: name) }
-        let entry = entries[index]
-        guard !entry.isEncrypted else {
-            throw NPYError.unsupportedArchiveFeature(
-                path: path, member: entry.name, detail: "encrypted member (flag bit 0 set)")
-        }
-        guard entry.method == 0 || entry.method == 8 else {
-            throw NPYError.unsupportedArchiveFeature(
-                path: path, member: entry.name, detail: "compression method \(Self.describeMethod(entry.method))")
-        }
-        return (entry, try ZipDirectory.dataRange(of: entry, in: storage, path: path))
+        guard let member = member(of: name) else { throw NPYError.memberNotFound(path: path, name: name) }
+        return try archive.member(member, maximumMemberBytes: .max)
     }
 
     /// Inflates a member no further than its NPY header says it holds.
@@ -187,29 +169,13 @@ public struct NPZArchive: Sendable {
         }
     }
 
-    private func index(of name: String) -> Int? {
-        indexByName[name] ?? (name.hasSuffix(".npy") ? indexByName[String(name.dropLast(4))] : nil)
+    /// The archive member `name` stands for, given with or without `.npy`.
+    private func member(of name: String) -> String? {
+        memberByName[name] ?? (name.hasSuffix(".npy") ? memberByName[String(name.dropLast(4))] : nil)
     }
 
     /// `layer0/W.npy` → `layer0/W`, as `np.load(...).files` reports it.
     private static func key(for memberName: String) -> String {
         memberName.hasSuffix(".npy") ? String(memberName.dropLast(4)) : memberName
-    }
-
-    private static func describeMethod(_ method: UInt16) -> String {
-        let name: String? =
-            switch method {
-            case 1: "shrink"
-            case 6: "implode"
-            case 9: "deflate64"
-            case 12: "bzip2"
-            case 14: "LZMA"
-            case 93: "zstd"
-            case 95: "xz"
-            case 99: "AES encryption"
-            default: nil
-            }
-        let described = name.map { "\(method) (\($0))" } ?? "\(method)"
-        return described + "; only stored (0) and deflate (8) are supported"
     }
 }

@@ -9,7 +9,8 @@ public struct ZipArchive: Sendable {
     public let path: String
     /// File members (directories dropped), in archive order.
     public let names: [String]
-    private let storage: ArchiveStorage
+    /// The archive's bytes (for `NPZArchive`, which reads members its own way).
+    let storage: ArchiveStorage
     private let entries: [String: ZipEntry]
 
     /// Opens the archive at `path` and reads its central directory; members are read one at a time when asked for.
@@ -42,10 +43,9 @@ public struct ZipArchive: Sendable {
     public func data(of name: String, maximumMemberBytes: Int = 4 << 30) throws -> [UInt8] {
         let (entry, range) = try member(name, maximumMemberBytes: maximumMemberBytes)
         let data: [UInt8]
-        switch entry.method {
-        case 0:
+        if entry.method == 0 {
             data = try storage.read(range)
-        case 8:
+        } else {
             do {
                 let inflater = try RawInflater(compressed: try storage.read(range)[...])
                 try inflater.inflate(upTo: entry.uncompressedSize + 1)
@@ -53,9 +53,6 @@ public struct ZipArchive: Sendable {
             } catch let failure as InflateFailure {
                 throw NPYError.corruptCompressedData(path: path, member: name, detail: failure.message)
             }
-        default:
-            throw NPYError.unsupportedArchiveFeature(
-                path: path, member: name, detail: "compression method \(entry.method); only stored and deflate")
         }
         guard data.count == entry.uncompressedSize else {
             throw NPYError.malformedArchive(
@@ -79,17 +76,10 @@ public struct ZipArchive: Sendable {
     ) throws {
         let (entry, range) = try member(name, maximumMemberBytes: maximumMemberBytes)
         func write(_ bytes: [UInt8], at offset: Int) throws {
-            var done = 0
-            while done < bytes.count {
-                let n = bytes.withUnsafeBytes {
-                    pwrite(destination, $0.baseAddress! + done, bytes.count - done, off_t(offset + done))
-                }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    throw FileError(
-                        path: destinationName, reason: "cannot be written: \(String(cString: strerror(errno)))")
-                }
-                done += n
+            if let failure = FileIO.writeFully(destination, bytes, at: offset) {
+                throw FileError(
+                    path: destinationName,
+                    reason: "cannot be written (extracting \(path): \(name)): \(String(cString: strerror(failure)))")
             }
         }
         guard entry.method == 0 else {
@@ -116,11 +106,17 @@ public struct ZipArchive: Sendable {
         }
     }
 
-    /// The entry of member `name` and its data's range, refusing what this reader does not read.
-    private func member(_ name: String, maximumMemberBytes: Int) throws -> (ZipEntry, Range<Int>) {
+    /// The entry of member `name` and its data's range, refusing what this reader does not read: encryption,
+    /// methods other than stored (0) and deflate (8), a declared size over `maximumMemberBytes`.
+    func member(_ name: String, maximumMemberBytes: Int) throws -> (ZipEntry, Range<Int>) {
         guard let entry = entries[name] else { throw NPYError.memberNotFound(path: path, name: name) }
         guard !entry.isEncrypted else {
-            throw NPYError.unsupportedArchiveFeature(path: path, member: name, detail: "encrypted member")
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: name, detail: "encrypted member (flag bit 0 set)")
+        }
+        guard entry.method == 0 || entry.method == 8 else {
+            throw NPYError.unsupportedArchiveFeature(
+                path: path, member: name, detail: "compression method \(Self.describeMethod(entry.method))")
         }
         guard entry.uncompressedSize <= maximumMemberBytes else {
             throw NPYError.unsupportedArchiveFeature(
@@ -128,5 +124,22 @@ public struct ZipArchive: Sendable {
                 detail: "declares \(entry.uncompressedSize) bytes, more than the \(maximumMemberBytes) allowed")
         }
         return (entry, try ZipDirectory.dataRange(of: entry, in: storage, path: path))
+    }
+
+    private static func describeMethod(_ method: UInt16) -> String {
+        let name: String? =
+            switch method {
+            case 1: "shrink"
+            case 6: "implode"
+            case 9: "deflate64"
+            case 12: "bzip2"
+            case 14: "LZMA"
+            case 93: "zstd"
+            case 95: "xz"
+            case 99: "AES encryption"
+            default: nil
+            }
+        let described = name.map { "\(method) (\($0))" } ?? "\(method)"
+        return described + "; only stored (0) and deflate (8) are supported"
     }
 }

@@ -111,18 +111,7 @@ extension ModelFile {
         let metadata = try metadataJSON(layers: plan.layers, provenance: plan.provenance)
         let completion = finalProvenance.map { finalProvenance in
             { () throws -> [String: String] in
-                let final = try finalProvenance()
-                // When only the digest changed, it is substituted in the text already encoded (the key/value pair can
-                // occur once only: strings in JSON cannot hold a bare quote) instead of encoding the graph again.
-                if var planned = plan.provenance {
-                    let placeholder = "\"sha256\":\"\(planned.sha256)\""
-                    planned.sha256 = final.sha256
-                    let pieces = metadata.components(separatedBy: placeholder)
-                    if planned == final, pieces.count == 2 {
-                        return [metadataKey: pieces.joined(separator: "\"sha256\":\"\(final.sha256)\"")]
-                    }
-                }
-                return [metadataKey: try metadataJSON(layers: plan.layers, provenance: final)]
+                [metadataKey: try metadataJSON(layers: plan.layers, provenance: try finalProvenance())]
             }
         }
         try SafeTensorsWriter.write(

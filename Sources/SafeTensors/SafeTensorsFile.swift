@@ -105,21 +105,10 @@ public struct SafeTensorsFile: Sendable {
     private static func read(_ descriptor: Int32, count: Int, at offset: Int, path: String) throws(SafeTensorsError)
         -> [UInt8]
     {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { buffer in
-                pread(descriptor, buffer.baseAddress! + done, count - done, off_t(offset + done))
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                throw .unreadable(
-                    path: path,
-                    reason: n == 0 ? "the file ended early (changed while being read?)" : errorText())
-            }
-            done += n
+        switch FileIO.read(descriptor, count: count, at: offset) {
+        case .success(let bytes): return bytes
+        case .failure(let failure): throw .unreadable(path: path, reason: failure.description)
         }
-        return bytes
     }
 
     private static func errorText() -> String { String(cString: strerror(errno)) }
@@ -323,28 +312,6 @@ public struct SafeTensorsFile: Sendable {
     public func byteRange(_ name: String) -> Range<Int>? {
         guard let index = indexByName[name] else { return nil }
         return (dataStart + entries[index].begin)..<(dataStart + entries[index].end)
-    }
-
-    /// A checksum of the whole data area, read in blocks; the writer compares it with what it wrote.
-    func dataChecksum() throws(SafeTensorsError) -> UInt64 {
-        var checksum = DataChecksum()
-        switch storage {
-        case .memory(let data):
-            checksum.update([UInt8](data[(data.startIndex + dataStart)...]))
-        case .file(let filePath):
-            let descriptor = open(filePath, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw .unreadable(path: path, reason: Self.errorText()) }
-            defer { close(descriptor) }
-            let total = entries.last?.end ?? 0
-            var offset = 0
-            let block = 4 << 20
-            while offset < total {
-                let count = min(block, total - offset)
-                checksum.update(try Self.read(descriptor, count: count, at: dataStart + offset, path: path))
-                offset += count
-            }
-        }
-        return checksum.value
     }
 }
 

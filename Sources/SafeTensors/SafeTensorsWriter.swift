@@ -205,7 +205,7 @@ public enum SafeTensorsWriter {
                     }
                     same = failed == nil ? checksum.value == value : nil
                 case .copy(let source, let sourceDescriptor):
-                    same = FileIO.equalBytesRead(
+                    same = FileIO.equalBytes(
                         descriptor, at: offset, sourceDescriptor, at: source.offset, count: count)
                 }
                 guard same != true else { return }

@@ -50,7 +50,8 @@ public final class TensorBundle {
     /// Every entry but the header, in key order (the order `tf.train.list_variables` gives).
     public let entries: [BundleEntry]
 
-    private let records: [String: BundleEntryRecord]
+    /// Each tensor's index record, and its position in `entries`.
+    private let records: [String: (record: BundleEntryRecord, entry: Int)]
     private let shards: [FileHandle]
 
     /// Opens a checkpoint named by its prefix (`model.ckpt`), its index (`model.ckpt.index`), one of its data files,
@@ -110,7 +111,7 @@ public final class TensorBundle {
         }
 
         var entries: [BundleEntry] = []
-        var records: [String: BundleEntryRecord] = [:]
+        var records: [String: (record: BundleEntryRecord, entry: Int)] = [:]
         for (key, value) in pairs.dropFirst() {
             let name = String(decoding: key, as: UTF8.self)
             let record: BundleEntryRecord
@@ -141,9 +142,9 @@ public final class TensorBundle {
                     record, kind: kind, name: name, indexPath: indexPath, dataPaths: dataPaths,
                     shardSizes: shardSizes)
             }
+            records[name] = (record, entries.count)
             entries.append(
                 BundleEntry(name: name, dtypeName: TensorFlowDType.name(record.dtype), shape: record.shape, kind: kind))
-            records[name] = record
         }
         self.dataPaths = dataPaths
         self.shards = shards
@@ -186,15 +187,15 @@ public final class TensorBundle {
 
     /// The entry named `name`, if there is one.
     public func entry(named name: String) -> BundleEntry? {
-        guard records[name] != nil else { return nil }
-        return entries.first { $0.name == name }
+        records[name].map { entries[$0.entry] }
     }
 
     /// Reads one tensor with a single positioned read of its bytes, and checks them against the entry's CRC-32C.
     public func tensor(named name: String) throws -> Tensor {
-        guard let record = records[name], let entry = entries.first(where: { $0.name == name }) else {
+        guard let (record, position) = records[name] else {
             throw CheckpointError.noSuchTensor(path: prefix, tensor: name)
         }
+        let entry = entries[position]
         let dtype: DType
         switch entry.kind {
         case .tensor(let type): dtype = type
@@ -205,29 +206,19 @@ public final class TensorBundle {
         let dataPath = dataPaths[record.shardID]
         let descriptor = shards[record.shardID].fileDescriptor
         let size = Int(record.size)
-        var failure: CheckpointError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            var done = 0
-            while done < size {
-                let count = pread(
-                    descriptor, buffer.baseAddress.map { $0 + done }, size - done, off_t(record.offset) + off_t(done))
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else {
-                    failure =
-                        count == 0
-                        ? .outsideShard(
-                            path: dataPath, tensor: name, end: record.offset + record.size,
-                            shardSize: record.offset + Int64(done))
-                        : .unreadable(path: dataPath, reason: "read failed: \(String(cString: strerror(errno)))")
-                    break
-                }
-                done += count
-            }
-            // Zero-fill on failure so the array is fully initialised before it is thrown away.
-            if done < size, let base = buffer.baseAddress { (base + done).initialize(repeating: 0, count: size - done) }
-            initialized = size
+        let bytes: [UInt8]
+        switch FileIO.read(descriptor, count: size, at: Int(record.offset)) {
+        case .success(let read):
+            bytes = read
+        case .failure(let failure) where failure.number == EIO:
+            // The shard was long enough when it was opened; it has shrunk since.
+            var status = stat()
+            let shardSize = fstat(descriptor, &status) == 0 ? Int64(status.st_size) : record.offset
+            throw CheckpointError.outsideShard(
+                path: dataPath, tensor: name, end: record.offset + record.size, shardSize: shardSize)
+        case .failure(let failure):
+            throw CheckpointError.unreadable(path: dataPath, reason: "read failed: \(failure.description)")
         }
-        if let failure { throw failure }
         if record.hasCRC32C {
             let stored = CRC32C.unmask(record.maskedCRC32C)
             let computed = CRC32C.checksum(bytes)

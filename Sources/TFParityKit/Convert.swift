@@ -217,7 +217,7 @@ public enum Converter {
             defer { close(descriptor) }
             var status = stat()
             guard fstat(descriptor, &status) == 0 else { throw FileError(path: file, reason: "cannot be read") }
-            let failure = try FileIO.withMappedWindows(descriptor, offset: 0, count: Int(status.st_size)) { window, _ in
+            let failure = try FileIO.withBlocks(descriptor, offset: 0, count: Int(status.st_size)) { window, _ in
                 if cancelled() { throw CancellationError() }
                 hasher.update(window)
             }

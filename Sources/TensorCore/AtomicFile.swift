@@ -88,15 +88,8 @@ public final class AtomicFile {
     }
 
     private func write(_ bytes: [UInt8], at offset: Int) throws(FileError) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in
-                // Non-empty here, so the base address exists.
-                pwrite(descriptor, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw FileError(path: path, reason: "cannot be written: \(Self.errorText())") }
-            done += n
+        if let failure = FileIO.writeFully(descriptor, bytes, at: offset) {
+            throw FileError(path: path, reason: "cannot be written: \(String(cString: strerror(failure)))")
         }
     }
 

@@ -87,29 +87,14 @@ public enum FileIO {
             }
             if done == count { return nil }
         }
-        var buffer = [UInt8](repeating: 0, count: min(count - done, 4 << 20))
-        while done < count {
-            let chunk = min(buffer.count, count - done)
-            let read = buffer.withUnsafeMutableBytes {
-                pread(source, $0.baseAddress, chunk, off_t(sourceOffset + done))
-            }
-            if read < 0 && errno == EINTR { continue }
-            if read < 0 { return errno }
-            if read == 0 { return EIO }
-            var written = 0
-            while written < read {
-                let n = buffer.withUnsafeBytes {
-                    pwrite(
-                        destination, $0.baseAddress! + written, read - written,
-                        off_t(destinationOffset + done + written))
-                }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return n < 0 ? errno : EIO }
-                written += n
-            }
-            done += read
+        let copied = done
+        var writeFailure: Int32?
+        let readFailure = withBlocks(source, offset: sourceOffset + copied, count: count - copied, block: 4 << 20) {
+            block, position in
+            guard writeFailure == nil else { return }
+            writeFailure = writeFully(destination, block, at: destinationOffset + copied + position)
         }
-        return nil
+        return readFailure ?? writeFailure
     }
 
     /// Starts write-back of a range of `descriptor` without waiting for it (`sync_file_range` with
@@ -119,52 +104,9 @@ public enum FileIO {
         _ = syncFileRange(descriptor, Int64(offset), Int64(count), 2)  // SYNC_FILE_RANGE_WRITE
     }
 
-    /// Calls `body` with consecutive windows of `count` bytes of `descriptor` from `offset`, each mapped read-only
-    /// (`mmap`, pre-faulted) and unmapped before the next, so reading a large file costs no copies and holds at most
-    /// one window in memory. `body` gets each window and its position within the range.
-    /// - Returns: the error number of a failed `mmap`, or nil.
-    public static func withMappedWindows(
-        _ descriptor: Int32, offset: Int, count: Int, window: Int = 4 << 20,
-        _ body: (_ bytes: UnsafeRawBufferPointer, _ position: Int) throws -> Void
-    ) rethrows -> Int32? {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        var position = 0
-        while position < count {
-            let start = offset + position
-            let aligned = start - start % page
-            let length = min(window, count - position)
-            let mapped = mmap(nil, length + start - aligned, PROT_READ, MAP_SHARED, descriptor, off_t(aligned))
-            guard let mapped, mapped != MAP_FAILED else { return errno }
-            defer { munmap(mapped, length + start - aligned) }
-            try body(UnsafeRawBufferPointer(start: mapped + (start - aligned), count: length), position)
-            position += length
-        }
-        return nil
-    }
-
-    /// Whether `count` bytes of `first` at `firstOffset` equal those of `second` at `secondOffset`, compared window
-    /// by mapped window; nil when either could not be mapped.
-    public static func equalBytes(
-        _ first: Int32, at firstOffset: Int, _ second: Int32, at secondOffset: Int, count: Int
-    ) -> Bool? {
-        var equal = true
-        var unmappable = false
-        let failure = withMappedWindows(first, offset: firstOffset, count: count) { window, position in
-            guard equal, !unmappable else { return }
-            let inner = withMappedWindows(
-                second, offset: secondOffset + position, count: window.count, window: window.count
-            ) { other, _ in
-                // Windows are never empty, so both have base addresses.
-                equal = memcmp(window.baseAddress!, other.baseAddress!, window.count) == 0
-            }
-            if inner != nil { unmappable = true }
-        }
-        return failure == nil && !unmappable ? equal : nil
-    }
-
     /// Calls `body` with consecutive blocks of `count` bytes of `descriptor` from `offset`, read with `pread` into one
-    /// buffer of at most `block` bytes, and each block's position within the range. Unlike mapped windows this
-    /// changes no page tables, so it suits a thread reading while others write.
+    /// buffer of at most `block` bytes, and each block's position within the range: a file of any size is read in the
+    /// memory of one block.
     /// - Returns: the error number of a failed read (`EIO` for a file that ends early), or nil.
     public static func withBlocks(
         _ descriptor: Int32, offset: Int, count: Int, block: Int = 1 << 20,
@@ -185,8 +127,9 @@ public enum FileIO {
         return nil
     }
 
-    /// `equalBytes`, reading both ranges block by block with `pread`.
-    public static func equalBytesRead(
+    /// Whether `count` bytes of `first` at `firstOffset` equal those of `second` at `secondOffset`, read block by
+    /// block; nil when either could not be read.
+    public static func equalBytes(
         _ first: Int32, at firstOffset: Int, _ second: Int32, at secondOffset: Int, count: Int
     ) -> Bool? {
         let block = 1 << 20
@@ -218,5 +161,25 @@ public enum FileIO {
             done += n
         }
         return nil
+    }
+
+    /// `pwrite` until every byte of `bytes` is out at `offset`; the error number (`EIO` for a write that makes no
+    /// progress), or nil.
+    public static func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int32? {
+        var done = 0
+        while done < bytes.count {
+            // Non-empty here, so the base address exists.
+            let n = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return errno }
+            if n == 0 { return EIO }
+            done += n
+        }
+        return nil
+    }
+
+    /// `writeFully` for bytes in an array.
+    public static func writeFully(_ descriptor: Int32, _ bytes: [UInt8], at offset: Int) -> Int32? {
+        bytes.withUnsafeBytes { writeFully(descriptor, $0, at: offset) }
     }
 }

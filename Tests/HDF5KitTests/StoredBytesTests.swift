@@ -78,13 +78,4 @@ import Testing
         let raw = try Data(contentsOf: URL(fileURLWithPath: c.file))
         #expect([UInt8](raw[stored.offset..<(stored.offset + stored.count)]) == bits)
     }
-
-    @Test func imagesHaveNoFileRangeButReadTheSameBytes() throws {
-        let image = [UInt8](try Data(contentsOf: URL(fileURLWithPath: datasetsFile)))
-        let file = try HDF5File(image: image, name: "image")
-        let expected = try #require(try ExpectedFixture.load().datasets["layer0/W"])
-        #expect(try file.describe("layer0/W").stored == nil)
-        #expect(try file.storedBytes("layer0/W")?.offset == expected.storage.offset)
-        #expect(try file.readTensor("layer0/W").bytes == (try littleEndianBytes(fromHexBits: expected.bits, width: 4)))
-    }
 }
