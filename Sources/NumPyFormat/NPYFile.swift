@@ -18,12 +18,8 @@ public enum NPYFile {
     ///   - path: the file (or archive) the bytes came from, for error messages.
     ///   - member: the archive member the bytes came from, if any.
     /// - Throws: `NPYError` naming `path` and `member`.
-    public static func decode(_ bytes: [UInt8], path: String, member: String?) throws -> Tensor {
-        try decode(bytes[...], path: path, member: member)
-    }
-
-    static func decode(_ bytes: ArraySlice<UInt8>, path: String, member: String?) throws -> Tensor {
-        let (header, dataOffset) = try NPYHeader.parse(bytes, path: path, member: member)
+    public static func decode(_ bytes: consuming [UInt8], path: String, member: String?) throws -> Tensor {
+        let (header, dataOffset) = try NPYHeader.parse(bytes[...], path: path, member: member)
         let expected = header.payloadByteCount
         let actual = bytes.count - dataOffset
         guard actual >= expected else {
@@ -32,7 +28,10 @@ public enum NPYFile {
         guard actual == expected else {
             throw NPYError.trailingBytes(path: path, member: member, expected: expected, actual: actual)
         }
-        return tensor(header: header, payload: Array(bytes[(bytes.startIndex + dataOffset)...]))
+        // The header is dropped in place: the file's own array becomes the tensor's bytes, with no second copy.
+        var payload = consume bytes
+        payload.removeSubrange(0..<dataOffset)
+        return tensor(header: header, payload: payload)
     }
 
     /// The tensor of a parsed header and its payload (exactly `shape × dtype` bytes, checked by the caller), in
