@@ -41,7 +41,8 @@ let package = Package(
         .target(name: "NumPyFormat", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "HDF5Kit", dependencies: ["TensorCore", "CHDF5"]),
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
-        .target(name: "TFCheckpoint", dependencies: ["TensorCore"]),
+        .target(name: "ProtobufWire", dependencies: ["TensorCore"]),
+        .target(name: "TFCheckpoint", dependencies: ["TensorCore", "ProtobufWire"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
         .target(

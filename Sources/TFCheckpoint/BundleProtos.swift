@@ -1,3 +1,4 @@
+import ProtobufWire
 import TensorCore
 
 /// TensorFlow's `DataType` enum (tensorflow/core/framework/types.proto), as far as a bundle needs it.

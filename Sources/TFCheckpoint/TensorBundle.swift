@@ -1,4 +1,5 @@
 import Foundation
+import ProtobufWire
 import TensorCore
 
 #if canImport(Glibc)

@@ -1,26 +1,30 @@
 import TensorCore
 
-/// A protobuf wire-format cursor: just enough to read TensorFlow's bundle messages without generated code.
-struct ProtobufReader {
-    enum WireType: UInt8 {
+/// A protobuf wire-format cursor over one message's bytes, for decoders written by hand against a `.proto` schema
+/// (TensorFlow's bundle, graph and SavedModel messages): every length is checked against what remains, every varint
+/// against its ten-byte limit, so a malformed message throws `Malformed` and never reads past its bytes.
+public struct ProtobufReader {
+    public enum WireType: UInt8 {
         case varint = 0
         case fixed64 = 1
         case lengthDelimited = 2
         case fixed32 = 5
     }
 
-    struct Malformed: Error, Equatable {
-        var reason: String
+    public struct Malformed: Error, Equatable, CustomStringConvertible {
+        public var reason: String
+        public init(reason: String) { self.reason = reason }
+        public var description: String { reason }
     }
 
     private var reader: ByteReader
 
-    init(_ bytes: ArraySlice<UInt8>) { reader = ByteReader(bytes) }
+    public init(_ bytes: ArraySlice<UInt8>) { reader = ByteReader(bytes) }
 
-    var isAtEnd: Bool { reader.isAtEnd }
+    public var isAtEnd: Bool { reader.isAtEnd }
 
     /// The next field's number and wire type, or nil at the end of the message.
-    mutating func nextField() throws -> (number: Int, wireType: WireType)? {
+    public mutating func nextField() throws -> (number: Int, wireType: WireType)? {
         guard !reader.isAtEnd else { return nil }
         let key = try Self.wrap { try reader.readVarint() }
         let number = key >> 3
@@ -31,13 +35,13 @@ struct ProtobufReader {
         return (Int(number), wireType)
     }
 
-    mutating func varint() throws -> UInt64 { try Self.wrap { try reader.readVarint() } }
+    public mutating func varint() throws -> UInt64 { try Self.wrap { try reader.readVarint() } }
 
-    mutating func fixed32() throws -> UInt32 { try Self.wrap { try reader.readLittleEndian(UInt32.self) } }
+    public mutating func fixed32() throws -> UInt32 { try Self.wrap { try reader.readLittleEndian(UInt32.self) } }
 
-    mutating func fixed64() throws -> UInt64 { try Self.wrap { try reader.readLittleEndian(UInt64.self) } }
+    public mutating func fixed64() throws -> UInt64 { try Self.wrap { try reader.readLittleEndian(UInt64.self) } }
 
-    mutating func lengthDelimited() throws -> ArraySlice<UInt8> {
+    public mutating func lengthDelimited() throws -> ArraySlice<UInt8> {
         let length = try varint()
         guard length <= UInt64(reader.remaining) else {
             throw Malformed(reason: "a field claims \(length) bytes, \(reader.remaining) remain")
@@ -46,10 +50,10 @@ struct ProtobufReader {
     }
 
     /// A varint field holding a protobuf `int64`/`int32` (negative values are ten-byte two's complement).
-    mutating func int64() throws -> Int64 { Int64(bitPattern: try varint()) }
+    public mutating func int64() throws -> Int64 { Int64(bitPattern: try varint()) }
 
     /// Skips a field of a number this reader does not need.
-    mutating func skip(_ wireType: WireType) throws {
+    public mutating func skip(_ wireType: WireType) throws {
         switch wireType {
         case .varint: _ = try varint()
         case .fixed64: _ = try fixed64()
@@ -59,7 +63,7 @@ struct ProtobufReader {
     }
 
     /// Checks that field `number` arrived with the wire type its schema gives it.
-    static func expect(_ wireType: WireType, _ actual: WireType, field number: Int, _ name: String) throws {
+    public static func expect(_ wireType: WireType, _ actual: WireType, field number: Int, _ name: String) throws {
         guard wireType == actual else {
             throw Malformed(
                 reason: "field \(number) (\(name)) has wire type \(actual.rawValue), expected \(wireType.rawValue)")
