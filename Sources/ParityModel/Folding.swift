@@ -76,10 +76,11 @@ public enum BatchNormFolding {
         for (position, original) in model.layers.enumerated() {
             var layer = original
             layer.inputs = layer.inputs.map(resolve)
-            guard case .batchNormalization(let epsilon, let axis) = layer.op else {
+            guard let bn = layer.batchNormalization else {
                 layers.append(layer)
                 continue
             }
+            let (epsilon, axis) = (bn.epsilon, bn.axis)
             guard layer.inputs.count == 1, let producerIndex = layers.lastIndex(where: { $0.name == layer.inputs[0] })
             else {
                 kept.append(Kept(bn: layer.name, reason: "it does not follow a layer directly"))
@@ -87,7 +88,9 @@ public enum BatchNormFolding {
                 continue
             }
             let producer = layers[producerIndex]
-            guard let kind = FoldableKind(producer.op, bnAxis: axis) else {
+            guard let target = producer.op as? any BatchNormFoldable, target.activation == .linear,
+                target.foldableAxes.contains(axis)
+            else {
                 kept.append(Kept(bn: layer.name, reason: reasonNotFoldable(producer, bnAxis: axis)))
                 layers.append(layer)
                 continue
@@ -104,7 +107,7 @@ public enum BatchNormFolding {
                 continue
             }
             try foldParameters(
-                bn: layer.name, epsilon: epsilon, into: producer.name, kind: kind, parameters: &parameters)
+                bn: layer.name, epsilon: epsilon, into: producer.name, target: target, parameters: &parameters)
             for param in ["moving_mean", "moving_variance", "gamma", "beta"] {
                 parameters["\(layer.name)/\(param)"] = nil
             }
@@ -117,97 +120,63 @@ public enum BatchNormFolding {
             }
         }
         var result = Model(layers: layers, parameters: parameters, provenance: model.provenance)
+        result.inputNames = model.inputNames
         if !folded.isEmpty || model.folding != nil {
             result.folding = FoldingRecord(folded: (model.folding?.folded ?? []) + folded)
         }
         return (result, folded, kept)
     }
 
-    /// Where the output channel of each kernel element is found.
-    private enum FoldableKind {
-        /// Kernel `[…, out]`: channel is the last index.
-        case lastAxis(parameter: String)
-        /// Depthwise kernel `[kh, kw, in, multiplier]`: output channel `c · multiplier + m`, the last two axes together.
-        case depthwise
-
-        init?(_ op: LayerOp, bnAxis axis: Int) {
-            switch op {
-            case .dense(.linear) where axis == -1 || axis == 1:
-                self = .lastAxis(parameter: "kernel")
-            case .conv2D(_, .linear) where axis == -1 || axis == 3:
-                self = .lastAxis(parameter: "kernel")
-            case .depthwiseConv2D(_, _, .linear) where axis == -1 || axis == 3:
-                self = .depthwise
-            case .separableConv2D(_, _, .linear) where axis == -1 || axis == 3:
-                self = .lastAxis(parameter: "pointwise_kernel")
-            default:
-                return nil
-            }
-        }
-
-        var parameter: String {
-            switch self {
-            case .lastAxis(let parameter): parameter
-            case .depthwise: "depthwise_kernel"
-            }
-        }
-    }
-
     private static func reasonNotFoldable(_ producer: Layer, bnAxis axis: Int) -> String {
-        switch producer.op {
-        case .dense(let activation), .conv2D(_, let activation), .depthwiseConv2D(_, _, let activation),
-            .separableConv2D(_, _, let activation):
-            if activation != .linear {
-                return "'\(producer.name)' applies \(activation.name) before it"
-            }
-            return "its axis \(axis) is not the channel axis of '\(producer.name)'"
-        default:
+        guard let target = producer.op as? any BatchNormFoldable else {
             return "'\(producer.name)' is a \(producer.op.typeName) layer, not dense or convolution"
         }
+        if target.activation != .linear {
+            return "'\(producer.name)' applies \(target.activation.name) before it"
+        }
+        return "its axis \(axis) is not the channel axis of '\(producer.name)'"
     }
 
     private static func foldParameters(
-        bn: String, epsilon: Double, into layer: String, kind: FoldableKind, parameters: inout [String: Tensor]
+        bn: String, epsilon: Double, into layer: String, target: any BatchNormFoldable,
+        parameters: inout [String: Tensor]
     ) throws {
         func values(_ layerName: String, _ param: String) -> [Double]? {
             parameters["\(layerName)/\(param)"]?.doubleValues()
         }
-        guard let kernelTensor = parameters["\(layer)/\(kind.parameter)"] else {
-            throw EngineError.missingParameter(layer: layer, parameter: kind.parameter)
+        let kernelName = target.foldedKernel
+        guard let kernelTensor = parameters["\(layer)/\(kernelName)"] else {
+            throw EngineError.layer(layer, .missingParameter(kernelName))
         }
         guard let mean = values(bn, "moving_mean") else {
-            throw EngineError.missingParameter(layer: bn, parameter: "moving_mean")
+            throw EngineError.layer(bn, .missingParameter("moving_mean"))
         }
         guard let variance = values(bn, "moving_variance") else {
-            throw EngineError.missingParameter(layer: bn, parameter: "moving_variance")
+            throw EngineError.layer(bn, .missingParameter("moving_variance"))
         }
         let channels = mean.count
-        let outputChannels: Int
-        switch kind {
-        case .lastAxis:
-            outputChannels = kernelTensor.shape.last ?? 0
-        case .depthwise:
-            outputChannels = kernelTensor.rank == 4 ? kernelTensor.shape[2] * kernelTensor.shape[3] : 0
-        }
+        let outputChannels = target.outputChannels(ofKernel: kernelTensor.shape)
         guard kernelTensor.rank >= 2, outputChannels == channels, variance.count == channels else {
-            throw EngineError.parameterShape(
-                layer: bn, parameter: "moving_mean", expected: "[\(outputChannels)] (the channels of '\(layer)')",
-                actual: parameters["\(bn)/moving_mean"]?.shape ?? [])
+            throw EngineError.layer(
+                bn,
+                .parameterShape(
+                    "moving_mean", expected: "[\(outputChannels)] (the channels of '\(layer)')",
+                    actual: parameters["\(bn)/moving_mean"]?.shape ?? []))
         }
         let gamma = values(bn, "gamma")
         let beta = values(bn, "beta")
         let bias = values(layer, "bias")
         for (name, vector) in [("gamma", gamma), ("beta", beta)] {
             if let vector, vector.count != channels {
-                throw EngineError.parameterShape(
-                    layer: bn, parameter: name, expected: "[\(channels)]",
-                    actual: parameters["\(bn)/\(name)"]?.shape ?? [])
+                throw EngineError.layer(
+                    bn,
+                    .parameterShape(name, expected: "[\(channels)]", actual: parameters["\(bn)/\(name)"]?.shape ?? []))
             }
         }
         if let bias, bias.count != channels {
-            throw EngineError.parameterShape(
-                layer: layer, parameter: "bias", expected: "[\(channels)]",
-                actual: parameters["\(layer)/bias"]?.shape ?? [])
+            throw EngineError.layer(
+                layer,
+                .parameterShape("bias", expected: "[\(channels)]", actual: parameters["\(layer)/bias"]?.shape ?? []))
         }
         var scale = [Double](repeating: 0, count: channels)
         var offset = [Double](repeating: 0, count: channels)
@@ -219,7 +188,25 @@ public enum BatchNormFolding {
         // flattened: index `c · multiplier + m`), so the channel of flat index i is i mod channels.
         let kernel = kernelTensor.doubleValues()
         let folded = kernel.indices.map { Float(kernel[$0] * scale[$0 % channels]) }
-        parameters["\(layer)/\(kind.parameter)"] = Tensor(shape: kernelTensor.shape, floats: folded)
+        parameters["\(layer)/\(kernelName)"] = Tensor(shape: kernelTensor.shape, floats: folded)
         parameters["\(layer)/bias"] = Tensor(shape: [channels], floats: offset.map { Float($0) })
     }
+}
+
+/// An operation computing `x = W · input + b` that a batch normalisation right after it can fold into: the kernel
+/// scaled per output channel, the bias shifted. Each such operation says which kernel and which axes.
+public protocol BatchNormFoldable: LayerOperation {
+    /// Folding needs a linear activation (the BN comes after it).
+    var activation: Activation { get }
+    /// The BN axes that are this operation's output channel axis (`-1` and the positive spelling).
+    var foldableAxes: Set<Int> { get }
+    /// The parameter scaled per output channel; its output channel is its flat index modulo the channel count.
+    var foldedKernel: String { get }
+    func outputChannels(ofKernel shape: [Int]) -> Int
+}
+
+extension Dense: BatchNormFoldable {
+    public var foldableAxes: Set<Int> { [-1, 1] }
+    public var foldedKernel: String { "kernel" }
+    public func outputChannels(ofKernel shape: [Int]) -> Int { shape.last ?? 0 }
 }

@@ -4,8 +4,9 @@ import TensorCore
 
 /// The tfparity model file: safetensors whose `__metadata__["tfparity"]` holds the layer graph and provenance.
 public enum ModelFile {
-    /// The version of the `tfparity` metadata layout this build writes and reads.
-    public static let formatVersion = 1
+    /// The version of the `tfparity` metadata layout this build writes. Version 1 (tfparity 0.1) spelled activation
+    /// layers by the activation's name and flattened parameterised activations into `alpha`; it is still read.
+    public static let formatVersion = 2
     /// The `__metadata__` key holding the JSON document.
     public static let metadataKey = "tfparity"
 
@@ -27,7 +28,12 @@ public enum ModelFile {
         }
         let document: Document
         do {
-            document = try JSONDecoder().decode(Document.self, from: Data(json.utf8))
+            let decoder = JSONDecoder()
+            decoder.userInfo[LayerRecord.versionKey] = try JSONDecoder().decode(Version.self, from: Data(json.utf8))
+                .formatVersion
+            document = try decoder.decode(Document.self, from: Data(json.utf8))
+        } catch let error as LayerRecord.Invalid {
+            throw FileError(path: path, member: error.layer, reason: error.reason)
         } catch {
             throw FileError(path: path, member: "__metadata__", reason: "malformed '\(metadataKey)' metadata: \(error)")
         }
@@ -36,268 +42,207 @@ public enum ModelFile {
                 path: path, member: "__metadata__",
                 reason: "format_version \(document.formatVersion) is newer than this tool reads (\(formatVersion))")
         }
-        var layers: [Layer] = []
-        var seen: Set<String> = [Model.inputName]
-        for record in document.layers {
-            let op = try record.op(path: path)
-            for input in record.inputs where !seen.contains(input) {
-                throw FileError(
-                    path: path, member: record.name, reason: "input '\(input)' is not an earlier layer")
-            }
-            guard seen.insert(record.name).inserted else {
-                throw FileError(path: path, member: record.name, reason: "duplicate layer name")
-            }
-            layers.append(Layer(name: record.name, op: op, inputs: record.inputs))
-        }
+        let layers = document.layers.map { Layer(name: $0.name, op: $0.op, inputs: $0.inputs) }
         var parameters: [String: Tensor] = [:]
         for name in file.names {
             parameters[name] = try file.tensor(named: name)
         }
+        // The same checks an importer's plan passes: attributes, wiring, parameter shapes.
+        do {
+            let inputs = document.inputs ?? [Model.inputName]
+            _ = try LayerGraph.check(layers, inputs: Dictionary(inputs.map { ($0, .unknown) }) { a, _ in a }) {
+                parameters[$0]?.shape
+            }
+        } catch {
+            let (layer, reason) = error.layerAndReason
+            throw FileError(path: path, member: layer, reason: reason)
+        }
         var model = Model(layers: layers, parameters: parameters, provenance: document.provenance)
+        model.inputNames = document.inputs ?? [Model.inputName]
         model.folding = document.folding
         return model
     }
 
     /// The JSON string stored under `__metadata__["tfparity"]`.
     public static func metadataJSON(for model: Model) throws -> String {
-        try metadataJSON(layers: model.layers, provenance: model.provenance, folding: model.folding)
+        try metadataJSON(
+            layers: model.layers, inputs: model.inputNames, provenance: model.provenance, folding: model.folding)
     }
 
-    static func metadataJSON(layers: [Layer], provenance: Provenance?, folding: FoldingRecord? = nil) throws -> String {
+    static func metadataJSON(
+        layers: [Layer], inputs: [String] = [Model.inputName], provenance: Provenance?, folding: FoldingRecord? = nil
+    ) throws -> String {
         let document = Document(
-            formatVersion: formatVersion, layers: layers.map(LayerRecord.init), provenance: provenance,
-            folding: folding)
+            formatVersion: formatVersion, layers: layers.map(LayerRecord.init),
+            inputs: inputs == [Model.inputName] ? nil : inputs, provenance: provenance, folding: folding)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(document), as: UTF8.self)
     }
 
+    struct Version: Decodable {
+        var formatVersion: Int
+        enum CodingKeys: String, CodingKey { case formatVersion = "format_version" }
+    }
+
     struct Document: Codable {
         var formatVersion: Int
         var layers: [LayerRecord]
+        /// The model's input names, when it has other than the one `input`.
+        var inputs: [String]?
         var provenance: Provenance?
         /// Present only in folded models, so other files stay as they were.
         var folding: FoldingRecord?
 
         enum CodingKeys: String, CodingKey {
             case formatVersion = "format_version"
-            case layers, provenance, folding
+            case layers, inputs, provenance, folding
         }
     }
 
-    enum AttributeValue: Codable, Equatable {
-        case number(Double)
-        case string(String)
-        case numbers([Double])
-        case flag(Bool)
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Double.self) {
-                self = .number(number)
-            } else if let flag = try? container.decode(Bool.self) {
-                self = .flag(flag)
-            } else if let numbers = try? container.decode([Double].self) {
-                self = .numbers(numbers)
-            } else {
-                self = .string(try container.decode(String.self))
-            }
-        }
-
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .number(let number): try container.encode(number)
-            case .string(let string): try container.encode(string)
-            case .numbers(let numbers): try container.encode(numbers)
-            case .flag(let flag): try container.encode(flag)
-            }
-        }
-
-        static func integers(_ values: [Int]) -> AttributeValue { .numbers(values.map(Double.init)) }
-
-        var number: Double? { if case .number(let n) = self { n } else { nil } }
-        var string: String? { if case .string(let s) = self { s } else { nil } }
-        var flag: Bool? { if case .flag(let f) = self { f } else { nil } }
-        /// Integers only: a fractional or huge value is nil.
-        var integers: [Int]? {
-            guard case .numbers(let values) = self else { return nil }
-            let integers = values.compactMap { Int(exactly: $0) }
-            return integers.count == values.count ? integers : nil
-        }
-    }
-
+    /// One layer as the model file stores it: `{"name", "type", "inputs", "attributes"}`, the attributes being the
+    /// operation's own `Codable` form, decoded by the type the registry gives for `type`.
     struct LayerRecord: Codable {
+        static let versionKey = CodingUserInfoKey(rawValue: "tfparity.format_version")!
+
         var name: String
-        var type: String
+        var op: any LayerOperation
         var inputs: [String]
-        var attributes: [String: AttributeValue]
+
+        /// A record that does not decode, with the layer it belongs to.
+        struct Invalid: Error {
+            var layer: String
+            var reason: String
+        }
+
+        enum CodingKeys: String, CodingKey { case name, type, inputs, attributes }
 
         init(_ layer: Layer) {
             name = layer.name
-            type = layer.op.typeName
+            op = layer.op
             inputs = layer.inputs
-            attributes = [:]
-            switch layer.op {
-            case .dense(let activation):
-                attributes["activation"] = .string(activation.name)
-                if let alpha = activation.alpha { attributes["alpha"] = .number(Double(alpha)) }
-            case .batchNormalization(let epsilon, let axis):
-                attributes["epsilon"] = .number(epsilon)
-                attributes["axis"] = .number(Double(axis))
-            case .activation(let activation):
-                if let alpha = activation.alpha { attributes["alpha"] = .number(Double(alpha)) }
-            case .dropout(let rate):
-                attributes["rate"] = .number(rate)
-            case .conv2D(let geometry, let activation):
-                record(geometry, activation)
-            case .depthwiseConv2D(let geometry, let multiplier, let activation),
-                .separableConv2D(let geometry, let multiplier, let activation):
-                record(geometry, activation)
-                attributes["depth_multiplier"] = .number(Double(multiplier))
-            case .zeroPadding2D(let top, let bottom, let left, let right):
-                attributes["padding"] = .integers([top, bottom, left, right])
-            case .maxPooling2D(let pooling), .averagePooling2D(let pooling):
-                attributes["pool_size"] = .integers(pooling.poolSize)
-                attributes["strides"] = .integers(pooling.strides)
-                attributes["padding"] = .string(pooling.padding.rawValue)
-            case .globalAveragePooling2D(let keepDims), .globalMaxPooling2D(let keepDims):
-                attributes["keepdims"] = .flag(keepDims)
-            case .reshape(let target):
-                attributes["target_shape"] = .integers(target)
-            case .concatenate(let axis), .softmax(let axis):
-                attributes["axis"] = .number(Double(axis))
-            case .relu(let maxValue, let slope, let threshold):
-                if let maxValue { attributes["max_value"] = .number(Double(maxValue)) }
-                attributes["negative_slope"] = .number(Double(slope))
-                attributes["threshold"] = .number(Double(threshold))
-            case .rescaling(let scale, let offset):
-                attributes["scale"] = .number(Double(scale))
-                attributes["offset"] = .number(Double(offset))
-            case .flatten, .add, .multiply:
-                break
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            inputs = try container.decode([String].self, forKey: .inputs)
+            var type = try container.decode(String.self, forKey: .type)
+            let version = decoder.userInfo[Self.versionKey] as? Int ?? ModelFile.formatVersion
+            let attributes = try container.superDecoder(forKey: .attributes)
+            var legacy: LegacyAttributes?
+            if version < 2 {
+                let record = try LegacyAttributes(type: type, from: attributes)
+                type = record.type
+                legacy = record
+            }
+            guard let operation = LayerRegistry.operation(named: type) else {
+                throw Invalid(
+                    layer: name,
+                    reason: "unknown layer type '\(type)' (known: \(LayerRegistry.typeNames.joined(separator: ", ")))")
+            }
+            do {
+                if let legacy {
+                    let data = try JSONSerialization.data(withJSONObject: legacy.attributes)
+                    op = try decodeOperation(operation, from: data)
+                } else {
+                    op = try operation.init(from: attributes)
+                }
+            } catch let error as DecodingError {
+                throw Invalid(layer: name, reason: Self.describe(error))
             }
         }
 
-        private mutating func record(_ geometry: Convolution2D, _ activation: Activation) {
-            attributes["kernel_size"] = .integers(geometry.kernelSize)
-            attributes["strides"] = .integers(geometry.strides)
-            attributes["padding"] = .string(geometry.padding.rawValue)
-            attributes["dilation_rate"] = .integers(geometry.dilation)
-            attributes["activation"] = .string(activation.name)
-            if let alpha = activation.alpha { attributes["alpha"] = .number(Double(alpha)) }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(op.typeName, forKey: .type)
+            try container.encode(inputs, forKey: .inputs)
+            try op.encode(to: container.superEncoder(forKey: .attributes))
         }
 
-        func op(path: String) throws -> LayerOp {
-            func number(_ key: String) throws -> Double {
-                guard let value = attributes[key]?.number else {
-                    throw FileError(path: path, member: name, reason: "\(type) layer has no numeric '\(key)'")
-                }
-                return value
-            }
-            func integers(_ key: String, count: Int) throws -> [Int] {
-                guard let values = attributes[key]?.integers, values.count == count, values.allSatisfy({ $0 >= 0 })
-                else {
-                    throw FileError(
-                        path: path, member: name, reason: "\(type) layer needs '\(key)': \(count) non-negative integers"
-                    )
-                }
-                return values
-            }
-            func positive(_ key: String) throws -> [Int] {
-                let values = try integers(key, count: 2)
-                guard values.allSatisfy({ $0 > 0 }) else {
-                    throw FileError(path: path, member: name, reason: "\(type) layer's '\(key)' must be positive")
-                }
-                return values
-            }
-            func padding() throws -> Padding {
-                guard let text = attributes["padding"]?.string, let padding = Padding(rawValue: text) else {
-                    throw FileError(path: path, member: name, reason: "\(type) layer needs 'padding': valid or same")
-                }
-                return padding
-            }
-            func geometry() throws -> Convolution2D {
-                Convolution2D(
-                    kernelSize: try positive("kernel_size"), strides: try positive("strides"), padding: try padding(),
-                    dilation: try positive("dilation_rate"))
-            }
-            func pooling() throws -> Pooling2D {
-                Pooling2D(poolSize: try positive("pool_size"), strides: try positive("strides"), padding: try padding())
-            }
-            func multiplier() throws -> Int {
-                let value = try number("depth_multiplier")
-                guard let multiplier = Int(exactly: value), multiplier > 0 else {
-                    throw FileError(path: path, member: name, reason: "'depth_multiplier' must be a positive integer")
-                }
-                return multiplier
-            }
-            func axis() throws -> Int {
-                guard let axis = Int(exactly: try number("axis")) else {
-                    throw FileError(path: path, member: name, reason: "'axis' must be an integer")
-                }
-                return axis
-            }
-            let alpha = attributes["alpha"]?.number.map { Float($0) }
-            func activation() throws -> Activation {
-                let activationName = attributes["activation"]?.string ?? "linear"
-                guard let activation = Activation(name: activationName, alpha: alpha) else {
-                    throw FileError(path: path, member: name, reason: "unknown activation '\(activationName)'")
-                }
-                return activation
-            }
+        static func describe(_ error: DecodingError) -> String { ModelFile.describe(error) }
+    }
+
+    /// A decoding error of a layer's attributes in words, naming the attribute: `attribute 'strides' is missing`.
+    public static func describe(_ error: DecodingError) -> String {
+        func attribute(_ path: [any CodingKey]) -> String {
+            path.filter { $0.intValue == nil && !["attributes", "layers"].contains($0.stringValue) }
+                .map(\.stringValue).joined(separator: ".")
+        }
+        func kind(_ type: Any.Type) -> String {
             switch type {
-            case "dense":
-                return .dense(activation: try activation())
-            case "conv2d":
-                return .conv2D(try geometry(), activation: try activation())
-            case "depthwise_conv2d":
-                return .depthwiseConv2D(try geometry(), depthMultiplier: try multiplier(), activation: try activation())
-            case "separable_conv2d":
-                return .separableConv2D(try geometry(), depthMultiplier: try multiplier(), activation: try activation())
-            case "zero_padding2d":
-                let p = try integers("padding", count: 4)
-                return .zeroPadding2D(top: p[0], bottom: p[1], left: p[2], right: p[3])
-            case "max_pooling2d":
-                return .maxPooling2D(try pooling())
-            case "average_pooling2d":
-                return .averagePooling2D(try pooling())
-            case "global_average_pooling2d":
-                return .globalAveragePooling2D(keepDims: attributes["keepdims"]?.flag ?? false)
-            case "global_max_pooling2d":
-                return .globalMaxPooling2D(keepDims: attributes["keepdims"]?.flag ?? false)
-            case "flatten":
-                return .flatten
-            case "reshape":
-                guard let target = attributes["target_shape"]?.integers else {
-                    throw FileError(path: path, member: name, reason: "reshape layer needs integer 'target_shape'")
-                }
-                return .reshape(targetShape: target)
-            case "add":
-                return .add
-            case "multiply":
-                return .multiply
-            case "concatenate":
-                return .concatenate(axis: try axis())
-            case "softmax" where attributes["axis"] != nil:
-                return .softmax(axis: try axis())
-            case "relu" where attributes["negative_slope"] != nil || attributes["threshold"] != nil:
-                return .relu(
-                    maxValue: attributes["max_value"]?.number.map { Float($0) },
-                    negativeSlope: Float(attributes["negative_slope"]?.number ?? 0),
-                    threshold: Float(attributes["threshold"]?.number ?? 0))
-            case "rescaling":
-                return .rescaling(scale: Float(try number("scale")), offset: Float(try number("offset")))
-            case "batchnorm":
-                return .batchNormalization(epsilon: try number("epsilon"), axis: Int(try number("axis")))
-            case "dropout":
-                return .dropout(rate: attributes["rate"]?.number ?? 0)
-            default:
-                guard let activation = Activation(name: type, alpha: alpha) else {
-                    throw FileError(path: path, member: name, reason: "unknown layer type '\(type)'")
-                }
-                return .activation(activation)
+            case is Int.Type, is [Int].Type: "an integer in range"
+            case is Double.Type, is Float.Type: "a number"
+            case is String.Type: "a string"
+            case is Bool.Type: "a boolean"
+            default: "of the expected kind"
+            }
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "attribute '\(attribute(context.codingPath + [key]))' is missing"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return "attribute '\(attribute(context.codingPath))' is not \(kind(type)): \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            return "attribute '\(attribute(context.codingPath))': \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    /// A version 1 record's type and attributes, rewritten as version 2 spells them.
+    struct LegacyAttributes {
+        var type: String
+        var attributes: [String: Any]
+
+        init(type: String, from decoder: any Decoder) throws {
+            let raw = try decoder.singleValueContainer().decode([String: LegacyValue].self)
+            var attributes = raw.mapValues(\.value)
+            // Parameterised activations were flattened: `activation: elu, alpha: 1.0`.
+            if let alpha = attributes["alpha"], let name = attributes["activation"] as? String {
+                attributes["activation"] = ["name": name, "alpha": alpha]
+            }
+            var type = type
+            let isReLULayer = type == "relu" && (attributes["negative_slope"] != nil || attributes["threshold"] != nil)
+            let isSoftmaxLayer = type == "softmax" && attributes["axis"] != nil
+            if !isReLULayer, !isSoftmaxLayer, Activation(name: type) != nil {
+                // Activation layers were spelled by the activation's name.
+                attributes = ["activation": attributes["alpha"].map { ["name": type, "alpha": $0] } ?? type]
+                type = ActivationLayer.typeName
+            }
+            if type == "dropout", attributes["rate"] == nil { attributes["rate"] = 0.0 }
+            if type == "global_average_pooling2d" || type == "global_max_pooling2d", attributes["keepdims"] == nil {
+                attributes["keepdims"] = false
+            }
+            self.type = type
+            self.attributes = attributes
+        }
+    }
+
+    /// Any JSON value of a version 1 attribute.
+    struct LegacyValue: Decodable {
+        var value: Any
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let flag = try? container.decode(Bool.self) {
+                value = flag
+            } else if let number = try? container.decode(Double.self) {
+                value = number
+            } else if let string = try? container.decode(String.self) {
+                value = string
+            } else {
+                value = try container.decode([Double].self)
             }
         }
     }
+}
+
+/// Decodes a value of the operation type `operation` (the registry's existential metatype, opened) from JSON.
+private func decodeOperation(_ operation: any LayerOperation.Type, from data: Data) throws -> any LayerOperation {
+    func open<T: LayerOperation>(_: T.Type) throws -> any LayerOperation {
+        try JSONDecoder().decode(T.self, from: data)
+    }
+    return try open(operation)
 }

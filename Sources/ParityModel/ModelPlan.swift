@@ -51,9 +51,10 @@ public struct ModelPlan {
         }
         let model = Model(layers: layers, parameters: tensors, provenance: provenance)
         do {
-            _ = try Engine(model: model)
-        } catch let error as EngineError {
-            throw FileError(path: sourcePath, reason: error.description)
+            _ = try LayerGraph.check(layers, inputs: [Model.inputName: .unknown]) { tensors[$0]?.shape }
+        } catch {
+            let (layer, reason) = error.layerAndReason
+            throw FileError(path: sourcePath, member: layer, reason: reason)
         }
         return model
     }
@@ -77,14 +78,15 @@ public struct ModelPlan {
 }
 
 extension ModelPlan {
-    /// Checks every layer's parameter shapes against its op, as the engine would, without reading a value.
-    public func checkShapes() throws {
-        for layer in layers {
-            do {
-                try Engine.checkParameterShapes(of: layer) { parameters["\(layer.name)/\($0)"]?.shape }
-            } catch let error as EngineError {
-                throw FileError(path: sourcePath, member: layer.name, reason: error.description)
-            }
+    /// The checks a model file gets when it is read (`LayerGraph.check`: attributes, wiring, shapes flowing from
+    /// `input`), made on the parameters' announced shapes without reading a value; errors name the source and layer.
+    @discardableResult
+    public func checkShapes(input: ValueShape = .unknown) throws -> [String: ValueShape] {
+        do {
+            return try LayerGraph.check(layers, inputs: [Model.inputName: input]) { parameters[$0]?.shape }
+        } catch {
+            let (layer, reason) = error.layerAndReason
+            throw FileError(path: sourcePath, member: layer, reason: reason)
         }
     }
 }

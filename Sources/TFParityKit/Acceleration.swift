@@ -39,14 +39,12 @@ public enum Acceleration {
         return nil
     }()
 
-    /// Loads OpenBLAS and installs it as the engine's matrix product; returns false (the portable kernel stays) where
-    /// `libopenblas.so.0` is missing. Call before the models that should use it are loaded: commands that run a
-    /// model call it, `convert` and `inspect` never load the library.
-    @discardableResult
-    public static func useOpenBLAS() -> Bool {
-        guard let sgemm = openBLAS else { return false }
+    /// OpenBLAS's product, loading the library on first use; nil where `libopenblas.so.0` is missing. Commands that
+    /// run a model ask for it; `convert` and `inspect` never load the library.
+    public static func openBLASProduct() -> MatrixProduct? {
+        guard let sgemm = openBLAS else { return nil }
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        MatrixProduct.accelerated = { rows, inner, columns, x, w, y in
+        return MatrixProduct(name: "openblas") { rows, inner, columns, x, w, y in
             // Small products are not worth a second thread (the threshold is the portable kernel's).
             let parts = rows * inner * columns < 1 << 18 ? 1 : max(1, min(cores, rows / 16))
             let operands = Operands(x: x, w: w, y: y)
@@ -64,8 +62,10 @@ public enum Acceleration {
                 DispatchQueue.concurrentPerform(iterations: parts, execute: multiply)
             }
         }
-        return true
     }
+
+    /// OpenBLAS's product where it loads, else the portable kernel.
+    public static func fastestProduct() -> MatrixProduct { openBLASProduct() ?? .portable }
 
     /// One product's operands, shared by its row blocks: each reads `x` and `w` and writes only its own rows of `y`,
     /// inside the buffers' lifetime (`concurrentPerform` returns when every block is done).
@@ -75,8 +75,4 @@ public enum Acceleration {
         let y: UnsafeMutablePointer<Float>
     }
 
-    /// Back to the portable kernel (for tests that compare the two).
-    public static func usePortableKernel() {
-        MatrixProduct.accelerated = nil
-    }
 }

@@ -102,30 +102,11 @@ public enum Converter {
         let index = TensorNameIndex(source.tensorNames)
         var layers: [Layer] = []
         var parameters: [String: PendingTensor] = [:]
-        // The size of the last axis flowing out of each layer, where known.
-        var width: [String: Int] = [:]
+        // Model parameter name → the source tensor it came from, for errors.
+        var sourceNames: [String: String] = [:]
         var previous = Model.inputName
-
         for entry in spec.layers {
-            let inputs = entry.inputs ?? [previous]
-            let inputWidth = inputs.first.flatMap { width[$0] }
-            /// A referenced tensor: its name in the source, layout, and the shape the model stores it under.
-            struct Reference {
-                var name: String
-                var dtype: DType
-                var shape: [Int]
-                var modelShape: [Int]
-                var count: Int { Shape.elementCount(shape) ?? 0 }
-                var isVector: Bool { shape.filter { $0 != 1 }.count <= 1 }
-            }
-            func shapeError(_ reference: Reference, _ expected: String) -> FileError {
-                FileError(
-                    path: source.path, member: reference.name,
-                    reason:
-                        "shape \(Shape.describe(reference.shape)) does not fit layer '\(entry.name)': expected \(expected)"
-                )
-            }
-            var resolved: [String: Reference] = [:]
+            let slots = Dictionary(entry.op.parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             for reference in entry.references {
                 guard let actual = index.resolve(reference.tensor) else {
                     let hints = index.suggestions(for: reference.tensor)
@@ -136,59 +117,64 @@ public enum Converter {
                         reason: "no such tensor (layer '\(entry.name)' \(reference.parameter) in \(spec.path))\(hint)")
                 }
                 let info = try source.tensorInfo(actual)
-                resolved[reference.parameter] = Reference(
-                    name: actual, dtype: info.dtype, shape: info.shape, modelShape: info.shape)
-            }
-            var outputWidth = inputWidth
-            switch entry.op {
-            case .dense:
-                guard let kernel = resolved["kernel"] else { preconditionFailure("spec parser requires kernel") }
-                guard kernel.shape.count == 2 else { throw shapeError(kernel, "a 2-D [in, out] kernel") }
-                if let inputWidth, kernel.shape[0] != inputWidth {
-                    throw shapeError(kernel, "[\(inputWidth), out] (the previous layer gives \(inputWidth) features)")
+                var modelShape = info.shape
+                // A per-channel vector is stored 1-D, whatever one-axis shape the source gives it.
+                if slots[reference.parameter]?.isVector == true, info.shape.filter({ $0 != 1 }).count <= 1,
+                    let count = Shape.elementCount(info.shape)
+                {
+                    modelShape = [count]
                 }
-                if var bias = resolved["bias"] {
-                    guard bias.count == kernel.shape[1], bias.isVector else {
-                        throw shapeError(bias, "[\(kernel.shape[1])] (the kernel's output size)")
-                    }
-                    bias.modelShape = [kernel.shape[1]]
-                    resolved["bias"] = bias
-                }
-                outputWidth = kernel.shape[1]
-            case .batchNormalization(_, let axis):
-                guard let mean = resolved["moving_mean"] else { preconditionFailure("spec parser requires mean") }
-                let channels = mean.count
-                if axis == -1, let inputWidth, channels != inputWidth {
-                    throw shapeError(mean, "[\(inputWidth)] (one value per channel of the previous layer)")
-                }
-                for parameter in ["moving_mean", "moving_variance", "gamma", "beta"] {
-                    guard var reference = resolved[parameter] else { continue }
-                    guard reference.count == channels, reference.isVector else {
-                        throw shapeError(reference, "[\(channels)] (as many values as the mean has)")
-                    }
-                    reference.modelShape = [channels]
-                    resolved[parameter] = reference
-                }
-            default:
-                // Specs name dense, batchnorm, activation and dropout layers only.
-                break
-            }
-            for (parameter, reference) in resolved {
+                let name = "\(entry.name)/\(reference.parameter)"
+                sourceNames[name] = actual
                 // A reshape keeps the bytes, so a tensor stored as it is can be copied whatever its model shape.
-                parameters["\(entry.name)/\(parameter)"] = PendingTensor(
-                    dtype: reference.dtype, shape: reference.modelShape, stored: try source.storedRange(reference.name)
+                parameters[name] = PendingTensor(
+                    dtype: info.dtype, shape: modelShape, stored: try source.storedRange(actual)
                 ) {
-                    let tensor = try source.readTensor(reference.name)
+                    let tensor = try source.readTensor(actual)
                     // A tensor that is not what the source announced is handed on as read, for the plan to refuse.
-                    guard tensor.dtype == reference.dtype, tensor.shape == reference.shape else { return tensor }
-                    return tensor.reshaped(reference.modelShape)
+                    guard tensor.dtype == info.dtype, tensor.shape == info.shape else { return tensor }
+                    return tensor.reshaped(modelShape)
                 }
             }
-            width[entry.name] = outputWidth
-            layers.append(Layer(name: entry.name, op: entry.op, inputs: inputs))
+            layers.append(Layer(name: entry.name, op: entry.op, inputs: entry.inputs ?? [previous]))
             previous = entry.name
         }
+        do {
+            _ = try LayerGraph.check(layers) { parameters[$0]?.shape }
+        } catch {
+            guard case .layer(let name, let problem) = error else {
+                throw FileError(path: source.path, reason: error.description)
+            }
+            let references = spec.layers.first { $0.name == name }?.references.map(\.parameter) ?? []
+            throw specShapeError(
+                problem, layer: name, references: references, sourceNames: sourceNames, source: source.path)
+        }
         return ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: source.path)
+    }
+
+    /// A spec layer's shape problem, naming the source tensor it is about (or the layer's first tensor when the
+    /// input does not fit).
+    private static func specShapeError(
+        _ problem: LayerProblem, layer: String, references: [String], sourceNames: [String: String], source: String
+    ) -> FileError {
+        switch problem {
+        case .parameterShape(let parameter, let expected, let actual):
+            if let tensor = sourceNames["\(layer)/\(parameter)"] {
+                return FileError(
+                    path: source, member: tensor,
+                    reason: "shape \(Shape.describe(actual)) does not fit layer '\(layer)': expected \(expected)")
+            }
+        case .inputShape(let expected, let actual):
+            if let first = references.first, let tensor = sourceNames["\(layer)/\(first)"] {
+                return FileError(
+                    path: source, member: tensor,
+                    reason: "does not fit layer '\(layer)': its input from the previous layer has shape \(actual), "
+                        + "expected \(expected)")
+            }
+        default:
+            break
+        }
+        return FileError(path: source, member: layer, reason: problem.description)
     }
 
     /// SHA-256 of a file, or of a directory's files in path order.

@@ -33,10 +33,13 @@ public struct FoldOptions: Sendable {
     public var recording: String?
     /// The shape of a deterministic probe input.
     public var inputShape: [Int]?
+    /// The matrix product both engines measure the difference with.
+    public var matrixProduct: MatrixProduct
 
-    public init(recording: String? = nil, inputShape: [Int]? = nil) {
+    public init(recording: String? = nil, inputShape: [Int]? = nil, matrixProduct: MatrixProduct = .portable) {
         self.recording = recording
         self.inputShape = inputShape
+        self.matrixProduct = matrixProduct
     }
 }
 
@@ -51,9 +54,9 @@ public enum Folder {
         -> FoldResult
     {
         let model = try ModelFile.read(path: modelPath)
-        let unfoldedEngine = try engine(model, path: modelPath)
+        let unfoldedEngine = try engine(model, path: modelPath, options.matrixProduct)
         let (folded, newlyFolded, kept) = try wrap(modelPath) { try BatchNormFolding.fold(model) }
-        let foldedEngine = try engine(folded, path: modelPath)
+        let foldedEngine = try engine(folded, path: modelPath, options.matrixProduct)
 
         var cost: FoldCost?
         var costNote: String?
@@ -119,7 +122,7 @@ public enum Folder {
             }
             shape = given
         } else if let first = model.layers.first(where: { $0.inputs.contains(Model.inputName) }),
-            case .dense = first.op, let kernel = model.parameter(first.name, "kernel"), kernel.rank == 2
+            first.op is Dense, let kernel = model.parameter(first.name, "kernel"), kernel.rank == 2
         {
             shape = [4, kernel.shape[0]]
         } else {
@@ -143,8 +146,8 @@ public enum Folder {
         return FloatTensor(shape: shape, values: values)
     }
 
-    private static func engine(_ model: Model, path: String) throws -> Engine {
-        try wrap(path) { try Engine(model: model) }
+    private static func engine(_ model: Model, path: String, _ product: MatrixProduct) throws -> Engine {
+        try wrap(path) { try Engine(model: model, matrixProduct: product) }
     }
 
     private static func wrap<T>(_ path: String, _ body: () throws -> T) throws -> T {

@@ -136,16 +136,15 @@ public enum Inspector {
         var batchNorms: [BatchNormSummary] = []
         var warnings: [String] = []
         for layer in model.layers {
-            let (required, optional) = layer.op.parameterNames
-            let parameters = (required + optional).compactMap { name in
+            let parameters = layer.op.parameters.map(\.name).compactMap { name in
                 model.parameter(layer.name, name).map { (name: name, dtype: $0.dtype, shape: $0.shape) }
             }
             layers.append(
                 LayerSummary(
                     name: layer.name, type: layer.op.typeName, inputs: layer.inputs, parameters: parameters,
                     parameterCount: model.parameterCount(of: layer)))
-            guard case .batchNormalization(let epsilon, let axis) = layer.op else { continue }
-            let summary = summariseBatchNorm(layer.name, model: model, epsilon: epsilon, axis: axis)
+            guard let bn = layer.batchNormalization else { continue }
+            let summary = summariseBatchNorm(layer.name, model: model, epsilon: bn.epsilon, axis: bn.axis)
             batchNorms.append(summary)
             warnings += batchNormWarnings(summary)
         }

@@ -261,7 +261,7 @@ struct KerasModelBuilder {
     }
 
     /// The op for one Keras layer and the model names of its variables, in the layer's variable order.
-    func operation(_ entry: KerasConfig.LayerEntry) throws -> (LayerOp, [String]) {
+    func operation(_ entry: KerasConfig.LayerEntry) throws -> (any LayerOperation, [String]) {
         let c = entry.config
         func fail(_ reason: String) -> FileError { FileError(path: config.path, member: entry.name, reason: reason) }
         func pair(_ key: String, default value: [Int]? = nil) throws -> [Int] {
@@ -318,19 +318,19 @@ struct KerasModelBuilder {
         let bias = useBias() ? ["bias"] : []
         switch entry.className {
         case "Dense":
-            return (.dense(activation: try activation()), ["kernel"] + bias)
+            return (Dense(activation: try activation()), ["kernel"] + bias)
         case "Conv2D", "Convolution2D":
-            return (.conv2D(try convolution(), activation: try activation()), ["kernel"] + bias)
+            return (Conv2D(try convolution(), activation: try activation()), ["kernel"] + bias)
         case "DepthwiseConv2D":
             let multiplier = integer(c["depth_multiplier"]) ?? 1
             return (
-                .depthwiseConv2D(try convolution(), depthMultiplier: multiplier, activation: try activation()),
+                DepthwiseConv2D(try convolution(), depthMultiplier: multiplier, activation: try activation()),
                 ["depthwise_kernel"] + bias
             )
         case "SeparableConv2D", "SeparableConvolution2D":
             let multiplier = integer(c["depth_multiplier"]) ?? 1
             return (
-                .separableConv2D(try convolution(), depthMultiplier: multiplier, activation: try activation()),
+                SeparableConv2D(try convolution(), depthMultiplier: multiplier, activation: try activation()),
                 ["depthwise_kernel", "pointwise_kernel"] + bias
             )
         case "BatchNormalization":
@@ -353,22 +353,22 @@ struct KerasModelBuilder {
             // Keras 2's fused kernel (4-D input) uses the configured epsilon unchanged in TF 2.21: no 1.001e-5 floor.
             let epsilon = number(c["epsilon"]) ?? 1e-3
             return (
-                .batchNormalization(epsilon: epsilon, axis: axis),
+                BatchNormalization(epsilon: epsilon, axis: axis),
                 (scale ? ["gamma"] : []) + (center ? ["beta"] : []) + ["moving_mean", "moving_variance"]
             )
         case "Activation":
-            return (.activation(try activation()), [])
+            return (ActivationLayer(try activation()), [])
         case "ReLU":
             let maxValue = number(c["max_value"]).map { Float($0) }
             let slope = Float(number(c["negative_slope"]) ?? 0)
             let threshold = Float(number(c["threshold"]) ?? 0)
-            if maxValue == nil, slope == 0, threshold == 0 { return (.activation(.relu), []) }
-            return (.relu(maxValue: maxValue, negativeSlope: slope, threshold: threshold), [])
+            if maxValue == nil, slope == 0, threshold == 0 { return (ActivationLayer(.relu), []) }
+            return (ReLU(maxValue: maxValue, negativeSlope: slope, threshold: threshold), [])
         case "LeakyReLU":
             let alpha = number(c["negative_slope"]) ?? number(c["alpha"]) ?? 0.3
-            return (.activation(.leakyRelu(alpha: Float(alpha))), [])
+            return (ActivationLayer(.leakyRelu(alpha: Float(alpha))), [])
         case "ELU":
-            return (.activation(.elu(alpha: Float(number(c["alpha"]) ?? 1))), [])
+            return (ActivationLayer(.elu(alpha: Float(number(c["alpha"]) ?? 1))), [])
         case "Softmax":
             var axis = -1
             if let single = integer(c["axis"]) {
@@ -376,23 +376,23 @@ struct KerasModelBuilder {
             } else if let list = c["axis"] as? [Any], list.count == 1, let single = integer(list[0]) {
                 axis = single
             }
-            return (axis == -1 ? .activation(.softmax) : .softmax(axis: axis), [])
+            return (axis == -1 ? ActivationLayer(.softmax) : Softmax(axis: axis), [])
         case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "AlphaDropout",
             "ActivityRegularization":
-            return (.dropout(rate: number(c["rate"]) ?? 0), [])
+            return (Dropout(rate: number(c["rate"]) ?? 0), [])
         case "ZeroPadding2D":
             try checkChannelsLast()
             let raw = c["padding"]
-            if let all = integer(raw) { return (.zeroPadding2D(top: all, bottom: all, left: all, right: all), []) }
+            if let all = integer(raw) { return (ZeroPadding2D(top: all, bottom: all, left: all, right: all), []) }
             if let list = raw as? [Any], list.count == 2 {
                 if let h = integer(list[0]), let w = integer(list[1]) {
-                    return (.zeroPadding2D(top: h, bottom: h, left: w, right: w), [])
+                    return (ZeroPadding2D(top: h, bottom: h, left: w, right: w), [])
                 }
                 if let h = list[0] as? [Any], let w = list[1] as? [Any], h.count == 2, w.count == 2,
                     let top = integer(h[0]), let bottom = integer(h[1]), let left = integer(w[0]),
                     let right = integer(w[1])
                 {
-                    return (.zeroPadding2D(top: top, bottom: bottom, left: left, right: right), [])
+                    return (ZeroPadding2D(top: top, bottom: bottom, left: left, right: right), [])
                 }
             }
             throw fail("ZeroPadding2D padding must be an integer, a pair, or a pair of pairs")
@@ -401,31 +401,31 @@ struct KerasModelBuilder {
             let size = try pair("pool_size", default: [2, 2])
             let pooling = Pooling2D(poolSize: size, strides: try pair("strides", default: size), padding: try padding())
             let isMax = entry.className.hasPrefix("Max")
-            return (isMax ? .maxPooling2D(pooling) : .averagePooling2D(pooling), [])
+            return (isMax ? MaxPooling2D(pooling) : AveragePooling2D(pooling), [])
         case "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D":
             try checkChannelsLast()
             let keepDims = c["keepdims"] as? Bool ?? false
             let isMax = entry.className.hasPrefix("GlobalMax")
-            return (isMax ? .globalMaxPooling2D(keepDims: keepDims) : .globalAveragePooling2D(keepDims: keepDims), [])
+            return (isMax ? GlobalMaxPooling2D(keepdims: keepDims) : GlobalAveragePooling2D(keepdims: keepDims), [])
         case "Flatten":
             try checkChannelsLast()
-            return (.flatten, [])
+            return (Flatten(), [])
         case "Reshape":
             guard let list = c["target_shape"] as? [Any] else { throw fail("Reshape has no target_shape") }
             let target = list.compactMap(integer)
             guard target.count == list.count else { throw fail("Reshape target_shape must be integers") }
-            return (.reshape(targetShape: target), [])
+            return (Reshape(targetShape: target), [])
         case "Add":
-            return (.add, [])
+            return (Add(), [])
         case "Multiply":
-            return (.multiply, [])
+            return (Multiply(), [])
         case "Concatenate":
-            return (.concatenate(axis: integer(c["axis"]) ?? -1), [])
+            return (Concatenate(axis: integer(c["axis"]) ?? -1), [])
         case "Rescaling":
             guard let scale = number(c["scale"]), let offset = number(c["offset"] ?? 0) else {
                 throw fail("Rescaling with per-channel scale or offset is not supported (scalars only)")
             }
-            return (.rescaling(scale: Float(scale), offset: Float(offset)), [])
+            return (Rescaling(scale: Float(scale), offset: Float(offset)), [])
         case "Sequential", "Functional", "Model":
             throw fail(
                 "a nested \(entry.className) model inside the model is not supported; save the inner model's layers "

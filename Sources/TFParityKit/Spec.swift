@@ -15,14 +15,14 @@ public struct Spec: Sendable, Equatable {
     /// One `layers:` entry.
     public struct LayerEntry: Sendable, Equatable {
         public var name: String
-        public var op: LayerOp
+        public var op: any LayerOperation
         /// Layer names feeding this one; nil means "the previous layer" (or the model input for the first).
         public var inputs: [String]?
         /// Model parameter (`kernel`, `moving_mean`, …) → tensor name in the source, in the op's order.
         public var references: [(parameter: String, tensor: String)]
 
         public static func == (lhs: LayerEntry, rhs: LayerEntry) -> Bool {
-            lhs.name == rhs.name && lhs.op == rhs.op && lhs.inputs == rhs.inputs
+            lhs.name == rhs.name && lhs.op.isEqual(to: rhs.op) && lhs.inputs == rhs.inputs
                 && lhs.references.map(\.parameter) == rhs.references.map(\.parameter)
                 && lhs.references.map(\.tensor) == rhs.references.map(\.tensor)
         }
@@ -175,7 +175,7 @@ public struct Spec: Sendable, Equatable {
             }
             var references = [(parameter: "kernel", tensor: kernel)]
             if let bias = try string("bias") { references.append((parameter: "bias", tensor: bias)) }
-            return LayerEntry(name: name, op: .dense(activation: activation), inputs: inputs, references: references)
+            return LayerEntry(name: name, op: Dense(activation: activation), inputs: inputs, references: references)
         case "batchnorm", "batch_normalization", "batchnormalization":
             try checkKeys(["epsilon", "mean", "variance", "gamma", "beta", "axis"])
             guard let epsilon = try number("epsilon") else {
@@ -188,26 +188,70 @@ public struct Spec: Sendable, Equatable {
                 throw fail("missing 'variance' (the moving variance tensor)")
             }
             let axisValue = try number("axis") ?? -1
-            guard axisValue == axisValue.rounded() else { throw fail("'axis' must be an integer") }
+            guard let axis = Int(exactly: axisValue), (-64...64).contains(axis) else {
+                throw fail("'axis' must be an integer axis, got \(axisValue)")
+            }
             var references = [
                 (parameter: "moving_mean", tensor: mean), (parameter: "moving_variance", tensor: variance),
             ]
             if let gamma = try string("gamma") { references.append((parameter: "gamma", tensor: gamma)) }
             if let beta = try string("beta") { references.append((parameter: "beta", tensor: beta)) }
             return LayerEntry(
-                name: name, op: .batchNormalization(epsilon: epsilon, axis: Int(axisValue)), inputs: inputs,
+                name: name, op: BatchNormalization(epsilon: epsilon, axis: axis), inputs: inputs,
                 references: references)
         case "dropout":
             try checkKeys(["rate"])
-            return LayerEntry(name: name, op: .dropout(rate: try number("rate") ?? 0), inputs: inputs, references: [])
+            return LayerEntry(name: name, op: Dropout(rate: try number("rate") ?? 0), inputs: inputs, references: [])
         default:
             let alpha = try number("alpha").map { Float($0) }
             guard let activation = Activation(name: type, alpha: alpha) else {
-                let known = ["dense", "batchnorm", "dropout"] + Activation.names
-                throw fail("unknown layer type '\(type)' (known: \(known.joined(separator: ", ")))")
+                if let operation = LayerRegistry.operation(named: type) {
+                    return try registryEntry(operation, fields: fields, name: name, inputs: inputs, fail: fail)
+                }
+                let known = ["dense", "batchnorm", "dropout"] + Activation.names + LayerRegistry.typeNames
+                throw fail("unknown layer type '\(type)' (known: \(Set(known).sorted().joined(separator: ", ")))")
             }
             try checkKeys(activation.alpha == nil ? [] : ["alpha"])
-            return LayerEntry(name: name, op: .activation(activation), inputs: inputs, references: [])
+            return LayerEntry(name: name, op: ActivationLayer(activation), inputs: inputs, references: [])
         }
+    }
+
+    /// Any other operation of the registry, its attributes as the model file spells them and its parameters named by
+    /// the operation's own parameter names (`{type: cropping2d, cropping: [1, 2, 0, 3]}`).
+    private static func registryEntry(
+        _ operation: any LayerOperation.Type, fields: [String: Any], name: String, inputs: [String]?,
+        fail: (String) -> SpecError
+    ) throws -> LayerEntry {
+        // YAML 1.1 reads `1e-3` (no dot) as a string.
+        func numeric(_ value: Any) -> Any {
+            if let text = value as? String, let number = Double(text) { return number }
+            if let list = value as? [Any] { return list.map(numeric) }
+            return value
+        }
+        let attributes = fields.filter { !["type", "name", "inputs"].contains($0.key) }.mapValues(numeric)
+        let op: any LayerOperation
+        do {
+            let data = try JSONSerialization.data(withJSONObject: attributes)
+            func open<T: LayerOperation>(_: T.Type) throws -> any LayerOperation {
+                try JSONDecoder().decode(T.self, from: data)
+            }
+            op = try open(operation)
+        } catch let error as DecodingError {
+            throw fail(ModelFile.describe(error))
+        } catch {
+            throw fail("attributes cannot be read: \(error)")
+        }
+        var references: [(parameter: String, tensor: String)] = []
+        for slot in op.parameters {
+            guard let value = fields[slot.name] else {
+                if slot.isRequired { throw fail("missing '\(slot.name)' (a tensor name)") }
+                continue
+            }
+            guard let tensor = value as? String, !tensor.isEmpty else {
+                throw fail("'\(slot.name)' must be a tensor name")
+            }
+            references.append((parameter: slot.name, tensor: tensor))
+        }
+        return LayerEntry(name: name, op: op, inputs: inputs, references: references)
     }
 }

@@ -61,11 +61,17 @@ public struct VerifyOptions: Sendable {
     public var tolerance: Tolerance
     public var endToEnd: Bool
     public var progress: ProgressHandler?
+    /// The matrix product the engine re-runs layers with (the CLI passes OpenBLAS's where it loads).
+    public var matrixProduct: MatrixProduct
 
-    public init(tolerance: Tolerance = .default, endToEnd: Bool = false, progress: ProgressHandler? = nil) {
+    public init(
+        tolerance: Tolerance = .default, endToEnd: Bool = false, progress: ProgressHandler? = nil,
+        matrixProduct: MatrixProduct = .portable
+    ) {
         self.tolerance = tolerance
         self.endToEnd = endToEnd
         self.progress = progress
+        self.matrixProduct = matrixProduct
     }
 }
 
@@ -84,9 +90,10 @@ public enum Verifier {
         let model = try ModelFile.read(path: modelPath)
         let engine: Engine
         do {
-            engine = try Engine(model: model)
-        } catch let error as EngineError {
-            throw FileError(path: modelPath, reason: error.description)
+            engine = try Engine(model: model, matrixProduct: options.matrixProduct)
+        } catch {
+            let (layer, reason) = error.layerAndReason
+            throw FileError(path: modelPath, member: layer, reason: reason)
         }
         clock.lap("load_model")
         let recording = try Recording.load(path: recordingPath)
@@ -121,10 +128,8 @@ public enum Verifier {
             var result = StageResult(
                 layer: layer, stage: stage, tensor: key, shape: expected.shape,
                 comparison: Comparison(actual: actual.values, expected: expected.values, tolerance: options.tolerance))
-            if key.hasSuffix("/post_bn"), let bn = model.layer(named: layer),
-                case .batchNormalization(_, let axis) = bn.op
-            {
-                result.perChannelMaxAbsError = perChannelMaxAbsError(actual, expected, axis: axis)
+            if key.hasSuffix("/post_bn"), let bn = model.layer(named: layer)?.batchNormalization {
+                result.perChannelMaxAbsError = perChannelMaxAbsError(actual, expected, axis: bn.axis)
             }
             return result
         }
@@ -192,8 +197,8 @@ public enum Verifier {
         }
         options.progress?(ProgressEvent(completed: total, total: total, label: "done"))
         let batchNorms = model.layers.compactMap { layer -> BatchNormSummary? in
-            guard case .batchNormalization(let epsilon, let axis) = layer.op else { return nil }
-            return Inspector.summariseBatchNorm(layer.name, model: model, epsilon: epsilon, axis: axis)
+            guard let bn = layer.batchNormalization else { return nil }
+            return Inspector.summariseBatchNorm(layer.name, model: model, epsilon: bn.epsilon, axis: bn.axis)
         }
         return VerifyReport(
             model: "", recording: path, tolerance: options.tolerance, results: results, ignoredKeys: plan.ignored,
@@ -233,18 +238,17 @@ public enum Verifier {
     private static func diagnose(
         _ layer: Layer, engine: Engine, x: FloatTensor, key: String, recording: Recording, options: VerifyOptions
     ) -> Diagnosis? {
-        guard case .batchNormalization(let epsilon, let axis) = layer.op,
-            let y = recording.values[key], let mean = engine.model.parameter(layer.name, "moving_mean"),
+        guard let bn = layer.batchNormalization, let y = recording.values[key], let mean = engine.model.parameter(layer.name, "moving_mean"),
             let variance = engine.model.parameter(layer.name, "moving_variance")
         else { return nil }
         let rank = x.shape.count
-        let channelAxis = axis < 0 ? axis + rank : axis
+        let channelAxis = bn.axis < 0 ? bn.axis + rank : bn.axis
         guard channelAxis >= 0, channelAxis < rank else { return nil }
         let inner = x.shape[(channelAxis + 1)...].reduce(1, *)
         let parameters = BatchNormDiagnosis.Parameters(
             mean: mean.floatValues(), variance: variance.floatValues(),
             gamma: engine.model.parameter(layer.name, "gamma")?.floatValues(),
-            beta: engine.model.parameter(layer.name, "beta")?.floatValues(), epsilon: epsilon)
+            beta: engine.model.parameter(layer.name, "beta")?.floatValues(), epsilon: bn.epsilon)
         return BatchNormDiagnosis.diagnose(
             x: x.values, y: y.values, parameters: parameters, inner: inner, tolerance: options.tolerance)
     }

@@ -4,6 +4,7 @@ import ParityModel
 @_exported import struct ParityModel.FloatTensor
 @_exported import struct ParityModel.FoldedBatchNormalization
 @_exported import struct ParityModel.FoldingRecord
+@_exported import struct ParityModel.MatrixProduct
 @_exported import struct ParityModel.Provenance
 
 /// A tfparity model file loaded for inference: `let y = try model(x)`.
@@ -36,7 +37,10 @@ public struct Model: Sendable {
     }
 
     /// Loads the model file at `path`; see `init(contentsOf:)`.
-    public init(path: String) throws(RuntimeError) {
+    ///
+    /// - Parameter matrixProduct: the kernel dense and convolution layers multiply with. The runtime's own is the
+    ///   portable Swift `Gemm` (no C dependency); a program linking a tuned BLAS can pass its product instead.
+    public init(path: String, matrixProduct: MatrixProduct = .portable) throws(RuntimeError) {
         let graph: ParityModel.Model
         do {
             graph = try ModelFile.read(path: path)
@@ -44,7 +48,7 @@ public struct Model: Sendable {
             throw .unreadableModel(path: path, reason: Self.describe(error, path: path))
         }
         do {
-            engine = try Engine(model: graph, retainingParameters: false)
+            engine = try Engine(model: graph, matrixProduct: matrixProduct, retainingParameters: false)
         } catch {
             throw .invalidModel(path: path, reason: "\(error)")
         }

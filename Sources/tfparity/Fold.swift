@@ -31,8 +31,9 @@ struct Fold: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingErrors(runsModels: true) {
-            let options = FoldOptions(recording: recording, inputShape: inputShape.flatMap(parsedShape))
+        try runReportingErrors {
+            let options = FoldOptions(
+                recording: recording, inputShape: inputShape.flatMap(parsedShape), matrixProduct: commandLineMatrixProduct)
             printOut(Rendering.text(try Folder.fold(model: model, output: output, options: options)))
         }
     }

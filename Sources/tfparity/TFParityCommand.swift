@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParityModel
 import TFParityKit
 
 @main
@@ -40,10 +41,8 @@ extension ReportOptions {
 extension OutputFormat: ExpressibleByArgument {}
 
 /// Runs `body`; an input error becomes one `error:` line on stderr and exit code 2.
-func runReportingErrors(runsModels: Bool = false, _ body: () throws -> Void) throws {
+func runReportingErrors(_ body: () throws -> Void) throws {
     _ = Terminal.interruptHandlers
-    // Only commands that run a model load OpenBLAS (its worker threads cost CPU time from the moment it loads).
-    if runsModels { Acceleration.useOpenBLAS() }
     HDF5Probe.install()
     do {
         try body()
@@ -55,6 +54,10 @@ func runReportingErrors(runsModels: Bool = false, _ body: () throws -> Void) thr
         throw ExitCode(2)
     }
 }
+
+/// The matrix product commands that run a model use: OpenBLAS where it loads, else the portable kernel. Only those
+/// commands ask for it, so `convert` and `inspect` never load OpenBLAS (its start-up costs CPU time).
+var commandLineMatrixProduct: MatrixProduct { Acceleration.fastestProduct() }
 
 func printOut(_ text: String) {
     FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))

@@ -39,12 +39,12 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         var passed = false
-        try runReportingErrors(runsModels: true) {
+        try runReportingErrors {
             let result = try Verifier.verify(
                 model: model, recording: recording,
                 options: VerifyOptions(
                     tolerance: Tolerance(atol: atol, rtol: rtol), endToEnd: endToEnd,
-                    progress: Terminal.progressBar(quiet: report.quiet)))
+                    progress: Terminal.progressBar(quiet: report.quiet), matrixProduct: commandLineMatrixProduct))
             if let junit { try OutputFile.write(Rendering.junit(result), to: junit) }
             try report.emit(result)
             if Terminal.isGitHubActions, !result.passed {

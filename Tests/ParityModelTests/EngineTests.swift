@@ -33,12 +33,12 @@ import Testing
     @Test func denseComputesMatrixProductPlusBias() throws {
         // [[1, 2]] · [[1, 2, 3], [4, 5, 6]] + [0.5, 0.5, 0.5] = [[9.5, 12.5, 15.5]]
         let model = Self.model(
-            [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
+            [Layer(name: "d", op: Dense(activation: .linear), inputs: [Model.inputName])],
             [
                 "d/kernel": Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6]),
                 "d/bias": Tensor(shape: [3], floats: [0.5, 0.5, 0.5]),
             ])
-        let y = try Engine(model: model).run(FloatTensor(shape: [1, 2], values: [1, 2]))
+        let y = try Engine(model: model, matrixProduct: .portable).run(FloatTensor(shape: [1, 2], values: [1, 2]))
         #expect(y.shape == [1, 3])
         expectClose(y.values, [9.5, 12.5, 15.5], atol: 0, rtol: 0)
     }
@@ -71,25 +71,25 @@ import Testing
         ActivationCase(activation: .linear, expected: [-2, -0.5, 0, 0.5, 7]),
     ])
     func activations(_ c: ActivationCase) throws {
-        let model = Self.model([Layer(name: "a", op: .activation(c.activation), inputs: [Model.inputName])], [:])
-        let y = try Engine(model: model).run(FloatTensor(shape: [1, 5], values: [-2, -0.5, 0, 0.5, 7]))
+        let model = Self.model([Layer(name: "a", op: ActivationLayer(c.activation), inputs: [Model.inputName])], [:])
+        let y = try Engine(model: model, matrixProduct: .portable).run(FloatTensor(shape: [1, 5], values: [-2, -0.5, 0, 0.5, 7]))
         expectClose(y.values, c.expected, atol: 1e-6, rtol: 1e-5)
     }
 
     @Test func missingParameterIsAnError() {
         let model = Self.model(
-            [Layer(name: "bn", op: .batchNormalization(epsilon: 1e-3, axis: -1), inputs: [Model.inputName])], [:])
-        #expect(throws: EngineError.missingParameter(layer: "bn", parameter: "moving_mean")) {
-            try Engine(model: model)
+            [Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3, axis: -1), inputs: [Model.inputName])], [:])
+        #expect(throws: EngineError.layer("bn", .missingParameter("moving_mean"))) {
+            try Engine(model: model, matrixProduct: .portable)
         }
     }
 
     @Test func wrongInputWidthIsAnError() throws {
         let model = Self.model(
-            [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
+            [Layer(name: "d", op: Dense(activation: .linear), inputs: [Model.inputName])],
             ["d/kernel": Tensor(shape: [2, 1], floats: [1, 1])])
-        #expect(throws: EngineError.inputShape(layer: "d", expected: "[…, 2]", actual: [1, 3])) {
-            try Engine(model: model).run(FloatTensor(shape: [1, 3], values: [1, 2, 3]))
+        #expect(throws: EngineError.layer("d", .inputShape(expected: "[…, 2]", actual: "[1, 3]"))) {
+            try Engine(model: model, matrixProduct: .portable).run(FloatTensor(shape: [1, 3], values: [1, 2, 3]))
         }
     }
 }
@@ -100,10 +100,10 @@ import Testing
         defer { removeTemporaryDirectory(dir) }
         let model = Model(
             layers: [
-                Layer(name: "layer0", op: .dense(activation: .linear), inputs: [Model.inputName]),
-                Layer(name: "layer0/bn", op: .batchNormalization(epsilon: 1.001e-5, axis: -1), inputs: ["layer0"]),
-                Layer(name: "act", op: .activation(.leakyRelu(alpha: 0.3)), inputs: ["layer0/bn"]),
-                Layer(name: "drop", op: .dropout(rate: 0.5), inputs: ["act"]),
+                Layer(name: "layer0", op: Dense(activation: .linear), inputs: [Model.inputName]),
+                Layer(name: "layer0/bn", op: BatchNormalization(epsilon: 1.001e-5, axis: -1), inputs: ["layer0"]),
+                Layer(name: "act", op: ActivationLayer(.leakyRelu(alpha: 0.3)), inputs: ["layer0/bn"]),
+                Layer(name: "drop", op: Dropout(rate: 0.5), inputs: ["act"]),
             ],
             parameters: [
                 "layer0/kernel": Tensor(shape: [1, 2], doubles: [0.1, -0.2]),

@@ -35,9 +35,9 @@ import Testing
         let x = Self.values(c.rows * c.inner, seed: 1)
         let w = Self.values(c.inner * c.columns, seed: 2)
         let model = Model(
-            layers: [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
+            layers: [Layer(name: "d", op: Dense(activation: .linear), inputs: [Model.inputName])],
             parameters: ["d/kernel": Tensor(shape: [c.inner, c.columns], floats: w)])
-        let y = try Engine(model: model).run(FloatTensor(shape: [c.rows, c.inner], values: x))
+        let y = try Engine(model: model, matrixProduct: .portable).run(FloatTensor(shape: [c.rows, c.inner], values: x))
         var expected = [Float](repeating: 0, count: c.rows * c.columns)
         var bound = [Double](repeating: 0, count: c.rows * c.columns)
         for i in 0..<c.rows {
@@ -72,11 +72,11 @@ import Testing
         let model = Model(
             layers: [
                 Layer(
-                    name: "dw", op: .depthwiseConv2D(geometry, depthMultiplier: multiplier, activation: .linear),
+                    name: "dw", op: DepthwiseConv2D(geometry, depthMultiplier: multiplier, activation: .linear),
                     inputs: [Model.inputName])
             ],
             parameters: ["dw/depthwise_kernel": Tensor(shape: [3, 3, channels, multiplier], floats: k)])
-        let y = try Engine(model: model).run(FloatTensor(shape: [batch, height, width, channels], values: x))
+        let y = try Engine(model: model, matrixProduct: .portable).run(FloatTensor(shape: [batch, height, width, channels], values: x))
         // SAME with stride 2 on 9 rows: 5 output rows, one row of padding split 0 before (odd goes after)… computed
         // here the way TensorFlow defines it.
         let (outHeight, outWidth) = ((height + 1) / 2, width)

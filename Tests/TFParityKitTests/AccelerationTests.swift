@@ -28,15 +28,13 @@ import Testing
         let kernel = (0..<(c.inner * c.columns)).map { _ in next() }
         let input = FloatTensor(shape: [c.rows, c.inner], values: (0..<(c.rows * c.inner)).map { _ in next() })
         let model = Model(
-            layers: [Layer(name: "d", op: .dense(activation: .linear), inputs: [Model.inputName])],
+            layers: [Layer(name: "d", op: Dense(activation: .linear), inputs: [Model.inputName])],
             parameters: ["d/kernel": Tensor(shape: [c.inner, c.columns], floats: kernel)])
 
-        Acceleration.usePortableKernel()
-        let portable = try Engine(model: model).run(input)
+        let portable = try Engine(model: model, matrixProduct: .portable).run(input)
         // Scripts/test.sh installs libopenblas-dev: a machine without it fails here rather than comparing nothing.
-        #expect(Acceleration.useOpenBLAS(), "libopenblas.so.0 could not be loaded")
-        defer { Acceleration.usePortableKernel() }
-        let blas = try Engine(model: model).run(input)
+        let openBLAS = try #require(Acceleration.openBLASProduct(), "libopenblas.so.0 could not be loaded")
+        let blas = try Engine(model: model, matrixProduct: openBLAS).run(input)
 
         #expect(blas.shape == portable.shape)
         // Both sum in float32 in different orders: |error| grows like sqrt(inner) ulps of the terms.

@@ -29,7 +29,7 @@ private func runSwift(_ arguments: [String], in directory: URL) throws -> Comman
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(output)")
-        #expect(output.contains("softmax (softmax): [4, 5]"))
+        #expect(output.contains("softmax (activation): [4, 5]"))
         #expect(output.contains("0 mismatches"))
         #expect(output.hasSuffix("PASSED\n"))
     }

@@ -6,7 +6,7 @@ import Foundation
 /// column panel `j` (columns `j * nr ..< j * nr + nr`, zero-padded past `columns`) is `kcb × nr` contiguous floats
 /// at `p0 * paddedColumns + j * kcb * nr`, row `p` of the panel at `+ p * nr`.
 ///
-/// When a `MatrixProduct.accelerated` kernel is installed, the matrix is kept as given (row-major) for that kernel.
+/// For a `MatrixProduct` with a kernel of its own, the matrix is kept as given (row-major) for that kernel.
 struct PackedMatrix: Sendable {
     let inner: Int
     let columns: Int
@@ -15,9 +15,9 @@ struct PackedMatrix: Sendable {
     /// The kernel this matrix was prepared for; nil: `values` are `Gemm`'s panels.
     let accelerated: MatrixProduct.Kernel?
 
-    init(_ w: [Float], inner: Int, columns: Int) {
+    init(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) {
         precondition(w.count == inner * columns, "packed matrix: \(w.count) values for [\(inner), \(columns)]")
-        if let kernel = MatrixProduct.accelerated {
+        if let kernel = product.kernel {
             self.inner = inner
             self.columns = columns
             paddedColumns = columns
@@ -53,11 +53,10 @@ struct PackedMatrix: Sendable {
     }
 }
 
-/// The seam for a faster matrix product than the portable `Gemm`, supplied from above the runtime.
-///
-/// The runtime library stays pure Swift; a program with a tuned BLAS (the `tfparity` CLI loads OpenBLAS)
-/// installs its kernel here once, at startup, before any `Engine` is made. Engines made before keep `Gemm`.
-public enum MatrixProduct {
+/// Which matrix product an engine computes with: the portable `Gemm`, or a tuned kernel supplied from above the
+/// runtime (the `tfparity` CLI passes OpenBLAS's). Passed to `Engine` explicitly, so what decides the summation order
+/// is visible where the engine is made; nothing global changes it.
+public struct MatrixProduct: Sendable {
     /// `y[rows, columns] = x[rows, inner] · w[inner, columns]`, all row-major float32; `y` need not be initialised.
     public typealias Kernel =
         @Sendable (
@@ -65,8 +64,24 @@ public enum MatrixProduct {
             _ y: UnsafeMutablePointer<Float>
         ) -> Void
 
-    /// Set once at startup (never while engines are being made or run); nil means the portable `Gemm`.
-    nonisolated(unsafe) public static var accelerated: Kernel?
+    /// What the product is called in reports (`portable`, `openblas`).
+    public let name: String
+    /// nil: the portable `Gemm`.
+    let kernel: Kernel?
+
+    /// The portable blocked SIMD kernel in Swift (`Gemm`): the runtime library's, and the reference tests hold tuned
+    /// kernels to.
+    public static let portable = MatrixProduct(name: "portable", kernel: nil)
+
+    /// A tuned kernel, named for reports.
+    public init(name: String, kernel: @escaping Kernel) {
+        self.init(name: name, kernel: Optional(kernel))
+    }
+
+    private init(name: String, kernel: Kernel?) {
+        self.name = name
+        self.kernel = kernel
+    }
 }
 
 /// The operands of one product, shared by the tile tasks: each reads `x` and `w` and writes only its own tile of `y`,

@@ -1,0 +1,147 @@
+import Foundation
+
+/// Kernels of the operations without parameters: placing, merging, joining, softmax.
+enum ShapeKernels {
+    /// `x` placed into a zero NHWC value of `outputShape` with its row 0 at `top` and column 0 at `left`; negative
+    /// offsets crop (rows and columns that fall outside are dropped).
+    static func place(_ x: FloatTensor, into outputShape: [Int], top: Int, left: Int) -> FloatTensor {
+        let image = ImageShape(x.shape)
+        let (height, width, c) = (outputShape[1], outputShape[2], image.channels)
+        var y = [Float](repeating: 0, count: outputShape.reduce(1, *))
+        let columns = max(0, min(image.width, width - left) - max(0, -left))
+        guard columns > 0 else { return FloatTensor(shape: outputShape, values: y) }
+        let firstColumn = max(0, -left)
+        x.values.withUnsafeBufferPointer { x in
+            y.withUnsafeMutableBufferPointer { y in
+                for b in 0..<image.batch {
+                    for iy in max(0, -top)..<min(image.height, height - top) {
+                        let source = ((b * image.height + iy) * image.width + firstColumn) * c
+                        let target = ((b * height + iy + top) * width + firstColumn + left) * c
+                        for i in 0..<(columns * c) { y[target + i] = x[source + i] }
+                    }
+                }
+            }
+        }
+        return FloatTensor(shape: outputShape, values: y)
+    }
+
+    /// The NumPy broadcast of `inputs`' shapes (aligned at the last axis, size-1 axes stretched).
+    static func broadcastShape(_ inputs: [ValueShape]) throws(LayerProblem) -> ValueShape {
+        var result = inputs[0]
+        for other in inputs.dropFirst() {
+            let rank = max(result.dims.count, other.dims.count)
+            let a = [Int?](repeating: 1, count: rank - result.dims.count) + result.dims
+            let b = [Int?](repeating: 1, count: rank - other.dims.count) + other.dims
+            var dims: [Int?] = []
+            for (p, q) in zip(a, b) {
+                switch (p, q) {
+                case (let p?, let q?):
+                    guard p == q || p == 1 || q == 1 else {
+                        throw .inputShape(expected: "a shape broadcastable with \(result)", actual: "\(other)")
+                    }
+                    dims.append(p == 1 ? q : p)
+                case (let p?, nil) where p != 1: dims.append(p)
+                case (nil, let q?) where q != 1: dims.append(q)
+                default: dims.append(nil)
+                }
+            }
+            result = ValueShape(dims, rankKnown: result.rankKnown && other.rankKnown)
+        }
+        try Checked.elementCount(result.dims, "the output")
+        return result
+    }
+
+    /// `inputs` combined elementwise by `op`, left to right, broadcast to `outputShape`.
+    static func combine(_ inputs: [FloatTensor], outputShape: [Int], _ op: (Float, Float) -> Float) -> FloatTensor {
+        var y = inputs[0]
+        for other in inputs.dropFirst() {
+            if other.shape == y.shape {
+                y.values.withUnsafeMutableBufferPointer { values in
+                    other.values.withUnsafeBufferPointer { b in
+                        for i in 0..<values.count { values[i] = op(values[i], b[i]) }
+                    }
+                }
+            } else {
+                y = broadcast(y, other, op)
+            }
+        }
+        return FloatTensor(shape: outputShape, values: y.values)
+    }
+
+    /// `a op b` with NumPy broadcasting; the shapes were checked by `broadcastShape`.
+    static func broadcast(_ a: FloatTensor, _ b: FloatTensor, _ op: (Float, Float) -> Float) -> FloatTensor {
+        let rank = max(a.shape.count, b.shape.count)
+        let sa = [Int](repeating: 1, count: rank - a.shape.count) + a.shape
+        let sb = [Int](repeating: 1, count: rank - b.shape.count) + b.shape
+        let shape = zip(sa, sb).map { $0 == 1 ? $1 : $0 }
+        func strides(_ s: [Int]) -> [Int] {
+            var result = [Int](repeating: 0, count: rank)
+            var step = 1
+            for axis in stride(from: rank - 1, through: 0, by: -1) {
+                result[axis] = s[axis] == 1 ? 0 : step
+                step *= s[axis]
+            }
+            return result
+        }
+        let (ta, tb) = (strides(sa), strides(sb))
+        let count = shape.reduce(1, *)
+        var y = [Float](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: rank)
+        for i in 0..<count {
+            var ia = 0
+            var ib = 0
+            for axis in 0..<rank {
+                ia += index[axis] * ta[axis]
+                ib += index[axis] * tb[axis]
+            }
+            y[i] = op(a.values[ia], b.values[ib])
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return FloatTensor(shape: shape, values: y)
+    }
+
+    /// `inputs` joined along axis `a` (0-based); shapes checked by the operation.
+    static func concatenate(_ inputs: [FloatTensor], axis a: Int, outputShape: [Int]) -> FloatTensor {
+        let first = inputs[0]
+        let outer = first.shape[..<a].reduce(1, *)
+        let inner = first.shape[(a + 1)...].reduce(1, *)
+        var y: [Float] = []
+        y.reserveCapacity(outputShape.reduce(1, *))
+        for o in 0..<outer {
+            for input in inputs {
+                let block = input.shape[a] * inner
+                y.append(contentsOf: input.values[(o * block)..<((o + 1) * block)])
+            }
+        }
+        return FloatTensor(shape: outputShape, values: y)
+    }
+
+    /// Softmax along axis `a` (0-based), stabilised by the maximum as TensorFlow's kernel is.
+    static func softmax(_ x: FloatTensor, axis a: Int) -> FloatTensor {
+        let size = x.shape[a]
+        let inner = x.shape[(a + 1)...].reduce(1, *)
+        let outer = x.shape[..<a].reduce(1, *)
+        var y = x.values
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * size * inner + i
+                var peak = -Float.infinity
+                for k in 0..<size { peak = max(peak, y[base + k * inner]) }
+                var sum: Float = 0
+                for k in 0..<size {
+                    let e = Foundation.exp(y[base + k * inner] - peak)
+                    y[base + k * inner] = e
+                    sum += e
+                }
+                for k in 0..<size { y[base + k * inner] /= sum }
+            }
+        }
+        return FloatTensor(shape: x.shape, values: y)
+    }
+}

@@ -1,0 +1,45 @@
+/// An activation applied elementwise (softmax: over the last axis), as Keras' `Activation` layer and the spec's
+/// `relu`, `sigmoid`, … entries.
+public struct ActivationLayer: LayerOperation {
+    public static let typeName = "activation"
+    public var activation: Activation
+
+    public init(_ activation: Activation) { self.activation = activation }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) -> ValueShape { inputs[0] }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        Prepared(activation: activation)
+    }
+
+    struct Prepared: PreparedOperation {
+        let activation: Activation
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            var y = inputs[0].values
+            activation.apply(to: &y, lastDimension: inputs[0].lastDimension)
+            return FloatTensor(shape: outputShape, values: y)
+        }
+    }
+}
+
+/// The identity at inference (Keras' Dropout, SpatialDropout, GaussianNoise, …); `rate` is kept for the record.
+public struct Dropout: LayerOperation {
+    public static let typeName = "dropout"
+    public var rate: Double
+
+    public init(rate: Double = 0) { self.rate = rate }
+
+    public func validate() throws(LayerProblem) { try Attribute.finite("rate", rate) }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) -> ValueShape { inputs[0] }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        Identity()
+    }
+}
+
+/// Passes its input through.
+struct Identity: PreparedOperation {
+    func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor { inputs[0] }
+}

@@ -1,0 +1,50 @@
+/// `y = activation(x · kernel + bias)` over the last axis; `kernel` is `[in, out]` (TensorFlow layout), `bias`
+/// optional.
+public struct Dense: LayerOperation {
+    public static let typeName = "dense"
+    public var activation: Activation
+
+    public init(activation: Activation = .linear) { self.activation = activation }
+
+    public var parameters: [ParameterSlot] { [.required("kernel"), .optional("bias", vector: true)] }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
+        let kernel = try ParameterShape.required("kernel", parameter)
+        guard kernel.count == 2 else { throw .parameterShape("kernel", expected: "[in, out]", actual: kernel) }
+        let x = inputs[0]
+        guard x.rank != 0 else { throw .inputShape(expected: "[…, \(kernel[0])]", actual: "\(x)") }
+        if let features = x.lastDimension, features != kernel[0] {
+            if x.concrete != nil { throw .inputShape(expected: "[…, \(kernel[0])]", actual: "\(x)") }
+            // Planning: the kernel is what does not fit the layer before it.
+            throw .parameterShape(
+                "kernel", expected: "[\(features), out] (the previous layer gives \(features) features)",
+                actual: kernel)
+        }
+        try ParameterShape.vector("bias", length: kernel[1], parameter)
+        let y = x.replacingLast(with: kernel[1])
+        try Checked.elementCount(y.dims, "the output")
+        return y
+    }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        let kernel = parameters.required("kernel")
+        return Prepared(
+            kernel: PackedMatrix(
+                kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1], product: matrixProduct),
+            bias: parameters.floats("bias"), activation: activation)
+    }
+
+    struct Prepared: PreparedOperation {
+        let kernel: PackedMatrix
+        let bias: [Float]?
+        let activation: Activation
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            let x = inputs[0]
+            var y = Kernels.matmul(x.values, rows: x.count / kernel.inner, kernel)
+            if let bias { Kernels.addBias(&y, bias) }
+            activation.apply(to: &y, lastDimension: kernel.columns)
+            return FloatTensor(shape: outputShape, values: y)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+/// Per-channel convolution over NHWC input; `depthwise_kernel` is `[kh, kw, in, multiplier]`, output channel
+/// `c * multiplier + m` (TensorFlow's `depthwise_conv2d`), `bias` optional.
+public struct DepthwiseConv2D: LayerOperation {
+    public static let typeName = "depthwise_conv2d"
+    public var geometry: Convolution2D
+    public var depthMultiplier: Int
+    public var activation: Activation
+
+    public init(_ geometry: Convolution2D, depthMultiplier: Int = 1, activation: Activation = .linear) {
+        self.geometry = geometry
+        self.depthMultiplier = depthMultiplier
+        self.activation = activation
+    }
+
+    public var parameters: [ParameterSlot] { [.required("depthwise_kernel"), .optional("bias", vector: true)] }
+
+    public func validate() throws(LayerProblem) {
+        try geometry.validate()
+        try Attribute.positive("depth_multiplier", [depthMultiplier], count: 1)
+    }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
+        let kernel = try ParameterShape.required("depthwise_kernel", parameter)
+        try geometry.checkKernel("depthwise_kernel", kernel, last: depthMultiplier)
+        guard let channels = Checked.product([kernel[2], depthMultiplier]) else {
+            throw .tooLarge("depthwise_kernel \(kernel) has too many output channels")
+        }
+        try ParameterShape.vector("bias", length: channels, parameter)
+        let image = try ImageDims(inputs[0], channels: kernel[2])
+        let (height, width) = try geometry.outputs(image, input: inputs[0])
+        let output = [image.batch, height, width, channels]
+        try Checked.elementCount(output, "the output")
+        return ValueShape(output)
+    }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        let kernel = parameters.required("depthwise_kernel")
+        return Prepared(
+            kernel: kernel.floatValues(), kernelShape: kernel.shape, bias: parameters.floats("bias"),
+            geometry: geometry, activation: activation)
+    }
+
+    struct Prepared: PreparedOperation {
+        let kernel: [Float]
+        let kernelShape: [Int]
+        let bias: [Float]?
+        let geometry: Convolution2D
+        let activation: Activation
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            var y = ImageKernels.depthwiseConv2D(
+                inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
+            if let bias { Kernels.addBias(&y.values, bias) }
+            activation.apply(to: &y.values, lastDimension: y.lastDimension)
+            return y
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case activation
+        case depthMultiplier = "depth_multiplier"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        geometry = try Convolution2D(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        depthMultiplier = try container.decode(Int.self, forKey: .depthMultiplier)
+        activation = try container.decode(Activation.self, forKey: .activation)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try geometry.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(depthMultiplier, forKey: .depthMultiplier)
+        try container.encode(activation, forKey: .activation)
+    }
+}
+
+extension DepthwiseConv2D: BatchNormFoldable {
+    public var foldableAxes: Set<Int> { [-1, 3] }
+    public var foldedKernel: String { "depthwise_kernel" }
+    /// Output channel `c · multiplier + m`: the last two axes together.
+    public func outputChannels(ofKernel shape: [Int]) -> Int { shape.count == 4 ? shape[2] * shape[3] : 0 }
+}

@@ -1,0 +1,49 @@
+/// Keras' `ReLU` layer: zero below `threshold`, `negative_slope * (x - threshold)` there when non-zero, clipped at
+/// `max_value`.
+public struct ReLU: LayerOperation {
+    public static let typeName = "relu"
+    public var maxValue: Float?
+    public var negativeSlope: Float
+    public var threshold: Float
+
+    public init(maxValue: Float? = nil, negativeSlope: Float = 0, threshold: Float = 0) {
+        self.maxValue = maxValue
+        self.negativeSlope = negativeSlope
+        self.threshold = threshold
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case maxValue = "max_value"
+        case negativeSlope = "negative_slope"
+        case threshold
+    }
+
+    public func validate() throws(LayerProblem) {
+        try Attribute.finite("negative_slope", Double(negativeSlope))
+        try Attribute.finite("threshold", Double(threshold))
+        if let maxValue { try Attribute.finite("max_value", Double(maxValue)) }
+    }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) -> ValueShape { inputs[0] }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        Prepared(relu: self)
+    }
+
+    struct Prepared: PreparedOperation {
+        let relu: ReLU
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            let (maxValue, slope, threshold) = (relu.maxValue, relu.negativeSlope, relu.threshold)
+            var y = inputs[0].values
+            for i in y.indices {
+                let value = y[i]
+                var out = threshold != 0 ? (value > threshold ? value : 0) : max(value, 0)
+                if let maxValue { out = min(max(out, 0), maxValue) }
+                if slope != 0 { out -= slope * max(-value + threshold, 0) }
+                y[i] = out
+            }
+            return FloatTensor(shape: outputShape, values: y)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+/// How a window is placed over the input: TensorFlow's `VALID` (no padding) or `SAME` (output size
+/// `ceil(input / stride)`, padding split with the extra element at the bottom/right).
+public enum Padding: String, Sendable, Equatable, Codable {
+    case valid
+    case same
+}
+
+/// One spatial axis of a window op: its output size and the padding before the first element.
+struct WindowAxis {
+    var output: Int
+    var padBefore: Int
+
+    /// TensorFlow's rule: `VALID` gives `(input - effective) / stride + 1`; `SAME` gives `ceil(input / stride)`
+    /// and pads `max((output - 1) * stride + effective - input, 0)`, the odd element after (bottom/right).
+    /// Arguments are within `Limits` (validated attributes, checked shapes), so nothing here overflows; nil when a
+    /// `VALID` window does not fit.
+    init?(input: Int, kernel: Int, stride: Int, dilation: Int, padding: Padding) {
+        let effective = (kernel - 1) * dilation + 1
+        switch padding {
+        case .valid:
+            guard input >= effective else { return nil }
+            output = (input - effective) / stride + 1
+            padBefore = 0
+        case .same:
+            output = (input + stride - 1) / stride
+            padBefore = max((output - 1) * stride + effective - input, 0) / 2
+        }
+    }
+
+    /// The output sizes of a window over height and width, unknown where the input's are; throws when a `VALID`
+    /// window is larger than the input.
+    static func outputs(
+        _ image: ImageDims, kernel: [Int], strides: [Int], dilation: [Int], padding: Padding, input: ValueShape
+    ) throws(LayerProblem) -> (height: Int?, width: Int?) {
+        func axis(_ size: Int?, _ i: Int) throws(LayerProblem) -> Int? {
+            guard let size else { return nil }
+            guard
+                let axis = WindowAxis(
+                    input: size, kernel: kernel[i], stride: strides[i], dilation: dilation[i], padding: padding)
+            else {
+                throw .inputShape(
+                    expected: "height and width at least the \(kernel[0])×\(kernel[1]) window"
+                        + (dilation == [1, 1] ? "" : " (dilation \(dilation[0])×\(dilation[1]))"),
+                    actual: "\(input)")
+            }
+            return axis.output
+        }
+        return (try axis(image.height, 0), try axis(image.width, 1))
+    }
+}
+
+/// The window geometry of a 2-D convolution over an NHWC input (model-file attributes `kernel_size`, `strides`,
+/// `padding`, `dilation_rate`).
+public struct Convolution2D: Sendable, Equatable, Codable {
+    /// `[height, width]` of the kernel.
+    public var kernelSize: [Int]
+    public var strides: [Int]
+    public var padding: Padding
+    public var dilation: [Int]
+
+    public init(kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid, dilation: [Int] = [1, 1]) {
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.padding = padding
+        self.dilation = dilation
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kernelSize = "kernel_size"
+        case strides, padding
+        case dilation = "dilation_rate"
+    }
+
+    func validate() throws(LayerProblem) {
+        try Attribute.positive("kernel_size", kernelSize)
+        try Attribute.positive("strides", strides)
+        try Attribute.positive("dilation_rate", dilation)
+    }
+
+    /// The output's height and width over `image`.
+    func outputs(_ image: ImageDims, input: ValueShape) throws(LayerProblem) -> (height: Int?, width: Int?) {
+        try WindowAxis.outputs(
+            image, kernel: kernelSize, strides: strides, dilation: dilation, padding: padding, input: input)
+    }
+
+    /// A kernel `[kh, kw, in, last]` of this geometry (`last` nil: any).
+    func checkKernel(_ name: String, _ shape: [Int], last: Int? = nil) throws(LayerProblem) {
+        guard shape.count == 4, shape[0] == kernelSize[0], shape[1] == kernelSize[1],
+            last.map({ shape[3] == $0 }) ?? true
+        else {
+            throw .parameterShape(
+                name, expected: "[\(kernelSize[0]), \(kernelSize[1]), in, \(last.map(String.init) ?? "out")]",
+                actual: shape)
+        }
+    }
+}
+
+/// The window geometry of a 2-D pooling over an NHWC input (attributes `pool_size`, `strides`, `padding`).
+public struct Pooling2D: Sendable, Equatable, Codable {
+    public var poolSize: [Int]
+    public var strides: [Int]
+    public var padding: Padding
+
+    public init(poolSize: [Int], strides: [Int], padding: Padding) {
+        self.poolSize = poolSize
+        self.strides = strides
+        self.padding = padding
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case poolSize = "pool_size"
+        case strides, padding
+    }
+
+    func validate() throws(LayerProblem) {
+        try Attribute.positive("pool_size", poolSize)
+        try Attribute.positive("strides", strides)
+    }
+
+    func outputShape(_ input: ValueShape) throws(LayerProblem) -> ValueShape {
+        let image = try ImageDims(input)
+        let (height, width) = try WindowAxis.outputs(
+            image, kernel: poolSize, strides: strides, dilation: [1, 1], padding: padding, input: input)
+        return ValueShape([image.batch, height, width, image.channels])
+    }
+}
