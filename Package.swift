@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "tfparity", targets: ["tfparity"]),
         .library(name: "TFParityKit", targets: ["TFParityKit"]),
+        .library(name: "Importers", targets: ["Importers"]),
         .library(name: "ParityModel", targets: ["ParityModel"]),
         // For other packages: load a converted model and run it. Pure Swift all the way down (no libhdf5, no zlib).
         .library(name: "TFParityRuntime", targets: ["TFParityRuntime"]),
@@ -46,16 +47,25 @@ let package = Package(
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
         .target(
-            name: "TFParityKit",
+            name: "Importers",
             dependencies: [
-                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "CLibcrypto",
+                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "TFParityKit",
+            dependencies: [
+                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "Importers",
+                "CLibcrypto",
+            ]
+        ),
+        .target(name: "Reports", dependencies: ["TFParityKit", "Importers", "ParityModel", "TensorCore"]),
+        .target(name: "Platform", dependencies: ["ParityModel"]),
         .executableTarget(
             name: "tfparity",
             dependencies: [
-                "TFParityKit",
+                "TFParityKit", "Importers", "Reports", "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,11 +76,12 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
-        .testTarget(name: "TFParityKitTests", dependencies: ["TFParityKit", "TestSupport"]),
+        .testTarget(
+            name: "TFParityKitTests", dependencies: ["TFParityKit", "Importers", "Reports", "Platform", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport", "NumPyFormat", "TensorCore"]),
         .testTarget(
             name: "TFParityRuntimeTests",
-            dependencies: ["TFParityRuntime", "TFParityKit", "NumPyFormat", "TestSupport"]
+            dependencies: ["TFParityRuntime", "TFParityKit", "Importers", "Reports", "NumPyFormat", "TestSupport"]
         ),
     ]
 )

@@ -22,7 +22,7 @@ let package = Package(
             name: "FuzzCheckpoint", dependencies: [.product(name: "TFParityKit", package: "tfparity")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(
-            name: "FuzzSpec", dependencies: [.product(name: "TFParityKit", package: "tfparity")],
+            name: "FuzzSpec", dependencies: [.product(name: "Importers", package: "tfparity")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

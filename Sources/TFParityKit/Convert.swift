@@ -1,4 +1,5 @@
 import Foundation
+import Importers
 import ParityModel
 import Synchronization
 import TensorCore
@@ -73,108 +74,14 @@ public enum Converter {
         source sourcePath: String, spec specPath: String?, config configPath: String?,
         digest: (String) throws -> String
     ) throws -> (ModelPlan, SourceKind) {
-        let detected = try SourceDetection.kind(of: sourcePath)
-        if specPath == nil, detected.isKeras || (configPath != nil && detected == .hdf5) {
-            let kind = detected == .hdf5 ? SourceKind.keras3Weights : detected
-            var plan = try KerasFiles.plan(path: sourcePath, kind: kind, config: configPath)
-            plan.provenance = Provenance(
-                source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try digest(sourcePath),
-                sourceKind: kind.rawValue, spec: configPath.map { URL(fileURLWithPath: $0).lastPathComponent },
-                toolVersion: toolVersion)
-            return (plan, kind)
-        }
-        let (source, kind) = try SourceDetection.open(sourcePath, kind: detected)
-        guard let specPath else {
-            throw FileError(
-                path: sourcePath,
-                reason: "a \(kind.rawValue) source holds no architecture: pass --spec SPEC.yaml naming its tensors")
-        }
-        let spec = try Spec.load(path: specPath)
-        var plan = try buildPlan(spec: spec, source: source)
+        let request = try ImportRequest(source: sourcePath, spec: specPath, config: configPath)
+        var (plan, kind) = try ModelImporters.plan(request)
         plan.provenance = Provenance(
             source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try digest(sourcePath),
-            sourceKind: kind.rawValue, spec: URL(fileURLWithPath: specPath).lastPathComponent, toolVersion: toolVersion)
+            sourceKind: kind.rawValue,
+            spec: (specPath ?? configPath).map { URL(fileURLWithPath: $0).lastPathComponent },
+            toolVersion: toolVersion)
         return (plan, kind)
-    }
-
-    /// Resolves the spec's references in `source` and checks that each layer's shapes fit the layer before it.
-    static func buildPlan(spec: Spec, source: TensorSource) throws -> ModelPlan {
-        let index = TensorNameIndex(source.tensorNames)
-        var layers: [Layer] = []
-        var parameters: [String: PendingTensor] = [:]
-        // Model parameter name → the source tensor it came from, for errors.
-        var sourceNames: [String: String] = [:]
-        var previous = Model.inputName
-        for entry in spec.layers {
-            let slots = Dictionary(entry.op.parameters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            for reference in entry.references {
-                guard let actual = index.resolve(reference.tensor) else {
-                    let hints = index.suggestions(for: reference.tensor)
-                    let hint =
-                        hints.isEmpty ? "" : "; similar names: " + hints.map { "'\($0)'" }.joined(separator: ", ")
-                    throw FileError(
-                        path: source.path, member: reference.tensor,
-                        reason: "no such tensor (layer '\(entry.name)' \(reference.parameter) in \(spec.path))\(hint)")
-                }
-                let info = try source.tensorInfo(actual)
-                var modelShape = info.shape
-                // A per-channel vector is stored 1-D, whatever one-axis shape the source gives it.
-                if slots[reference.parameter]?.isVector == true, info.shape.filter({ $0 != 1 }).count <= 1,
-                    let count = Shape.elementCount(info.shape)
-                {
-                    modelShape = [count]
-                }
-                let name = "\(entry.name)/\(reference.parameter)"
-                sourceNames[name] = actual
-                // A reshape keeps the bytes, so a tensor stored as it is can be copied whatever its model shape.
-                parameters[name] = PendingTensor(
-                    dtype: info.dtype, shape: modelShape, stored: try source.storedRange(actual)
-                ) {
-                    let tensor = try source.readTensor(actual)
-                    // A tensor that is not what the source announced is handed on as read, for the plan to refuse.
-                    guard tensor.dtype == info.dtype, tensor.shape == info.shape else { return tensor }
-                    return tensor.reshaped(modelShape)
-                }
-            }
-            layers.append(Layer(name: entry.name, op: entry.op, inputs: entry.inputs ?? [previous]))
-            previous = entry.name
-        }
-        do {
-            _ = try LayerGraph.check(layers) { parameters[$0]?.shape }
-        } catch {
-            guard case .layer(let name, let problem) = error else {
-                throw FileError(path: source.path, reason: error.description)
-            }
-            let references = spec.layers.first { $0.name == name }?.references.map(\.parameter) ?? []
-            throw specShapeError(
-                problem, layer: name, references: references, sourceNames: sourceNames, source: source.path)
-        }
-        return ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: source.path)
-    }
-
-    /// A spec layer's shape problem, naming the source tensor it is about (or the layer's first tensor when the
-    /// input does not fit).
-    private static func specShapeError(
-        _ problem: LayerProblem, layer: String, references: [String], sourceNames: [String: String], source: String
-    ) -> FileError {
-        switch problem {
-        case .parameterShape(let parameter, let expected, let actual):
-            if let tensor = sourceNames["\(layer)/\(parameter)"] {
-                return FileError(
-                    path: source, member: tensor,
-                    reason: "shape \(Shape.describe(actual)) does not fit layer '\(layer)': expected \(expected)")
-            }
-        case .inputShape(let expected, let actual):
-            if let first = references.first, let tensor = sourceNames["\(layer)/\(first)"] {
-                return FileError(
-                    path: source, member: tensor,
-                    reason: "does not fit layer '\(layer)': its input from the previous layer has shape \(actual), "
-                        + "expected \(expected)")
-            }
-        default:
-            break
-        }
-        return FileError(path: source, member: layer, reason: problem.description)
     }
 
     /// SHA-256 of a file, or of a directory's files in path order.

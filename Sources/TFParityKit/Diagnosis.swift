@@ -221,7 +221,7 @@ public enum BatchNormDiagnosis {
     }
 
     /// `0.001`, `1e-05`, `1.001e-05`: how Python prints these values, so users recognise them.
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         if value == 0 { return "0" }
         if value >= 1e-4 && value < 1e6 {
             var text = String(format: "%.10g", value)

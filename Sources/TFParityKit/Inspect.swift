@@ -1,4 +1,5 @@
 import Foundation
+import Importers
 import ParityModel
 import SafeTensors
 import TensorCore

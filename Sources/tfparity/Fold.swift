@@ -1,4 +1,6 @@
 import ArgumentParser
+import Importers
+import Reports
 import TFParityKit
 
 struct Fold: ParsableCommand {

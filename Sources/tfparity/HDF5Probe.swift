@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Synchronization
+import Importers
+import Reports
 import TFParityKit
 import TensorCore
 

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import Importers
 import ParityModel
+import Platform
+import Reports
 import TFParityKit
 
 @main
@@ -49,7 +52,13 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        let message = "\(error)".split(whereSeparator: \.isNewline).joined(separator: "; ")
+        var message = "\(error)".split(whereSeparator: \.isNewline).joined(separator: "; ")
+        switch error as? ImportError {
+        case .noArchitecture: message += "; pass --spec SPEC.yaml naming its tensors"
+        case .weightsWithoutConfig:
+            message += "; pass --config CONFIG.json (the model's config.json from its .keras file, or model.to_json())"
+        case nil: break
+        }
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
         throw ExitCode(2)
     }

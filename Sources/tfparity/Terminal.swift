@@ -1,5 +1,7 @@
 import Foundation
 import Synchronization
+import Importers
+import Reports
 import TFParityKit
 import TensorCore
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Importers
+import Reports
 import TFParityKit
 
 struct Verify: ParsableCommand {

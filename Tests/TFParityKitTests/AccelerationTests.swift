@@ -1,4 +1,7 @@
 import ParityModel
+import Platform
+import Importers
+import Reports
 import TFParityKit
 import TensorCore
 import TestSupport

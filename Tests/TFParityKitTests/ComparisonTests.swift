@@ -1,3 +1,5 @@
+import Importers
+import Reports
 import TFParityKit
 import Testing
 

@@ -1,6 +1,8 @@
 import Foundation
 import ParityModel
 import SafeTensors
+import Importers
+import Reports
 import TFParityKit
 import TensorCore
 import TestSupport

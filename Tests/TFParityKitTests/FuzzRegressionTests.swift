@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import TFParityKit
+@testable import Importers
 
 /// Every input a fuzzer once crashed on (`Fuzz/regressions/<target>/`) is now refused without trapping.
 @Suite struct FuzzRegressionTests {

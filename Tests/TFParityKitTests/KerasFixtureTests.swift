@@ -1,5 +1,7 @@
 import Foundation
 import ParityModel
+import Importers
+import Reports
 import TFParityKit
 import TensorCore
 import TestSupport

@@ -1,4 +1,6 @@
 import Foundation
+import Importers
+import Reports
 import TFParityKit
 import TestSupport
 import Testing

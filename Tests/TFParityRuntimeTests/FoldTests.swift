@@ -1,5 +1,6 @@
 import Foundation
 import ParityModel
+import Reports
 import TFParityKit
 import TensorCore
 import TestSupport

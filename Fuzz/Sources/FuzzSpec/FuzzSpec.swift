@@ -1,4 +1,4 @@
-import TFParityKit
+import Importers
 
 /// libFuzzer entry point: parses the input as a YAML/JSON spec.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -51,11 +51,11 @@ public enum SourceKind: String, Sendable, Equatable {
     public var isKeras: Bool { [.keras2H5, .keras3H5, .keras3Keras, .keras3Weights].contains(self) }
 }
 
-enum SourceDetection {
+public enum SourceDetection {
     static let hdf5Signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
 
     /// Recognises `path` by its bytes (and, for directories and checkpoint prefixes, by the files it names).
-    static func kind(of path: String) throws -> SourceKind {
+    public static func kind(of path: String) throws -> SourceKind {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         if manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -92,7 +92,7 @@ enum SourceDetection {
     }
 
     /// Opens `path` as a tensor source; `known` skips detection when the caller has already detected the kind.
-    static func open(_ path: String, kind known: SourceKind? = nil) throws -> (TensorSource, SourceKind) {
+    public static func open(_ path: String, kind known: SourceKind? = nil) throws -> (TensorSource, SourceKind) {
         let kind = try known ?? kind(of: path)
         switch kind {
         case .npz: return (try NPZSource(path: path), kind)
@@ -195,11 +195,11 @@ struct SafeTensorsSource: TensorSource {
 }
 
 /// Resolves user-written tensor names against a source's names, tolerating `:0`, `.npy` and a leading `/`.
-struct TensorNameIndex {
+public struct TensorNameIndex {
     private var actualByKey: [String: String] = [:]
     let names: [String]
 
-    init(_ names: [String]) {
+    public init(_ names: [String]) {
         self.names = names
         for name in names {
             let key = Self.normalise(name)
@@ -207,7 +207,7 @@ struct TensorNameIndex {
         }
     }
 
-    static func normalise(_ name: String) -> String {
+    public static func normalise(_ name: String) -> String {
         var key = Substring(name)
         while key.hasPrefix("/") { key = key.dropFirst() }
         if key.hasSuffix(".npy") { key = key.dropLast(4) }
@@ -216,10 +216,10 @@ struct TensorNameIndex {
     }
 
     /// The source's spelling of `name`, or nil.
-    func resolve(_ name: String) -> String? { actualByKey[Self.normalise(name)] }
+    public func resolve(_ name: String) -> String? { actualByKey[Self.normalise(name)] }
 
     /// Up to three source names closest to `name`, for "did you mean" hints.
-    func suggestions(for name: String) -> [String] {
+    public func suggestions(for name: String) -> [String] {
         let target = Self.normalise(name)
         let leaf = target.split(separator: "/").last.map(String.init) ?? target
         // Edit distance costs name length squared per name; against a hostile source of millions of names, rank

@@ -8,25 +8,25 @@ import TensorCore
 /// slots stay listed (a spec names what it needs, so they never disturb a conversion). Bookkeeping entries
 /// (`_CHECKPOINTABLE_OBJECT_GRAPH`, `save_counter`) are left out of `tensorNames`; string tensors and partitioned
 /// variables stay in, so a spec naming one gets the reason it cannot be read rather than "no such tensor".
-struct CheckpointSource: TensorSource {
-    let path: String
-    let bundle: TensorBundle
+public struct CheckpointSource: TensorSource {
+    public let path: String
+    public let bundle: TensorBundle
 
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         bundle = try TensorBundle(path: path)
     }
 
-    var tensorNames: [String] {
+    public var tensorNames: [String] {
         bundle.entries.filter { !Self.isBookkeeping($0.name) }.map(\.name)
     }
 
-    func readTensor(_ name: String) throws -> Tensor {
+    public func readTensor(_ name: String) throws -> Tensor {
         // A partitioned variable or a string tensor named by a spec gets the bundle's own error, which says why.
         try bundle.tensor(named: name)
     }
 
-    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
+    public func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
         guard let entry = bundle.entry(named: name), case .tensor(let dtype) = entry.kind else {
             let tensor = try readTensor(name)  // the bundle's own error for strings and partitions
             return (tensor.dtype, tensor.shape)
@@ -35,13 +35,13 @@ struct CheckpointSource: TensorSource {
     }
 
     /// Entries TensorFlow adds for itself, not model state.
-    static func isBookkeeping(_ name: String) -> Bool {
+    public static func isBookkeeping(_ name: String) -> Bool {
         name == "_CHECKPOINTABLE_OBJECT_GRAPH" || name == "save_counter" || name.hasPrefix("save_counter/")
     }
 
     /// The files of the checkpoint `path` names (index first, then data shards), or nil when it names none; a
     /// SavedModel directory is hashed as a directory.
-    static func bundleFiles(_ path: String) -> [String]? {
+    public static func bundleFiles(_ path: String) -> [String]? {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             return nil
@@ -51,7 +51,7 @@ struct CheckpointSource: TensorSource {
     }
 
     /// Whether `path` is a checkpoint's index (by its LevelDB footer) or one of its data shards.
-    static func isCheckpointFile(_ path: String) -> Bool {
+    public static func isCheckpointFile(_ path: String) -> Bool {
         if path.range(of: #"\.data-\d{5}-of-\d{5}$"#, options: .regularExpression) != nil,
             let range = path.range(of: ".data-", options: .backwards)
         {

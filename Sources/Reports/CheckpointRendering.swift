@@ -1,4 +1,5 @@
 import Foundation
+import TFParityKit
 import SafeTensors
 import TensorCore
 

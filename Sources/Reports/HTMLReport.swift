@@ -1,4 +1,5 @@
 import Foundation
+import TFParityKit
 
 extension Rendering {
     static let htmlStyle = """

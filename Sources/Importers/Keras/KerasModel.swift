@@ -175,12 +175,7 @@ enum KerasFiles {
             store = try Keras3Weights(file: weights.file, config: config)
             retained = weights
         case .keras3Weights, .hdf5:
-            guard let configPath else {
-                throw FileError(
-                    path: path,
-                    reason: "Keras weights hold no architecture: pass --config CONFIG.json (the model's config.json "
-                        + "from its .keras file, or model.to_json())")
-            }
+            guard let configPath else { throw ImportError.weightsWithoutConfig(path: path) }
             config = try KerasConfig.parse(try readConfig(configPath), path: configPath, isKeras2: false)
             try HDF5Isolation.check(path)
             let file = try HDF5File(path: path)

@@ -1,4 +1,5 @@
 import Foundation
+import TFParityKit
 import ParityModel
 import SafeTensors
 import TensorCore
