@@ -127,7 +127,7 @@ struct KerasConfig {
             guard let name = reference.first as? String else {
                 throw FileError(path: path, member: layer, reason: "an inbound tensor has no layer name")
             }
-            let tensorIndex = reference.count > 2 ? integer(reference[2]) : 0
+            let tensorIndex = reference.count > 2 ? ImportersJSON.integer(reference[2]) : 0
             guard tensorIndex == 0 else {
                 throw FileError(
                     path: path, member: layer,
@@ -164,16 +164,19 @@ struct KerasConfig {
     }
 }
 
-/// An integer from a JSON number (`3`, `3.0`), nil otherwise.
-func integer(_ value: Any?) -> Int? {
-    if let value = value as? Int { return value }
-    if let value = value as? Double { return Int(exactly: value) }
-    return nil
-}
+/// Numbers from JSON, converted without trapping.
+enum ImportersJSON {
+    /// An integer from a JSON number (`3`, `3.0`), nil otherwise (fractions, 1e300, inf).
+    static func integer(_ value: Any?) -> Int? {
+        if let value = value as? Int { return value }
+        if let value = value as? Double { return Int(exactly: value) }
+        return nil
+    }
 
-/// A number from JSON, nil otherwise.
-func number(_ value: Any?) -> Double? {
-    if let value = value as? Double { return value }
-    if let value = value as? Int { return Double(value) }
-    return nil
+    /// A finite number from JSON, nil otherwise.
+    static func number(_ value: Any?) -> Double? {
+        if let value = value as? Double { return value.isFinite ? value : nil }
+        if let value = value as? Int { return Double(value) }
+        return nil
+    }
 }

@@ -1,0 +1,151 @@
+import Foundation
+import ParityModel
+import TensorCore
+
+/// How one Keras layer class becomes a tfparity operation: one type per class (or per family of aliases) in
+/// `Layers/`, listed by `KerasLayerRegistry`. Adding a Keras class is its file plus a line in the registry.
+protocol KerasLayerMapping {
+    /// The class names Keras 2 and Keras 3 write for it (`MaxPooling2D`, `MaxPool2D`).
+    static var classNames: [String] { get }
+    /// The operation for `layer` and the model names of its variables, in the layer's variable order (the order
+    /// the weight files list them in).
+    static func map(_ layer: KerasLayer) throws -> KerasMapped
+}
+
+/// A mapped Keras layer.
+struct KerasMapped {
+    var op: any LayerOperation
+    var variables: [String]
+
+    init(_ op: any LayerOperation, variables: [String] = []) {
+        self.op = op
+        self.variables = variables
+    }
+}
+
+/// Every Keras class tfparity converts, by class name.
+enum KerasLayerRegistry {
+    static let mappings: [any KerasLayerMapping.Type] = [
+        KerasDense.self, KerasConv2D.self, KerasDepthwiseConv2D.self, KerasSeparableConv2D.self,
+        KerasBatchNormalization.self, KerasActivation.self, KerasReLU.self, KerasLeakyReLU.self, KerasELU.self,
+        KerasSoftmax.self, KerasDropout.self, KerasZeroPadding2D.self, KerasMaxPooling2D.self,
+        KerasAveragePooling2D.self, KerasGlobalAveragePooling2D.self, KerasGlobalMaxPooling2D.self, KerasFlatten.self,
+        KerasReshape.self, KerasAdd.self, KerasMultiply.self, KerasConcatenate.self, KerasRescaling.self,
+    ]
+
+    private static let byClass: [String: any KerasLayerMapping.Type] = Dictionary(
+        mappings.flatMap { mapping in mapping.classNames.map { ($0, mapping) } },
+        uniquingKeysWith: { first, _ in first })
+
+    static func mapping(forClass className: String) -> (any KerasLayerMapping.Type)? { byClass[className] }
+
+    /// Why a class without a mapping is refused.
+    static func refusal(forClass className: String, layer: String) -> String {
+        if ["Sequential", "Functional", "Model"].contains(className) {
+            return "a nested \(className) model inside the model is not supported; save the inner model's layers in "
+                + "one Functional model"
+        }
+        return "unsupported layer class '\(className)' (layer '\(layer)'): tfparity converts "
+            + byClass.keys.sorted().joined(separator: ", ") + "; it never guesses what another layer computes"
+    }
+}
+
+/// One Keras layer's config, with the readers its mapping needs. Every number goes through checked conversion
+/// (`Int(exactly:)`); ranges are the operation's to check (`LayerOperation.validate`).
+struct KerasLayer {
+    var entry: KerasConfig.LayerEntry
+    /// The config's file, for errors.
+    var path: String
+    var isKeras2: Bool
+
+    var config: [String: Any] { entry.config }
+    var className: String { entry.className }
+
+    func fail(_ reason: String) -> FileError { FileError(path: path, member: entry.name, reason: reason) }
+
+    func integer(_ key: String) -> Int? { ImportersJSON.integer(config[key]) }
+    func number(_ key: String) -> Double? { ImportersJSON.number(config[key]) }
+    func flag(_ key: String, default value: Bool) -> Bool { config[key] as? Bool ?? value }
+
+    /// An integer or a pair of integers (`3`, `[3, 3]`); `value` when absent or null.
+    func pair(_ key: String, default value: [Int]? = nil) throws -> [Int] {
+        if let single = integer(key) { return [single, single] }
+        if let list = config[key] as? [Any], list.count == 2, let a = ImportersJSON.integer(list[0]),
+            let b = ImportersJSON.integer(list[1])
+        {
+            return [a, b]
+        }
+        if let value, config[key] == nil || config[key] is NSNull { return value }
+        throw fail("\(className) '\(key)' must be an integer or a pair of integers")
+    }
+
+    /// A pair of (before, after) amounts per spatial axis, as ZeroPadding2D and Cropping2D take them: `1`,
+    /// `[1, 2]` (symmetric per axis) or `[[1, 2], [3, 4]]`; returns `[top, bottom, left, right]`.
+    func symmetricPairs(_ key: String) throws -> [Int] {
+        let raw = config[key]
+        if let all = ImportersJSON.integer(raw) { return [all, all, all, all] }
+        if let list = raw as? [Any], list.count == 2 {
+            if let h = ImportersJSON.integer(list[0]), let w = ImportersJSON.integer(list[1]) { return [h, h, w, w] }
+            if let h = list[0] as? [Any], let w = list[1] as? [Any], h.count == 2, w.count == 2 {
+                let values = (h + w).compactMap(ImportersJSON.integer)
+                if values.count == 4 { return values }
+            }
+        }
+        throw fail("\(className) '\(key)' must be an integer, a pair, or a pair of pairs")
+    }
+
+    func padding() throws -> Padding {
+        let text = (config["padding"] as? String)?.lowercased() ?? "valid"
+        guard let padding = Padding(rawValue: text) else {
+            throw fail("\(className) padding '\(text)' is not supported (valid or same)")
+        }
+        return padding
+    }
+
+    func activation(_ key: String = "activation") throws -> Activation {
+        var name = "linear"
+        if let text = config[key] as? String {
+            name = text
+        } else if let object = config[key] as? [String: Any] {
+            name = (object["config"] as? String) ?? (object["class_name"] as? String) ?? "?"
+        }
+        if name == "hard_sigmoid", isKeras2 { return .hardSigmoidKeras2 }
+        guard let activation = Activation(name: name, alpha: name == "leaky_relu" ? 0.2 : nil) else {
+            throw fail(
+                "activation '\(name)' of the \(className) layer is not supported (known: "
+                    + Activation.names.joined(separator: ", ") + ")")
+        }
+        return activation
+    }
+
+    /// `["bias"]` when the layer has one (`use_bias`, default true).
+    var bias: [String] { flag("use_bias", default: true) ? ["bias"] : [] }
+
+    func checkChannelsLast() throws {
+        if let format = config["data_format"] as? String, format != "channels_last" {
+            throw fail(
+                "data_format '\(format)' of the \(className) layer is not supported: tfparity computes "
+                    + "channels_last (NHWC) only")
+        }
+    }
+
+    func convolution() throws -> Convolution2D {
+        try checkChannelsLast()
+        if let groups = integer("groups"), groups != 1 {
+            throw fail("grouped convolution (groups \(groups)) is not supported")
+        }
+        return Convolution2D(
+            kernelSize: try pair("kernel_size"), strides: try pair("strides", default: [1, 1]),
+            padding: try padding(), dilation: try pair("dilation_rate", default: [1, 1]))
+    }
+
+    /// A single axis (`-1`, `[3]`), `value` when absent.
+    func axis(default value: Int) throws -> Int {
+        if let single = integer("axis") { return single }
+        if let list = config["axis"] as? [Any], list.count == 1, let single = ImportersJSON.integer(list[0]) {
+            return single
+        }
+        if config["axis"] == nil { return value }
+        throw fail("\(className) over several axes (\(config["axis"] ?? "")) is not supported")
+    }
+}
