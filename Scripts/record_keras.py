@@ -108,6 +108,42 @@ def detect(model_path):
     return "keras2-weights", version
 
 
+def application_layers(km):
+    """The custom layers keras.applications models use (ConvNeXt's LayerScale and StochasticDepth,
+    InceptionResNetV2's CustomScaleLayer): tf_keras writes them into .h5 files without registering them, so
+    loading such a file needs them by name."""
+    out = {}
+    base = "tf_keras.src.applications" if km.__name__ == "tf_keras" else "keras.src.applications"
+    import importlib
+
+    for module, names in (("convnext", ("LayerScale", "StochasticDepth")),
+                          ("inception_resnet_v2", ("CustomScaleLayer",))):
+        try:
+            m = importlib.import_module(f"{base}.{module}")
+        except ImportError:
+            continue
+        for n in names:
+            if hasattr(m, n):
+                out[n] = getattr(m, n)
+                out[f"Custom>{n}"] = getattr(m, n)
+    return out
+
+
+def leaf_layers(model, seen=None):
+    """The model's layers with nested models expanded (each layer once)."""
+    seen = set() if seen is None else seen
+    out = []
+    for layer in model.layers:
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if _is_model(layer):
+            out.extend(leaf_layers(layer, seen))
+        else:
+            out.append(layer)
+    return out
+
+
 def load(model_path, config_path=None, allow_lambda=False):
     """Loads the model with the Keras that wrote it. Returns (model, keras module, kind).
 
@@ -134,9 +170,10 @@ def load(model_path, config_path=None, allow_lambda=False):
             model = km.models.model_from_json(text)
             model.load_weights(model_path)
         elif allow_lambda:
-            model = km.models.load_model(model_path, compile=False, safe_mode=False)
+            model = km.models.load_model(model_path, compile=False, safe_mode=False,
+                                         custom_objects=application_layers(km))
         else:
-            model = km.models.load_model(model_path, compile=False)
+            model = km.models.load_model(model_path, compile=False, custom_objects=application_layers(km))
     except Exception as e:  # noqa: BLE001 - report any loader failure as unreadable input
         first = str(e).splitlines()[0] if str(e) else ""
         hint = ("; the model has a Lambda layer (Python code): pass --allow-lambda if you trust the file"
