@@ -454,6 +454,8 @@ def call_patterns(entry):
             continue
         pos = []
         kwargs = {}
+        if node and isinstance(node[0], str):  # TFOpLambda: the node is one reference [layer, node, tensor, kwargs]
+            node = [node]
         for i, ref in enumerate(node):
             pos.append("<tensor>")
             if len(ref) > 3 and isinstance(ref[3], dict) and i == 0:
