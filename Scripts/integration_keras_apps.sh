@@ -1,106 +1,91 @@
 #!/usr/bin/env bash
-# Integration check on real architectures (issue 4): keras.applications ResNet50 and MobileNetV2 (Keras 3,
-# weights=None, 224x224x3) with random non-trivial BatchNormalization statistics, saved as Keras 3 legacy .h5,
-# recorded on a batch of two images with Scripts/record_keras.py, then converted and verified end to end by
-# the release build of tfparity. Nothing is committed; everything goes to .build/integration/.
+# Integration check on real architectures (issue 14): every keras.applications family of the issue's table
+# (DenseNet121, EfficientNetB0, EfficientNetV2B0, ConvNeXtTiny, InceptionV3, InceptionResNetV2, MobileNet,
+# MobileNetV2, MobileNetV3Small, NASNetMobile, RegNetX002, RegNetY002, ResNet50, ResNet50V2, VGG16, Xception) and a
+# transfer-learning model (TransferResNet50: ResNet50(include_top=False) nested in an outer model, GAP + Dense(5)),
+# in Keras 3 (.keras) and Keras 2 (tf_keras .h5), weights=None, BN statistics calibrated on a batch, 64x64 inputs
+# (96x96 for InceptionV3, InceptionResNetV2, Xception), recorded in inference mode by Scripts/record_keras.py; then
+# per model and flavour: tfparity convert, verify (local checks, default tolerance), verify --end-to-end
+# --atol 1e-3 --rtol 1e-3. Prints `family | flavour | convert | local | end-to-end | note`; a failure is a row,
+# never the end of the run. Models are cached in .build/apps/<family>/ (never committed).
 #
-#   Scripts/integration_keras_apps.sh                  # both models
-#   Scripts/integration_keras_apps.sh MobileNetV2      # a subset
+#   Scripts/integration_keras_apps.sh                              # every family, both flavours
+#   Scripts/integration_keras_apps.sh MobileNetV3Small ConvNeXtTiny  # a subset (or TFPARITY_APPS=A,B)
+#   Scripts/integration_keras_apps.sh --flavours keras2 RegNetX002
+#   Scripts/integration_keras_apps.sh --onnx ResNet50              # also tfparity export --onnx + onnxruntime
+#   Scripts/integration_keras_apps.sh --survey                     # also rewrite Scripts/apps_survey.json
+#   Scripts/integration_keras_apps.sh --rebuild VGG16              # rebuild cached models
 #
 # Environment:
 #   TFPARITY_PYTHON=/path/to/python   a Python with Scripts/requirements.txt installed (e.g. /work/venv-tf/bin/python);
 #                                      without it a venv is made in .build/integration/venv from Scripts/requirements.txt
+#   TFPARITY_BIN=/path/to/tfparity    use this binary instead of building the release one
+#   TFPARITY_APPS=A,B                 the families (when none are given as arguments)
 #   TFPARITY_PYTHON_ONLY=1            build and record only (no swift build, convert or verify)
-#   TFPARITY_VERIFY_ARGS="..."        extra arguments for verify (e.g. "--atol 1e-4")
+#   TFPARITY_E2E_ATOL/RTOL            the end-to-end tolerance (default 1e-3)
 #
-# Exit status: 0 when every model converts and passes verify (local checks at the default tolerance, and
-# --end-to-end at TFPARITY_E2E_ATOL/RTOL, default 1e-3), 1 otherwise.
-set -euo pipefail
+# Exit status: 0 when every row converts and passes both verifies, 1 otherwise.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 work=".build/integration"
-mkdir -p "$work"
+cache=".build/apps"
+mkdir -p "$work" "$cache"
 
-models=("$@")
-((${#models[@]})) || models=(ResNet50 MobileNetV2)
+models=()
+flavours="keras3,keras2"
+onnx=""
+survey=""
+rebuild=""
+while (($#)); do
+  case "$1" in
+    --flavours) flavours="$2"; shift 2 ;;
+    --flavours=*) flavours="${1#*=}"; shift ;;
+    --onnx) onnx="--onnx"; shift ;;
+    --survey) survey=1; shift ;;
+    --rebuild) rebuild="--rebuild"; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    *) models+=("$1"); shift ;;
+  esac
+done
+sel=()
+if ((${#models[@]})); then
+  sel=(--models "$(IFS=,; echo "${models[*]}")")
+fi
 
 py="${TFPARITY_PYTHON:-}"
 if [[ -z "$py" ]]; then
   py="$work/venv/bin/python"
-  if [[ ! -x "$py" ]] || ! "$py" -c "import tensorflow, keras, h5py" >/dev/null 2>&1; then
+  if [[ ! -x "$py" ]] || ! "$py" -c "import tensorflow, keras, tf_keras, h5py" >/dev/null 2>&1; then
     echo "== creating $work/venv from Scripts/requirements.txt"
     "$(command -v python3.11 || command -v python3)" -m venv "$work/venv"
     "$work/venv/bin/pip" install -q -r Scripts/requirements.txt
   fi
 fi
-echo "== python: $py ($("$py" -c 'import tensorflow as tf, keras; print("tensorflow", tf.__version__, "keras", keras.__version__)' 2>/dev/null))"
+echo "== python: $py ($("$py" -c 'import tensorflow as tf, keras, tf_keras; print("tensorflow", tf.__version__, "keras", keras.__version__, "tf_keras", tf_keras.__version__)' 2>/dev/null))"
 
-bin=""
-if [[ -z "${TFPARITY_PYTHON_ONLY:-}" ]]; then
+echo "== build and record (cache: $cache)"
+"$py" Scripts/integration_keras_apps.py build "${sel[@]}" --flavours "$flavours" --cache "$cache" $rebuild
+build_status=$?
+
+if [[ -n "${TFPARITY_PYTHON_ONLY:-}" ]]; then
+  echo "== TFPARITY_PYTHON_ONLY: convert and verify skipped"
+  exit "$build_status"
+fi
+
+bin="${TFPARITY_BIN:-}"
+if [[ -z "$bin" ]]; then
   source Scripts/lib/setup.sh
   ensure_system_packages
   echo "== swift build -c release"
-  swift build -c release --static-swift-stdlib --product tfparity
+  swift build -c release --static-swift-stdlib --product tfparity || exit 1
   bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/tfparity"
 fi
 
-# seconds since the epoch with a fraction, for timings
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
-
-status=0
-summary=()
-for m in "${models[@]}"; do
-  echo
-  echo "== $m"
-  t=$(now)
-  "$py" Scripts/integration_keras_apps.py "$m" --out "$work"
-  echo "   model built and saved in $(elapsed "$t")"
-
-  t=$(now)
-  "$py" Scripts/record_keras.py "$work/$m.h5" "$work/$m.input.npy" -o "$work/$m.recording.h5"
-  echo "   recorded in $(elapsed "$t") ($(du -h "$work/$m.recording.h5" | cut -f1))"
-
-  if [[ -z "$bin" ]]; then
-    summary+=("$m: recorded (convert/verify skipped: TFPARITY_PYTHON_ONLY)")
-    continue
-  fi
-
-  t=$(now)
-  rm -f "$work/$m.safetensors"
-  rc=0
-  "$bin" convert "$work/$m.h5" -o "$work/$m.safetensors" || rc=$?
-  if ((rc != 0)); then
-    echo "   FAIL: convert exited $rc"
-    summary+=("$m: convert FAILED (exit $rc)")
-    status=1
-    continue
-  fi
-  echo "   converted in $(elapsed "$t") ($(du -h "$work/$m.safetensors" | cut -f1))"
-
-  # Local checks at the contract's default tolerance: every BN layer re-run from the recorded tensors nearest it.
-  t=$(now)
-  rc=0
-  # shellcheck disable=SC2086
-  out=$("$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" ${TFPARITY_VERIFY_ARGS:-}) || rc=$?
-  tail -1 <<<"$out"
-  echo "   verify (local, default tolerance) exited $rc in $(elapsed "$t")"
-  # End to end, ~50 layers of TensorFlow's own float32 rounding accumulate (about 1e-5 after the first stage,
-  # up to ~8e-4 absolute on values of order one at the end), so the whole-model run gets a tolerance of 1e-3.
-  t=$(now)
-  rc2=0
-  out=$("$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --end-to-end \
-    --atol "${TFPARITY_E2E_ATOL:-1e-3}" --rtol "${TFPARITY_E2E_RTOL:-1e-3}") || rc2=$?
-  tail -1 <<<"$out"
-  echo "   verify --end-to-end (atol/rtol ${TFPARITY_E2E_ATOL:-1e-3}) exited $rc2 in $(elapsed "$t")"
-  if ((rc == 0 && rc2 == 0)); then
-    summary+=("$m: PASSED (local checks at default tolerance; end to end at ${TFPARITY_E2E_ATOL:-1e-3})")
-  else
-    summary+=("$m: verify FAILED (local exit $rc, end-to-end exit $rc2)")
-    status=1
-  fi
-done
-
-echo
-echo "== summary"
-printf '   %s\n' "${summary[@]}"
+echo "== tfparity: $bin"
+"$py" Scripts/integration_keras_apps.py run "${sel[@]}" --flavours "$flavours" --cache "$cache" --bin "$bin" $onnx
+status=$?
+if [[ -n "$survey" ]]; then
+  "$py" Scripts/integration_keras_apps.py survey "${sel[@]}" --flavours "$flavours" --cache "$cache"
+fi
+((build_status == 0)) || status=1
 exit "$status"

@@ -15,7 +15,10 @@ Writes:
   Fixtures/diagnosis/*.npz                 recordings against the seed model that must fail
   Fixtures/diagnosis/manifest.json         which layer fails in each, and the expected diagnosis id
   Fixtures/readers/                        reader fixtures (Scripts/fixtures/*_readers.py, safetensors_files.py)
-  Fixtures/keras/                          Keras model files + recordings (Scripts/fixtures/keras_models.py)
+  Fixtures/ops/                            one NPZ per engine op case, Keras 3 and tf_keras; manifest.json for the
+                                           issue-14 cases (Scripts/fixtures/keras_ops.py)
+  Fixtures/keras/                          Keras model files + recordings, both flavours; manifest.json with
+                                           `fixtures` and `pending` (Scripts/fixtures/keras_models.py)
 """
 import io
 import json
