@@ -2,7 +2,7 @@
 public enum LayerRegistry {
     public static let operations: [any LayerOperation.Type] = [
         Dense.self, BatchNormalization.self, ActivationLayer.self, Dropout.self, Conv2D.self, DepthwiseConv2D.self,
-        SeparableConv2D.self, ZeroPadding2D.self, MaxPooling2D.self, AveragePooling2D.self,
+        SeparableConv2D.self, ZeroPadding2D.self, Cropping2D.self, MaxPooling2D.self, AveragePooling2D.self,
         GlobalAveragePooling2D.self, GlobalMaxPooling2D.self, Flatten.self, Reshape.self, Add.self, Multiply.self,
         Concatenate.self, ReLU.self, Softmax.self, Rescaling.self,
     ]

@@ -35,6 +35,10 @@ import Testing
         OpCase(
             name: "separable_relu", op: SeparableConv2D(conv([3, 3], .same), depthMultiplier: 2, activation: .relu)),
         OpCase(name: "zero_padding", op: ZeroPadding2D(top: 1, bottom: 2, left: 3, right: 0)),
+        OpCase(name: "cropping2d_symmetric", op: Cropping2D(top: 1, bottom: 1, left: 1, right: 1)),
+        OpCase(name: "cropping2d_symmetric_keras2", op: Cropping2D(top: 1, bottom: 1, left: 1, right: 1)),
+        OpCase(name: "cropping2d_asymmetric", op: Cropping2D(top: 1, bottom: 2, left: 0, right: 3)),
+        OpCase(name: "cropping2d_asymmetric_keras2", op: Cropping2D(top: 1, bottom: 2, left: 0, right: 3)),
         OpCase(
             name: "max_pool_same", op: MaxPooling2D(Pooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same))),
         OpCase(

@@ -1,4 +1,5 @@
 import Foundation
+import ParityModel
 import TestSupport
 import Testing
 
@@ -21,5 +22,27 @@ import Testing
     @Test func nonScalarMappingKeyIsAnError() {
         #expect(throws: SpecError.self) { try Spec.parse("layers:\n  - {[a]: b}\n", path: "k.yaml") }
         #expect(throws: SpecError.self) { try Spec.parse("? [a]\n: b\n", path: "k.yaml") }
+    }
+}
+
+/// A spec names any registered operation by its model-file type, with its attributes as the model file spells them.
+@Suite struct SpecRegistryEntryTests {
+    @Test func croppingEntry() throws {
+        let spec = try Spec.parse(
+            "layers:\n  - {type: cropping2d, name: crop, cropping: [1, 2, 0, 3]}\n", path: "spec.yaml")
+        let op = try #require(spec.layers.first?.op as? Cropping2D)
+        #expect(op == Cropping2D(top: 1, bottom: 2, left: 0, right: 3))
+    }
+
+    @Test func outOfRangeAttributeIsRefusedWhenPlanned() throws {
+        let spec = try Spec.parse("layers:\n  - {type: cropping2d, cropping: [1, -2, 0, 3]}\n", path: "spec.yaml")
+        let layer = try #require(spec.layers.first)
+        #expect(
+            throws: EngineError.layer(
+                "cropping2d_0",
+                .attribute("cropping", value: "[1, -2, 0, 3]", reason: "must be non-negative and at most 65536"))
+        ) {
+            try LayerGraph.check([Layer(name: layer.name, op: layer.op, inputs: ["input"])]) { _ in nil }
+        }
     }
 }

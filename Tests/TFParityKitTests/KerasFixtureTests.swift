@@ -35,10 +35,12 @@ struct KerasFixtureFile: Sendable, CustomTestStringConvertible {
                 }
                 return (layer, className)
             }
+            // Fixtures saved in both flavours record each file's own run (`recordings`).
+            let recordings = entry["recordings"] as? [String: String] ?? [:]
             for (file, format) in kinds.sorted(by: { $0.key < $1.key }) {
                 files.append(
                     KerasFixtureFile(
-                        fixture: name, file: file, format: format, recording: recording,
+                        fixture: name, file: file, format: format, recording: recordings[file] ?? recording,
                         config: entry["config"] as? String, expectedError: error))
             }
         }

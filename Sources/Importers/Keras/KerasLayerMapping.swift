@@ -28,7 +28,7 @@ enum KerasLayerRegistry {
     static let mappings: [any KerasLayerMapping.Type] = [
         KerasDense.self, KerasConv2D.self, KerasDepthwiseConv2D.self, KerasSeparableConv2D.self,
         KerasBatchNormalization.self, KerasActivation.self, KerasReLU.self, KerasLeakyReLU.self, KerasELU.self,
-        KerasSoftmax.self, KerasDropout.self, KerasZeroPadding2D.self, KerasMaxPooling2D.self,
+        KerasSoftmax.self, KerasDropout.self, KerasZeroPadding2D.self, KerasCropping2D.self, KerasMaxPooling2D.self,
         KerasAveragePooling2D.self, KerasGlobalAveragePooling2D.self, KerasGlobalMaxPooling2D.self, KerasFlatten.self,
         KerasReshape.self, KerasAdd.self, KerasMultiply.self, KerasConcatenate.self, KerasRescaling.self,
     ]

@@ -1,0 +1,68 @@
+/// Rows and columns removed from the edges of an NHWC input (attribute `cropping`: `[top, bottom, left, right]`), as
+/// Keras' `Cropping2D`.
+public struct Cropping2D: LayerOperation {
+    public static let typeName = "cropping2d"
+    public var top: Int
+    public var bottom: Int
+    public var left: Int
+    public var right: Int
+
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
+    }
+
+    public func validate() throws(LayerProblem) {
+        try Attribute.nonNegative("cropping", [top, bottom, left, right], count: 4)
+    }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
+        var image = try ImageDims(inputs[0])
+        // Validated amounts are at most `Limits.spatialExtent`: the sums cannot overflow.
+        if let height = image.height {
+            guard height > top + bottom else {
+                throw .inputShape(
+                    expected: "a height above \(top + bottom) to crop \(top) + \(bottom) rows", actual: "\(inputs[0])")
+            }
+            image.height = height - top - bottom
+        }
+        if let width = image.width {
+            guard width > left + right else {
+                throw .inputShape(
+                    expected: "a width above \(left + right) to crop \(left) + \(right) columns", actual: "\(inputs[0])"
+                )
+            }
+            image.width = width - left - right
+        }
+        return image.shape
+    }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        Prepared(top: top, left: left)
+    }
+
+    struct Prepared: PreparedOperation {
+        let top: Int
+        let left: Int
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            ShapeKernels.place(inputs[0], into: outputShape, top: -top, left: -left)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case cropping }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let values = try container.decode([Int].self, forKey: .cropping)
+        guard values.count == 4 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .cropping, in: container, debugDescription: "needs [top, bottom, left, right]")
+        }
+        self.init(top: values[0], bottom: values[1], left: values[2], right: values[3])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode([top, bottom, left, right], forKey: .cropping)
+    }
+}
