@@ -35,8 +35,9 @@ public struct ONNXGraphBuilder: Sendable {
         return name
     }
 
-    /// Declares an existing value (a node's output, usually) a graph output.
-    public mutating func addOutput(_ name: String, elementType: ONNXDataType = .float, shape: [ONNXDimension]?) {
+    /// Declares an existing value (a node's output, usually) a graph output. Graph inputs and outputs need a shape
+    /// (onnx's checker refuses them without); a dimension may be `.unknown`.
+    public mutating func addOutput(_ name: String, elementType: ONNXDataType = .float, shape: [ONNXDimension]) {
         precondition(defined.contains(name), "graph output '\(name)' is no value of the graph")
         precondition(!graph.outputs.contains { $0.name == name }, "graph output '\(name)' given twice")
         graph.outputs.append(ONNXValueInfo(name: name, elementType: elementType, shape: shape))

@@ -1,10 +1,12 @@
 import ProtobufWire
 
-/// One dimension of a graph input's or output's shape: a size, or a name for a size known only when the model runs
-/// (`N` for the batch).
+/// One dimension of a graph input's or output's shape: a size, a name for a size known only when the model runs
+/// (`N` for the batch; every input dimension of one name must agree at run time), or nothing known.
 public enum ONNXDimension: Sendable, Equatable, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
     case value(Int)
     case param(String)
+    /// An empty `Dimension` message: neither `dim_value` nor `dim_param`.
+    case unknown
 
     public init(integerLiteral value: Int) { self = .value(value) }
     public init(stringLiteral name: String) { self = .param(name) }
@@ -15,7 +17,8 @@ public enum ONNXDimension: Sendable, Equatable, ExpressibleByIntegerLiteral, Exp
 public struct ONNXValueInfo: Sendable, Equatable {
     public var name: String
     public var elementType: ONNXDataType
-    /// The dimensions; nil when not even the rank is known (no `shape` at all), `[]` for a scalar.
+    /// The dimensions; nil when not even the rank is known (no `shape` at all: allowed for `value_info`, but onnx's
+    /// checker requires a shape on graph inputs and outputs), `[]` for a scalar.
     public var shape: [ONNXDimension]?
 
     public init(name: String, elementType: ONNXDataType = .float, shape: [ONNXDimension]?) {
@@ -33,6 +36,7 @@ extension ONNXValueInfo: ProtobufMessage {
         switch dimension {
         case .value(let value): ProtobufWriter.int64FieldSize(1, Int64(value))
         case .param(let name): ProtobufWriter.stringFieldSize(2, name)
+        case .unknown: 0
         }
     }
 
@@ -65,6 +69,7 @@ extension ONNXValueInfo: ProtobufMessage {
             switch dimension {
             case .value(let value): writer.writeInt64(1, Int64(value))
             case .param(let name): writer.writeString(2, name)
+            case .unknown: break
             }
         }
     }

@@ -69,6 +69,7 @@ private func floats(_ values: [Float]) -> [UInt8] { Tensor(shape: [values.count]
         MessageCase("value_info_nchw", ONNXValueInfo(name: "image", shape: ["N", 3, 224, 224])),
         MessageCase("value_info_scalar", ONNXValueInfo(name: "count", elementType: .int64, shape: [])),
         MessageCase("value_info_unknown_rank", ONNXValueInfo(name: "any", shape: nil)),
+        MessageCase("value_info_unknown_dim", ONNXValueInfo(name: "rows", shape: [.unknown, 4])),
         MessageCase(
             "node_conv",
             ONNXNode(
