@@ -148,6 +148,12 @@ extension ONNXModel {
         }
         let modelSize = placed.encodedSize
         guard modelSize <= Self.protobufLimit else { throw .modelTooLarge(path: path, size: modelSize) }
+        // Nothing large enough to move: one file after all, rather than an empty data file.
+        guard !pieces.isEmpty else {
+            let bytes = serializedBytes()
+            try Self.writeModel(bytes, to: path)
+            return ONNXWriteResult(modelBytes: bytes.count, externalDataPath: nil, externalDataBytes: 0)
+        }
 
         let dataFile = try Self.output(dataPath) { () throws(FileError) in try AtomicFile(replacing: dataPath) }
         let zeros = [UInt8](repeating: 0, count: Self.externalDataAlignment)

@@ -200,6 +200,21 @@ func denseNet(_ weights: NPZArchive) throws -> ONNXModel {
                 == ["dense.onnx", "dense.onnx.data"])
     }
 
+    /// Over the threshold but with no initializer of 1 KiB: one file, no empty data file.
+    @Test func smallInitializersStayInOneFile() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let path = directory.appendingPathComponent("small.onnx").path
+        var graph = ONNXGraphBuilder(name: "small")
+        let x = graph.addInput("x", shape: ["N", 4])
+        let bias = graph.addInitializer("bias", shape: [4], floats: [1, 2, 3, 4])
+        graph.addNode("Add", inputs: [x, bias], outputs: ["y"])
+        graph.addOutput("y", shape: ["N", 4])
+        let written = try graph.model().write(to: path, externalDataThreshold: 0)
+        #expect(written.externalDataPath == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["small.onnx"])
+    }
+
     @Test func missingDirectoryFailsNamingTheFile() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }
