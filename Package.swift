@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, one direction:
 // C shims (CHDF5, CZlib) → typed wrappers and format readers (HDF5Kit, NumPyFormat, SafeTensors, TFCheckpoint)
-// → model and engine (ParityModel) → operations (TFParityKit) → CLI (tfparity).
+// and writers (ONNXFormat) → model and engine (ParityModel) → operations (TFParityKit) → CLI (tfparity).
 // TensorCore, ParityModel, SafeTensors and TFCheckpoint carry no C library, so the runtime can ship without one.
 let package = Package(
     name: "tfparity",
@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
         .target(name: "ProtobufWire", dependencies: ["TensorCore"]),
         .target(name: "TFCheckpoint", dependencies: ["TensorCore", "ProtobufWire"]),
+        .target(name: "ONNXFormat", dependencies: ["TensorCore", "ProtobufWire"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
         .target(
@@ -75,6 +76,8 @@ let package = Package(
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint", "TestSupport"]),
+        .testTarget(
+            name: "ONNXFormatTests", dependencies: ["ONNXFormat", "ProtobufWire", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(
             name: "TFParityKitTests", dependencies: ["TFParityKit", "Importers", "Reports", "Platform", "TestSupport"]),

@@ -8,11 +8,15 @@ ensure_system_packages
 
 swift build --build-tests
 
-# The model file must load in the reference safetensors package with every value equal to the source.
+# The model file must load in the reference safetensors package with every value equal to the source; exported ONNX
+# models must pass onnx's checker and run in onnxruntime (Scripts/check_onnx.py, called by ONNXFormatTests).
+# Reinstalled when the pins change (the stamp holds the pins last installed).
 venv=".build/venv-check"
-if [[ ! -x "$venv/bin/python" ]]; then
+pins=("numpy==2.4.6" "safetensors==0.8.0" "onnx==1.23.2" "onnxruntime==1.32.0" "protobuf==7.36.2")
+if [[ ! -x "$venv/bin/python" || "$(cat "$venv/.pins" 2>/dev/null)" != "${pins[*]}" ]]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "numpy==2.4.6" "safetensors==0.8.0"
+  "$venv/bin/pip" install -q "${pins[@]}"
+  echo "${pins[*]}" >"$venv/.pins"
 fi
 bin="$(swift build --show-bin-path)/tfparity"
 tmp="$(mktemp -d)"
