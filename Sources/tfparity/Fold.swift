@@ -28,10 +28,15 @@ struct Fold: ParsableCommand {
         if recording != nil, inputShape != nil {
             throw ValidationError("give --recording or --input-shape, not both")
         }
+        try paths.validate()
+    }
+
+    var paths: CommandPaths {
+        CommandPaths(inputs: [("model", model), ("--recording", recording)], outputs: [("-o", output)])
     }
 
     func run() throws {
-        try runReportingErrors(runsModels: true) {
+        try runReportingErrors(runsModels: true, paths: paths) {
             let options = FoldOptions(recording: recording, inputShape: inputShape.flatMap(parsedShape))
             printOut(Rendering.text(try Folder.fold(model: model, output: output, options: options)))
         }

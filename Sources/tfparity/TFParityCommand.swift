@@ -39,20 +39,32 @@ extension ReportOptions {
 
 extension OutputFormat: ExpressibleByArgument {}
 
-/// Runs `body`; an input error becomes one `error:` line on stderr and exit code 2.
-func runReportingErrors(runsModels: Bool = false, _ body: () throws -> Void) throws {
+/// Runs `body` once `paths`' inputs are checked; an input error becomes one `error:` line on stderr and exit code 2.
+///
+/// This is the one place errors are printed: control characters in the message (a tensor name holding terminal
+/// escapes, a path with a newline) are escaped there, so the error is always one line and never drives the terminal.
+func runReportingErrors(runsModels: Bool = false, paths: CommandPaths? = nil, _ body: () throws -> Void) throws {
     _ = Terminal.interruptHandlers
     // Only commands that run a model load OpenBLAS (its worker threads cost CPU time from the moment it loads).
     if runsModels { Acceleration.useOpenBLAS() }
     HDF5Probe.install()
     do {
+        try paths?.checkInputs()
         try body()
     } catch let error as ExitCode {
         throw error
     } catch {
-        let message = "\(error)".split(whereSeparator: \.isNewline).joined(separator: "; ")
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        var text = "\(error)"
+        while text.last?.isNewline == true { text.removeLast() }
+        FileHandle.standardError.write(Data("error: \(ErrorText.escaped(text))\n".utf8))
         throw ExitCode(2)
+    }
+}
+
+extension CommandPaths {
+    /// Throws the usage error (exit 64) for an output that names an input or is not a regular file; for `validate()`.
+    func validate() throws {
+        if let problem = outputProblem() { throw ValidationError(problem) }
     }
 }
 
