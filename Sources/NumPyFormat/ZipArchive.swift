@@ -60,8 +60,11 @@ public struct ZipArchive: Sendable {
     /// (`fstatvfs`); inflating stops at the first byte beyond the declared size.
     /// - Throws: `NPYError` naming the archive and member as `data(of:)` does; `FileError` naming `destinationName`
     ///   when it cannot be written.
+    /// - Parameter checkStart: called with the first block (up to 1 MiB) before anything is written, to refuse a
+    ///   member that is not what it should be (not HDF5) without inflating the rest.
     public func extract(
-        _ name: String, to destination: Int32, destinationName: String, maximumMemberBytes: Int = 4 << 30
+        _ name: String, to destination: Int32, destinationName: String, maximumMemberBytes: Int = 4 << 30,
+        checkStart: ((UnsafeRawBufferPointer) throws -> Void)? = nil
     ) throws {
         let (entry, range) = try member(name, maximumMemberBytes: maximumMemberBytes)
         var space = statvfs()
@@ -80,6 +83,7 @@ public struct ZipArchive: Sendable {
         }
         var offset = 0
         try unpack(entry, range) { block in
+            if offset == 0 { try checkStart?(block) }
             if let failure = FileIO.writeFully(destination, block, at: offset) {
                 throw FileError(
                     path: destinationName,
