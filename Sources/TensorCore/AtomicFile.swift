@@ -37,14 +37,16 @@ public final class AtomicFile {
         let prefix = ".\(destination.lastPathComponent).tmp-"
         TemporaryFiles.removeAbandoned(prefix: prefix, in: directory)
         temporaryPath = directory + "/" + prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        // Registered before it exists: a signal that lands just after the file is created still removes it.
+        TemporaryFiles.register(temporaryPath)
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw FileError(
-                path: path, reason: "cannot create a temporary file in '\(directory)': \(Self.errorText())")
+            let reason = "cannot create a temporary file in '\(directory)': \(Self.errorText())"
+            TemporaryFiles.unregister(temporaryPath)
+            throw FileError(path: path, reason: reason)
         }
         // Held until the file is renamed or removed: a later writer that can take this lock knows this one is gone.
         _ = flock(descriptor, LOCK_EX | LOCK_NB)
-        TemporaryFiles.register(temporaryPath)
     }
 
     deinit {
