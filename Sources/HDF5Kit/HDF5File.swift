@@ -55,10 +55,15 @@ public final class HDF5File {
         self.path = path
         self.filePath = filePath
         self.limits = limits
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: filePath, isDirectory: &isDirectory), !isDirectory.boolValue,
-            FileManager.default.isReadableFile(atPath: filePath)
-        else { throw .fileNotFound(path: path) }
+        // Opened first, without blocking, so a FIFO or a device is refused before libhdf5 (which would block in
+        // `open` on a FIFO) is given the name.
+        switch FileIO.openRegularFile(filePath) {
+        case .success(let opened): descriptor = opened.descriptor
+        case .failure(let failure) where failure.number == ENOENT || failure.number == EISDIR:
+            throw .fileNotFound(path: path)
+        case .failure(let failure):
+            throw .operationFailed(path: path, object: nil, detail: failure.reason)
+        }
         do {
             let signature = try HDF5Call.status("H5Fis_hdf5") { H5Fis_hdf5(filePath) }
             if signature == 0 { throw HDF5Error.notHDF5(path: path) }
@@ -66,13 +71,14 @@ public final class HDF5File {
                 H5Fopen(filePath, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT())
             }
             (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
-            descriptor = open(filePath, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw HDF5Error.fileNotFound(path: path) }
         } catch let error as HDF5Error {
+            close(descriptor)
             throw error
         } catch let failure as HDF5CallFailure {
+            close(descriptor)
             throw .openFailed(path: path, detail: failure.detail)
         } catch {
+            close(descriptor)
             throw .openFailed(path: path, detail: "\(error)")
         }
     }
@@ -102,7 +108,7 @@ public final class HDF5File {
         try withContext(object: nil, onFailure: operationFailed(nil)) {
             var paths: [String] = []
             var visited: Set<haddr_t> = [try objectInfo("/", in: file).addr]
-            try collectDatasets(groupPath: "", into: &paths, visited: &visited)
+            try collectDatasets(into: &paths, visited: &visited)
             return paths
         }
     }
@@ -526,20 +532,44 @@ public final class HDF5File {
 
     // MARK: Listing helpers
 
-    private func collectDatasets(groupPath: String, into paths: inout [String], visited: inout Set<haddr_t>) throws {
-        let group = try openObject(groupPath.isEmpty ? "/" : groupPath)
-        for link in try links(in: group) {
-            let fullPath = groupPath.isEmpty ? link.name : groupPath + "/" + link.name
+    /// Walks the groups from the root through hard links, depth first in name order, with an explicit stack of open
+    /// groups, each opened relative to its parent (`H5Oopen` on the link's own name): every link is looked at once, so
+    /// the walk takes time linear in the file's links however deep its groups nest (a walk that opens each group by
+    /// its full path re-walks every level above it). At most `maximumGroupDepth` groups are open at a time.
+    private func collectDatasets(into paths: inout [String], visited: inout Set<haddr_t>) throws {
+        struct Frame {
+            let path: String
+            let group: HDF5Handle
+            let links: [(name: String, type: H5L_type_t)]
+            var next = 0
+        }
+        let root = try openObject("/")
+        var stack = [Frame(path: "", group: root, links: try links(in: root))]
+        while let top = stack.last {
+            guard top.next < top.links.count else {
+                stack.removeLast()
+                continue
+            }
+            let link = top.links[top.next]
+            stack[stack.count - 1].next += 1
+            let fullPath = top.path.isEmpty ? link.name : top.path + "/" + link.name
             switch link.type {
             case H5L_TYPE_EXTERNAL:
                 throw HDF5Error.externalLink(
-                    path: path, link: fullPath, target: try externalTarget(link.name, in: group))
+                    path: path, link: fullPath, target: try externalTarget(link.name, in: top.group))
             case H5L_TYPE_HARD:
-                let info = try objectInfo(link.name, in: group)
+                let info = try objectInfo(link.name, in: top.group)
                 if info.type == H5O_TYPE_DATASET {
                     paths.append(fullPath)
                 } else if info.type == H5O_TYPE_GROUP, visited.insert(info.addr).inserted {
-                    try collectDatasets(groupPath: fullPath, into: &paths, visited: &visited)
+                    guard stack.count <= Self.maximumGroupDepth else {
+                        throw HDF5Error.operationFailed(
+                            path: path, object: fullPath,
+                            detail: "groups nest more than \(Self.maximumGroupDepth) levels deep")
+                    }
+                    let id = try HDF5Call.identifier("H5Oopen") { H5Oopen(top.group.id, link.name, linkAccess.id) }
+                    let group = HDF5Handle(.group, id)
+                    stack.append(Frame(path: fullPath, group: group, links: try links(in: group)))
                 }
             default:
                 // Soft and user-defined links name objects that hard links already reach, or nothing.
@@ -547,6 +577,10 @@ public final class HDF5File {
             }
         }
     }
+
+    /// How deeply groups may nest below the root: far beyond any model file (a nested Keras model adds two or three
+    /// levels), and a bound on the work and the lengths of the paths a hostile file can ask for.
+    public static let maximumGroupDepth = 64
 
     /// Basic object information (`H5Oget_info_by_name2` with `H5O_INFO_BASIC`).
     private func objectInfo(_ name: String, in location: HDF5Handle) throws(HDF5CallFailure) -> H5O_info_t {

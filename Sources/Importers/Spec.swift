@@ -33,10 +33,12 @@ public struct Spec: Sendable, Equatable {
 
     /// Reads a YAML or JSON spec (JSON is read as the YAML it also is).
     public static func load(path: String) throws -> Spec {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpecError(path: path, reason: "cannot be read")
+        let data: [UInt8]
+        switch FileIO.readRegularFile(path, limit: DocumentLimits.spec.maximumBytes) {
+        case .success(let bytes): data = bytes
+        case .failure(let failure): throw SpecError(path: path, reason: failure.reason)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw SpecError(path: path, reason: "is not UTF-8 text")
         }
         return try parse(text, path: path)
@@ -69,6 +71,7 @@ public struct Spec: Sendable, Equatable {
 
     /// Parses spec text; `path` names the spec in errors.
     public static func parse(_ text: String, path: String) throws -> Spec {
+        try DocumentLimits.spec.checkSpec(text, path: path)
         let document: Any?
         do {
             // Yams' `load` force-unwraps every mapping key as a string and traps on `? [a]: b`; check the node tree

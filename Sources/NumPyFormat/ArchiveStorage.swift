@@ -26,29 +26,18 @@ final class ArchiveStorage: @unchecked Sendable {
         descriptor = -1
     }
 
-    /// Opens `path` for reading by range.
-    /// - Throws: `NPYError.unreadable` when it is missing, a directory, or cannot be opened.
+    /// Opens `path` for reading by range (`FileIO.openRegularFile`: a FIFO or a device is refused, never waited on).
+    /// - Throws: `NPYError.unreadable` when it is missing, a directory or another special file, or cannot be opened.
     init(path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw NPYError.unreadable(path: path, detail: "no such file")
+        switch FileIO.openRegularFile(path) {
+        case .success(let opened):
+            self.path = path
+            descriptor = opened.descriptor
+            count = opened.size
+            memory = nil
+        case .failure(let failure):
+            throw NPYError.unreadable(path: path, detail: failure.reason)
         }
-        guard !isDirectory.boolValue else {
-            throw NPYError.unreadable(path: path, detail: "is a directory, not a file")
-        }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw NPYError.unreadable(path: path, detail: "cannot read the file: \(String(cString: strerror(errno)))")
-        }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            close(descriptor)
-            throw NPYError.unreadable(path: path, detail: "cannot read the file: \(String(cString: strerror(errno)))")
-        }
-        self.path = path
-        self.descriptor = descriptor
-        count = Int(status.st_size)
-        memory = nil
     }
 
     deinit {

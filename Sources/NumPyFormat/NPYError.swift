@@ -35,6 +35,8 @@ public enum NPYError: InputError, Equatable, Sendable {
     case checksumMismatch(path: String, member: String, expected: UInt32, actual: UInt32)
     /// Deflate data that is corrupt, truncated or inflates to more than its NPY header implies.
     case corruptCompressedData(path: String, member: String, detail: String)
+    /// A member larger than it may be inflated to (`detail` says what bounds it), refused before or while inflating.
+    case memberTooLarge(path: String, member: String, detail: String)
     /// Two archive members with the same name (or the same name once `.npy` is removed).
     case duplicateMember(path: String, name: String)
     /// `tensor(named:)` asked for a name the archive or directory does not hold.
@@ -51,7 +53,8 @@ public enum NPYError: InputError, Equatable, Sendable {
             .trailingBytes(let path, _, _, _), .notAZipArchive(let path, _),
             .malformedArchive(let path, _, _), .unsupportedArchiveFeature(let path, _, _),
             .checksumMismatch(let path, _, _, _), .corruptCompressedData(let path, _, _),
-            .duplicateMember(let path, _), .memberNotFound(let path, _), .writeFailed(let path, _):
+            .memberTooLarge(let path, _, _), .duplicateMember(let path, _), .memberNotFound(let path, _),
+            .writeFailed(let path, _):
             path
         }
     }
@@ -67,7 +70,8 @@ public enum NPYError: InputError, Equatable, Sendable {
             .trailingBytes(_, let member, _, _), .malformedArchive(_, let member, _),
             .unsupportedArchiveFeature(_, let member, _):
             member
-        case .checksumMismatch(_, let member, _, _), .corruptCompressedData(_, let member, _):
+        case .checksumMismatch(_, let member, _, _), .corruptCompressedData(_, let member, _),
+            .memberTooLarge(_, let member, _):
             member
         case .duplicateMember(_, let name), .memberNotFound(_, let name):
             name
@@ -106,6 +110,8 @@ public enum NPYError: InputError, Equatable, Sendable {
             "CRC-32 mismatch: the archive records \(hex(expected)), the data has \(hex(actual))"
         case .corruptCompressedData(_, _, let detail):
             "corrupt deflate data: \(detail)"
+        case .memberTooLarge(_, _, let detail):
+            detail
         case .duplicateMember(_, let name):
             "duplicate member name '\(name)'"
         case .memberNotFound:

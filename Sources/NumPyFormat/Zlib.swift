@@ -8,6 +8,12 @@ enum CRC32 {
     }
 
     /// The CRC-32 of the bytes already checksummed to `crc` followed by `bytes`.
+    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32) -> UInt32 {
+        UInt32(
+            truncatingIfNeeded: crc32_z(UInt(crc), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count))
+    }
+
+    /// The CRC-32 of the bytes already checksummed to `crc` followed by `bytes`.
     static func checksum(_ bytes: ArraySlice<UInt8>, continuing crc: UInt32) -> UInt32 {
         bytes.withUnsafeBufferPointer { buffer in
             UInt32(truncatingIfNeeded: crc32_z(UInt(crc), buffer.baseAddress, buffer.count))
@@ -102,5 +108,77 @@ final class RawInflater {
                 throw InflateFailure(message: "zlib inflate failed with status \(status)")
             }
         }
+    }
+}
+
+/// One raw deflate stream inflated piece by piece: compressed bytes are fed as they are read, and what they inflate
+/// to is handed on in blocks of at most `blockSize` bytes, so a member of any size is inflated in the memory of one
+/// input block and one output block.
+///
+/// Wraps zlib's `inflateInit2` (windowBits -15, as zip stores deflate), `inflate` and `inflateEnd` (in `deinit`).
+final class InflateStream {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private let output: UnsafeMutableRawBufferPointer
+    /// True once zlib has reported the end of the deflate stream.
+    private(set) var isFinished = false
+
+    init(blockSize: Int = 1 << 20) throws(InflateFailure) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let status = tfp_inflateInit2(stream, -15)
+        guard status == Z_OK else {
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+            throw InflateFailure(message: "zlib inflateInit2 failed with status \(status)")
+        }
+        output = .allocate(byteCount: blockSize, alignment: 16)
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+        output.deallocate()
+    }
+
+    /// Inflates all of `input` (or up to the end of the stream), calling `sink` with each block produced; `sink` may
+    /// throw to stop (a member that inflates to more than it should). Returns how many bytes of `input` follow the
+    /// end of the stream (0 while it goes on).
+    /// - Throws: `InflateFailure` on corrupt data, or what `sink` throws.
+    func feed(_ input: UnsafeRawBufferPointer, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        guard !isFinished else { return input.count }
+        var consumed = 0
+        repeat {
+            let piece = min(input.count - consumed, Int(UInt32.max))
+            stream.pointee.next_in = UnsafeMutablePointer(
+                mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self).advanced(by: consumed))
+            stream.pointee.avail_in = UInt32(piece)
+            stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            stream.pointee.avail_out = UInt32(output.count)
+            let status = CZlib.inflate(stream, Z_NO_FLUSH)
+            consumed += piece - Int(stream.pointee.avail_in)
+            let produced = output.count - Int(stream.pointee.avail_out)
+            if produced > 0 { try sink(UnsafeRawBufferPointer(rebasing: output[0..<produced])) }
+            switch status {
+            case Z_OK:
+                continue
+            case Z_STREAM_END:
+                isFinished = true
+                return input.count - consumed
+            case Z_BUF_ERROR:
+                // No progress possible: all input consumed (more is needed) with the output block drained.
+                guard consumed == input.count else {
+                    throw InflateFailure(message: "zlib inflate made no progress")
+                }
+                return 0
+            case Z_DATA_ERROR, Z_NEED_DICT:
+                throw InflateFailure(message: stream.pointee.msg.map { String(cString: $0) } ?? "invalid data")
+            case Z_MEM_ERROR:
+                throw InflateFailure(message: "zlib ran out of memory")
+            default:
+                throw InflateFailure(message: "zlib inflate failed with status \(status)")
+            }
+        } while consumed < input.count || stream.pointee.avail_out == 0
+        return 0
     }
 }

@@ -55,15 +55,8 @@ public struct SafeTensorsFile: Sendable {
     /// fail with an error instead of crashing the reader.
     /// - Throws: `SafeTensorsError` naming `path` and, where one is at fault, the tensor.
     public init(path: String) throws(SafeTensorsError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw .unreadable(path: path, reason: errno == ENOENT ? "no such file" : Self.errorText())
-        }
+        let (descriptor, fileSize) = try Self.open(path)
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw .unreadable(path: path, reason: Self.errorText()) }
-        guard status.st_mode & S_IFMT != S_IFDIR else { throw .unreadable(path: path, reason: "is a directory") }
-        let fileSize = Int(status.st_size)
         guard fileSize >= 8 else { throw .fileTooSmall(path: path, size: fileSize) }
         let lengthBytes = try Self.read(descriptor, count: 8, at: 0, path: path)
         let headerLength = Self.littleEndianLength(lengthBytes)
@@ -75,6 +68,16 @@ public struct SafeTensorsFile: Sendable {
         }
         let header = try Self.read(descriptor, count: Int(headerLength), at: 8, path: path)
         try self.init(header: header, fileSize: fileSize, storage: .file(path), path: path)
+    }
+
+    /// Opens a regular file for reading (`FileIO.openRegularFile`: a FIFO or device is refused, never waited on).
+    private static func open(_ filePath: String, as path: String? = nil) throws(SafeTensorsError) -> (Int32, Int) {
+        switch FileIO.openRegularFile(filePath) {
+        case .success(let opened): return opened
+        case .failure(let failure):
+            throw .unreadable(
+                path: path ?? filePath, reason: failure.number == EISDIR ? "is a directory" : failure.reason)
+        }
     }
 
     /// Validates a safetensors file already in memory; `path` is used in errors only.
@@ -110,8 +113,6 @@ public struct SafeTensorsFile: Sendable {
         case .failure(let failure): throw .unreadable(path: path, reason: failure.description)
         }
     }
-
-    private static func errorText() -> String { String(cString: strerror(errno)) }
 
     /// How many times `needle` occurs in `haystack` (non-overlapping).
     private static func occurrences(of needle: [UInt8], in haystack: [UInt8]) -> Int {
@@ -300,8 +301,7 @@ public struct SafeTensorsFile: Sendable {
             let start = data.startIndex + dataStart
             bytes = [UInt8](data[(start + entry.begin)..<(start + entry.end)])
         case .file(let filePath):
-            let descriptor = open(filePath, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw .unreadable(path: path, reason: Self.errorText()) }
+            let (descriptor, _) = try Self.open(filePath, as: path)
             defer { close(descriptor) }
             bytes = try Self.read(descriptor, count: entry.end - entry.begin, at: dataStart + entry.begin, path: path)
         }

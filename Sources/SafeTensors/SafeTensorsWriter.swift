@@ -238,11 +238,11 @@ public enum SafeTensorsWriter {
             if let known = descriptors[range.path] {
                 descriptor = known
             } else {
-                descriptor = Glibc.open(range.path, O_RDONLY | O_CLOEXEC)
-                guard descriptor >= 0 else {
+                switch FileIO.openRegularFile(range.path) {
+                case .success(let opened): descriptor = opened.descriptor
+                case .failure(let failure):
                     throw FileError(
-                        path: range.displayPath, member: range.member,
-                        reason: "cannot be opened: \(String(cString: strerror(errno)))")
+                        path: range.displayPath, member: range.member, reason: "cannot be opened: \(failure.reason)")
                 }
                 descriptors[range.path] = descriptor
             }

@@ -62,10 +62,14 @@ public final class TensorBundle {
     public init(path: String) throws {
         prefix = try Self.prefix(for: path)
         indexPath = prefix + ".index"
-        guard let data = FileManager.default.contents(atPath: indexPath) else {
+        let data: [UInt8]
+        switch FileIO.readRegularFile(indexPath, limit: .max) {
+        case .success(let bytes): data = bytes
+        case .failure(let failure) where failure.number == ENOENT:
             throw CheckpointError.unreadable(path: indexPath, reason: "cannot be read")
+        case .failure(let failure): throw CheckpointError.unreadable(path: indexPath, reason: failure.reason)
         }
-        let index = CheckpointIndex(path: indexPath, bytes: [UInt8](data))
+        let index = CheckpointIndex(path: indexPath, bytes: data)
         let pairs = try index.entries()
         guard let first = pairs.first, first.key.isEmpty else {
             throw CheckpointError.badHeader(
@@ -99,8 +103,10 @@ public final class TensorBundle {
             guard FileManager.default.fileExists(atPath: dataPath) else {
                 throw CheckpointError.missingShard(path: dataPath, shard: shard, count: header.numShards)
             }
-            guard let handle = FileHandle(forReadingAtPath: dataPath) else {
-                throw CheckpointError.unreadable(path: dataPath, reason: "cannot be opened for reading")
+            let handle: FileHandle
+            switch FileIO.openRegularFile(dataPath) {
+            case .success(let opened): handle = FileHandle(fileDescriptor: opened.descriptor, closeOnDealloc: true)
+            case .failure(let failure): throw CheckpointError.unreadable(path: dataPath, reason: failure.reason)
             }
             var status = stat()
             guard fstat(handle.fileDescriptor, &status) == 0 else {

@@ -114,6 +114,8 @@ public enum Verifier {
                 path: path, member: Model.inputName, reason: "missing: a recording must hold the batch fed to the model"
             )
         }
+        // An empty batch runs every check on no elements and "passes" them all: nothing would be verified.
+        guard !input.values.isEmpty else { throw Self.nothingToCompare(path, Model.inputName, input.shape) }
         let plan = try RecordingPlan(model: model, recording: recording)
         var results: [StageResult] = []
 
@@ -126,6 +128,7 @@ public enum Verifier {
                         "recorded shape \(Shape.describe(expected.shape)) does not match the model's \(Shape.describe(actual.shape)) here"
                 )
             }
+            guard !expected.values.isEmpty else { throw Self.nothingToCompare(path, key, expected.shape) }
             var result = StageResult(
                 layer: layer, stage: stage, tensor: key, shape: expected.shape,
                 comparison: Comparison(actual: actual.values, expected: expected.values, tolerance: options.tolerance))
@@ -205,6 +208,10 @@ public enum Verifier {
             model: "", recording: path, tolerance: options.tolerance, results: results, ignoredKeys: plan.ignored,
             timings: clock.laps, layerOrder: model.layers.map(\.name), batchNorms: batchNorms,
             foldedKeys: plan.folded, folding: model.folding)
+    }
+
+    private static func nothingToCompare(_ path: String, _ key: String, _ shape: [Int]) -> FileError {
+        FileError(path: path, reason: "nothing to compare: '\(key)' has shape \(Shape.describe(shape))")
     }
 
     /// The largest |actual - expected| in each channel along `axis` (NaN where a value is not finite).

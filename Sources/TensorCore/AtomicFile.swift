@@ -33,17 +33,20 @@ public final class AtomicFile {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw FileError(path: path, reason: "cannot be written: directory '\(directory)' does not exist")
         }
+        try Self.checkReplaceable(path)
         let prefix = ".\(destination.lastPathComponent).tmp-"
         TemporaryFiles.removeAbandoned(prefix: prefix, in: directory)
         temporaryPath = directory + "/" + prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        // Registered before it exists: a signal that lands just after the file is created still removes it.
+        TemporaryFiles.register(temporaryPath)
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw FileError(
-                path: path, reason: "cannot create a temporary file in '\(directory)': \(Self.errorText())")
+            let reason = "cannot create a temporary file in '\(directory)': \(Self.errorText())"
+            TemporaryFiles.unregister(temporaryPath)
+            throw FileError(path: path, reason: reason)
         }
         // Held until the file is renamed or removed: a later writer that can take this lock knows this one is gone.
         _ = flock(descriptor, LOCK_EX | LOCK_NB)
-        TemporaryFiles.register(temporaryPath)
     }
 
     deinit {
@@ -111,6 +114,8 @@ public final class AtomicFile {
         descriptor = -1
         try check(temporaryPath)
         chmod(temporaryPath, 0o666 & ~Self.currentUmask())
+        // Again right before the rename: what is there now is what gets replaced.
+        try Self.checkReplaceable(path)
         guard rename(temporaryPath, path) == 0 else {
             throw FileError(path: path, reason: "cannot rename into place: \(Self.errorText())")
         }
@@ -122,6 +127,17 @@ public final class AtomicFile {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
         }
+    }
+
+    /// Refuses a destination that exists and is neither a regular file nor a symbolic link (`lstat`): a rename over
+    /// a device, a FIFO, a socket or a directory would replace the node itself (as root, `/dev/null`). A symbolic
+    /// link is replaced by the new file; what it points to is left alone.
+    /// - Throws: `FileError` naming `path`.
+    private static func checkReplaceable(_ path: String) throws(FileError) {
+        guard let kind = FileIO.kind(of: path, followingLinks: false), kind != .regular, kind != .symbolicLink else {
+            return
+        }
+        throw FileError(path: path, reason: "cannot be written: is \(kind.description), not a regular file")
     }
 
     private static func currentUmask() -> mode_t {

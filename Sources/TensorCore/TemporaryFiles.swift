@@ -41,7 +41,7 @@ public enum TemporaryFiles {
             guard lstat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o777 == 0o600,
                 status.st_uid == getuid(), time(nil) - status.st_mtim.tv_sec > 60
             else { continue }
-            let descriptor = open(candidate, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            let descriptor = open(candidate, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             guard descriptor >= 0 else { continue }
             if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(candidate) }
             close(descriptor)

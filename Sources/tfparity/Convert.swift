@@ -27,8 +27,15 @@ struct Convert: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress bar and no summary line.")
     var quiet = false
 
+    var paths: CommandPaths {
+        CommandPaths(
+            inputs: [("source", source), ("--spec", spec), ("--config", config)], outputs: [("-o", output)])
+    }
+
+    func validate() throws { try paths.validate() }
+
     func run() throws {
-        try runReportingErrors {
+        try runReportingErrors(paths: paths) {
             let result = try Converter.convert(
                 source: source, spec: spec, config: config, output: output,
                 progress: Terminal.progressBar(quiet: quiet))

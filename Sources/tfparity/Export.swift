@@ -13,8 +13,12 @@ struct Export: ParsableCommand {
     @Option(help: "The NPZ archive to write; numpy.load reads it.")
     var npz: String
 
+    var paths: CommandPaths { CommandPaths(inputs: [("model", model)], outputs: [("--npz", npz)]) }
+
+    func validate() throws { try paths.validate() }
+
     func run() throws {
-        try runReportingErrors {
+        try runReportingErrors(paths: paths) {
             printOut(Rendering.text(try Exporter.export(model: model, npz: npz)))
         }
     }

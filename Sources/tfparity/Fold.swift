@@ -30,10 +30,15 @@ struct Fold: ParsableCommand {
         if recording != nil, inputShape != nil {
             throw ValidationError("give --recording or --input-shape, not both")
         }
+        try paths.validate()
+    }
+
+    var paths: CommandPaths {
+        CommandPaths(inputs: [("model", model), ("--recording", recording)], outputs: [("-o", output)])
     }
 
     func run() throws {
-        try runReportingErrors {
+        try runReportingErrors(paths: paths) {
             let options = FoldOptions(
                 recording: recording, inputShape: inputShape.flatMap(parsedShape), matrixProduct: commandLineMatrixProduct)
             printOut(Rendering.text(try Folder.fold(model: model, output: output, options: options)))

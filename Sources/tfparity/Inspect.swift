@@ -27,10 +27,17 @@ struct Inspect: ParsableCommand {
         if suggestSpec != nil, spec != nil {
             throw ValidationError("--suggest-spec writes a spec for a source inspected without --spec")
         }
+        try paths.validate()
+    }
+
+    var paths: CommandPaths {
+        CommandPaths(
+            inputs: [("file", file), ("--spec", spec), ("--config", config)],
+            outputs: [("--report", report.report), ("--suggest-spec", suggestSpec)])
     }
 
     func run() throws {
-        try runReportingErrors {
+        try runReportingErrors(paths: paths) {
             let result = try Inspector.inspect(path: file, spec: spec, config: config)
             if let suggestSpec {
                 try SpecSuggestion.write(for: result, to: suggestSpec)

@@ -43,23 +43,28 @@ extension ReportOptions {
 
 extension OutputFormat: ExpressibleByArgument {}
 
-/// Runs `body`; an input error becomes one `error:` line on stderr and exit code 2.
-func runReportingErrors(_ body: () throws -> Void) throws {
+/// Runs `body` once `paths`' inputs are checked; an input error becomes one `error:` line on stderr and exit code 2.
+///
+/// This is the one place errors are printed: control characters in the message (a tensor name holding terminal
+/// escapes, a path with a newline) are escaped there, so the error is always one line and never drives the terminal.
+func runReportingErrors(paths: CommandPaths? = nil, _ body: () throws -> Void) throws {
     _ = Terminal.interruptHandlers
     HDF5Probe.install()
     do {
+        try paths?.checkInputs()
         try body()
     } catch let error as ExitCode {
         throw error
     } catch {
-        var message = "\(error)".split(whereSeparator: \.isNewline).joined(separator: "; ")
+        var text = "\(error)"
+        while text.last?.isNewline == true { text.removeLast() }
         switch error as? ImportError {
-        case .noArchitecture: message += "; pass --spec SPEC.yaml naming its tensors"
+        case .noArchitecture: text += "; pass --spec SPEC.yaml naming its tensors"
         case .weightsWithoutConfig:
-            message += "; pass --config CONFIG.json (the model's config.json from its .keras file, or model.to_json())"
+            text += "; pass --config CONFIG.json (the model's config.json from its .keras file, or model.to_json())"
         case nil: break
         }
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(ErrorText.escaped(text))\n".utf8))
         throw ExitCode(2)
     }
 }
@@ -67,6 +72,13 @@ func runReportingErrors(_ body: () throws -> Void) throws {
 /// The matrix product commands that run a model use: OpenBLAS where it loads, else the portable kernel. Only those
 /// commands ask for it, so `convert` and `inspect` never load OpenBLAS (its start-up costs CPU time).
 var commandLineMatrixProduct: MatrixProduct { Acceleration.fastestProduct() }
+
+extension CommandPaths {
+    /// Throws the usage error (exit 64) for an output that names an input or is not a regular file; for `validate()`.
+    func validate() throws {
+        if let problem = outputProblem() { throw ValidationError(problem) }
+    }
+}
 
 func printOut(_ text: String) {
     FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))

@@ -37,11 +37,18 @@ struct Verify: ParsableCommand {
         guard rtol >= 0, rtol.isFinite else {
             throw ValidationError("--rtol must be a non-negative number, got '\(rtol)'")
         }
+        try paths.validate()
+    }
+
+    var paths: CommandPaths {
+        CommandPaths(
+            inputs: [("model", model), ("recording", recording)],
+            outputs: [("--junit", junit), ("--report", report.report)])
     }
 
     func run() throws {
         var passed = false
-        try runReportingErrors {
+        try runReportingErrors(paths: paths) {
             let result = try Verifier.verify(
                 model: model, recording: recording,
                 options: VerifyOptions(

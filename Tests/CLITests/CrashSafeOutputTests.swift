@@ -11,17 +11,19 @@ import Testing
 @Suite struct CrashSafeOutputTests {
     static let seedArguments = ["convert", "Fixtures/seed/params.npz", "--spec", "Fixtures/seed/spec.yaml", "-o"]
 
-    @Test func convertingOverItsOwnInputWorks() throws {
+    @Test func convertingOverItsOwnInputIsAUsageError() throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
         let model = dir.appendingPathComponent("m.safetensors").path
         #expect(try runTFParity(Self.seedArguments + [model]).status == 0)
-        // A safetensors source converted onto itself: read fully, then replaced atomically.
+        let before = try Data(contentsOf: URL(fileURLWithPath: model))
+        // An output naming an input is refused before anything is read or written (CONTRACT: exit 64).
         let again = try runTFParity([
             "convert", model, "--spec", "Fixtures/seed/spec.yaml", "-o", model,
         ])
-        #expect(again.status == 2 || again.status == 0, "\(again.stderr)")
-        #expect(try runTFParity(["inspect", model]).status == 0)
+        #expect(again.status == 64, "\(again.stderr)")
+        #expect(again.stderr.contains("names the input source '\(model)'"), "\(again.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.safetensors"])
     }
 

@@ -78,7 +78,12 @@ public struct MeasuredResult: Sendable {
 /// Runs the built `tfparity` from the repository root like `runTFParity`, but spawned with `posix_spawn` and reaped
 /// with `wait4`, so the peak memory measured is this child's own (and its children's), not that of every process
 /// the test runner has started.
-public func runTFParityMeasured(_ arguments: [String], environment: [String: String] = [:]) throws -> MeasuredResult {
+///
+/// - Parameter timeout: seconds after which the run is killed (SIGKILL to its process group), so a command that
+///   blocks (in `open` on a FIFO, say) fails its test instead of hanging the suite.
+public func runTFParityMeasured(
+    _ arguments: [String], environment: [String: String] = [:], timeout: Double = 120
+) throws -> MeasuredResult {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tfparity-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
@@ -114,13 +119,23 @@ public func runTFParityMeasured(_ arguments: [String], environment: [String: Str
 
     let start = Date()
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp)
+    // Its own process group, so the timeout kills GNU time and the CLI under it together.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attributes, 0)
+    let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
     guard spawned == 0 else {
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "posix_spawn failed: \(spawned)"])
     }
     var status: Int32 = 0
     var usage = rusage()
+    let child = pid
+    let watchdog = DispatchWorkItem { kill(-child, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
     while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    watchdog.cancel()
     let seconds = Date().timeIntervalSince(start)
     // WIFEXITED / WTERMSIG are macros Swift does not import.
     let signal = status & 0x7f

@@ -28,6 +28,9 @@ struct KerasConfig {
 
     /// Parses config JSON text; `path` names its file in errors.
     static func parse(_ data: [UInt8], path: String, isKeras2: Bool) throws -> KerasConfig {
+        // Before JSONSerialization builds anything: size, nesting and layer count (a 10^6-layer config is refused
+        // here in milliseconds instead of building a 6 GB graph).
+        try DocumentLimits.kerasConfig.checkJSON(data, path: path)
         let document: Any
         do {
             document = try JSONSerialization.jsonObject(with: Data(data), options: [.fragmentsAllowed])

@@ -57,7 +57,8 @@ public struct CheckpointSource: TensorSource {
         {
             return FileManager.default.fileExists(atPath: String(path[..<range.lowerBound]) + ".index")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        guard case .success(let opened) = FileIO.openRegularFile(path) else { return false }
+        let handle = FileHandle(fileDescriptor: opened.descriptor, closeOnDealloc: true)
         defer { try? handle.close() }
         guard let end = try? handle.seekToEnd(), end >= 48 else { return false }
         try? handle.seek(toOffset: end - 8)

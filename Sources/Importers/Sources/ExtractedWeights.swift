@@ -36,7 +36,11 @@ final class ExtractedWeights {
         _ = flock(descriptor, LOCK_SH | LOCK_NB)
         TemporaryFiles.register(temporaryPath)
         do {
-            try archive.extract(member, to: descriptor, destinationName: temporaryPath)
+            let name = name
+            try archive.extract(member, to: descriptor, destinationName: temporaryPath) { start in
+                // A weights file that does not start as HDF5 is refused before the rest of it is inflated.
+                guard Self.startsAsHDF5(start) else { throw HDF5Error.notHDF5(path: name) }
+            }
             try HDF5Isolation.check(temporaryPath, as: name)
             file = try HDF5File(path: temporaryPath, name: name)
         } catch {
@@ -45,6 +49,18 @@ final class ExtractedWeights {
             close(descriptor)
             throw error
         }
+    }
+
+    /// Whether `bytes` hold the HDF5 signature at offset 0, 512, 1024, 2048, … (where a user block may move it).
+    private static func startsAsHDF5(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let signature = SourceDetection.hdf5Signature
+        var offset = 0
+        while offset + signature.count <= bytes.count {
+            if bytes[offset..<(offset + signature.count)].elementsEqual(signature) { return true }
+            offset = offset == 0 ? 512 : offset * 2
+        }
+        // A first block too short to hold the signature: libhdf5 will say what is wrong with it.
+        return bytes.count < signature.count
     }
 
     deinit {

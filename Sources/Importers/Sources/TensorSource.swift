@@ -66,8 +66,11 @@ public enum SourceDetection {
             if manager.fileExists(atPath: path + ".index") { return .tensorflowCheckpoint }
             throw FileError(path: path, reason: "no such file or directory")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileError(path: path, reason: "cannot be opened for reading")
+        // Without blocking: a FIFO or a device is refused here, before any reader (or libhdf5) is given the name.
+        let handle: FileHandle
+        switch FileIO.openRegularFile(path) {
+        case .success(let opened): handle = FileHandle(fileDescriptor: opened.descriptor, closeOnDealloc: true)
+        case .failure(let failure): throw FileError(path: path, reason: failure.reason)
         }
         defer { try? handle.close() }
         let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
