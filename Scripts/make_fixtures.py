@@ -664,6 +664,8 @@ def main():
     # The malformed-input corpus is derived from the fixtures above, so it comes last.
     print("[corpus] corpus.py")
     ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "corpus.py")]).returncode == 0
+    print("[corpus] corpus_attributes.py")
+    ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "corpus_attributes.py")]).returncode == 0
     return 0 if ok else 1
 
 

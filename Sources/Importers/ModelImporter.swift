@@ -71,8 +71,9 @@ public enum ModelImporters {
             throw ImportError.noArchitecture(path: request.source, kind: request.kind)
         }
         var (plan, kind) = try importer.plan(request)
-        try plan.checkShapes()
+        // Errors about the model name the file the user gave (not a member extracted from it).
         plan.sourcePath = request.source
+        try plan.checkShapes()
         return (plan, kind)
     }
 }

@@ -34,6 +34,15 @@ public enum ModelFile {
             document = try decoder.decode(Document.self, from: Data(json.utf8))
         } catch let error as LayerRecord.Invalid {
             throw FileError(path: path, member: error.layer, reason: error.reason)
+        } catch let error as DecodingError {
+            // An attribute the JSON parser itself refuses to give as the type asked (1e300 for an Int) surfaces here,
+            // not inside the layer's record: name the layer from the error's coding path.
+            if let layer = Self.layerName(at: error, in: json) {
+                throw FileError(path: path, member: layer, reason: Self.describe(error))
+            }
+            throw FileError(
+                path: path, member: "__metadata__",
+                reason: "malformed '\(metadataKey)' metadata: \(Self.describe(error))")
         } catch {
             throw FileError(path: path, member: "__metadata__", reason: "malformed '\(metadataKey)' metadata: \(error)")
         }
@@ -136,6 +145,9 @@ public enum ModelFile {
                 type = record.type
                 legacy = record
             }
+            if version >= 2, let problem = Self.unrepresentableNumber(in: attributes) {
+                throw Invalid(layer: name, reason: problem)
+            }
             guard let operation = LayerRegistry.operation(named: type) else {
                 throw Invalid(
                     layer: name,
@@ -153,6 +165,20 @@ public enum ModelFile {
             }
         }
 
+        /// `axis 1e+300: is out of range` for the first attribute holding a number no attribute takes (beyond what
+        /// an `Int` holds): JSONDecoder reports those as invalid JSON without saying where.
+        static func unrepresentableNumber(in attributes: any Decoder) -> String? {
+            guard let values = try? attributes.singleValueContainer().decode([String: AnyNumbers].self) else {
+                return nil
+            }
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                if let bad = value.numbers.first(where: { !$0.isFinite || abs($0) >= 0x1p63 }) {
+                    return "\(key) \(bad): is out of range"
+                }
+            }
+            return nil
+        }
+
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(name, forKey: .name)
@@ -162,6 +188,22 @@ public enum ModelFile {
         }
 
         static func describe(_ error: DecodingError) -> String { ModelFile.describe(error) }
+    }
+
+    /// The name of the layer a decoding error of the document is about, when its coding path runs through `layers`.
+    static func layerName(at error: DecodingError, in json: String) -> String? {
+        let context: DecodingError.Context
+        switch error {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
+        case .keyNotFound(_, let c): context = c
+        @unknown default: return nil
+        }
+        let path = context.codingPath
+        guard path.count >= 2, path[0].stringValue == "layers", let index = path[1].intValue,
+            let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+            let layers = root["layers"] as? [[String: Any]], layers.indices.contains(index)
+        else { return nil }
+        return layers[index]["name"] as? String ?? "layer \(index)"
     }
 
     /// A decoding error of a layer's attributes in words, naming the attribute: `attribute 'strides' is missing`.
@@ -217,6 +259,33 @@ public enum ModelFile {
             }
             self.type = type
             self.attributes = attributes
+        }
+    }
+
+    /// Every number in a JSON value (nested lists and objects included), anything else ignored.
+    struct AnyNumbers: Decodable {
+        var numbers: [Double] = []
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            if let object = try? decoder.container(keyedBy: Key.self) {
+                for key in object.allKeys {
+                    numbers += (try? object.decode(AnyNumbers.self, forKey: key))?.numbers ?? []
+                }
+            } else if var list = try? decoder.unkeyedContainer() {
+                while !list.isAtEnd {
+                    guard let element = try? list.decode(AnyNumbers.self) else { break }
+                    numbers += element.numbers
+                }
+            } else if let number = try? decoder.singleValueContainer().decode(Double.self) {
+                numbers = [number]
+            }
         }
     }
 

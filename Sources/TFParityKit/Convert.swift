@@ -105,12 +105,14 @@ public enum Converter {
             files = CheckpointSource.bundleFiles(path) ?? [path]
         }
         for file in files {
-            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw FileError(path: file, reason: "cannot be opened for reading") }
+            // Never blocks on a FIFO, never reads a device: the same opening every reader uses.
+            let (descriptor, size): (Int32, Int)
+            switch FileIO.openRegularFile(file) {
+            case .success(let opened): (descriptor, size) = opened
+            case .failure(let failure): throw FileError(path: file, reason: failure.reason)
+            }
             defer { close(descriptor) }
-            var status = stat()
-            guard fstat(descriptor, &status) == 0 else { throw FileError(path: file, reason: "cannot be read") }
-            let failure = try FileIO.withBlocks(descriptor, offset: 0, count: Int(status.st_size)) { window, _ in
+            let failure = try FileIO.withBlocks(descriptor, offset: 0, count: size) { window, _ in
                 if cancelled() { throw CancellationError() }
                 hasher.update(window)
             }

@@ -25,12 +25,15 @@ struct CorpusCase: Decodable, Sendable, CustomTestStringConvertible {
         case knownIssue = "known_issue"
     }
 
+    /// The cases of `manifest.json` (corpus.py) and `attributes.json` (corpus_attributes.py: hostile layer attributes).
     static func load() -> [CorpusCase] {
         struct Manifest: Decodable { var cases: [CorpusCase] }
-        let url = fixture("corpus/manifest.json")
-        guard let data = try? Data(contentsOf: url), let manifest = try? JSONDecoder().decode(Manifest.self, from: data)
-        else { return [] }
-        return manifest.cases
+        return ["corpus/manifest.json", "corpus/attributes.json"].flatMap { name -> [CorpusCase] in
+            guard let data = try? Data(contentsOf: fixture(name)),
+                let manifest = try? JSONDecoder().decode(Manifest.self, from: data)
+            else { return [] }
+            return manifest.cases
+        }
     }
 }
 
@@ -51,6 +54,7 @@ struct CorpusCase: Decodable, Sendable, CustomTestStringConvertible {
         #expect(
             classes == [
                 "npy", "npz", "safetensors", "hdf5", "tf-checkpoint", "spec", "recording", "special", "output", "keras",
+                "layer-attributes",
             ])
     }
 

@@ -146,6 +146,9 @@ struct KerasLayer {
             return single
         }
         if config["axis"] == nil { return value }
-        throw fail("\(className) over several axes (\(config["axis"] ?? "")) is not supported")
+        if let list = config["axis"] as? [Any], list.count > 1 {
+            throw fail("\(className) over several axes (\(list)) is not supported")
+        }
+        throw fail("\(className) axis \(config["axis"] ?? ""): is not an integer axis")
     }
 }

@@ -250,8 +250,7 @@ struct KerasModelBuilder {
             emitted.insert(entry.name)
         }
         let plan = ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: store.path)
-        // Variable shapes against each layer's config, as the engine checks them, before anything is read.
-        try plan.checkShapes()
+        // ModelImporters checks the plan (attributes, shapes) before anything is read, naming the file the user gave.
         return plan
     }
 
