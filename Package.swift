@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, one direction:
-// C shims (CHDF5, CZlib) → typed wrappers and format readers (HDF5Kit, NumPyFormat, SafeTensors, TFCheckpoint)
+// C shims (CHDF5, CZlib) → typed wrappers and format readers (HDF5Kit, NumPyFormat, SafeTensors, TFCheckpoint, TFGraph)
 // → model and engine (ParityModel) → operations (TFParityKit) → CLI (tfparity).
 // TensorCore, ParityModel, SafeTensors and TFCheckpoint carry no C library, so the runtime can ship without one.
 let package = Package(
@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
         .target(name: "ProtobufWire", dependencies: ["TensorCore"]),
         .target(name: "TFCheckpoint", dependencies: ["TensorCore", "ProtobufWire"]),
+        .target(name: "TFGraph", dependencies: ["TensorCore", "ProtobufWire"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
         .target(
@@ -65,6 +66,7 @@ let package = Package(
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint", "TestSupport"]),
+        .testTarget(name: "TFGraphTests", dependencies: ["TFGraph", "TFCheckpoint", "ProtobufWire", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "TFParityKitTests", dependencies: ["TFParityKit", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport", "NumPyFormat", "TensorCore"]),
