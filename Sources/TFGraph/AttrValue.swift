@@ -94,13 +94,18 @@ public enum AttrValue: Sendable, Equatable {
             case 5: value = .bool(try reader.varint(wireType, field: 5, "b") != 0)
             case 6: value = .type(try TFDataType.read(&reader, wireType, field: 6, "type"))
             case 7:
-                value = .shape(try inField("shape") { try TensorShapeProto.decode(try reader.message(wireType, field: 7, "shape")) })
+                value = .shape(
+                    try inField("shape") {
+                        try TensorShapeProto.decode(try reader.message(wireType, field: 7, "shape"))
+                    })
             case 8:
-                value = .tensor(try inField("tensor") { try TensorProto.decode(try reader.message(wireType, field: 8, "tensor")) })
+                value = .tensor(
+                    try inField("tensor") { try TensorProto.decode(try reader.message(wireType, field: 8, "tensor")) })
             case 9: value = .placeholder(try reader.string(wireType, field: 9, "placeholder"))
             case 10:
                 value = .function(
-                    try NameAttrList.decode(try reader.message(wireType, field: 10, "func"), depth: depth + 1, limits: limits))
+                    try NameAttrList.decode(
+                        try reader.message(wireType, field: 10, "func"), depth: depth + 1, limits: limits))
             default:
                 try reader.skip(wireType)
             }

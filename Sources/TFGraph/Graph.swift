@@ -30,25 +30,22 @@ public struct TensorReference: Hashable, Sendable, CustomStringConvertible {
         node = String(first)
         outputArgument = nil
         index = 0
-        func number(_ part: Substring) -> Int? {
-            guard !part.isEmpty, part.allSatisfy(\.isASCII), part.allSatisfy(\.isNumber), part.count <= 9 else {
-                return nil
-            }
-            return Int(part)
-        }
+        // An output index is decimal digits; TensorFlow's are int32, and more than nine digits is no index.
+        func isIndex(_ part: Substring) -> Bool { !part.isEmpty && part.allSatisfy { $0.isASCII && $0.isNumber } }
+        func parseIndex(_ part: Substring) -> Int? { part.count <= 9 ? Int(part) : nil }
         switch parts.count {
         case 1:
             break
+        case 2 where isIndex(parts[1]):
+            guard let n = parseIndex(parts[1]) else { return nil }
+            index = n
         case 2:
-            if let n = number(parts[1]) {
-                index = n
-            } else if !parts[1].isEmpty {
-                outputArgument = String(parts[1])
-            } else {
+            guard !parts[1].isEmpty else { return nil }
+            outputArgument = String(parts[1])
+        default:
+            guard !parts[1].isEmpty, !isIndex(parts[1]), isIndex(parts[2]), let n = parseIndex(parts[2]) else {
                 return nil
             }
-        default:
-            guard !parts[1].isEmpty, let n = number(parts[2]) else { return nil }
             outputArgument = String(parts[1])
             index = n
         }

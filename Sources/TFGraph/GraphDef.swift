@@ -165,7 +165,8 @@ public struct FunctionDef: Sendable, Equatable {
             try ProtobufReader.fields(bytes) { reader, number, wireType in
                 switch number {
                 case 4:
-                    let (key, value) = try ProtobufReader.stringMapEntry(try reader.message(wireType, field: 4, "ret"), "ret")
+                    let (key, value) = try ProtobufReader.stringMapEntry(
+                        try reader.message(wireType, field: 4, "ret"), "ret")
                     function.ret[key] = value
                 case 5:
                     let (key, value) = try AttrValue.entry(

@@ -30,7 +30,8 @@ enum GraphFile {
         }
         switch FileIO.read(descriptor, count: size, at: 0) {
         case .success(let bytes): return bytes
-        case .failure(let failure): throw GraphError.unreadable(path: path, reason: "read failed: \(failure.description)")
+        case .failure(let failure):
+            throw GraphError.unreadable(path: path, reason: "read failed: \(failure.description)")
         }
     }
 }

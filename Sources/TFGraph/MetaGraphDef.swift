@@ -93,7 +93,11 @@ public enum CollectionDef: Sendable, Equatable {
             case 1:
                 var names: [String] = []
                 try ProtobufReader.fields(try reader.message(wireType, field: 1, "node_list")) { list, field, type in
-                    if field == 1 { names.append(try list.string(type, field: 1, "node_list.value")) } else { try list.skip(type) }
+                    if field == 1 {
+                        names.append(try list.string(type, field: 1, "node_list.value"))
+                    } else {
+                        try list.skip(type)
+                    }
                 }
                 collection = .nodeList(names)
             case 2:
@@ -110,13 +114,21 @@ public enum CollectionDef: Sendable, Equatable {
             case 3:
                 var values: [UInt64] = []
                 try ProtobufReader.fields(try reader.message(wireType, field: 3, "int64_list")) { list, field, type in
-                    if field == 1 { try list.appendVarints(type, "int64_list.value", to: &values) } else { try list.skip(type) }
+                    if field == 1 {
+                        try list.appendVarints(type, "int64_list.value", to: &values)
+                    } else {
+                        try list.skip(type)
+                    }
                 }
                 collection = .int64List(values.map { Int64(bitPattern: $0) })
             case 4:
                 var values: [UInt32] = []
                 try ProtobufReader.fields(try reader.message(wireType, field: 4, "float_list")) { list, field, type in
-                    if field == 1 { try list.appendFixed32s(type, "float_list.value", to: &values) } else { try list.skip(type) }
+                    if field == 1 {
+                        try list.appendFixed32s(type, "float_list.value", to: &values)
+                    } else {
+                        try list.skip(type)
+                    }
                 }
                 collection = .floatList(values.map(Float.init(bitPattern:)))
             default:
@@ -160,7 +172,8 @@ public struct MetaGraphDef: Sendable, Equatable {
         try ProtobufReader.fields(bytes) { reader, number, wireType in
             switch number {
             case 1:
-                try ProtobufReader.fields(try reader.message(wireType, field: 1, "meta_info_def")) { info, field, type in
+                try ProtobufReader.fields(try reader.message(wireType, field: 1, "meta_info_def")) {
+                    info, field, type in
                     switch field {
                     case 4: meta.tags.append(try info.string(type, field: 4, "meta_info_def.tags"))
                     case 5: meta.tensorflowVersion = try info.string(type, field: 5, "meta_info_def.tensorflow_version")
@@ -169,7 +182,10 @@ public struct MetaGraphDef: Sendable, Equatable {
                 }
             case 2:
                 meta.graph = try GraphDef.decode(try reader.message(wireType, field: 2, "graph_def"), limits: limits)
-            case 3: meta.saver = try inField("saver_def") { try SaverDef.decode(try reader.message(wireType, field: 3, "saver_def")) }
+            case 3:
+                meta.saver = try inField("saver_def") {
+                    try SaverDef.decode(try reader.message(wireType, field: 3, "saver_def"))
+                }
             case 4:
                 let (key, value) = try inField("collection_def") {
                     try ProtobufReader.mapEntry(
@@ -186,7 +202,8 @@ public struct MetaGraphDef: Sendable, Equatable {
                 meta.signatures[key] = value
             case 7:
                 meta.objectGraph = try inField("object_graph_def") {
-                    try SavedObjectGraph.decode(try reader.message(wireType, field: 7, "object_graph_def"), limits: limits)
+                    try SavedObjectGraph.decode(
+                        try reader.message(wireType, field: 7, "object_graph_def"), limits: limits)
                 }
             default:
                 try reader.skip(wireType)

@@ -86,7 +86,8 @@ public struct SavedVariable: Sendable, Equatable {
         try ProtobufReader.fields(bytes) { reader, number, wireType in
             switch number {
             case 1: variable.dtype = try TFDataType.read(&reader, wireType, field: 1, "variable.dtype")
-            case 2: variable.shape = try TensorShapeProto.decode(try reader.message(wireType, field: 2, "variable.shape"))
+            case 2:
+                variable.shape = try TensorShapeProto.decode(try reader.message(wireType, field: 2, "variable.shape"))
             case 3: variable.trainable = try reader.varint(wireType, field: 3, "variable.trainable") != 0
             case 6: variable.name = try reader.string(wireType, field: 6, "variable.name")
             case 7: variable.device = try reader.string(wireType, field: 7, "variable.device")
@@ -123,17 +124,26 @@ public struct SavedObject: Sendable, Equatable {
         var object = SavedObject()
         try ProtobufReader.fields(bytes) { reader, number, wireType in
             switch number {
-            case 1: object.children.append(try ObjectReference.decode(try reader.message(wireType, field: 1, "children")))
+            case 1:
+                object.children.append(try ObjectReference.decode(try reader.message(wireType, field: 1, "children")))
             case 4:
                 var identifier = ""
                 try ProtobufReader.fields(try reader.message(wireType, field: 4, "user_object")) { user, field, type in
-                    if field == 1 { identifier = try user.string(type, field: 1, "identifier") } else { try user.skip(type) }
+                    if field == 1 {
+                        identifier = try user.string(type, field: 1, "identifier")
+                    } else {
+                        try user.skip(type)
+                    }
                 }
                 object.kind = .userObject(identifier: identifier)
             case 5:
                 var index: Int64 = 0
                 try ProtobufReader.fields(try reader.message(wireType, field: 5, "asset")) { asset, field, type in
-                    if field == 1 { index = try asset.int64(type, field: 1, "asset_file_def_index") } else { try asset.skip(type) }
+                    if field == 1 {
+                        index = try asset.int64(type, field: 1, "asset_file_def_index")
+                    } else {
+                        try asset.skip(type)
+                    }
                 }
                 object.kind = .asset(fileIndex: Int(clamping: index))
             case 6:
@@ -146,29 +156,45 @@ public struct SavedObject: Sendable, Equatable {
                     }
                 }
                 object.kind = .function(concreteFunctions: names)
-            case 7: object.kind = .variable(try SavedVariable.decode(try reader.message(wireType, field: 7, "variable")))
+            case 7:
+                object.kind = .variable(try SavedVariable.decode(try reader.message(wireType, field: 7, "variable")))
             case 8:
                 var name = ""
-                try ProtobufReader.fields(try reader.message(wireType, field: 8, "bare_concrete_function")) { bare, field, type in
-                    if field == 1 { name = try bare.string(type, field: 1, "concrete_function_name") } else { try bare.skip(type) }
+                try ProtobufReader.fields(try reader.message(wireType, field: 8, "bare_concrete_function")) {
+                    bare, field, type in
+                    if field == 1 {
+                        name = try bare.string(type, field: 1, "concrete_function_name")
+                    } else {
+                        try bare.skip(type)
+                    }
                 }
                 object.kind = .bareConcreteFunction(name: name)
             case 9:
                 var operation = ""
                 try ProtobufReader.fields(try reader.message(wireType, field: 9, "constant")) { constant, field, type in
-                    if field == 1 { operation = try constant.string(type, field: 1, "operation") } else { try constant.skip(type) }
+                    if field == 1 {
+                        operation = try constant.string(type, field: 1, "operation")
+                    } else {
+                        try constant.skip(type)
+                    }
                 }
                 object.kind = .constant(operation: operation)
             case 10:
                 var device = ""
-                try ProtobufReader.fields(try reader.message(wireType, field: 10, "resource")) { resource, field, type in
-                    if field == 1 { device = try resource.string(type, field: 1, "device") } else { try resource.skip(type) }
+                try ProtobufReader.fields(try reader.message(wireType, field: 10, "resource")) {
+                    resource, field, type in
+                    if field == 1 {
+                        device = try resource.string(type, field: 1, "device")
+                    } else {
+                        try resource.skip(type)
+                    }
                 }
                 object.kind = .resource(device: device)
             case 12:
                 var name = ""
                 var function = ""
-                try ProtobufReader.fields(try reader.message(wireType, field: 12, "captured_tensor")) { captured, field, type in
+                try ProtobufReader.fields(try reader.message(wireType, field: 12, "captured_tensor")) {
+                    captured, field, type in
                     switch field {
                     case 1: name = try captured.string(type, field: 1, "captured_tensor.name")
                     case 2: function = try captured.string(type, field: 2, "captured_tensor.concrete_function")
@@ -194,7 +220,11 @@ public struct SavedConcreteFunction: Sendable, Equatable {
         var function = SavedConcreteFunction()
         var ids: [UInt64] = []
         try ProtobufReader.fields(bytes) { reader, number, wireType in
-            if number == 2 { try reader.appendVarints(wireType, "bound_inputs", to: &ids) } else { try reader.skip(wireType) }
+            if number == 2 {
+                try reader.appendVarints(wireType, "bound_inputs", to: &ids)
+            } else {
+                try reader.skip(wireType)
+            }
         }
         for id in ids {
             // int32 on the wire: a negative id is ten bytes of sign extension, never a valid node.
@@ -300,14 +330,16 @@ public struct TrackableObjectGraph: Sendable, Equatable {
                 var object = Object()
                 try ProtobufReader.fields(try reader.message(wireType, field: 1, "nodes")) { node, field, type in
                     switch field {
-                    case 1: object.children.append(try ObjectReference.decode(try node.message(type, field: 1, "children")))
+                    case 1:
+                        object.children.append(try ObjectReference.decode(try node.message(type, field: 1, "children")))
                     case 2:
                         var attribute = Attribute()
                         try ProtobufReader.fields(try node.message(type, field: 2, "attributes")) { tensor, key, kind in
                             switch key {
                             case 1: attribute.name = try tensor.string(kind, field: 1, "attributes.name")
                             case 2: attribute.fullName = try tensor.string(kind, field: 2, "attributes.full_name")
-                            case 3: attribute.checkpointKey = try tensor.string(kind, field: 3, "attributes.checkpoint_key")
+                            case 3:
+                                attribute.checkpointKey = try tensor.string(kind, field: 3, "attributes.checkpoint_key")
                             default: try tensor.skip(kind)
                             }
                         }

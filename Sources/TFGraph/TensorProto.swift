@@ -97,7 +97,8 @@ public struct TensorShapeProto: Sendable, Equatable {
                         kind: .badTensor, node: nil, reason: "dimension \(shape.dims.count) has size \(size)")
                 }
                 guard shape.dims.count < maxRank else {
-                    throw DecodeFailure(kind: .badTensor, node: nil, reason: "the shape has more than \(maxRank) dimensions")
+                    throw DecodeFailure(
+                        kind: .badTensor, node: nil, reason: "the shape has more than \(maxRank) dimensions")
                 }
                 shape.dims.append(Int(size))
                 shape.dimNames.append(name)
@@ -141,7 +142,8 @@ public struct TensorProto: Sendable, Equatable {
         try ProtobufReader.fields(bytes) { reader, number, wireType in
             switch number {
             case 1: tensor.dtype = try TFDataType.read(&reader, wireType, field: 1, "dtype")
-            case 2: tensor.shape = try inField("tensor_shape") {
+            case 2:
+                tensor.shape = try inField("tensor_shape") {
                     try TensorShapeProto.decode(try reader.message(wireType, field: 2, "tensor_shape"))
                 }
             case 3:
@@ -254,7 +256,8 @@ public struct TensorProto: Sendable, Equatable {
         bytes.withUnsafeMutableBytes { raw in
             func store<Word: FixedWidthInteger>(_ words: [Word], as _: Word.Type) {
                 for i in 0..<count {
-                    raw.storeBytes(of: words[min(i, words.count - 1)].littleEndian, toByteOffset: i * width, as: Word.self)
+                    raw.storeBytes(
+                        of: words[min(i, words.count - 1)].littleEndian, toByteOffset: i * width, as: Word.self)
                 }
             }
             switch dtype {
@@ -290,6 +293,7 @@ public struct TensorProto: Sendable, Equatable {
     }
 
     private func describe(_ shape: TensorShapeProto) -> String {
-        shape.unknownRank ? "<unknown rank>" : "[" + shape.dims.map { $0 < 0 ? "?" : String($0) }.joined(separator: ", ") + "]"
+        shape.unknownRank
+            ? "<unknown rank>" : "[" + shape.dims.map { $0 < 0 ? "?" : String($0) }.joined(separator: ", ") + "]"
     }
 }
