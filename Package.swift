@@ -2,8 +2,12 @@
 import PackageDescription
 
 // Layers, one direction:
-// C shims (CHDF5, CZlib) → typed wrappers and format readers (HDF5Kit, NumPyFormat, SafeTensors, TFCheckpoint)
-// and writers (ONNXFormat) → model and engine (ParityModel) → operations (TFParityKit) → CLI (tfparity).
+// C shims (CHDF5, CZlib, CLibcrypto) → typed wrappers and format readers/writers (HDF5Kit, NumPyFormat,
+// SafeTensors, TFCheckpoint, TFGraph, ONNXFormat; protobuf wire format in ProtobufWire) → model and engine
+// (ParityModel: one file per layer operation under Operations/, listed by LayerRegistry) → importers (Importers:
+// spec, Keras — one mapping file per Keras class — and tensor sources, behind ModelImporter) → operations
+// (TFParityKit: convert, verify, inspect, fold, export) → reports (Reports: text, JSON, markdown, JUnit, HTML)
+// → CLI (tfparity, with Platform: OpenBLAS loading).
 // TensorCore, ParityModel, SafeTensors and TFCheckpoint carry no C library, so the runtime can ship without one.
 let package = Package(
     name: "tfparity",
@@ -45,6 +49,7 @@ let package = Package(
         .target(name: "ProtobufWire", dependencies: ["TensorCore"]),
         .target(name: "TFCheckpoint", dependencies: ["TensorCore", "ProtobufWire"]),
         .target(name: "ONNXFormat", dependencies: ["TensorCore", "ProtobufWire"]),
+        .target(name: "TFGraph", dependencies: ["TensorCore", "ProtobufWire"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
         .target(
@@ -78,6 +83,7 @@ let package = Package(
         .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint", "TestSupport"]),
         .testTarget(
             name: "ONNXFormatTests", dependencies: ["ONNXFormat", "ProtobufWire", "NumPyFormat", "TestSupport"]),
+        .testTarget(name: "TFGraphTests", dependencies: ["TFGraph", "TFCheckpoint", "ProtobufWire", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(
             name: "TFParityKitTests", dependencies: ["TFParityKit", "Importers", "Reports", "Platform", "TestSupport"]),

@@ -19,6 +19,7 @@ Writes:
                                            issue-14 cases (Scripts/fixtures/keras_ops.py)
   Fixtures/keras/                          Keras model files + recordings, both flavours; manifest.json with
                                            `fixtures` and `pending` (Scripts/fixtures/keras_models.py)
+  Fixtures/graphs/                         TF graphs and SavedModels + recordings (Scripts/fixtures/tf_graphs.py)
 """
 import io
 import json
@@ -661,6 +662,9 @@ def main():
     # Keras 2 (tf_keras) and Keras 3 model files with recordings made by Scripts/record_keras.py.
     print("[keras] keras_models.py")
     ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "keras_models.py")]).returncode == 0
+    # TensorFlow graphs (meta graphs, frozen GraphDefs, SavedModels) with recordings by Scripts/record_graph.py.
+    print("[graphs] tf_graphs.py")
+    ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "tf_graphs.py")]).returncode == 0
     # The malformed-input corpus is derived from the fixtures above, so it comes last.
     print("[corpus] corpus.py")
     ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "corpus.py")]).returncode == 0

@@ -237,6 +237,77 @@ public final class TensorBundle {
         return Tensor(dtype: dtype, shape: record.shape, bytes: bytes)
     }
 
+    /// The elements of a string tensor (`_CHECKPOINTABLE_OBJECT_GRAPH`, the serialised object graph of a TF2
+    /// checkpoint), read with one positioned read and checked against the entry's CRC-32C.
+    ///
+    /// TensorFlow stores a string tensor as every element's length (varint64), a masked CRC-32C of those lengths,
+    /// then the bytes (tensor_bundle.cc, `WriteStringTensor`); the entry's checksum covers the lengths as
+    /// little-endian uint32s (uint64 past 4 GiB), the length checksum and the bytes.
+    public func stringElements(named name: String) throws -> [[UInt8]] {
+        guard let (record, position) = records[name] else {
+            throw CheckpointError.noSuchTensor(path: prefix, tensor: name)
+        }
+        guard entries[position].kind == .string else {
+            throw CheckpointError.malformedEntry(path: indexPath, tensor: name, reason: "not a string tensor")
+        }
+        let dataPath = dataPaths[record.shardID]
+        let bytes: [UInt8]
+        switch FileIO.read(shards[record.shardID].fileDescriptor, count: Int(record.size), at: Int(record.offset)) {
+        case .success(let read): bytes = read
+        case .failure(let failure):
+            throw CheckpointError.unreadable(path: dataPath, reason: "read failed: \(failure.description)")
+        }
+        func bad(_ reason: String) -> CheckpointError { .malformedEntry(path: dataPath, tensor: name, reason: reason) }
+        // Every element takes at least one length byte, so a count beyond the size is damage, refused unallocated.
+        guard let count = Shape.elementCount(record.shape), count <= bytes.count else {
+            throw bad("shape \(Shape.describe(record.shape)) does not fit in \(bytes.count) bytes")
+        }
+        var reader = ByteReader(bytes)
+        var lengths: [Int] = []
+        lengths.reserveCapacity(count)
+        var crc: UInt32 = 0
+        do {
+            for _ in 0..<count {
+                let length = try reader.readVarint()
+                guard length <= UInt64(bytes.count) else { throw bad("a string claims \(length) bytes") }
+                if length <= UInt64(UInt32.max) {
+                    crc = CRC32C.update(crc, with: Self.littleEndian(UInt32(length)))
+                } else {
+                    crc = CRC32C.update(crc, with: Self.littleEndian(length))
+                }
+                lengths.append(Int(length))
+            }
+            let lengthsChecksum = try reader.readBytes(4)
+            let storedLengthsCRC = UInt32(
+                littleEndian: lengthsChecksum.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+            guard CRC32C.unmask(storedLengthsCRC) == crc else {
+                throw bad("the string lengths do not match their checksum")
+            }
+            crc = CRC32C.update(crc, with: lengthsChecksum)
+            var elements: [[UInt8]] = []
+            elements.reserveCapacity(count)
+            for length in lengths {
+                let element = try reader.readBytes(length)
+                crc = CRC32C.update(crc, with: element)
+                elements.append(Array(element))
+            }
+            guard reader.isAtEnd else { throw bad("\(reader.remaining) bytes follow the last string") }
+            if record.hasCRC32C, CRC32C.unmask(record.maskedCRC32C) != crc {
+                throw CheckpointError.tensorChecksumMismatch(
+                    path: dataPath, tensor: name, stored: CRC32C.unmask(record.maskedCRC32C), computed: crc)
+            }
+            return elements
+        } catch let error as TruncatedData {
+            throw bad("the string data ends early (\(error))")
+        } catch let error as VarintOverflow {
+            throw bad("\(error)")
+        }
+    }
+
+    private static func littleEndian<Word: FixedWidthInteger>(_ value: Word) -> [UInt8] {
+        withUnsafeBytes(of: value.littleEndian) { Array($0) }
+    }
+
     /// The bundle prefix a user's path names.
     static func prefix(for path: String) throws -> String {
         let manager = FileManager.default
