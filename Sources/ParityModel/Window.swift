@@ -124,3 +124,79 @@ public struct Pooling2D: Sendable, Equatable, Codable {
         return ValueShape([image.batch, height, width, image.channels])
     }
 }
+
+/// What the depthwise convolutions (`DepthwiseConv2D`, `SeparableConv2D`) share: their window, `depth_multiplier`
+/// and activation as flat attributes, and the validation of those.
+public protocol DepthwiseConvolutionOperation: LayerOperation {
+    var geometry: Convolution2D { get }
+    var depthMultiplier: Int { get }
+    var activation: Activation { get }
+    init(_ geometry: Convolution2D, depthMultiplier: Int, activation: Activation)
+}
+
+private enum DepthwiseCodingKeys: String, CodingKey {
+    case activation
+    case depthMultiplier = "depth_multiplier"
+}
+
+extension DepthwiseConvolutionOperation {
+    public func validate() throws(LayerProblem) {
+        try geometry.validate()
+        try Attribute.positive("depth_multiplier", [depthMultiplier], count: 1)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: DepthwiseCodingKeys.self)
+        self.init(
+            try Convolution2D(from: decoder), depthMultiplier: try container.decode(Int.self, forKey: .depthMultiplier),
+            activation: try container.decode(Activation.self, forKey: .activation))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try geometry.encode(to: encoder)
+        var container = encoder.container(keyedBy: DepthwiseCodingKeys.self)
+        try container.encode(depthMultiplier, forKey: .depthMultiplier)
+        try container.encode(activation, forKey: .activation)
+    }
+}
+
+/// What the edge operations (`ZeroPadding2D`, `Cropping2D`) share: four amounts at the edges of height and width,
+/// stored as one list `[top, bottom, left, right]` under the operation's `attributeKey`, each in
+/// 0…`Limits.spatialExtent`.
+public protocol EdgeAmountOperation: LayerOperation {
+    static var attributeKey: String { get }
+    var top: Int { get }
+    var bottom: Int { get }
+    var left: Int { get }
+    var right: Int { get }
+    init(top: Int, bottom: Int, left: Int, right: Int)
+}
+
+private struct EdgeKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension EdgeAmountOperation {
+    public func validate() throws(LayerProblem) {
+        try Attribute.nonNegative(Self.attributeKey, [top, bottom, left, right], count: 4)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: EdgeKey.self)
+        let key = EdgeKey(stringValue: Self.attributeKey)
+        let values = try container.decode([Int].self, forKey: key)
+        guard values.count == 4 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: container, debugDescription: "needs [top, bottom, left, right]")
+        }
+        self.init(top: values[0], bottom: values[1], left: values[2], right: values[3])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: EdgeKey.self)
+        try container.encode([top, bottom, left, right], forKey: EdgeKey(stringValue: Self.attributeKey))
+    }
+}

@@ -1,21 +1,8 @@
 /// Elementwise sum of every input (NumPy broadcasting).
-public struct Add: LayerOperation {
+public struct Add: BroadcastingMergeOperation {
     public static let typeName = "add"
-    public static var inputCount: ClosedRange<Int> { 1...1024 }
 
     public init() {}
 
-    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
-        try ShapeKernels.broadcastShape(inputs)
-    }
-
-    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        Prepared()
-    }
-
-    struct Prepared: PreparedOperation {
-        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            ShapeKernels.combine(inputs, outputShape: outputShape, +)
-        }
-    }
+    public static func combine(_ a: Float, _ b: Float) -> Float { a + b }
 }

@@ -1,6 +1,7 @@
 /// Rows and columns removed from the edges of an NHWC input (attribute `cropping`: `[top, bottom, left, right]`), as
 /// Keras' `Cropping2D`.
-public struct Cropping2D: LayerOperation {
+public struct Cropping2D: EdgeAmountOperation {
+    public static let attributeKey = "cropping"
     public static let typeName = "cropping2d"
     public var top: Int
     public var bottom: Int
@@ -9,10 +10,6 @@ public struct Cropping2D: LayerOperation {
 
     public init(top: Int, bottom: Int, left: Int, right: Int) {
         (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
-    }
-
-    public func validate() throws(LayerProblem) {
-        try Attribute.nonNegative("cropping", [top, bottom, left, right], count: 4)
     }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
@@ -49,20 +46,4 @@ public struct Cropping2D: LayerOperation {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case cropping }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        let values = try container.decode([Int].self, forKey: .cropping)
-        guard values.count == 4 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .cropping, in: container, debugDescription: "needs [top, bottom, left, right]")
-        }
-        self.init(top: values[0], bottom: values[1], left: values[2], right: values[3])
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode([top, bottom, left, right], forKey: .cropping)
-    }
 }

@@ -1,6 +1,6 @@
 /// Per-channel convolution over NHWC input; `depthwise_kernel` is `[kh, kw, in, multiplier]`, output channel
 /// `c * multiplier + m` (TensorFlow's `depthwise_conv2d`), `bias` optional.
-public struct DepthwiseConv2D: LayerOperation {
+public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
     public static let typeName = "depthwise_conv2d"
     public var geometry: Convolution2D
     public var depthMultiplier: Int
@@ -13,11 +13,6 @@ public struct DepthwiseConv2D: LayerOperation {
     }
 
     public var parameters: [ParameterSlot] { [.required("depthwise_kernel"), .optional("bias", vector: true)] }
-
-    public func validate() throws(LayerProblem) {
-        try geometry.validate()
-        try Attribute.positive("depth_multiplier", [depthMultiplier], count: 1)
-    }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
         let kernel = try ParameterShape.required("depthwise_kernel", parameter)
@@ -54,25 +49,6 @@ public struct DepthwiseConv2D: LayerOperation {
             activation.apply(to: &y.values, lastDimension: y.lastDimension)
             return y
         }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case activation
-        case depthMultiplier = "depth_multiplier"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        geometry = try Convolution2D(from: decoder)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        depthMultiplier = try container.decode(Int.self, forKey: .depthMultiplier)
-        activation = try container.decode(Activation.self, forKey: .activation)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try geometry.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(depthMultiplier, forKey: .depthMultiplier)
-        try container.encode(activation, forKey: .activation)
     }
 }
 

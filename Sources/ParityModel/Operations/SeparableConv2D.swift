@@ -1,6 +1,6 @@
 /// A depthwise convolution (`depthwise_kernel [kh, kw, in, multiplier]`) then a 1×1 one (`pointwise_kernel
 /// [1, 1, in * multiplier, out]`), `bias` optional, over NHWC input.
-public struct SeparableConv2D: LayerOperation {
+public struct SeparableConv2D: DepthwiseConvolutionOperation {
     public static let typeName = "separable_conv2d"
     public var geometry: Convolution2D
     public var depthMultiplier: Int
@@ -14,11 +14,6 @@ public struct SeparableConv2D: LayerOperation {
 
     public var parameters: [ParameterSlot] {
         [.required("depthwise_kernel"), .required("pointwise_kernel"), .optional("bias", vector: true)]
-    }
-
-    public func validate() throws(LayerProblem) {
-        try geometry.validate()
-        try Attribute.positive("depth_multiplier", [depthMultiplier], count: 1)
     }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
@@ -64,25 +59,6 @@ public struct SeparableConv2D: LayerOperation {
             activation.apply(to: &y, lastDimension: pointwise.columns)
             return FloatTensor(shape: outputShape, values: y)
         }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case activation
-        case depthMultiplier = "depth_multiplier"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        geometry = try Convolution2D(from: decoder)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        depthMultiplier = try container.decode(Int.self, forKey: .depthMultiplier)
-        activation = try container.decode(Activation.self, forKey: .activation)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try geometry.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(depthMultiplier, forKey: .depthMultiplier)
-        try container.encode(activation, forKey: .activation)
     }
 }
 

@@ -1,5 +1,6 @@
 /// Zeros added around the height and width axes of an NHWC input (attribute `padding`: `[top, bottom, left, right]`).
-public struct ZeroPadding2D: LayerOperation {
+public struct ZeroPadding2D: EdgeAmountOperation {
+    public static let attributeKey = "padding"
     public static let typeName = "zero_padding2d"
     public var top: Int
     public var bottom: Int
@@ -8,10 +9,6 @@ public struct ZeroPadding2D: LayerOperation {
 
     public init(top: Int, bottom: Int, left: Int, right: Int) {
         (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
-    }
-
-    public func validate() throws(LayerProblem) {
-        try Attribute.nonNegative("padding", [top, bottom, left, right], count: 4)
     }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
@@ -34,20 +31,4 @@ public struct ZeroPadding2D: LayerOperation {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case padding }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        let values = try container.decode([Int].self, forKey: .padding)
-        guard values.count == 4 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .padding, in: container, debugDescription: "needs [top, bottom, left, right]")
-        }
-        self.init(top: values[0], bottom: values[1], left: values[2], right: values[3])
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode([top, bottom, left, right], forKey: .padding)
-    }
 }
