@@ -164,8 +164,73 @@ public struct Engine: Sendable {
 
     /// Applies one layer to its input values, after checking their shapes against the layer's rule.
     public func apply(_ layer: Layer, to inputs: [FloatTensor]) throws(EngineError) -> FloatTensor {
+        try evaluate(layer, inputs, inputBounds: nil, bounded: false).value
+    }
+
+    /// `apply`, with the bound on each output element's rounding difference (`RoundingBound`), given bounds on the
+    /// inputs' own (nil: exact inputs, such as recorded values).
+    public func applyWithBound(_ layer: Layer, to inputs: [FloatTensor], inputBounds: [[Float]]? = nil)
+        throws(EngineError) -> BoundedTensor
+    {
+        try evaluate(layer, inputs, inputBounds: inputBounds, bounded: true)
+    }
+
+    /// `output(of:given:)` with the rounding bound carried through every layer computed (the `known` values exact).
+    public func outputWithBound(of name: String, given known: [String: FloatTensor]) throws(EngineError)
+        -> BoundedTensor
+    {
+        guard let target = indexOfLayer[name] else { throw .unknownLayer(name) }
+        var needed = Set<Int>([target])
+        var stack = [target]
+        while let index = stack.popLast() {
+            for input in model.layers[index].inputs where known[input] == nil {
+                guard let upstream = indexOfLayer[input] else {
+                    throw .missingValue(layer: model.layers[index].name, input: input)
+                }
+                if needed.insert(upstream).inserted { stack.append(upstream) }
+            }
+        }
+        var values: [String: BoundedTensor] = known.mapValues {
+            BoundedTensor(value: $0, bound: [Float](repeating: 0, count: $0.count))
+        }
+        for index in needed.sorted() {
+            let layer = model.layers[index]
+            let inputs = try layer.inputs.map { name throws(EngineError) in
+                guard let value = values[name] else { throw .missingValue(layer: layer.name, input: name) }
+                return value
+            }
+            let value = try evaluate(
+                layer, inputs.map(\.value), inputBounds: inputs.map(\.bound), bounded: true)
+            if index == target { return value }
+            values[layer.name] = value
+        }
+        preconditionFailure("layer '\(name)' was not computed")
+    }
+
+    /// `trace`, with every layer's rounding bound propagated from the exact input (a first-order forward error
+    /// bound: each layer's `|Jacobian|` applied to the incoming bound, plus its own rounding).
+    public func traceWithBounds(_ inputs: [String: FloatTensor]) throws(EngineError) -> [String: BoundedTensor] {
+        var values: [String: BoundedTensor] = inputs.mapValues {
+            BoundedTensor(value: $0, bound: [Float](repeating: 0, count: $0.count))
+        }
+        for layer in model.layers {
+            let operands = try layer.inputs.map { name throws(EngineError) in
+                guard let value = values[name] else { throw .missingValue(layer: layer.name, input: name) }
+                return value
+            }
+            values[layer.name] = try evaluate(
+                layer, operands.map(\.value), inputBounds: operands.map(\.bound), bounded: true)
+        }
+        for name in inputs.keys { values[name] = nil }
+        return values
+    }
+
+    private func evaluate(_ layer: Layer, _ inputs: [FloatTensor], inputBounds: [[Float]]?, bounded: Bool)
+        throws(EngineError) -> BoundedTensor
+    {
         guard let index = indexOfLayer[layer.name] else { throw .unknownLayer(layer.name) }
-        let op = model.layers[index].op
+        let stored = model.layers[index]
+        let op = stored.op
         let shape: ValueShape
         do throws(LayerProblem) {
             guard type(of: op).inputCount.contains(inputs.count) else {
@@ -180,6 +245,52 @@ public struct Engine: Sendable {
         guard let outputShape = shape.concrete else {
             preconditionFailure("\(op.typeName) gave \(shape) for concrete inputs")
         }
-        return prepared[index].apply(inputs, outputShape: outputShape)
+        let precision = stored.precision
+        // A reduced-precision layer sees its inputs and gives its output rounded to its precision, as Keras casts.
+        let operands = precision == .float32 ? inputs : inputs.map { precision.rounded($0) }
+        var output = prepared[index].apply(operands, outputShape: outputShape)
+        if precision != .float32 { output = precision.rounded(output) }
+        guard bounded else { return BoundedTensor(value: output, bound: []) }
+        let u = precision.unitRoundoff
+        var bound = prepared[index].roundingBound(operands, inputBounds: inputBounds, output: output, roundoff: u)
+        if precision != .float32 {
+            // The output's own rounding to the layer's precision.
+            for i in bound.indices { bound[i] += u * abs(output.values[i]) }
+        }
+        return BoundedTensor(value: output, bound: bound)
+    }
+}
+
+/// A computed value with, for each element, the bound on the rounding difference two correct implementations may
+/// have there (`RoundingBound`).
+public struct BoundedTensor: Sendable {
+    public var value: FloatTensor
+    /// One bound per element of `value`; empty where none was computed.
+    public var bound: [Float]
+
+    public init(value: FloatTensor, bound: [Float]) {
+        self.value = value
+        self.bound = bound
+    }
+}
+
+extension Precision {
+    /// `x` rounded to this precision (round to nearest, ties to even) and widened back to float32.
+    public func rounded(_ x: FloatTensor) -> FloatTensor {
+        FloatTensor(shape: x.shape, values: x.values.map(rounded))
+    }
+
+    public func rounded(_ value: Float) -> Float {
+        switch self {
+        case .float32:
+            return value
+        case .float16:
+            return Float(Float16(value))
+        case .bfloat16:
+            guard value.isFinite else { return value }
+            let bits = value.bitPattern
+            let roundedBits = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000
+            return Float(bitPattern: roundedBits)
+        }
     }
 }

@@ -7,14 +7,19 @@ public struct Layer: Sendable, Equatable {
     /// Names of the layers feeding this one; `Model.inputName` for the model input.
     public var inputs: [String]
 
-    public init(name: String, op: any LayerOperation, inputs: [String]) {
+    /// The arithmetic the layer computes in: float32, or float16/bfloat16 under a Keras mixed-precision policy (its
+    /// inputs and output rounded to that precision, as Keras casts them).
+    public var precision: Precision = .float32
+
+    public init(name: String, op: any LayerOperation, inputs: [String], precision: Precision = .float32) {
         self.name = name
         self.op = op
         self.inputs = inputs
+        self.precision = precision
     }
 
     public static func == (lhs: Layer, rhs: Layer) -> Bool {
-        lhs.name == rhs.name && lhs.inputs == rhs.inputs && lhs.op.isEqual(to: rhs.op)
+        lhs.name == rhs.name && lhs.inputs == rhs.inputs && lhs.precision == rhs.precision && lhs.op.isEqual(to: rhs.op)
     }
 
     /// The layer's batch normalisation, when it is one.

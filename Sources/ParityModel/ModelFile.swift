@@ -51,7 +51,9 @@ public enum ModelFile {
                 path: path, member: "__metadata__",
                 reason: "format_version \(document.formatVersion) is newer than this tool reads (\(formatVersion))")
         }
-        let layers = document.layers.map { Layer(name: $0.name, op: $0.op, inputs: $0.inputs) }
+        let layers = document.layers.map {
+            Layer(name: $0.name, op: $0.op, inputs: $0.inputs, precision: $0.precision ?? .float32)
+        }
         var parameters: [String: Tensor] = [:]
         for name in file.names {
             parameters[name] = try file.tensor(named: name)
@@ -117,6 +119,8 @@ public enum ModelFile {
         var name: String
         var op: any LayerOperation
         var inputs: [String]
+        /// Written only for a layer that does not compute in float32.
+        var precision: Precision?
 
         /// A record that does not decode, with the layer it belongs to.
         struct Invalid: Error {
@@ -124,18 +128,20 @@ public enum ModelFile {
             var reason: String
         }
 
-        enum CodingKeys: String, CodingKey { case name, type, inputs, attributes }
+        enum CodingKeys: String, CodingKey { case name, type, inputs, attributes, precision }
 
         init(_ layer: Layer) {
             name = layer.name
             op = layer.op
             inputs = layer.inputs
+            precision = layer.precision == .float32 ? nil : layer.precision
         }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             name = try container.decode(String.self, forKey: .name)
             inputs = try container.decode([String].self, forKey: .inputs)
+            precision = try container.decodeIfPresent(Precision.self, forKey: .precision)
             var type = try container.decode(String.self, forKey: .type)
             let version = decoder.userInfo[Self.versionKey] as? Int ?? ModelFile.formatVersion
             let attributes = try container.superDecoder(forKey: .attributes)
@@ -184,6 +190,7 @@ public enum ModelFile {
             try container.encode(name, forKey: .name)
             try container.encode(op.typeName, forKey: .type)
             try container.encode(inputs, forKey: .inputs)
+            try container.encodeIfPresent(precision, forKey: .precision)
             try op.encode(to: container.superEncoder(forKey: .attributes))
         }
 

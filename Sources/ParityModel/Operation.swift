@@ -41,6 +41,11 @@ extension LayerOperation {
 public protocol PreparedOperation: Sendable {
     /// Computes the output (of shape `outputShape`, already checked) from `inputs`.
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor
+    /// For each element of `output` (what `apply` gave for `inputs`), the bound on the difference between two correct
+    /// implementations computing with unit roundoff `roundoff`, given bounds on the inputs' own differences (nil: the
+    /// inputs are exact, recorded values). See `RoundingBound` for the rule of each kind of layer.
+    func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff: Float)
+        -> [Float]
 }
 
 /// A parameter an operation owns: `kernel`, `bias`, `moving_mean`, ….

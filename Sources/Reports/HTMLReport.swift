@@ -86,7 +86,7 @@ extension Rendering {
         body +=
             "<p>Model <code>\(SVGChart.escape(report.model))</code> against recording <code>\(SVGChart.escape(report.recording))</code>. "
         body +=
-            "An element passes when |actual − expected| ≤ \(scientific(report.tolerance.atol)) + \(scientific(report.tolerance.rtol)) × |expected|.</p>"
+            "\(SVGChart.escape(ruleDescription(report))).</p>"
 
         if let first = report.firstDivergence {
             body += "<h2>First divergence</h2><p class=\"fail\">\(SVGChart.escape(failureSummary(first)))</p>"

@@ -6,15 +6,40 @@ import TensorCore
 
 extension Rendering {
     static let verifyHeader = [
-        "layer", "stage", "recorded tensor", "count", "mismatches", "max abs err", "max rel err", "result", "diagnosis",
+        "layer", "stage", "recorded tensor", "count", "mismatches", "max abs err", "max rel err", "err/allowed",
+        "result", "diagnosis",
     ]
 
     static func cells(_ r: StageResult) -> [String] {
         [
             r.layer, r.stage.rawValue, r.tensor, String(r.comparison.count), String(r.comparison.mismatches),
-            scientific(r.comparison.maxAbsError), scientific(r.comparison.maxRelError), r.passed ? "ok" : "FAIL",
-            r.diagnosis?.id ?? "",
+            scientific(r.comparison.maxAbsError), scientific(r.comparison.maxRelError), ratios(r.comparison),
+            r.passed ? "ok" : "FAIL", r.diagnosis?.id ?? "",
         ]
+    }
+
+    /// How close the check came to the rule's allowance: the largest and the median ratio of error to what is
+    /// allowed at that element (`0.31 / 0.002`: the worst element used 31 % of its allowance).
+    static func ratios(_ c: Comparison) -> String {
+        func short(_ value: Double) -> String {
+            if value == 0 { return "0" }
+            if !value.isFinite { return "inf" }
+            return value >= 0.01 && value < 1000 ? String(format: "%.3g", value) : String(format: "%.1e", value)
+        }
+        return "\(short(c.maxToleranceRatio)) / \(short(c.medianToleranceRatio))"
+    }
+
+    /// The rule that judged, in words.
+    public static func ruleDescription(_ report: VerifyReport) -> String {
+        switch report.rule {
+        case .auto:
+            return "tolerance auto: |actual - expected| <= the float32 rounding bound at each element "
+                + "(sqrt(2) * \(scientific(Double(RoundingBound.lambda))) * sqrt(n) * u * sum |a*b| per dot product, "
+                + "propagated through the layers; u = 2^-24) + \(scientific(Double(RoundingBound.absoluteFloor)))"
+        case .fixed:
+            return "tolerance fixed: |actual - expected| <= \(scientific(report.tolerance.atol)) + "
+                + "\(scientific(report.tolerance.rtol)) * |expected|"
+        }
     }
 
     /// One sentence on a failing check: how many values differ and the first of them.
@@ -37,12 +62,11 @@ extension Rendering {
     /// The parity table and, for each failure, its first differing value and diagnosis.
     public static func text(_ report: VerifyReport, style: TextStyle = .plain) -> String {
         var out = style.paint("tfparity verify", .bold) + ": \(report.model) against \(report.recording)\n"
+        out += ruleDescription(report) + "\n"
+        out += "err/allowed: the largest / median ratio of |error| to what the rule allows there (above 1 fails)\n\n"
         out +=
-            "tolerance: |actual - expected| <= \(scientific(report.tolerance.atol)) + "
-            + "\(scientific(report.tolerance.rtol)) * |expected|\n\n"
-        out +=
-            table(verifyHeader, report.results.map(cells), rightAligned: [3, 4, 5, 6]) { row, column, padded in
-                guard column == 7 || column == 8 else { return padded }
+            table(verifyHeader, report.results.map(cells), rightAligned: [3, 4, 5, 6, 7]) { row, column, padded in
+                guard column == 8 || column == 9 else { return padded }
                 return style.paint(padded, report.results[row].passed ? .green : .red)
             } + "\n"
         let failures = report.results.filter { !$0.passed }
@@ -65,13 +89,12 @@ extension Rendering {
 
     public static func markdown(_ report: VerifyReport) -> String {
         var out = "### tfparity verify: \(report.passed ? "passed" : "FAILED")\n\n"
-        out += "`\(report.model)` against `\(report.recording)`, tolerance atol \(scientific(report.tolerance.atol)), "
-        out += "rtol \(scientific(report.tolerance.rtol))\n\n"
+        out += "`\(report.model)` against `\(report.recording)`; \(ruleDescription(report))\n\n"
         out +=
             markdownTable(
                 verifyHeader,
-                report.results.map { r in cells(r).enumerated().map { $0 == 7 ? (r.passed ? "✅ ok" : "❌ FAIL") : $1 } },
-                rightAligned: [3, 4, 5, 6]) + "\n"
+                report.results.map { r in cells(r).enumerated().map { $0 == 8 ? (r.passed ? "✅ ok" : "❌ FAIL") : $1 } },
+                rightAligned: [3, 4, 5, 6, 7]) + "\n"
         for failure in report.results where !failure.passed {
             out += "\n- **\(failure.layer) \(failure.stage.rawValue)**: " + failureSummary(failure)
             if let d = failure.diagnosis { out += ". Diagnosis `\(d.id)`: \(d.detail)" }
@@ -97,6 +120,8 @@ extension Rendering {
                 ("non_finite", .int(r.comparison.nonFinite)),
                 ("max_abs_error", .double(r.comparison.maxAbsError)),
                 ("max_rel_error", .double(r.comparison.maxRelError)),
+                ("max_error_ratio", .double(r.comparison.maxToleranceRatio)),
+                ("median_error_ratio", .double(r.comparison.medianToleranceRatio)),
                 ("passed", .bool(r.passed)),
                 ("diagnosis", diagnosis),
             ])
@@ -107,7 +132,17 @@ extension Rendering {
             ("recording", .string(report.recording)),
             (
                 "tolerance",
-                .object([("atol", .double(report.tolerance.atol)), ("rtol", .double(report.tolerance.rtol))])
+                .object(
+                    [
+                        ("rule", .string(report.rule.rawValue)), ("atol", .double(report.tolerance.atol)),
+                        ("rtol", .double(report.tolerance.rtol)),
+                    ]
+                        + (report.rule == .auto
+                            ? [
+                                ("unit_roundoff", .double(Double(Precision.float32.unitRoundoff))),
+                                ("lambda", .double(Double(RoundingBound.lambda))),
+                                ("absolute_floor", .double(Double(RoundingBound.absoluteFloor))),
+                            ] : []))
             ),
             ("layers", .array(layers)),
             ("ignored_keys", .array(report.ignoredKeys.map(JSONValue.string))),
@@ -151,6 +186,7 @@ extension Rendering {
         out += " errors=\"0\" skipped=\"0\" time=\"\(String(format: "%.3f", seconds))\">\n"
         out += "    <properties>\n"
         out += "      <property name=\"model\" value=\"\(escape(report.model))\"/>\n"
+        out += "      <property name=\"tolerance\" value=\"\(report.rule.rawValue)\"/>\n"
         out += "      <property name=\"atol\" value=\"\(report.tolerance.atol)\"/>\n"
         out += "      <property name=\"rtol\" value=\"\(report.tolerance.rtol)\"/>\n"
         out += "    </properties>\n"
@@ -165,6 +201,7 @@ extension Rendering {
             var message = failureSummary(r)
             message +=
                 "; max abs error \(scientific(r.comparison.maxAbsError)), max rel error \(scientific(r.comparison.maxRelError))"
+                + ", error/allowed max / median \(ratios(r.comparison))"
             if let d = r.diagnosis { message += "; diagnosis \(d.id)" }
             out +=
                 ">\n      <failure message=\"\(escape(message))\" type=\"\(escape(r.diagnosis?.id ?? "parity-mismatch"))\">"

@@ -98,7 +98,8 @@ public enum BatchNormDiagnosis {
         let outsideFits = fitEpsilon(x: x, y: y, mean: mean, gamma: gamma, beta: beta, channel: channel) { scale, c in
             1 / scale - variance[c].squareRoot()
         }
-        for candidate in epsilonCandidates(layerEpsilon: layerEpsilon, fitted: outsideFits) {
+        for candidate in epsilonCandidates(layerEpsilon: layerEpsilon, fitted: outsideFits)
+        where candidate == layerEpsilon || knownEpsilons.contains(candidate) {
             let named = candidate == layerEpsilon ? "" : " (with epsilon \(format(candidate)), not the model's \(eps))"
             consider(
                 "eps-outside-sqrt", candidate,
@@ -111,8 +112,10 @@ public enum BatchNormDiagnosis {
         let insideFits = fitEpsilon(x: x, y: y, mean: mean, gamma: gamma, beta: beta, channel: channel) { scale, c in
             1 / (scale * scale) - variance[c]
         }
+        // Only epsilons frameworks use are findings: a fitted value between them (0.001000000233 against the model's
+        // 0.001) is rounding or something else, and saying "use epsilon 0.001000000233" would be a confident guess.
         for candidate in epsilonCandidates(layerEpsilon: layerEpsilon, fitted: insideFits)
-        where candidate != layerEpsilon {
+        where candidate != layerEpsilon && knownEpsilons.contains(candidate) {
             consider(
                 "eps-mismatch", candidate,
                 "the recording matches epsilon = \(format(candidate)), not the model's \(eps)\(epsilonHint(candidate)). "
@@ -164,7 +167,28 @@ public enum BatchNormDiagnosis {
                     + "matches the network's.",
                 insideSqrt(layerEpsilon, variance: variance, mean: mean, gamma: gamma, beta: zeros))
         }
-        return findings.min { $0.residual < $1.residual }
+        // Float16 or bfloat16 arithmetic where the model computes in float32: the input, the result (and so the
+        // per-element product) rounded to the smaller precision.
+        for precision in [Precision.float16, .bfloat16] {
+            let name = precision == .float16 ? "float16" : "bfloat16"
+            consider(
+                "reduced-precision", nil,
+                "the recording was computed in \(name) (mixed precision), where the model computes in float32. "
+                    + "Record with the model's own dtype policy, or convert the model trained under it.",
+                { i, c in
+                    let xr = Double(precision.rounded(x[i]))
+                    let inv = gamma[c] / (variance[c] + layerEpsilon).squareRoot()
+                    return Double(precision.rounded(Float(xr * inv + (beta[c] - mean[c] * inv))))
+                })
+        }
+        // A finding must explain the recording clearly better than TensorFlow's own formula does: otherwise what
+        // differs is rounding, and no convention is to blame.
+        var correct = 0.0
+        for i in 0..<x.count {
+            let c = channel(i)
+            correct = max(correct, abs(insideSqrt(layerEpsilon, variance: variance, mean: mean, gamma: gamma, beta: beta)(i, c) - Double(y[i])))
+        }
+        return findings.filter { $0.residual < 0.5 * correct }.min { $0.residual < $1.residual }
     }
 
     /// The hand-written formula that puts epsilon outside the root: `gamma * (x - mean) / (sqrt(variance) + epsilon) + beta`.

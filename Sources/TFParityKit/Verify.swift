@@ -34,7 +34,10 @@ public struct StageResult: Sendable {
 public struct VerifyReport: Sendable {
     public var model: String
     public var recording: String
+    /// The fixed rule's tolerances (informative under `auto`).
     public var tolerance: Tolerance
+    /// Which rule judged the elements.
+    public var rule: ToleranceRule = .fixed
     public var results: [StageResult]
     /// Recording keys that name nothing in the model; they were not compared.
     public var ignoredKeys: [String]
@@ -58,18 +61,29 @@ public struct VerifyReport: Sendable {
     }
 }
 
+/// What judges each element: the rounding bound the engine computes (`auto`, the default), or a fixed
+/// `|actual − expected| ≤ atol + rtol·|expected|`.
+public enum ToleranceRule: String, Sendable, Equatable {
+    case auto
+    case fixed
+}
+
 public struct VerifyOptions: Sendable {
+    /// The fixed rule's tolerances (the contract's defaults unless given); used when `rule` is `fixed`.
     public var tolerance: Tolerance
+    public var rule: ToleranceRule
     public var endToEnd: Bool
     public var progress: ProgressHandler?
     /// The matrix product the engine re-runs layers with (the CLI passes OpenBLAS's where it loads).
     public var matrixProduct: MatrixProduct
 
+    /// - Parameter tolerance: a fixed rule's tolerances; nil (the default) judges by the rounding bound instead.
     public init(
-        tolerance: Tolerance = .default, endToEnd: Bool = false, progress: ProgressHandler? = nil,
+        tolerance: Tolerance? = nil, endToEnd: Bool = false, progress: ProgressHandler? = nil,
         matrixProduct: MatrixProduct = .portable
     ) {
-        self.tolerance = tolerance
+        self.tolerance = tolerance ?? .default
+        rule = tolerance == nil ? .auto : .fixed
         self.endToEnd = endToEnd
         self.progress = progress
         self.matrixProduct = matrixProduct
@@ -104,6 +118,18 @@ public enum Verifier {
         return report
     }
 
+    /// A recorded (exact) value: no rounding bound of its own.
+    private static func exact(_ value: FloatTensor) -> BoundedTensor {
+        BoundedTensor(value: value, bound: [Float](repeating: 0, count: value.count))
+    }
+
+    /// The value with its rounding bound when the automatic rule judges, else the value alone (no bound computed).
+    private static func computed(
+        _ bounded: Bool, _ withBound: () throws -> BoundedTensor, plain: () throws -> FloatTensor
+    ) throws -> BoundedTensor {
+        bounded ? try withBound() : BoundedTensor(value: try plain(), bound: [])
+    }
+
     static func verify(engine: Engine, recording: Recording, options: VerifyOptions, clock: inout Stopwatch) throws
         -> VerifyReport
     {
@@ -119,7 +145,9 @@ public enum Verifier {
         let plan = try RecordingPlan(model: model, recording: recording)
         var results: [StageResult] = []
 
-        func compare(_ layer: String, _ stage: Stage, _ key: String, _ actual: FloatTensor) throws -> StageResult {
+        let auto = options.rule == .auto
+        func compare(_ layer: String, _ stage: Stage, _ key: String, _ computed: BoundedTensor) throws -> StageResult {
+            let actual = computed.value
             guard let expected = recording.values[key] else { preconditionFailure("planned key '\(key)' not recorded") }
             guard actual.shape == expected.shape else {
                 throw FileError(
@@ -131,7 +159,11 @@ public enum Verifier {
             guard !expected.values.isEmpty else { throw Self.nothingToCompare(path, key, expected.shape) }
             var result = StageResult(
                 layer: layer, stage: stage, tensor: key, shape: expected.shape,
-                comparison: Comparison(actual: actual.values, expected: expected.values, tolerance: options.tolerance))
+                comparison: auto
+                    ? Comparison(
+                        actual: actual.values, expected: expected.values,
+                        bound: computed.bound.isEmpty ? [Float](repeating: 0, count: actual.count) : computed.bound)
+                    : Comparison(actual: actual.values, expected: expected.values, tolerance: options.tolerance))
             if key.hasSuffix("/post_bn"), let bn = model.layer(named: layer)?.batchNormalization {
                 result.perChannelMaxAbsError = perChannelMaxAbsError(actual, expected, axis: bn.axis)
             }
@@ -149,16 +181,21 @@ public enum Verifier {
         for (index, layer) in model.layers.enumerated() {
             options.progress?(ProgressEvent(completed: index, total: total, label: layer.name))
             if let preKey = plan.preBN[layer.name] {
-                let actual = try run(preKey) { () throws -> FloatTensor in
+                let actual = try run(preKey) { () throws -> BoundedTensor in
                     let source = layer.inputs.first ?? Model.inputName
-                    return source == Model.inputName ? input : try engine.output(of: source, given: plan.known)
+                    return source == Model.inputName
+                        ? exact(input) : try computed(auto) { try engine.outputWithBound(of: source, given: plan.known) }
+                            plain: { try engine.output(of: source, given: plan.known) }
                 }
                 results.append(try compare(layer.name, .preBN, preKey, actual))
             }
             if let postKey = plan.postBN[layer.name] {
-                let actual: FloatTensor
+                let actual: BoundedTensor
                 if let preKey = plan.preBN[layer.name], let recordedInput = recording.values[preKey] {
-                    actual = try run(preKey) { try engine.apply(layer, to: [recordedInput]) }
+                    actual = try run(preKey) {
+                        try computed(auto) { try engine.applyWithBound(layer, to: [recordedInput]) }
+                            plain: { try engine.apply(layer, to: [recordedInput]) }
+                    }
                     var result = try compare(layer.name, .postBN, postKey, actual)
                     if !result.passed {
                         result.diagnosis = diagnose(
@@ -167,12 +204,18 @@ public enum Verifier {
                     }
                     results.append(result)
                 } else {
-                    actual = try run(postKey) { try engine.output(of: layer.name, given: plan.known) }
+                    actual = try run(postKey) {
+                        try computed(auto) { try engine.outputWithBound(of: layer.name, given: plan.known) }
+                            plain: { try engine.output(of: layer.name, given: plan.known) }
+                    }
                     results.append(try compare(layer.name, .postBN, postKey, actual))
                 }
             }
             for key in plan.outputs[layer.name, default: []] {
-                let actual = try run(key) { try engine.output(of: layer.name, given: plan.known) }
+                let actual = try run(key) {
+                    try computed(auto) { try engine.outputWithBound(of: layer.name, given: plan.known) }
+                        plain: { try engine.output(of: layer.name, given: plan.known) }
+                }
                 results.append(try compare(layer.name, .output, key, actual))
             }
         }
@@ -180,12 +223,15 @@ public enum Verifier {
 
         if options.endToEnd {
             options.progress?(ProgressEvent(completed: model.layers.count, total: total, label: "end to end"))
-            let trace = try run(Model.inputName) { try engine.trace(input) }
+            let trace: [String: BoundedTensor] = try run(Model.inputName) {
+                if auto { return try engine.traceWithBounds([Model.inputName: input]) }
+                return try engine.trace(input).mapValues(exact)
+            }
             clock.lap("forward")
             for layer in model.layers {
-                let sourceValue: FloatTensor? = {
+                let sourceValue: BoundedTensor? = {
                     let source = layer.inputs.first ?? Model.inputName
-                    return source == Model.inputName ? input : trace[source]
+                    return source == Model.inputName ? exact(input) : trace[source]
                 }()
                 if let key = plan.preBN[layer.name], let value = sourceValue {
                     results.append(try compare(layer.name, .endToEnd, key, value))
@@ -204,10 +250,12 @@ public enum Verifier {
             guard let bn = layer.batchNormalization else { return nil }
             return Inspector.summariseBatchNorm(layer.name, model: model, epsilon: bn.epsilon, axis: bn.axis)
         }
-        return VerifyReport(
+        var report = VerifyReport(
             model: "", recording: path, tolerance: options.tolerance, results: results, ignoredKeys: plan.ignored,
             timings: clock.laps, layerOrder: model.layers.map(\.name), batchNorms: batchNorms,
             foldedKeys: plan.folded, folding: model.folding)
+        report.rule = options.rule
+        return report
     }
 
     private static func nothingToCompare(_ path: String, _ key: String, _ shape: [Int]) -> FileError {

@@ -14,11 +14,25 @@ struct Verify: ParsableCommand {
     @Argument(help: "The recording (NPZ or HDF5): input, <bn layer>/pre_bn, <bn layer>/post_bn, output.")
     var recording: String
 
-    @Option(help: "Absolute tolerance.")
-    var atol: Double = Tolerance.default.atol
+    @Option(
+        help: ArgumentHelp(
+            "How elements are judged: 'auto' (default) against the float32 rounding bound the engine computes at each "
+                + "element; 'fixed' by |actual - expected| <= atol + rtol * |expected|.",
+            valueName: "auto|fixed"))
+    var tolerance: String?
 
-    @Option(help: "Relative tolerance: an element passes when |actual - expected| <= atol + rtol * |expected|.")
-    var rtol: Double = Tolerance.default.rtol
+    @Option(help: "Absolute tolerance of the fixed rule (default 1e-5); giving it selects the fixed rule.")
+    var atol: Double?
+
+    @Option(help: "Relative tolerance of the fixed rule (default 1e-4); giving it selects the fixed rule.")
+    var rtol: Double?
+
+    /// The fixed rule's tolerances, or nil for the automatic one.
+    var fixedTolerance: Tolerance? {
+        if tolerance == "auto" { return nil }
+        guard tolerance == "fixed" || atol != nil || rtol != nil else { return nil }
+        return Tolerance(atol: atol ?? Tolerance.default.atol, rtol: rtol ?? Tolerance.default.rtol)
+    }
 
     @Flag(
         name: .customLong("end-to-end"),
@@ -31,10 +45,16 @@ struct Verify: ParsableCommand {
     @OptionGroup var report: ReportOptions
 
     func validate() throws {
-        guard atol >= 0, atol.isFinite else {
+        if let tolerance, !["auto", "fixed"].contains(tolerance) {
+            throw ValidationError("--tolerance must be 'auto' or 'fixed', got '\(tolerance)'")
+        }
+        if tolerance == "auto", atol != nil || rtol != nil {
+            throw ValidationError("--atol and --rtol belong to the fixed rule; drop them or use --tolerance fixed")
+        }
+        if let atol, !(atol >= 0 && atol.isFinite) {
             throw ValidationError("--atol must be a non-negative number, got '\(atol)'")
         }
-        guard rtol >= 0, rtol.isFinite else {
+        if let rtol, !(rtol >= 0 && rtol.isFinite) {
             throw ValidationError("--rtol must be a non-negative number, got '\(rtol)'")
         }
         try paths.validate()
@@ -52,7 +72,7 @@ struct Verify: ParsableCommand {
             let result = try Verifier.verify(
                 model: model, recording: recording,
                 options: VerifyOptions(
-                    tolerance: Tolerance(atol: atol, rtol: rtol), endToEnd: endToEnd,
+                    tolerance: fixedTolerance, endToEnd: endToEnd,
                     progress: Terminal.progressBar(quiet: report.quiet), matrixProduct: commandLineMatrixProduct))
             if let junit { try OutputFile.write(Rendering.junit(result), to: junit) }
             try report.emit(result)

@@ -51,6 +51,21 @@ enum ShapeKernels {
         return result
     }
 
+    /// The NumPy broadcast of two concrete shapes (checked compatible by the operation).
+    static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
+        let rank = max(a.count, b.count)
+        let sa = [Int](repeating: 1, count: rank - a.count) + a
+        let sb = [Int](repeating: 1, count: rank - b.count) + b
+        return zip(sa, sb).map { $0 == 1 ? $1 : $0 }
+    }
+
+    /// `x` broadcast to `shape` (a copy; `x` itself when it already has that shape).
+    static func expand(_ x: FloatTensor, to shape: [Int]) -> FloatTensor {
+        guard x.shape != shape else { return x }
+        let zeros = FloatTensor(shape: shape, values: [Float](repeating: 0, count: shape.reduce(1, *)))
+        return broadcast(x, zeros) { a, _ in a }
+    }
+
     /// `inputs` combined elementwise by `op`, left to right, broadcast to `outputShape`.
     static func combine(_ inputs: [FloatTensor], outputShape: [Int], _ op: (Float, Float) -> Float) -> FloatTensor {
         var y = inputs[0]

@@ -15,6 +15,15 @@ public struct ActivationLayer: LayerOperation {
     struct Prepared: PreparedOperation {
         let activation: Activation
 
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            var bound = inputBounds?[0] ?? [Float](repeating: 0, count: output.count)
+            activation.roundingBound(
+                &bound, output: output.values, lastDimension: inputs[0].lastDimension, roundoff: u)
+            return bound
+        }
+
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             var y = inputs[0].values
             activation.apply(to: &y, lastDimension: inputs[0].lastDimension)

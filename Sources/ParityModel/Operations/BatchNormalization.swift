@@ -54,13 +54,37 @@ public struct BatchNormalization: LayerOperation {
             mean: parameters.required("moving_mean").floatValues(),
             variance: parameters.required("moving_variance").floatValues(), gamma: parameters.floats("gamma"),
             beta: parameters.floats("beta"), epsilon: Float(epsilon))
-        return Prepared(scale: scale, offset: offset, axis: axis)
+        let mean = parameters.required("moving_mean").floatValues()
+        return Prepared(
+            scale: scale, offset: offset, axis: axis,
+            cancellation: zip(mean, scale).map { abs($0 * $1) })
     }
 
     struct Prepared: PreparedOperation {
         let scale: [Float]
         let offset: [Float]
         let axis: Int
+        /// `|mean·s|` per channel: what a `(x − mean)·s` formulation does not round.
+        let cancellation: [Float]
+
+        /// `|s|·b + u·(8|x·s| + 4|o| + 8|mean·s|)` (`RoundingBound`).
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            let x = inputs[0]
+            let channelAxis = axis < 0 ? axis + x.shape.count : axis
+            let inner = x.shape[(channelAxis + 1)...].reduce(1, *)
+            let channels = scale.count
+            var bound = [Float](repeating: 0, count: x.count)
+            let incoming = inputBounds?[0]
+            for i in 0..<x.count {
+                let c = (i / inner) % channels
+                let s = scale[c]
+                bound[i] =
+                    abs(s) * (incoming?[i] ?? 0) + u * (8 * abs(x.values[i] * s) + 4 * abs(offset[c]) + 8 * cancellation[c])
+            }
+            return bound
+        }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let x = inputs[0]

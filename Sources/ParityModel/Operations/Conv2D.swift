@@ -32,7 +32,10 @@ public struct Conv2D: LayerOperation {
             kernel: PackedMatrix(
                 kernel.floatValues(), inner: kernel.shape[0] * kernel.shape[1] * kernel.shape[2],
                 columns: kernel.shape[3], product: matrixProduct),
-            kernelShape: kernel.shape, bias: parameters.floats("bias"), geometry: geometry, activation: activation)
+            kernelShape: kernel.shape, bias: parameters.floats("bias"), geometry: geometry, activation: activation,
+            absolute: AbsoluteMatrix(
+                kernel.floatValues(), inner: kernel.shape[0] * kernel.shape[1] * kernel.shape[2],
+                columns: kernel.shape[3], product: matrixProduct))
     }
 
     struct Prepared: PreparedOperation {
@@ -41,6 +44,23 @@ public struct Conv2D: LayerOperation {
         let bias: [Float]?
         let geometry: Convolution2D
         let activation: Activation
+        let absolute: AbsoluteMatrix
+
+        /// `√2·λ·√n·u·conv(|x|, |K|) + conv(b, |K|) + u·|bias|`, `n = kh·kw·in`, then the activation's slope.
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            let x = inputs[0]
+            let factor = RoundingBound.dotProductFactor(terms: absolute.matrix.inner, roundoff: u)
+            let v = FloatTensor(
+                shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: inputBounds?[0]))
+            var bound = ImageKernels.conv2D(
+                v, kernel: absolute.matrix, kernelShape: kernelShape, geometry: geometry, outputShape: output.shape
+            ).values
+            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
+            activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
+            return bound
+        }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             var y = ImageKernels.conv2D(

@@ -31,13 +31,29 @@ public struct Dense: LayerOperation {
         return Prepared(
             kernel: PackedMatrix(
                 kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1], product: matrixProduct),
-            bias: parameters.floats("bias"), activation: activation)
+            bias: parameters.floats("bias"), activation: activation,
+            absolute: AbsoluteMatrix(
+                kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1], product: matrixProduct))
     }
 
     struct Prepared: PreparedOperation {
         let kernel: PackedMatrix
         let bias: [Float]?
         let activation: Activation
+        let absolute: AbsoluteMatrix
+
+        /// `√2·λ·√n·u·(|x|·|W|) + b·|W| + u·|bias|`, then the activation's slope (`RoundingBound`).
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            let x = inputs[0]
+            let factor = RoundingBound.dotProductFactor(terms: kernel.inner, roundoff: u)
+            let v = RoundingBound.weighted(x.values, factor: factor, plus: inputBounds?[0])
+            var bound = Kernels.matmul(v, rows: x.count / kernel.inner, absolute.matrix)
+            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
+            activation.roundingBound(&bound, output: output.values, lastDimension: kernel.columns, roundoff: u)
+            return bound
+        }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let x = inputs[0]

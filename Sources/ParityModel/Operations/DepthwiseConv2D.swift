@@ -42,6 +42,25 @@ public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
         let geometry: Convolution2D
         let activation: Activation
 
+        /// `√2·λ·√n·u·dwconv(|x|, |K|) + dwconv(b, |K|) + u·|bias|`, `n = kh·kw`, then the activation's slope.
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            var bound = linearBound(inputs[0], inputBound: inputBounds?[0], outputShape: output.shape, roundoff: u)
+            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
+            activation.roundingBound(&bound, output: output.values, lastDimension: output.lastDimension, roundoff: u)
+            return bound
+        }
+
+        /// The bound of the convolution alone (no bias, no activation).
+        func linearBound(_ x: FloatTensor, inputBound: [Float]?, outputShape: [Int], roundoff u: Float) -> [Float] {
+            let factor = RoundingBound.dotProductFactor(terms: kernelShape[0] * kernelShape[1], roundoff: u)
+            let v = FloatTensor(shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: inputBound))
+            return ImageKernels.depthwiseConv2D(
+                v, kernel: kernel.map { abs($0) }, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape
+            ).values
+        }
+
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             var y = ImageKernels.depthwiseConv2D(
                 inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)

@@ -25,6 +25,18 @@ struct PreparedWindowPooling: PreparedOperation {
     let pooling: Pooling2D
     let average: Bool
 
+    /// Max: the largest incoming bound in the window. Average: the mean incoming bound plus `λ·√k·u·mean(|x|)`.
+    func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+        -> [Float]
+    {
+        let moved = inputBounds.map { apply(zip(inputs, $0).map { FloatTensor(shape: $0.shape, values: $1) }, outputShape: output.shape).values }
+        guard average else { return moved ?? [Float](repeating: 0, count: output.count) }
+        let x = inputs[0]
+        let magnitude = apply([FloatTensor(shape: x.shape, values: x.values.map { abs($0) })], outputShape: output.shape)
+        let factor = RoundingBound.lambda * Float(pooling.poolSize[0] * pooling.poolSize[1]).squareRoot() * u
+        return magnitude.values.indices.map { i in (moved?[i] ?? 0) + factor * magnitude.values[i] }
+    }
+
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
         ImageKernels.pool2D(inputs[0], pooling, average: average, outputShape: outputShape)
     }
@@ -49,6 +61,18 @@ extension GlobalPoolingOperation {
 struct PreparedGlobalPooling: PreparedOperation {
     let average: Bool
 
+    /// Max: the largest incoming bound. Average: the mean incoming bound plus `λ·√(H·W)·u·mean(|x|)`.
+    func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+        -> [Float]
+    {
+        let moved = inputBounds.map { apply(zip(inputs, $0).map { FloatTensor(shape: $0.shape, values: $1) }, outputShape: output.shape).values }
+        guard average else { return moved ?? [Float](repeating: 0, count: output.count) }
+        let x = inputs[0]
+        let magnitude = apply([FloatTensor(shape: x.shape, values: x.values.map { abs($0) })], outputShape: output.shape)
+        let factor = RoundingBound.lambda * Float(x.shape[1] * x.shape[2]).squareRoot() * u
+        return magnitude.values.indices.map { i in (moved?[i] ?? 0) + factor * magnitude.values[i] }
+    }
+
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
         ImageKernels.globalPool(inputs[0], average: average, outputShape: outputShape)
     }
@@ -58,6 +82,8 @@ struct PreparedGlobalPooling: PreparedOperation {
 /// left to right by `combine`.
 public protocol BroadcastingMergeOperation: LayerOperation {
     static func combine(_ a: Float, _ b: Float) -> Float
+    /// The bound of `a op b` from the operands, their bounds and the result (`RoundingBound`).
+    static func combinedBound(a: Float, boundA: Float, b: Float, boundB: Float, result: Float, roundoff: Float) -> Float
 }
 
 extension BroadcastingMergeOperation {
@@ -68,12 +94,39 @@ extension BroadcastingMergeOperation {
     }
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        PreparedMerge(combine: Self.combine)
+        PreparedMerge(combine: Self.combine, combinedBound: Self.combinedBound)
     }
 }
 
 struct PreparedMerge: PreparedOperation {
     let combine: @Sendable (Float, Float) -> Float
+    let combinedBound: @Sendable (Float, Float, Float, Float, Float, Float) -> Float
+
+    /// Left to right as the kernel combines, each step's bound from its operands' (broadcast like the values).
+    func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+        -> [Float]
+    {
+        var value = inputs[0]
+        var bound = FloatTensor(shape: value.shape, values: inputBounds?[0] ?? [Float](repeating: 0, count: value.count))
+        for (index, other) in inputs.enumerated().dropFirst() {
+            let otherBound = FloatTensor(
+                shape: other.shape, values: inputBounds?[index] ?? [Float](repeating: 0, count: other.count))
+            let shape = ShapeKernels.broadcastShape(value.shape, other.shape)
+            let a = ShapeKernels.expand(value, to: shape)
+            let ba = ShapeKernels.expand(bound, to: shape)
+            let b = ShapeKernels.expand(other, to: shape)
+            let bb = ShapeKernels.expand(otherBound, to: shape)
+            var next = [Float](repeating: 0, count: a.count)
+            var nextBound = [Float](repeating: 0, count: a.count)
+            for i in 0..<a.count {
+                next[i] = combine(a.values[i], b.values[i])
+                nextBound[i] = combinedBound(a.values[i], ba.values[i], b.values[i], bb.values[i], next[i], u)
+            }
+            value = FloatTensor(shape: shape, values: next)
+            bound = FloatTensor(shape: shape, values: nextBound)
+        }
+        return bound.values
+    }
 
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
         ShapeKernels.combine(inputs, outputShape: outputShape, combine)

@@ -33,6 +33,15 @@ public struct ReLU: LayerOperation {
     struct Prepared: PreparedOperation {
         let relu: ReLU
 
+        /// Piecewise linear: its largest slope times the incoming bound, plus `u·|y|` for the clip and slope product.
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            let slope = max(1, abs(relu.negativeSlope))
+            let incoming = inputBounds?[0]
+            return output.values.indices.map { i in slope * (incoming?[i] ?? 0) + u * abs(output.values[i]) }
+        }
+
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let (maxValue, slope, threshold) = (relu.maxValue, relu.negativeSlope, relu.threshold)
             var y = inputs[0].values

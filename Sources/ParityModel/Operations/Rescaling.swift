@@ -24,6 +24,17 @@ public struct Rescaling: LayerOperation {
         let scale: Float
         let offset: Float
 
+        /// `|scale|·b + 2u·(|x·scale| + |offset|)`.
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            let x = inputs[0].values
+            let incoming = inputBounds?[0]
+            return x.indices.map { i in
+                abs(scale) * (incoming?[i] ?? 0) + 2 * u * (abs(x[i] * scale) + abs(offset))
+            }
+        }
+
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             FloatTensor(shape: outputShape, values: inputs[0].values.map { $0 * scale + offset })
         }

@@ -33,32 +33,50 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         let depthwise = parameters.required("depthwise_kernel")
         let pointwise = parameters.required("pointwise_kernel")
+        let (inner, columns) = (pointwise.shape[2], pointwise.shape[3])
         return Prepared(
-            depthwise: depthwise.floatValues(), depthwiseShape: depthwise.shape,
-            pointwise: PackedMatrix(
-                pointwise.floatValues(), inner: pointwise.shape[2], columns: pointwise.shape[3],
-                product: matrixProduct),
-            bias: parameters.floats("bias"), geometry: geometry, activation: activation)
+            depthwise: DepthwiseConv2D.Prepared(
+                kernel: depthwise.floatValues(), kernelShape: depthwise.shape, bias: nil, geometry: geometry,
+                activation: .linear),
+            pointwise: PackedMatrix(pointwise.floatValues(), inner: inner, columns: columns, product: matrixProduct),
+            absolutePointwise: AbsoluteMatrix(
+                pointwise.floatValues(), inner: inner, columns: columns, product: matrixProduct),
+            bias: parameters.floats("bias"), activation: activation)
     }
 
     struct Prepared: PreparedOperation {
-        let depthwise: [Float]
-        let depthwiseShape: [Int]
+        /// The depthwise stage alone: no bias, linear.
+        let depthwise: DepthwiseConv2D.Prepared
         let pointwise: PackedMatrix
+        let absolutePointwise: AbsoluteMatrix
         let bias: [Float]?
-        let geometry: Convolution2D
         let activation: Activation
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            let middleShape = Array(outputShape.dropLast()) + [pointwise.inner]
-            let middle = ImageKernels.depthwiseConv2D(
-                inputs[0], kernel: depthwise, kernelShape: depthwiseShape, geometry: geometry,
-                outputShape: middleShape)
+            let middle = depthwise.apply(inputs, outputShape: middleShape(outputShape))
             var y = Kernels.matmul(middle.values, rows: middle.count / pointwise.inner, pointwise)
             if let bias { Kernels.addBias(&y, bias) }
             activation.apply(to: &y, lastDimension: pointwise.columns)
             return FloatTensor(shape: outputShape, values: y)
         }
+
+        /// The depthwise stage's bound, then the pointwise product's (`√2·λ·√n·u·|mid|·|P| + b_mid·|P|`).
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            let shape = middleShape(output.shape)
+            let middle = depthwise.apply(inputs, outputShape: shape)
+            let middleBound = depthwise.linearBound(
+                inputs[0], inputBound: inputBounds?[0], outputShape: shape, roundoff: u)
+            let factor = RoundingBound.dotProductFactor(terms: pointwise.inner, roundoff: u)
+            let v = RoundingBound.weighted(middle.values, factor: factor, plus: middleBound)
+            var bound = Kernels.matmul(v, rows: middle.count / pointwise.inner, absolutePointwise.matrix)
+            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
+            activation.roundingBound(&bound, output: output.values, lastDimension: pointwise.columns, roundoff: u)
+            return bound
+        }
+
+        private func middleShape(_ outputShape: [Int]) -> [Int] { Array(outputShape.dropLast()) + [pointwise.inner] }
     }
 }
 

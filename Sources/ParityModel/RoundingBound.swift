@@ -1,0 +1,174 @@
+import Foundation
+import Synchronization
+
+/// The arithmetic a layer computes in, and its unit roundoff `u` (half the distance from 1 to the next number).
+public enum Precision: String, Sendable, Equatable, Codable, CaseIterable {
+    case float32
+    case float16
+    case bfloat16
+
+    /// `u = 2^-p` for a `p`-bit significand: 2⁻²⁴ (float32), 2⁻¹¹ (float16), 2⁻⁸ (bfloat16).
+    public var unitRoundoff: Float {
+        switch self {
+        case .float32: 0x1p-24
+        case .float16: 0x1p-11
+        case .bfloat16: 0x1p-8
+        }
+    }
+}
+
+/// The bound on the rounding difference two correct implementations of a layer may have, element by element.
+///
+/// A dot product of `n` terms computed in floating point with unit roundoff `u` satisfies
+/// `|fl(Σ aᵢbᵢ) − Σ aᵢbᵢ| ≤ γₙ Σ|aᵢbᵢ|`, `γₙ = n·u/(1 − n·u)` (Higham, *Accuracy and Stability of Numerical
+/// Algorithms*, §3.1), whatever the summation order. That worst case grows with `n`; the rounding errors of a real
+/// sum are independent enough that, with probability at least `1 − 2·exp(−λ²/2)`, the error stays below
+/// `λ·√n·u·Σ|aᵢbᵢ|` (Higham and Mary, *A New Approach to Probabilistic Rounding Error Analysis*, SIAM J. Sci.
+/// Comput. 41(5), 2019, Theorem 2.4). Two correct implementations (TensorFlow's oneDNN or Eigen kernels, our
+/// blocked GEMM or OpenBLAS) can each land anywhere inside it, so their difference is bounded by
+/// `√2·λ·√n·u·Σ|aᵢbᵢ|` for independent errors. With `λ = lambda` (6: a failure probability of 3·10⁻⁸ per element, so
+/// millions of elements still pass) the per-layer bounds are:
+///
+/// - dense and convolution: `√2·λ·√n·u·(|W|·|x|)`, `n` the terms per output (`in`, `kh·kw·in`), plus `|W|·b` for an
+///   incoming bound `b` (the first-order forward error: the layer's `|Jacobian|` applied to it), plus `u·|bias|` for
+///   the bias add; the activation after it scales all of that by its largest slope;
+/// - batch normalisation `y = x·s + o`: `|s|·b + u·(8|x·s| + 4|o| + 8|mean·s|)` (the scale's own roundings, with
+///   `rsqrt` accurate to a few ulps in optimised kernels, the multiply-add, and the cancellation that separates the
+///   `x·s + (beta − mean·s)` and `(x − mean)·s + beta` formulations);
+/// - elementwise activations: `slope·b + c·u·|y|`, `c = elementaryFunctionUlps` for exp/tanh/erf-based ones (their
+///   library implementations are accurate to a few ulps, not to ½), 1 for piecewise-linear ones;
+/// - averages over `k` values: the mean of `b` plus `λ·√k·u·mean(|x|)`; sums of inputs: `Σb + (k−1)·u·Σ|x|`;
+///   products: `|y|·(b_a/|a| + b_b/|b|)` in its exact form `|b|·b_a + |a|·b_b + b_a·b_b`, plus `u·|y|`;
+/// - layers that only move values (padding, cropping, reshaping, concatenation) or pick one (max pooling) pass `b`
+///   through the same movement (max pooling: the largest `b` in the window).
+///
+/// An element then passes when `|actual − expected| ≤ bound + absoluteFloor` (the floor covers denormal results,
+/// where `u` is not the relative spacing).
+public enum RoundingBound {
+    /// The probabilistic bound's `λ`.
+    public static let lambda: Float = 6
+    /// Ulps of error allowed for an elementary function (`exp`, `tanh`, `erf`, `log1p`) in either implementation.
+    public static let elementaryFunctionUlps: Float = 8
+    /// Below float32's smallest normal number (1.2·10⁻³⁸) relative spacing is not `u`: this much absolute slack.
+    public static let absoluteFloor: Float = 0x1p-120
+
+    /// `√2·λ·√n·u`: the factor on `Σ|aᵢbᵢ|` for a sum of `n` products.
+    public static func dotProductFactor(terms n: Int, roundoff u: Float) -> Float {
+        Float(2).squareRoot() * lambda * Float(n).squareRoot() * u
+    }
+
+    /// `factor·|x| + b` element by element: what `|W|` multiplies in a dense or convolution bound.
+    static func weighted(_ x: [Float], factor: Float, plus bound: [Float]?) -> [Float] {
+        var v = [Float](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { x in
+            v.withUnsafeMutableBufferPointer { v in
+                if let bound {
+                    bound.withUnsafeBufferPointer { b in for i in 0..<x.count { v[i] = factor * abs(x[i]) + b[i] } }
+                } else {
+                    for i in 0..<x.count { v[i] = factor * abs(x[i]) }
+                }
+            }
+        }
+        return v
+    }
+
+    /// `bound[i] = slope · bound[i] + ulps·u·|y[i]|`.
+    static func activate(_ bound: inout [Float], _ activation: Activation, output y: [Float], roundoff u: Float) {
+        let slope = activation.largestSlope
+        let ulps = activation.isPiecewiseLinear ? 1 : elementaryFunctionUlps
+        let tail = ulps * u * activation.negativeTailScale
+        for i in bound.indices { bound[i] = slope * bound[i] + ulps * u * abs(y[i]) + (y[i] < 0 ? tail : 0) }
+    }
+}
+
+extension Activation {
+    /// The largest `|f′(x)|` over all `x` (the activation's Lipschitz constant), for propagating bounds.
+    var largestSlope: Float {
+        switch self {
+        case .linear, .relu, .relu6, .tanh, .softsign, .softplus: 1
+        case .elu(let alpha): max(1, abs(alpha))
+        case .selu: 1.0507009873554805 * 1.6732632423543772
+        case .sigmoid: 0.25
+        case .softmax: 1
+        case .leakyRelu(let alpha): max(1, abs(alpha))
+        case .hardSigmoid: 1.0 / 6
+        case .hardSigmoidKeras2: 0.2
+        case .swish: 1.1
+        case .gelu: 1.13
+        // Unbounded: the bound uses the output's own magnitude (d/dx eˣ = eˣ), see `roundingBound`.
+        case .exponential: .infinity
+        }
+    }
+
+    /// The absolute rounding of the negative side, where the result is a difference near cancellation: TensorFlow's
+    /// ELU is `exp(x) − 1` (not `expm1`), so its error there is `u·alpha`, not `u·|y|`; GELU's `1 + erf(x/√2)`
+    /// cancels likewise (scaled by `|x|/2`, taken up to 8).
+    var negativeTailScale: Float {
+        switch self {
+        case .elu(let alpha): abs(alpha)
+        case .selu: 1.0507009873554805 * 1.6732632423543772
+        case .gelu: 4
+        default: 0
+        }
+    }
+
+    var isPiecewiseLinear: Bool {
+        switch self {
+        case .linear, .relu, .relu6, .leakyRelu, .hardSigmoid, .hardSigmoidKeras2: true
+        default: false
+        }
+    }
+
+    /// The bound after this activation, from the bound before it (`bound`, in place) and the output `y`.
+    func roundingBound(_ bound: inout [Float], output y: [Float], lastDimension: Int, roundoff u: Float) {
+        switch self {
+        case .softmax:
+            // |Δyᵢ| ≤ yᵢ·(|Δzᵢ| + Σⱼ yⱼ|Δzⱼ|) ≤ 2·yᵢ·max|Δz| over the row.
+            guard lastDimension > 0 else { return }
+            for start in stride(from: 0, to: y.count, by: lastDimension) {
+                let end = start + lastDimension
+                let largest = bound[start..<end].max() ?? 0
+                for i in start..<end {
+                    bound[i] = y[i] * (2 * largest + RoundingBound.elementaryFunctionUlps * u)
+                }
+            }
+        case .exponential:
+            for i in bound.indices {
+                bound[i] = abs(y[i]) * (Foundation.expm1(bound[i]) + RoundingBound.elementaryFunctionUlps * u)
+            }
+        default:
+            RoundingBound.activate(&bound, self, output: y, roundoff: u)
+        }
+    }
+}
+
+/// `|W|` packed like `W`, made the first time a bound needs it (verify with the fixed rule never pays for it).
+final class AbsoluteMatrix: Sendable {
+    private let source: Mutex<(values: [Float], inner: Int, columns: Int, product: MatrixProduct, packed: PackedMatrix?)>
+
+    init(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) {
+        source = Mutex((w, inner, columns, product, nil))
+    }
+
+    var matrix: PackedMatrix {
+        source.withLock { state in
+            if let packed = state.packed { return packed }
+            let packed = PackedMatrix(
+                state.values.map { abs($0) }, inner: state.inner, columns: state.columns, product: state.product)
+            state.packed = packed
+            state.values = []
+            return packed
+        }
+    }
+}
+
+extension PreparedOperation {
+    /// Layers that only move or pick values: the inputs' bounds moved the same way (the kernel applied to them).
+    public func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff: Float)
+        -> [Float]
+    {
+        guard let inputBounds else { return [Float](repeating: 0, count: output.count) }
+        let bounds = zip(inputs, inputBounds).map { FloatTensor(shape: $0.shape, values: $1) }
+        return apply(bounds, outputShape: output.shape).values
+    }
+}
