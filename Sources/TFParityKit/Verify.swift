@@ -109,10 +109,14 @@ public enum Verifier {
     {
         let model = engine.model
         let path = recording.path
-        guard let input = recording.values[Model.inputName] else {
-            throw FileError(
-                path: path, member: Model.inputName, reason: "missing: a recording must hold the batch fed to the model"
-            )
+        // `input`, or `input/<input layer>` for each input of a model with several: the names layers read them by.
+        var inputs: [String: FloatTensor] = [:]
+        for name in model.inputNames {
+            guard let value = recording.values[name] else {
+                let what = model.inputNames.count == 1 ? "the batch fed to the model" : "the batch fed to each input"
+                throw FileError(path: path, member: name, reason: "missing: a recording must hold \(what)")
+            }
+            inputs[name] = value
         }
         let plan = try RecordingPlan(model: model, recording: recording)
         var results: [StageResult] = []
@@ -148,7 +152,7 @@ public enum Verifier {
             if let preKey = plan.preBN[layer.name] {
                 let actual = try run(preKey) { () throws -> FloatTensor in
                     let source = layer.inputs.first ?? Model.inputName
-                    return source == Model.inputName ? input : try engine.output(of: source, given: plan.known)
+                    return try inputs[source] ?? engine.output(of: source, given: plan.known)
                 }
                 results.append(try compare(layer.name, .preBN, preKey, actual))
             }
@@ -177,12 +181,12 @@ public enum Verifier {
 
         if options.endToEnd {
             options.progress?(ProgressEvent(completed: model.layers.count, total: total, label: "end to end"))
-            let trace = try run(Model.inputName) { try engine.trace(input) }
+            let trace = try run(model.inputNames[0]) { try engine.trace(inputs: inputs) }
             clock.lap("forward")
             for layer in model.layers {
                 let sourceValue: FloatTensor? = {
                     let source = layer.inputs.first ?? Model.inputName
-                    return source == Model.inputName ? input : trace[source]
+                    return inputs[source] ?? trace[source]
                 }()
                 if let key = plan.preBN[layer.name], let value = sourceValue {
                     results.append(try compare(layer.name, .endToEnd, key, value))
@@ -271,8 +275,9 @@ struct RecordingPlan {
 
     init(model: Model, recording: Recording) throws {
         let layers = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        known[Model.inputName] = recording.values[Model.inputName]
-        for key in recording.values.keys.sorted() where key != Model.inputName {
+        let inputNames = Set(model.inputNames)
+        for name in model.inputNames { known[name] = recording.values[name] }
+        for key in recording.values.keys.sorted() where !inputNames.contains(key) {
             if key == "output", let last = model.outputLayer {
                 outputs[last.name, default: []].append(key)
                 known[last.name] = known[last.name] ?? recording.values[key]
