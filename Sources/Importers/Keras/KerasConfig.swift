@@ -479,7 +479,7 @@ struct KerasGraphFlattener {
                     }
                     name = "\(member)_\(suffix)"
                 }
-                guard frames.count < KerasConfig.maximumNesting else {
+                guard frames.count <= KerasConfig.maximumNesting else {
                     throw fail(member, "models are nested more than \(KerasConfig.maximumNesting) levels deep")
                 }
                 let weightPath = frame.weightPath + [layer.name]

@@ -73,7 +73,7 @@ struct Keras3Weights: KerasWeightStore {
                 let vars = "\(group)/vars"
                 guard file.exists(vars), let name = try? file.stringAttribute("name", at: vars) else { continue }
                 groups[prefix + name] = group
-                if depth + 1 < KerasConfig.maximumNesting, file.exists("\(group)/layers") {
+                if depth < KerasConfig.maximumNesting, file.exists("\(group)/layers") {
                     pending.append(("\(group)/layers", prefix + name + "/", depth + 1))
                 }
             }

@@ -98,8 +98,8 @@ enum KerasTFOpLambda: KerasLayerMapping {
         guard call.value("var") == nil else { throw call.fail("argument 'var' is not supported") }
         guard let spec = call.value("slice_spec") else { throw call.fail("argument 'slice_spec' is missing") }
         let entries = spec as? [Any] ?? [spec]
-        let axes = try entries.map { entry -> Slice.Axis in
-            if let index = ImportersJSON.integer(entry), !(entry is Bool) { return Slice.Axis(index: index) }
+        let axes = try entries.map { entry -> StridedSlice.Axis in
+            if let index = ImportersJSON.integer(entry), !(entry is Bool) { return StridedSlice.Axis(index: index) }
             guard let range = entry as? [String: Any], Set(range.keys).isSubset(of: ["start", "stop", "step"]) else {
                 throw call.fail(
                     "slice entry \(call.describe(entry)) is not supported (ranges and integer indices are; an "
@@ -112,8 +112,8 @@ enum KerasTFOpLambda: KerasLayerMapping {
                 }
                 return integer
             }
-            return Slice.Axis(start: try bound("start"), stop: try bound("stop"), step: try bound("step") ?? 1)
+            return StridedSlice.Axis(start: try bound("start"), stop: try bound("stop"), step: try bound("step") ?? 1)
         }
-        return KerasMapped(Slice(axes: axes), inputs: [x])
+        return KerasMapped(StridedSlice(axes: axes), inputs: [x])
     }
 }

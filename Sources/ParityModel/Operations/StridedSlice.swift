@@ -1,8 +1,8 @@
 /// A strided slice of the leading axes, as Python's `x[a:b:c, i, …]` on a tensor (TensorFlow's `strided_slice`, what
 /// tf_keras records as `SlicingOpLambda` `__operators__.getitem`): per axis from the batch axis on, a range with
 /// Python's defaults, negative indices and clamping, or an index that removes the axis; later axes are kept whole.
-public struct Slice: LayerOperation {
-    public static let typeName = "slice"
+public struct StridedSlice: LayerOperation {
+    public static let typeName = "strided_slice"
 
     /// One axis of the slice.
     public struct Axis: Sendable, Codable, Equatable {
