@@ -89,6 +89,8 @@ struct KerasCall {
     var positional: [Any] = []
     var keyword: [String: Any] = [:]
     var tensors: [KerasTensorReference] = []
+    /// How many of `tensors` are positional arguments (the rest are keywords').
+    var positionalTensorCount = 0
 
     /// The argument at `position`, or else the keyword `name`: how both Keras versions' records of `f(x, y)` read.
     func argument(_ position: Int, _ name: String) -> Any? {
@@ -104,6 +106,7 @@ struct KerasCall {
         var call = KerasCall()
         let args = node["args"] as? [Any] ?? []
         call.positional = try args.map { value throws(KerasCallError) in try call.keras3Value(value, depth: 0) }
+        call.positionalTensorCount = call.tensors.count
         let kwargs = node["kwargs"] as? [String: Any] ?? [:]
         for key in kwargs.keys.sorted() {
             call.keyword[key] = try call.keras3Value(kwargs[key] as Any, depth: 0)
@@ -147,6 +150,7 @@ struct KerasCall {
             }
             call.positional = [list.count == 1 ? list[0] : list]
         }
+        call.positionalTensorCount = call.tensors.count
         for key in (kwargs ?? [:]).keys.sorted() {
             call.keyword[key] = try call.keras2Value(kwargs?[key] as Any, depth: 0)
         }
@@ -286,7 +290,10 @@ struct KerasGraphFlattener {
                     continue
                 }
                 let reference = KerasTensorReference(layer: previous ?? input, node: 0, index: 0)
-                entry.calls = [KerasCall(positional: [KerasTensorArgument(position: 0)], tensors: [reference])]
+                entry.calls = [
+                    KerasCall(
+                        positional: [KerasTensorArgument(position: 0)], tensors: [reference], positionalTensorCount: 1)
+                ]
                 layers.append(entry)
                 previous = entry.name
             }

@@ -261,6 +261,13 @@ struct KerasModelBuilder {
                 continue
             }
             let mapped = try operation(entry)
+            if mapped.inputs == nil, entry.call.positionalTensorCount < entry.call.tensors.count {
+                let keywords = entry.call.keyword.filter { $0.value is KerasTensorArgument }.keys.sorted()
+                throw FileError(
+                    path: config.path, member: entry.name,
+                    reason: "the \(entry.className) layer is called with a tensor as keyword argument "
+                        + keywords.map { "'\($0)'" }.joined(separator: ", ") + "; tfparity does not support that")
+            }
             let inputs = mapped.inputs.map { $0.map { entry.inbound[$0] } } ?? entry.inbound
             guard !inputs.isEmpty else {
                 throw FileError(path: config.path, member: entry.name, reason: "the layer has no input")
