@@ -39,7 +39,9 @@ outer model fed it in the same forward pass.
 All tensors come from forward passes of probe models built from the layers' symbolic inputs and outputs
 (``keras.Model(model.inputs, [...])``), so they are exactly what the model computes. A layer used more than
 once (shared layer), or a nested model used more than once (and so every layer inside it), has no single
-input/output and is skipped with a warning.
+input/output and is skipped with a warning. (tfparity names the layers of a nested model's second call
+``<nested model>_1/<layer>``, of its third ``<nested model>_2/<layer>``; the nested model's own name carries its
+output, so ``<nested model>/output`` is compared too.)
 
 Then check the converted model with:
 

@@ -7,12 +7,15 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case layer(String, LayerProblem)
     case unknownLayer(String)
     case missingValue(layer: String, input: String)
+    /// The model's declared outputs do not name its layers (an empty list, or a name that is not a layer).
+    case outputs(String)
 
     public var description: String {
         switch self {
         case .layer(let layer, let problem): "layer '\(layer)': \(problem)"
         case .unknownLayer(let name): "no layer named '\(name)'"
         case .missingValue(let layer, let input): "layer '\(layer)': no value for its input '\(input)'"
+        case .outputs(let reason): "outputs: \(reason)"
         }
     }
 
@@ -22,6 +25,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case .layer(let layer, let problem): (layer, problem.description)
         case .unknownLayer: (nil, description)
         case .missingValue(let layer, let input): (layer, "no value for its input '\(input)'")
+        case .outputs: (nil, description)
         }
     }
 }
@@ -31,10 +35,12 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
 /// earlier layers or the model input, as many as the operation takes), and the shapes flowing through, computed by
 /// each operation's own rule with checked arithmetic. Iterative: a 60,000-layer chain is as safe as a short one.
 public enum LayerGraph {
-    /// Every layer's output shape, by layer name, for an input of shape `input`.
-    /// - Parameter parameterShape: the shape of parameter `<layer>/<param>`, or nil when absent.
+    /// Every layer's output shape, by layer name, for inputs of the shapes `inputs` gives (by input name).
+    /// - Parameters:
+    ///   - outputs: the model's declared outputs, each of which must name a layer (nil: the last layer).
+    ///   - parameterShape: the shape of parameter `<layer>/<param>`, or nil when absent.
     public static func check(
-        _ layers: [Layer], inputs: [String: ValueShape] = [Model.inputName: .unknown],
+        _ layers: [Layer], inputs: [String: ValueShape] = [Model.inputName: .unknown], outputs: [String]? = nil,
         parameterShape: (String) -> [Int]?
     ) throws(EngineError) -> [String: ValueShape] {
         var shapes = inputs
@@ -69,6 +75,12 @@ public enum LayerGraph {
             }
         }
         for name in inputs.keys { shapes[name] = nil }
+        if let outputs {
+            guard !outputs.isEmpty else { throw .outputs("the list is empty") }
+            for name in outputs where shapes[name] == nil {
+                throw .outputs("'\(name)' is not a layer of the model")
+            }
+        }
         return shapes
     }
 }
@@ -93,7 +105,9 @@ public struct Engine: Sendable {
     /// As `init(model:matrixProduct:)`; without `retainingParameters`, `model` keeps its layers but drops its
     /// parameter tensors once converted, so an inference-only engine holds each value once.
     public init(model: Model, matrixProduct: MatrixProduct, retainingParameters: Bool) throws(EngineError) {
-        _ = try LayerGraph.check(model.layers, inputs: model.unknownInputs) { model.parameters[$0]?.shape }
+        _ = try LayerGraph.check(model.layers, inputs: model.unknownInputs, outputs: model.declaredOutputs) {
+            model.parameters[$0]?.shape
+        }
         var kept = model
         if !retainingParameters { kept.parameters = [:] }
         self.model = kept
@@ -114,17 +128,42 @@ public struct Engine: Sendable {
         parameterShapes = model.parameters.mapValues(\.shape)
     }
 
-    /// The model's output for `input`.
+    /// The model's (first) output for `input`, for a model with one input.
     public func run(_ input: FloatTensor) throws(EngineError) -> FloatTensor {
         guard let last = model.outputLayer else { return input }
         return try output(of: last.name, given: [Model.inputName: input])
     }
 
-    /// Every layer's output for `input`, by layer name.
+    /// The model's outputs, in `Model.outputNames` order, for `inputs` (input name, as `Model.inputNames` spells it,
+    /// → value); throws `missingValue` naming an input that is not given.
+    public func run(inputs: [String: FloatTensor]) throws(EngineError) -> [FloatTensor] {
+        try checkInputs(inputs)
+        var known = inputs
+        var results: [FloatTensor] = []
+        for name in model.outputNames {
+            let value: FloatTensor
+            if let computed = known[name] {
+                value = computed
+            } else {
+                value = try output(of: name, given: known)
+            }
+            known[name] = value
+            results.append(value)
+        }
+        return results
+    }
+
+    /// Every layer's output for `input`, by layer name, for a model with one input.
     public func trace(_ input: FloatTensor) throws(EngineError) -> [String: FloatTensor] {
-        var values: [String: FloatTensor] = [Model.inputName: input]
+        try trace(inputs: [Model.inputName: input])
+    }
+
+    /// Every layer's output for `inputs` (input name → value), by layer name.
+    public func trace(inputs: [String: FloatTensor]) throws(EngineError) -> [String: FloatTensor] {
+        try checkInputs(inputs)
+        var values = inputs
         for layer in model.layers {
-            values[layer.name] = try apply(layer, to: try inputs(of: layer, in: values))
+            values[layer.name] = try apply(layer, to: try self.inputs(of: layer, in: values))
         }
         for name in model.inputNames { values[name] = nil }
         return values
@@ -153,6 +192,14 @@ public struct Engine: Sendable {
             values[layer.name] = value
         }
         preconditionFailure("layer '\(name)' was not computed")
+    }
+
+    /// Throws `missingValue` for the first model input `inputs` lacks, naming a layer that reads it.
+    private func checkInputs(_ inputs: [String: FloatTensor]) throws(EngineError) {
+        for name in model.inputNames where inputs[name] == nil {
+            let reader = model.layers.first { $0.inputs.contains(name) }
+            throw .missingValue(layer: reader?.name ?? name, input: name)
+        }
     }
 
     private func inputs(of layer: Layer, in values: [String: FloatTensor]) throws(EngineError) -> [FloatTensor] {

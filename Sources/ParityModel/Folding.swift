@@ -121,6 +121,7 @@ public enum BatchNormFolding {
         }
         var result = Model(layers: layers, parameters: parameters, provenance: model.provenance)
         result.inputNames = model.inputNames
+        result.declaredOutputs = model.declaredOutputs?.map(resolve)
         if !folded.isEmpty || model.folding != nil {
             result.folding = FoldingRecord(folded: (model.folding?.folded ?? []) + folded)
         }

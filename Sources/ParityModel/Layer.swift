@@ -61,8 +61,12 @@ public struct Model: Sendable {
     public static let inputName = "input"
 
     public var layers: [Layer]
-    /// The names layers use for the model's inputs: `[Model.inputName]` for a model with one input.
+    /// The names layers use for the model's inputs: `[Model.inputName]` for a model with one input,
+    /// `input/<input layer name>` for each input of a Keras model with several.
     public var inputNames: [String] = [Model.inputName]
+    /// The layers whose outputs the model returns, in order, when declared (a Keras model with several outputs); nil
+    /// means the last layer. The first is what a recording's `output` holds.
+    public var declaredOutputs: [String]?
     /// `<layer name>/<param>` → tensor, values exactly as in the source (any dtype).
     public var parameters: [String: Tensor]
     public var provenance: Provenance?
@@ -85,8 +89,14 @@ public struct Model: Sendable {
 
     public func parameter(_ layer: String, _ param: String) -> Tensor? { parameters["\(layer)/\(param)"] }
 
-    /// The layer whose output is the model's output: the last one.
-    public var outputLayer: Layer? { layers.last }
+    /// The names of the layers whose outputs the model returns: `declaredOutputs`, else the last layer.
+    public var outputNames: [String] { declaredOutputs ?? layers.last.map { [$0.name] } ?? [] }
+
+    /// The layer whose output is the model's (first) output: the first declared output, else the last layer.
+    public var outputLayer: Layer? {
+        if let first = declaredOutputs?.first { return layer(named: first) }
+        return layers.last
+    }
 
     /// Parameter tensor names in model order: layer by layer, each op's parameters in its own order.
     public var orderedParameterNames: [String] {

@@ -61,7 +61,9 @@ public enum ModelFile {
         // The same checks an importer's plan passes: attributes, wiring, parameter shapes.
         do {
             let inputs = document.inputs ?? [Model.inputName]
-            _ = try LayerGraph.check(layers, inputs: Dictionary(inputs.map { ($0, .unknown) }) { a, _ in a }) {
+            _ = try LayerGraph.check(
+                layers, inputs: Dictionary(inputs.map { ($0, .unknown) }) { a, _ in a }, outputs: document.outputs
+            ) {
                 parameters[$0]?.shape
             }
         } catch {
@@ -70,6 +72,7 @@ public enum ModelFile {
         }
         var model = Model(layers: layers, parameters: parameters, provenance: document.provenance)
         model.inputNames = document.inputs ?? [Model.inputName]
+        model.declaredOutputs = document.outputs
         model.folding = document.folding
         return model
     }
@@ -77,15 +80,18 @@ public enum ModelFile {
     /// The JSON string stored under `__metadata__["tfparity"]`.
     public static func metadataJSON(for model: Model) throws -> String {
         try metadataJSON(
-            layers: model.layers, inputs: model.inputNames, provenance: model.provenance, folding: model.folding)
+            layers: model.layers, inputs: model.inputNames, outputs: model.declaredOutputs,
+            provenance: model.provenance, folding: model.folding)
     }
 
     static func metadataJSON(
-        layers: [Layer], inputs: [String] = [Model.inputName], provenance: Provenance?, folding: FoldingRecord? = nil
+        layers: [Layer], inputs: [String] = [Model.inputName], outputs: [String]? = nil, provenance: Provenance?,
+        folding: FoldingRecord? = nil
     ) throws -> String {
         let document = Document(
             formatVersion: formatVersion, layers: layers.map(LayerRecord.init),
-            inputs: inputs == [Model.inputName] ? nil : inputs, provenance: provenance, folding: folding)
+            inputs: inputs == [Model.inputName] ? nil : inputs, outputs: outputs, provenance: provenance,
+            folding: folding)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(document), as: UTF8.self)
@@ -101,13 +107,15 @@ public enum ModelFile {
         var layers: [LayerRecord]
         /// The model's input names, when it has other than the one `input`.
         var inputs: [String]?
+        /// The layers whose outputs the model returns, when declared (absent: the last layer).
+        var outputs: [String]?
         var provenance: Provenance?
         /// Present only in folded models, so other files stay as they were.
         var folding: FoldingRecord?
 
         enum CodingKeys: String, CodingKey {
             case formatVersion = "format_version"
-            case layers, inputs, provenance, folding
+            case layers, inputs, outputs, provenance, folding
         }
     }
 

@@ -35,6 +35,10 @@ public struct ModelPlan {
     public var sourcePath: String
     /// Objects the pending tensors need alive until they are read or copied (a temporary extraction they read from).
     public var retained: [AnyObject] = []
+    /// The model's input names (`Model.inputNames`).
+    public var inputNames: [String] = [Model.inputName]
+    /// The model's declared outputs (`Model.declaredOutputs`).
+    public var declaredOutputs: [String]?
 
     public init(layers: [Layer], parameters: [String: PendingTensor], provenance: Provenance?, sourcePath: String) {
         self.layers = layers
@@ -49,9 +53,13 @@ public struct ModelPlan {
         for (name, pending) in parameters {
             tensors[name] = try load(name, pending)
         }
-        let model = Model(layers: layers, parameters: tensors, provenance: provenance)
+        var model = Model(layers: layers, parameters: tensors, provenance: provenance)
+        model.inputNames = inputNames
+        model.declaredOutputs = declaredOutputs
         do {
-            _ = try LayerGraph.check(layers, inputs: [Model.inputName: .unknown]) { tensors[$0]?.shape }
+            _ = try LayerGraph.check(layers, inputs: model.unknownInputs, outputs: declaredOutputs) {
+                tensors[$0]?.shape
+            }
         } catch {
             let (layer, reason) = error.layerAndReason
             throw FileError(path: sourcePath, member: layer, reason: reason)
@@ -79,11 +87,14 @@ public struct ModelPlan {
 
 extension ModelPlan {
     /// The checks a model file gets when it is read (`LayerGraph.check`: attributes, wiring, shapes flowing from
-    /// `input`), made on the parameters' announced shapes without reading a value; errors name the source and layer.
+    /// the inputs, declared outputs), made on the parameters' announced shapes without reading a value; errors name
+    /// the source and layer.
+    /// - Parameter input: the shape of every model input.
     @discardableResult
     public func checkShapes(input: ValueShape = .unknown) throws -> [String: ValueShape] {
         do {
-            return try LayerGraph.check(layers, inputs: [Model.inputName: input]) { parameters[$0]?.shape }
+            let inputs = Dictionary(inputNames.map { ($0, input) }, uniquingKeysWith: { first, _ in first })
+            return try LayerGraph.check(layers, inputs: inputs, outputs: declaredOutputs) { parameters[$0]?.shape }
         } catch {
             let (layer, reason) = error.layerAndReason
             throw FileError(path: sourcePath, member: layer, reason: reason)
@@ -110,10 +121,15 @@ extension ModelFile {
         let layout = names.compactMap { name in
             plan.parameters[name].map { TensorLayout(name: name, dtype: $0.dtype, shape: $0.shape) }
         }
-        let metadata = try metadataJSON(layers: plan.layers, provenance: plan.provenance)
+        let metadata = try metadataJSON(
+            layers: plan.layers, inputs: plan.inputNames, outputs: plan.declaredOutputs, provenance: plan.provenance)
         let completion = finalProvenance.map { finalProvenance in
             { () throws -> [String: String] in
-                [metadataKey: try metadataJSON(layers: plan.layers, provenance: try finalProvenance())]
+                [
+                    metadataKey: try metadataJSON(
+                        layers: plan.layers, inputs: plan.inputNames, outputs: plan.declaredOutputs,
+                        provenance: try finalProvenance())
+                ]
             }
         }
         try SafeTensorsWriter.write(

@@ -135,13 +135,19 @@ public enum Verifier {
     {
         let model = engine.model
         let path = recording.path
-        guard let input = recording.values[Model.inputName] else {
-            throw FileError(
-                path: path, member: Model.inputName, reason: "missing: a recording must hold the batch fed to the model"
-            )
+        // `input`, or `input/<input layer>` for each input of a model with several: the names layers read them by.
+        var inputs: [String: FloatTensor] = [:]
+        for name in model.inputNames {
+            guard let value = recording.values[name] else {
+                let what = model.inputNames.count == 1 ? "the batch fed to the model" : "the batch fed to each input"
+                throw FileError(path: path, member: name, reason: "missing: a recording must hold \(what)")
+            }
+            inputs[name] = value
         }
         // An empty batch runs every check on no elements and "passes" them all: nothing would be verified.
-        guard !input.values.isEmpty else { throw Self.nothingToCompare(path, Model.inputName, input.shape) }
+        for (name, value) in inputs.sorted(by: { $0.key < $1.key }) where value.values.isEmpty {
+            throw Self.nothingToCompare(path, name, value.shape)
+        }
         let plan = try RecordingPlan(model: model, recording: recording)
         var results: [StageResult] = []
 
@@ -183,9 +189,9 @@ public enum Verifier {
             if let preKey = plan.preBN[layer.name] {
                 let actual = try run(preKey) { () throws -> BoundedTensor in
                     let source = layer.inputs.first ?? Model.inputName
-                    return source == Model.inputName
-                        ? exact(input) : try computed(auto) { try engine.outputWithBound(of: source, given: plan.known) }
-                            plain: { try engine.output(of: source, given: plan.known) }
+                    if let value = inputs[source] { return exact(value) }
+                    return try computed(auto) { try engine.outputWithBound(of: source, given: plan.known) }
+                        plain: { try engine.output(of: source, given: plan.known) }
                 }
                 results.append(try compare(layer.name, .preBN, preKey, actual))
             }
@@ -223,15 +229,15 @@ public enum Verifier {
 
         if options.endToEnd {
             options.progress?(ProgressEvent(completed: model.layers.count, total: total, label: "end to end"))
-            let trace: [String: BoundedTensor] = try run(Model.inputName) {
-                if auto { return try engine.traceWithBounds([Model.inputName: input]) }
-                return try engine.trace(input).mapValues(exact)
+            let trace: [String: BoundedTensor] = try run(model.inputNames[0]) {
+                if auto { return try engine.traceWithBounds(inputs) }
+                return try engine.trace(inputs: inputs).mapValues(exact)
             }
             clock.lap("forward")
             for layer in model.layers {
                 let sourceValue: BoundedTensor? = {
                     let source = layer.inputs.first ?? Model.inputName
-                    return source == Model.inputName ? exact(input) : trace[source]
+                    return inputs[source].map(exact) ?? trace[source]
                 }()
                 if let key = plan.preBN[layer.name], let value = sourceValue {
                     results.append(try compare(layer.name, .endToEnd, key, value))
@@ -326,8 +332,9 @@ struct RecordingPlan {
 
     init(model: Model, recording: Recording) throws {
         let layers = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        known[Model.inputName] = recording.values[Model.inputName]
-        for key in recording.values.keys.sorted() where key != Model.inputName {
+        let inputNames = Set(model.inputNames)
+        for name in model.inputNames { known[name] = recording.values[name] }
+        for key in recording.values.keys.sorted() where !inputNames.contains(key) {
             if key == "output", let last = model.outputLayer {
                 outputs[last.name, default: []].append(key)
                 known[last.name] = known[last.name] ?? recording.values[key]

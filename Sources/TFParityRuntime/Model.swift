@@ -92,7 +92,7 @@ public struct Model: Sendable {
     }
 
     /// The name of the layer whose output is the model's output.
-    public var outputLayerName: String? { layers.last?.name }
+    public var outputLayerName: String? { engine.model.outputLayer?.name }
 
     private static func tensor(_ values: [Float], shape: [Int]) throws(RuntimeError) -> FloatTensor {
         var product = 1

@@ -16,10 +16,14 @@ protocol KerasLayerMapping {
 struct KerasMapped {
     var op: any LayerOperation
     var variables: [String]
+    /// The call's tensors the operation reads, as positions in `KerasCall.tensors`, when not all of them in order (a
+    /// TF function called as `f(1.0, x)` reads only `x`).
+    var inputs: [Int]?
 
-    init(_ op: any LayerOperation, variables: [String] = []) {
+    init(_ op: any LayerOperation, variables: [String] = [], inputs: [Int]? = nil) {
         self.op = op
         self.variables = variables
+        self.inputs = inputs
     }
 }
 
@@ -31,6 +35,7 @@ enum KerasLayerRegistry {
         KerasSoftmax.self, KerasDropout.self, KerasZeroPadding2D.self, KerasCropping2D.self, KerasMaxPooling2D.self,
         KerasAveragePooling2D.self, KerasGlobalAveragePooling2D.self, KerasGlobalMaxPooling2D.self, KerasFlatten.self,
         KerasReshape.self, KerasAdd.self, KerasMultiply.self, KerasConcatenate.self, KerasRescaling.self,
+        KerasTFOpLambda.self,
     ]
 
     private static let byClass: [String: any KerasLayerMapping.Type] = Dictionary(
@@ -60,6 +65,8 @@ struct KerasLayer {
 
     var config: [String: Any] { entry.config }
     var className: String { entry.className }
+    /// The call's arguments (what a TF operation layer computes on).
+    var call: KerasCall { entry.call }
 
     func fail(_ reason: String) -> FileError { FileError(path: path, member: entry.name, reason: reason) }
 

@@ -8,21 +8,25 @@ import TensorCore
 protocol KerasWeightStore {
     /// The file as the user named it.
     var path: String { get }
-    /// The variables of layer `name` in the order the layer created them, described but not yet read; empty for a
+    /// The variables of the layer at `path` (its Keras name, after the names of the nested models holding it:
+    /// `["head", "block", "conv"]`) in the order the layer created them, described but not yet read; empty for a
     /// layer without any.
-    func variables(ofLayer name: String) throws -> [(name: String, tensor: PendingTensor)]
+    func variables(ofLayer path: [String]) throws -> [(name: String, tensor: PendingTensor)]
 }
 
 /// Legacy `.h5` (`model.save("m.h5")`, Keras 2 and 3): `model_weights/<layer>` lists its variables in the attribute
-/// `weight_names`, each a dataset path below that group (`<layer>/kernel:0`, `<model>/<layer>/kernel`).
+/// `weight_names`, each a dataset path below that group (`<layer>/kernel:0`, `<model>/<layer>/kernel`). A nested
+/// model's group lists the variables of every layer inside it, at any depth (`conv1/kernel:0`, `bn1/gamma:0`, …):
+/// a layer's are those whose name ends in `<layer>/<variable>`, in the listed order.
 struct LegacyH5Weights: KerasWeightStore {
     let file: HDF5File
     var path: String { file.path }
 
-    func variables(ofLayer name: String) throws -> [(name: String, tensor: PendingTensor)] {
-        let group = "model_weights/\(name)"
+    func variables(ofLayer layerPath: [String]) throws -> [(name: String, tensor: PendingTensor)] {
+        guard let top = layerPath.first, let leaf = layerPath.last else { return [] }
+        let group = "model_weights/\(top)"
         guard file.exists(group) else { return [] }
-        let names: [String]
+        var names: [String]
         do {
             names = try file.stringArrayAttribute("weight_names", at: group) ?? []
         } catch {
@@ -32,11 +36,15 @@ struct LegacyH5Weights: KerasWeightStore {
             }
             names = []
         }
+        if layerPath.count > 1 {
+            names = names.filter { $0.split(separator: "/").dropLast().last.map(String.init) == leaf }
+        }
         return try names.map { weight in
             let datasetPath = "\(group)/\(weight)"
             guard file.exists(datasetPath) else {
                 throw FileError(
-                    path: path, member: datasetPath, reason: "listed in weight_names of layer '\(name)' but missing")
+                    path: path, member: datasetPath,
+                    reason: "listed in weight_names of layer '\(layerPath.joined(separator: "/"))' but missing")
             }
             return (weight, try file.pendingTensor(datasetPath))
         }
@@ -44,42 +52,68 @@ struct LegacyH5Weights: KerasWeightStore {
 }
 
 /// Keras 3 weights (`model.weights.h5` inside a `.keras` zip, or a `.weights.h5`): a group per layer under `layers/`
-/// holding `vars/0`, `vars/1`, … in variable order. The group's `vars` carries the layer's name as attribute `name`;
-/// files without it are matched by Keras' own group naming (snake-case class name, `_1`, `_2`… in layer order).
+/// holding `vars/0`, `vars/1`, … in variable order; a nested model's group holds its own layers' groups under its
+/// `layers/`. The group's `vars` carries the layer's name as attribute `name`; files without it are matched by
+/// Keras' own group naming (snake-case class name, `_1`, `_2`… in each model's layer order).
 struct Keras3Weights: KerasWeightStore {
     let file: HDF5File
-    /// Layer name → group path (`layers/conv2d_1`).
+    /// Layer path (`head/block/conv`) → group path (`layers/functional_1/layers/functional/layers/conv2d`).
     private let groups: [String: String]
     var path: String { file.path }
 
     init(file: HDF5File, config: KerasConfig) throws {
         self.file = file
         var groups: [String: String] = [:]
-        let members = file.exists("layers") ? try file.groupMembers("layers") : []
-        for member in members {
-            let vars = "layers/\(member)/vars"
-            if file.exists(vars), let name = try? file.stringAttribute("name", at: vars) {
-                groups[name] = "layers/\(member)"
+        // Iterative, to the nesting depth the config allows.
+        var pending: [(container: String, prefix: String, depth: Int)] = [("layers", "", 0)]
+        while let (container, prefix, depth) = pending.popLast() {
+            guard file.exists(container) else { continue }
+            for member in try file.groupMembers(container) {
+                let group = "\(container)/\(member)"
+                let vars = "\(group)/vars"
+                guard file.exists(vars), let name = try? file.stringAttribute("name", at: vars) else { continue }
+                groups[prefix + name] = group
+                if depth < KerasConfig.maximumNesting, file.exists("\(group)/layers") {
+                    pending.append(("\(group)/layers", prefix + name + "/", depth + 1))
+                }
             }
         }
         if groups.isEmpty {
-            var used: [String: Int] = [:]
-            for layer in config.layers {
-                if config.modelClass == "Sequential" && layer.className == "InputLayer" { continue }
-                var group = KerasNaming.snakeCase(layer.className)
-                if let count = used[group] {
-                    used[group] = count + 1
-                    group += "_\(count + 1)"
+            // Outer models first, so each nested model's group is known before its layers are named.
+            for scope in config.scopes.keys.sorted(by: {
+                $0.split(separator: "/").count < $1.split(separator: "/").count
+            }) {
+                let container: String
+                let isSequential: Bool
+                if scope.isEmpty {
+                    container = "layers"
+                    isSequential = config.modelClass == "Sequential"
                 } else {
-                    used[group] = 0
+                    guard let group = groups[scope] else { continue }
+                    container = "\(group)/layers"
+                    let parts = scope.split(separator: "/").map(String.init)
+                    let parent = parts.dropLast().joined(separator: "/")
+                    isSequential = config.scopes[parent]?.first { $0.name == parts.last }?.className == "Sequential"
                 }
-                groups[layer.name] = "layers/\(group)"
+                var used: [String: Int] = [:]
+                for layer in config.scopes[scope] ?? [] {
+                    if isSequential && layer.className == "InputLayer" { continue }
+                    var group = KerasNaming.snakeCase(layer.className)
+                    if let count = used[group] {
+                        used[group] = count + 1
+                        group += "_\(count + 1)"
+                    } else {
+                        used[group] = 0
+                    }
+                    groups[(scope.isEmpty ? "" : scope + "/") + layer.name] = "\(container)/\(group)"
+                }
             }
         }
         self.groups = groups
     }
 
-    func variables(ofLayer name: String) throws -> [(name: String, tensor: PendingTensor)] {
+    func variables(ofLayer layerPath: [String]) throws -> [(name: String, tensor: PendingTensor)] {
+        let name = layerPath.joined(separator: "/")
         guard let group = groups[name], file.exists("\(group)/vars") else { return [] }
         let members = try file.groupMembers("\(group)/vars")
         var variables: [(name: String, tensor: PendingTensor)] = []
@@ -196,72 +230,83 @@ enum KerasFiles {
     }
 }
 
-/// Turns a Keras config and its weights into a `Model`: one layer per Keras layer, named as Keras names it.
+/// Turns a Keras config and its weights into a `Model`: one layer per Keras layer, named as Keras names it (nested
+/// models' layers as `<nested model>/<layer>`, see `KerasConfig`).
 struct KerasModelBuilder {
     var config: KerasConfig
     var store: KerasWeightStore
     var path: String
 
-    /// The layers the output depends on, with their variables described but not read.
+    /// The layers the outputs depend on, with their variables described but not read.
     func plan() throws -> ModelPlan {
-        let inputNames = Set(config.layers.filter { $0.className == "InputLayer" }.map(\.name))
-        let byName = Dictionary(config.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        // Only the layers the output depends on, in config order.
+        let modelInputs = Set(config.inputNames)
+        var indexOfLayer: [String: Int] = [:]
+        for (index, entry) in config.layers.enumerated() { indexOfLayer[entry.name] = index }
+        // Only the layers the outputs depend on, in config order.
         var needed: Set<String> = []
-        var stack = [config.outputLayer]
+        var stack = config.outputs
         while let name = stack.popLast() {
-            guard needed.insert(name).inserted else { continue }
-            guard let entry = byName[name] else {
+            guard !modelInputs.contains(name), needed.insert(name).inserted else { continue }
+            guard let index = indexOfLayer[name] else {
                 throw FileError(
                     path: config.path, member: name, reason: "named as an input but not a layer of the model")
             }
-            stack.append(contentsOf: entry.inbound.filter { $0 != Model.inputName })
+            stack.append(contentsOf: config.layers[index].inbound)
         }
         var layers: [Layer] = []
         var parameters: [String: PendingTensor] = [:]
-        var emitted: Set<String> = [Model.inputName]
-        for entry in config.layers where needed.contains(entry.name) && !inputNames.contains(entry.name) {
-            guard entry.name != Model.inputName else {
+        for entry in config.layers where needed.contains(entry.name) {
+            if entry.isNestedModelOutput {
+                layers.append(Layer(name: entry.name, op: IdentityLayer(), inputs: entry.inbound))
+                continue
+            }
+            let mapped = try operation(entry)
+            if mapped.inputs == nil, entry.call.positionalTensorCount < entry.call.tensors.count {
+                let keywords = entry.call.keyword.filter { $0.value is KerasTensorArgument }.keys.sorted()
                 throw FileError(
                     path: config.path, member: entry.name,
-                    reason: "a \(entry.className) layer named '\(Model.inputName)' clashes with the model input's name")
+                    reason: "the \(entry.className) layer is called with a tensor as keyword argument "
+                        + keywords.map { "'\($0)'" }.joined(separator: ", ") + "; tfparity does not support that")
             }
-            let inputs = entry.inbound.map { inputNames.contains($0) ? Model.inputName : $0 }
-            for input in inputs where !emitted.contains(input) {
-                throw FileError(
-                    path: config.path, member: entry.name, reason: "its input '\(input)' comes later in the config")
-            }
+            let inputs = mapped.inputs.map { $0.map { entry.inbound[$0] } } ?? entry.inbound
             guard !inputs.isEmpty else {
                 throw FileError(path: config.path, member: entry.name, reason: "the layer has no input")
             }
-            let (op, parameterNames) = try operation(entry)
-            let variables = try store.variables(ofLayer: entry.name)
-            guard variables.count == parameterNames.count else {
-                let expected = parameterNames.isEmpty ? "none" : parameterNames.joined(separator: ", ")
+            let variables = try store.variables(ofLayer: entry.weightPath)
+            guard variables.count == mapped.variables.count else {
+                let expected = mapped.variables.isEmpty ? "none" : mapped.variables.joined(separator: ", ")
                 throw FileError(
                     path: store.path, member: entry.name,
                     reason: "the \(entry.className) layer has \(variables.count) variables in the file, its config "
-                        + "implies \(parameterNames.count) (\(expected))")
+                        + "implies \(mapped.variables.count) (\(expected))")
             }
-            for (parameter, variable) in zip(parameterNames, variables) {
+            for (parameter, variable) in zip(mapped.variables, variables) {
                 parameters["\(entry.name)/\(parameter)"] = variable.tensor
             }
-            layers.append(Layer(name: entry.name, op: op, inputs: inputs))
-            emitted.insert(entry.name)
+            layers.append(Layer(name: entry.name, op: mapped.op, inputs: inputs))
         }
-        let plan = ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: store.path)
+        var plan = ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: store.path)
+        plan.inputNames = config.inputNames
+        plan.declaredOutputs = config.outputs == layers.suffix(1).map(\.name) ? nil : config.outputs
         // ModelImporters checks the plan (attributes, shapes) before anything is read, naming the file the user gave.
         return plan
     }
 
     /// The op for one Keras layer and the model names of its variables, in the layer's variable order: the
-    /// class's mapping (`Layers/`, listed by `KerasLayerRegistry`) decides.
-    func operation(_ entry: KerasConfig.LayerEntry) throws -> (any LayerOperation, [String]) {
+    /// class's mapping (`Layers/`, listed by `KerasLayerRegistry`) decides; Keras 3's operation layers
+    /// (`keras.src.ops.numpy` `Add`, …) are `KerasOperationLayers`'.
+    func operation(_ entry: KerasConfig.LayerEntry) throws -> KerasMapped {
         let layer = KerasLayer(entry: entry, path: config.path, isKeras2: config.isKeras2)
+        if let module = entry.module, module.hasPrefix("keras.src.ops") {
+            return try KerasOperationLayers.map(layer, module: module)
+        }
         guard let mapping = KerasLayerRegistry.mapping(forClass: entry.className) else {
             throw layer.fail(KerasLayerRegistry.refusal(forClass: entry.className, layer: entry.name))
         }
         let mapped = try mapping.map(layer)
-        return (mapped.op, mapped.variables)
+        if let inputs = mapped.inputs {
+            precondition(inputs.allSatisfy(entry.inbound.indices.contains), "a mapping chose an input it lacks")
+        }
+        return mapped
     }
 }

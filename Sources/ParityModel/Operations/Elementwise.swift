@@ -1,0 +1,128 @@
+import Foundation
+
+/// A binary arithmetic operation, TensorFlow's `tf.math.add` … `tf.math.minimum` and Keras 3's `ops.add` …: of two
+/// inputs (NumPy broadcasting), or of one input and a scalar constant on either side (`x - 1`, `1 - x`).
+///
+/// Computed in float32 exactly as TensorFlow does: one rounding per element (`x / 3` divides, it does not multiply
+/// by a rounded reciprocal).
+public struct Elementwise: LayerOperation {
+    public static let typeName = "elementwise"
+    public static var inputCount: ClosedRange<Int> { 1...2 }
+
+    public enum Function: String, Sendable, Codable, CaseIterable {
+        case add, subtract, multiply, divide, maximum, minimum
+
+        func apply(_ a: Float, _ b: Float) -> Float {
+            switch self {
+            case .add: a + b
+            case .subtract: a - b
+            case .multiply: a * b
+            case .divide: a / b
+            // TensorFlow's Maximum/Minimum propagate NaN.
+            case .maximum: a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
+            case .minimum: a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
+            }
+        }
+
+        /// The bound of `a op b` from the operands' bounds (`RoundingBound`): sums and differences add them (with
+        /// `u` of the operands, as cancellation leaves it), products and quotients take the first- and second-order
+        /// terms, maximum and minimum pass the larger.
+        func bound(_ a: Float, _ ba: Float, _ b: Float, _ bb: Float, _ y: Float, _ u: Float) -> Float {
+            switch self {
+            case .add, .subtract: ba + bb + u * (Swift.abs(a) + Swift.abs(b))
+            case .multiply: Swift.abs(b) * ba + Swift.abs(a) * bb + ba * bb + u * Swift.abs(y)
+            case .divide:
+                // |Δ(a/b)| ≤ (|Δa| + |y|·|Δb|) / (|b| − |Δb|) while |Δb| < |b|.
+                Swift.abs(b) > bb ? (ba + Swift.abs(y) * bb) / (Swift.abs(b) - bb) + u * Swift.abs(y) : .infinity
+            case .maximum, .minimum: Swift.max(ba, bb)
+            }
+        }
+    }
+
+    public var function: Function
+    /// The scalar operand, for a layer of one input; nil for two inputs.
+    public var constant: Float?
+    /// True when the constant is the left operand (`constant - x`).
+    public var constantFirst: Bool
+
+    public init(_ function: Function, constant: Float? = nil, constantFirst: Bool = false) {
+        self.function = function
+        self.constant = constant
+        self.constantFirst = constantFirst
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case function, constant
+        case constantFirst = "constant_first"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        function = try container.decode(Function.self, forKey: .function)
+        constant = try container.decodeIfPresent(Float.self, forKey: .constant)
+        constantFirst = try container.decodeIfPresent(Bool.self, forKey: .constantFirst) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(function, forKey: .function)
+        try container.encodeIfPresent(constant, forKey: .constant)
+        if constant != nil { try container.encode(constantFirst, forKey: .constantFirst) }
+    }
+
+    public func validate() throws(LayerProblem) {
+        if let constant { try Attribute.finite("constant", Double(constant)) }
+    }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
+        let expected = constant == nil ? 2 : 1
+        guard inputs.count == expected else { throw .inputCount(expected: "\(expected)", actual: inputs.count) }
+        return try ShapeKernels.broadcastShape(inputs)
+    }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        Prepared(function: function, constant: constant, constantFirst: constantFirst)
+    }
+
+    struct Prepared: PreparedOperation {
+        let function: Function
+        let constant: Float?
+        let constantFirst: Bool
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            let function = function
+            guard let c = constant else {
+                return ShapeKernels.combine(inputs, outputShape: outputShape) { function.apply($0, $1) }
+            }
+            let values =
+                constantFirst
+                ? inputs[0].values.map { function.apply(c, $0) } : inputs[0].values.map { function.apply($0, c) }
+            return FloatTensor(shape: outputShape, values: values)
+        }
+
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            let x = inputs[0]
+            let bx = inputBounds?[0] ?? [Float](repeating: 0, count: x.count)
+            guard let c = constant else {
+                let shape = output.shape
+                let a = ShapeKernels.expand(x, to: shape)
+                let ba = ShapeKernels.expand(FloatTensor(shape: x.shape, values: bx), to: shape)
+                let b = ShapeKernels.expand(inputs[1], to: shape)
+                let bb = ShapeKernels.expand(
+                    FloatTensor(
+                        shape: inputs[1].shape,
+                        values: inputBounds?[1] ?? [Float](repeating: 0, count: inputs[1].count)), to: shape)
+                return (0..<output.count).map { i in
+                    function.bound(a.values[i], ba.values[i], b.values[i], bb.values[i], output.values[i], u)
+                }
+            }
+            return (0..<output.count).map { i in
+                constantFirst
+                    ? function.bound(c, 0, x.values[i], bx[i], output.values[i], u)
+                    : function.bound(x.values[i], bx[i], c, 0, output.values[i], u)
+            }
+        }
+    }
+}
