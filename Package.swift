@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, one direction:
 // C shims (CHDF5, CZlib) → typed wrappers and format readers (HDF5Kit, NumPyFormat, SafeTensors, TFCheckpoint)
-// and writers (ONNXFormat) → model and engine (ParityModel) → operations (TFParityKit) → CLI (tfparity).
+// and writers (ONNXFormat) → model and engine (ParityModel) → its ONNX lowering (ONNXExport) → operations (TFParityKit)
+// → CLI (tfparity).
 // TensorCore, ParityModel, SafeTensors and TFCheckpoint carry no C library, so the runtime can ship without one.
 let package = Package(
     name: "tfparity",
@@ -47,6 +48,8 @@ let package = Package(
         .target(name: "ONNXFormat", dependencies: ["TensorCore", "ProtobufWire"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
+        // Lowers a layer graph to ONNX, one lowering per operation (Lowerings/); pure Swift.
+        .target(name: "ONNXExport", dependencies: ["ParityModel", "ONNXFormat", "TensorCore"]),
         .target(
             name: "Importers",
             dependencies: [
@@ -58,15 +61,16 @@ let package = Package(
             name: "TFParityKit",
             dependencies: [
                 "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "Importers",
-                "CLibcrypto",
+                "CLibcrypto", "ONNXFormat", "ONNXExport",
             ]
         ),
-        .target(name: "Reports", dependencies: ["TFParityKit", "Importers", "ParityModel", "TensorCore"]),
+        .target(
+            name: "Reports", dependencies: ["TFParityKit", "Importers", "ParityModel", "TensorCore", "ONNXExport"]),
         .target(name: "Platform", dependencies: ["ParityModel"]),
         .executableTarget(
             name: "tfparity",
             dependencies: [
-                "TFParityKit", "Importers", "Reports", "Platform",
+                "TFParityKit", "Importers", "Reports", "Platform", "ONNXExport", "ONNXFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,6 +82,9 @@ let package = Package(
         .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint", "TestSupport"]),
         .testTarget(
             name: "ONNXFormatTests", dependencies: ["ONNXFormat", "ProtobufWire", "NumPyFormat", "TestSupport"]),
+        .testTarget(
+            name: "ONNXExportTests",
+            dependencies: ["ONNXExport", "ONNXFormat", "ParityModel", "TFParityKit", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(
             name: "TFParityKitTests", dependencies: ["TFParityKit", "Importers", "Reports", "Platform", "TestSupport"]),
