@@ -5,8 +5,8 @@ import PackageDescription
 // C shims (CHDF5, CZlib, CLibcrypto) → typed wrappers and format readers/writers (HDF5Kit, NumPyFormat,
 // SafeTensors, TFCheckpoint, TFGraph, ONNXFormat; protobuf wire format in ProtobufWire) → model and engine
 // (ParityModel: one file per layer operation under Operations/, listed by LayerRegistry) → importers (Importers:
-// spec, Keras — one mapping file per Keras class — and tensor sources, behind ModelImporter) → operations
-// (TFParityKit: convert, verify, inspect, fold, export) → reports (Reports: text, JSON, markdown, JUnit, HTML)
+// spec, Keras — one mapping file per Keras class — and tensor sources, behind ModelImporter) and the ONNX lowering
+// (ONNXExport: one lowering per operation) → operations (TFParityKit: convert, verify, inspect, fold, export) → reports (Reports: text, JSON, markdown, JUnit, HTML)
 // → CLI (tfparity, with Platform: OpenBLAS loading).
 // TensorCore, ParityModel, SafeTensors and TFCheckpoint carry no C library, so the runtime can ship without one.
 let package = Package(
@@ -52,6 +52,8 @@ let package = Package(
         .target(name: "TFGraph", dependencies: ["TensorCore", "ProtobufWire"]),
         .target(name: "ParityModel", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "TFParityRuntime", dependencies: ["ParityModel", "SafeTensors", "TensorCore"]),
+        // Lowers a layer graph to ONNX, one lowering per operation (Lowerings/); pure Swift.
+        .target(name: "ONNXExport", dependencies: ["ParityModel", "ONNXFormat", "TensorCore"]),
         .target(
             name: "Importers",
             dependencies: [
@@ -63,15 +65,16 @@ let package = Package(
             name: "TFParityKit",
             dependencies: [
                 "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel", "Importers",
-                "CLibcrypto",
+                "CLibcrypto", "ONNXFormat", "ONNXExport",
             ]
         ),
-        .target(name: "Reports", dependencies: ["TFParityKit", "Importers", "ParityModel", "TensorCore"]),
+        .target(
+            name: "Reports", dependencies: ["TFParityKit", "Importers", "ParityModel", "TensorCore", "ONNXExport"]),
         .target(name: "Platform", dependencies: ["ParityModel"]),
         .executableTarget(
             name: "tfparity",
             dependencies: [
-                "TFParityKit", "Importers", "Reports", "Platform",
+                "TFParityKit", "Importers", "Reports", "Platform", "ONNXExport", "ONNXFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -84,6 +87,9 @@ let package = Package(
         .testTarget(
             name: "ONNXFormatTests", dependencies: ["ONNXFormat", "ProtobufWire", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "TFGraphTests", dependencies: ["TFGraph", "TFCheckpoint", "ProtobufWire", "TestSupport"]),
+        .testTarget(
+            name: "ONNXExportTests",
+            dependencies: ["ONNXExport", "ONNXFormat", "ParityModel", "TFParityKit", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(
             name: "TFParityKitTests", dependencies: ["TFParityKit", "Importers", "Reports", "Platform", "TestSupport"]),

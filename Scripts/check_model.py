@@ -40,7 +40,7 @@ def main():
     with safe_open(args.model, framework="numpy") as f:
         metadata = f.metadata() or {}
     document = json.loads(metadata["tfparity"])
-    assert document["format_version"] == 1, document["format_version"]
+    assert document["format_version"] == 2, document["format_version"]  # ModelFile.formatVersion
     layer_names = [layer["name"] for layer in document["layers"]]
 
     source = {normalise(k): v for k, v in np.load(args.source).items()}

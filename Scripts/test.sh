@@ -9,7 +9,8 @@ ensure_system_packages
 swift build --build-tests
 
 # The model file must load in the reference safetensors package with every value equal to the source; exported ONNX
-# models must pass onnx's checker and run in onnxruntime (Scripts/check_onnx.py, called by ONNXFormatTests).
+# models must pass onnx's checker and run in onnxruntime (Scripts/check_onnx.py, called by ONNXFormatTests and
+# ONNXExportTests).
 # Reinstalled when the pins change (the stamp holds the pins last installed).
 venv=".build/venv-check"
 pins=("numpy==2.4.6" "safetensors==0.8.0" "onnx==1.23.2" "onnxruntime==1.32.0" "protobuf==7.36.2")
@@ -24,5 +25,9 @@ trap 'rm -rf "$tmp"' EXIT
 "$bin" convert Fixtures/seed/params.npz --spec Fixtures/seed/spec.yaml -o "$tmp/seed.safetensors" >/dev/null
 "$venv/bin/python" Scripts/check_model.py "$tmp/seed.safetensors" --source Fixtures/seed/params.npz \
   --spec Fixtures/seed/spec.json
+# The seed exported as ONNX must pass onnx's full check and reproduce TF's recorded output in onnxruntime.
+"$bin" export "$tmp/seed.safetensors" --onnx "$tmp/seed.onnx" --recording Fixtures/seed/recording.npz >/dev/null
+"$venv/bin/python" Scripts/check_onnx.py "$tmp/seed.onnx" --expect Fixtures/seed/recording.npz
 
-swift test
+# The venv is there now: the onnxruntime tests (ONNXCheck) fail rather than skip if it cannot be used.
+ONNX_CHECK_REQUIRED=1 swift test

@@ -1,3 +1,4 @@
+import ONNXExport
 import TFParityKit
 
 extension Rendering {
@@ -5,6 +6,25 @@ extension Rendering {
         var out = "wrote \(result.output): \(result.tensorCount) tensors (\(result.byteCount) bytes of data)\n"
         if !result.widened.isEmpty {
             out += "bfloat16 written as float32 (numpy has no bfloat16): \(result.widened.joined(separator: ", "))\n"
+        }
+        return out
+    }
+
+    public static func text(_ result: ONNXFileExportResult) -> String {
+        let layout = result.layout.rawValue.uppercased()
+        let shape = { (dims: [String]) in
+            "[" + dims.joined(separator: ", ") + "]" + (dims.count == 4 ? " (\(layout))" : "")
+        }
+        var out = "wrote \(result.output): ONNX opset \(result.opset), \(result.nodeCount) nodes, "
+        out += "\(result.initializerCount) initializers (\(result.write.modelBytes) bytes)\n"
+        if let data = result.write.externalDataPath {
+            out += "initializers over 1 KiB in external data \(data) (\(result.write.externalDataBytes) bytes)\n"
+        }
+        for input in result.inputs { out += "  input  '\(input.name)' \(shape(input.dims))\n" }
+        out += "  output '\(result.graphOutput.name)' \(shape(result.graphOutput.dims))\n"
+        if result.autoPadded {
+            out += "SAME padding as auto_pad=SAME_UPPER: the input's height and width are unknown "
+            out += "(give --recording or --input-shape for explicit pads)\n"
         }
         return out
     }

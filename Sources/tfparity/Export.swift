@@ -1,25 +1,85 @@
 import ArgumentParser
 import Importers
+import ONNXExport
+import ONNXFormat
 import Reports
 import TFParityKit
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a model's parameters under their model names (<layer>/<param>) for numpy or C.")
+        abstract:
+            "Write a model's parameters under their model names (<layer>/<param>) for numpy or C (--npz), or the "
+            + "whole model as ONNX (--onnx) for onnxruntime and other runtimes.")
 
     @Argument(help: "The model file written by 'tfparity convert' or 'tfparity fold'.")
     var model: String
 
     @Option(help: "The NPZ archive to write; numpy.load reads it.")
-    var npz: String
+    var npz: String?
 
-    var paths: CommandPaths { CommandPaths(inputs: [("model", model)], outputs: [("--npz", npz)]) }
+    @Option(help: "The ONNX model to write: inputs and output NHWC (see --layout), weights as initializers.")
+    var onnx: String?
 
-    func validate() throws { try paths.validate() }
+    @Option(
+        help: ArgumentHelp(
+            "The ONNX opset (\(ONNXExporter.supportedOpsets.lowerBound)-\(ONNXExporter.supportedOpsets.upperBound)).",
+            valueName: "N"))
+    var opset: Int = ONNXModel.defaultOpset
+
+    @Option(help: "Layout of the ONNX model's 4-D inputs and output: nhwc (the model's own) or nchw.")
+    var layout: ONNXLayout = .nhwc
+
+    @Option(
+        help: "A recording whose input gives the ONNX input's shape (for explicit SAME pads); named in the metadata.")
+    var recording: String?
+
+    @Option(
+        name: .customLong("input-shape"),
+        help: "The ONNX input's shape, e.g. 1,224,224,3 (NHWC; the batch is written as N), when no recording gives it.")
+    var inputShape: String?
+
+    func validate() throws {
+        guard (npz == nil) != (onnx == nil) else {
+            throw ValidationError("give one of --npz OUT.npz or --onnx OUT.onnx")
+        }
+        if onnx == nil, recording != nil || inputShape != nil || opset != ONNXModel.defaultOpset || layout != .nhwc {
+            throw ValidationError("--opset, --layout, --recording and --input-shape apply to --onnx only")
+        }
+        guard ONNXExporter.supportedOpsets.contains(opset) else {
+            throw ValidationError(
+                "--opset \(opset) is not supported: give \(ONNXExporter.supportedOpsets.lowerBound) to "
+                    + "\(ONNXExporter.supportedOpsets.upperBound)")
+        }
+        if let inputShape, parsedShape(inputShape) == nil {
+            throw ValidationError("--input-shape must be positive integers separated by commas, got '\(inputShape)'")
+        }
+        if recording != nil, inputShape != nil { throw ValidationError("give --recording or --input-shape, not both") }
+        try paths.validate()
+    }
+
+    var paths: CommandPaths {
+        CommandPaths(
+            inputs: [("model", model)] + (recording.map { [("--recording", $0)] } ?? []),
+            outputs: [("--npz", npz), ("--onnx", onnx), ("--onnx", onnx.map { $0 + ".data" })])
+    }
 
     func run() throws {
         try runReportingErrors(paths: paths) {
-            printOut(Rendering.text(try Exporter.export(model: model, npz: npz)))
+            if let onnx {
+                let options = ONNXFileOptions(
+                    opset: opset, layout: layout, recording: recording, inputShape: inputShape.flatMap(parsedShape))
+                printOut(Rendering.text(try Exporter.export(model: model, onnx: onnx, options: options)))
+            } else if let npz {
+                printOut(Rendering.text(try Exporter.export(model: model, npz: npz)))
+            }
         }
     }
+
+    private func parsedShape(_ text: String) -> [Int]? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return parts.compactMap { $0 }
+    }
 }
+
+extension ONNXLayout: ExpressibleByArgument {}

@@ -86,6 +86,19 @@ import Testing
             arguments: ["fold", "MODEL", "-o", "OUT", "--input-shape", "4,x"], status: 64, message: "--input-shape"),
         ErrorCase(arguments: ["fold", "MODEL"], status: 64, message: "--output"),
         ErrorCase(arguments: ["export", "MODEL"], status: 64, message: "--npz"),
+        ErrorCase(arguments: ["export", "MODEL", "--npz", "OUT", "--onnx", "OUT"], status: 64, message: "--onnx"),
+        ErrorCase(arguments: ["export", "MODEL", "--onnx", "MODEL"], status: 64, message: "names the input"),
+        ErrorCase(
+            arguments: ["export", "MODEL", "--onnx", "OUT", "--recording", "OUT"], status: 64,
+            message: "names the input"),
+        ErrorCase(arguments: ["export", "MODEL", "--onnx", "OUT", "--opset", "10"], status: 64, message: "--opset 10"),
+        ErrorCase(arguments: ["export", "MODEL", "--npz", "OUT", "--opset", "13"], status: 64, message: "--onnx only"),
+        ErrorCase(arguments: ["export", "MODEL", "--onnx", "OUT", "--layout", "hwcn"], status: 64, message: "hwcn"),
+        ErrorCase(
+            arguments: ["export", "missing.safetensors", "--onnx", "OUT"], status: 2, message: "missing.safetensors"),
+        ErrorCase(
+            arguments: ["export", "MODEL", "--onnx", "OUT", "--recording", "Fixtures/keras/cnn/recording.h5"],
+            status: 2, message: "layer0"),
     ]
 
     /// A missing or malformed input is exit 2 with one `error:` line naming the file; usage errors are 64. No
@@ -119,5 +132,42 @@ import Testing
         let result = try runTFParity(["export", model, "--npz", dir.appendingPathComponent("no/such/p.npz").path])
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("error: \(dir.path)/no/such/p.npz: cannot be written: "))
+    }
+
+    /// `export --onnx` writes the model with its input's shape from the recording, and says what it wrote.
+    @Test func exportTheSeedToONNX() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let model = dir.appendingPathComponent("seed.safetensors").path
+        try convert(["Fixtures/seed/params.npz", "--spec", "Fixtures/seed/spec.yaml"], to: model)
+        let onnx = dir.appendingPathComponent("seed.onnx").path
+        let export = try runTFParity(["export", model, "--onnx", onnx, "--recording", "Fixtures/seed/recording.npz"])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(export.stdout.hasPrefix("wrote \(onnx): ONNX opset 28, 10 nodes, 10 initializers ("))
+        #expect(export.stdout.contains("  input  'input' [N, 8]\n  output 'output' [N, 3]\n"))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: onnx))
+        for key in ["source_sha256", "tfparity_version", "recording", "recording.npz"] {
+            #expect(bytes.range(of: Data(key.utf8)) != nil, "metadata lacks \(key)")
+        }
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["seed.onnx", "seed.safetensors"])
+    }
+
+    /// A layer the opset cannot express is exit 2 naming the model file and the layer; nothing is written.
+    @Test func opsetTooLowNamesTheLayer() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let model = dir.appendingPathComponent("mlp.safetensors").path
+        try convert(["Fixtures/keras/mlp_bn_variants/model.h5"], to: model)
+        let onnx = dir.appendingPathComponent("mlp.onnx").path
+        let result = try runTFParity(["export", model, "--onnx", onnx, "--opset", "11"])
+        #expect(result.status == 2)
+        #expect(
+            result.stderr
+                == "error: \(model): softmax: 'activation' needs opset 13 or newer (before opset 13 Softmax flattens "
+                + "its input to 2-D from the axis on); asked for opset 11\n")
+        #expect(!FileManager.default.fileExists(atPath: onnx))
+        let fine = try runTFParity(["export", model, "--onnx", onnx, "--opset", "13"])
+        #expect(fine.status == 0, "\(fine.stderr)")
     }
 }

@@ -100,19 +100,8 @@ func denseNet(_ weights: NPZArchive) throws -> ONNXModel {
         GraphCase(name: "dense_net", externalDataThreshold: 0, build: denseNet),
     ]
 
-    /// A Python with onnx and onnxruntime: `ONNX_CHECK_PYTHON`, or the venv Scripts/test.sh makes.
-    static let pythonWithONNX: String? = {
-        let candidates: [String?] = [
-            ProcessInfo.processInfo.environment["ONNX_CHECK_PYTHON"],
-            repositoryRoot.appendingPathComponent(".build/venv-check/bin/python").path,
-        ]
-        return candidates.compactMap { $0 }.first { (python: String) -> Bool in
-            guard FileManager.default.isExecutableFile(atPath: python) else { return false }
-            let probe = try? runProcess(
-                URL(fileURLWithPath: python), ["-c", "import onnx, onnxruntime"], in: repositoryRoot)
-            return probe?.status == 0
-        }
-    }()
+    /// A Python with onnx and onnxruntime (`ONNXCheck.python`).
+    static let pythonWithONNX = ONNXCheck.python
 
     /// The written model passes onnx's full check and onnxruntime reproduces numpy's output (Scripts/check_onnx.py).
     @Test(

@@ -1,0 +1,316 @@
+import Foundation
+import NumPyFormat
+import ONNXExport
+import ONNXFormat
+import ParityModel
+import TensorCore
+import TestSupport
+import Testing
+
+/// Deterministic values in `range` (SplitMix64), so every run feeds the same numbers.
+func values(_ count: Int, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> [Float] {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1
+    return (0..<count).map { _ in
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let unit = Float(z >> 40) / Float(1 << 24)
+        return range.lowerBound + unit * (range.upperBound - range.lowerBound)
+    }
+}
+
+/// A small model of one or two operations, its input shape and the opset to export it at: what the fixtures do not
+/// cover (every activation, the ReLU layer's forms, batch norm off the channel axis, odd SAME windows, …).
+struct OperationCase: Sendable, CustomTestStringConvertible {
+    var name: String
+    var layers: [Layer]
+    var parameters: [String: Tensor]
+    var inputShape: [Int]
+    var opset = ONNXModel.defaultOpset
+    var testDescription: String { name }
+
+    var model: Model { Model(layers: layers, parameters: parameters) }
+
+    static func weight(_ shape: [Int], seed: UInt64, in range: ClosedRange<Float> = -1...1) -> Tensor {
+        Tensor(shape: shape, floats: values(shape.reduce(1, *), seed: seed, in: range))
+    }
+
+    /// `conv` (3×3 SAME, 3 → 4 channels) with `activation`, on a `[2, 5, 6, 3]` input: the activation runs NCHW.
+    static func convolution(_ name: String, _ activation: Activation, opset: Int = ONNXModel.defaultOpset)
+        -> OperationCase
+    {
+        OperationCase(
+            name: name,
+            layers: [
+                Layer(
+                    name: "conv",
+                    op: Conv2D(Convolution2D(kernelSize: [3, 3], padding: .same), activation: activation),
+                    inputs: ["input"])
+            ],
+            parameters: ["conv/kernel": weight([3, 3, 3, 4], seed: 1), "conv/bias": weight([4], seed: 2)],
+            inputShape: [2, 5, 6, 3], opset: opset)
+    }
+
+    static func single(
+        _ name: String, _ op: any LayerOperation, inputShape: [Int], _ parameters: [String: Tensor] = [:]
+    )
+        -> OperationCase
+    {
+        OperationCase(
+            name: name, layers: [Layer(name: "layer", op: op, inputs: ["input"])],
+            parameters: Dictionary(uniqueKeysWithValues: parameters.map { ("layer/\($0.key)", $0.value) }),
+            inputShape: inputShape)
+    }
+
+    static func batchNorm(channels: Int, seed: UInt64, scaled: Bool = true) -> [String: Tensor] {
+        var parameters = [
+            "moving_mean": weight([channels], seed: seed),
+            "moving_variance": weight([channels], seed: seed + 1, in: 0.1...2),
+        ]
+        if scaled {
+            parameters["gamma"] = weight([channels], seed: seed + 2, in: 0.5...1.5)
+            parameters["beta"] = weight([channels], seed: seed + 3)
+        }
+        return parameters
+    }
+
+    static let all: [OperationCase] = {
+        var cases: [OperationCase] = [
+            .linear, .relu, .relu6, .elu(alpha: 1), .elu(alpha: 0.5), .selu, .sigmoid, .tanh, .softmax,
+            .leakyRelu(alpha: 0.1), .hardSigmoid, .hardSigmoidKeras2, .swish, .gelu, .softplus, .softsign,
+            .exponential,
+        ].map { convolution("conv + \($0.name)\($0.alpha.map { "(\($0))" } ?? "")", $0) }
+        cases.append(convolution("conv + gelu at opset 19 (Erf formula)", .gelu, opset: 19))
+        cases.append(convolution("conv + swish at opset 11", .swish, opset: 11))
+        for (name, relu) in [
+            ("max_value 6", ReLU(maxValue: 6)), ("threshold 0.5", ReLU(threshold: 0.5)),
+            ("negative_slope 0.1", ReLU(negativeSlope: 0.1)),
+            ("threshold, slope, max_value", ReLU(maxValue: 0.8, negativeSlope: 0.1, threshold: 0.25)),
+            ("slope and max_value", ReLU(maxValue: 0.5, negativeSlope: 0.2)),
+        ] {
+            cases.append(single("ReLU layer \(name)", relu, inputShape: [4, 10]))
+        }
+        cases += [
+            single(
+                "batchnorm over the last axis of [N, C]", BatchNormalization(epsilon: 1e-3), inputShape: [5, 6],
+                batchNorm(channels: 6, seed: 10)),
+            single(
+                "batchnorm over axis 1 of an image (H)", BatchNormalization(epsilon: 1e-5, axis: 1),
+                inputShape: [2, 4, 3, 2], batchNorm(channels: 4, seed: 20)),
+            single(
+                "batchnorm without gamma and beta", BatchNormalization(epsilon: 0.01), inputShape: [2, 3, 3, 5],
+                batchNorm(channels: 5, seed: 30, scaled: false)),
+            single(
+                "max pool 3×3 / 2 SAME on 7×8",
+                MaxPooling2D(Pooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same)),
+                inputShape: [2, 7, 8, 3]),
+            single(
+                "average pool 3×3 / 2 SAME on 7×8",
+                AveragePooling2D(Pooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same)),
+                inputShape: [2, 7, 8, 3]),
+            single(
+                "average pool 2×3 / (1, 2) VALID",
+                AveragePooling2D(Pooling2D(poolSize: [2, 3], strides: [1, 2], padding: .valid)),
+                inputShape: [2, 5, 7, 2]),
+            single(
+                "depthwise ×2 / 2 SAME",
+                DepthwiseConv2D(
+                    Convolution2D(kernelSize: [3, 3], strides: [2, 2], padding: .same), depthMultiplier: 2),
+                inputShape: [2, 7, 6, 3],
+                ["depthwise_kernel": weight([3, 3, 3, 2], seed: 40), "bias": weight([6], seed: 41)]),
+            single(
+                "conv dilation 2 SAME", Conv2D(Convolution2D(kernelSize: [3, 2], padding: .same, dilation: [2, 2])),
+                inputShape: [2, 7, 6, 3], ["kernel": weight([3, 2, 3, 4], seed: 50)]),
+            single(
+                "separable ×2 VALID + relu",
+                SeparableConv2D(Convolution2D(kernelSize: [2, 2]), depthMultiplier: 2, activation: .relu),
+                inputShape: [2, 5, 5, 3],
+                [
+                    "depthwise_kernel": weight([2, 2, 3, 2], seed: 60),
+                    "pointwise_kernel": weight([1, 1, 6, 4], seed: 61), "bias": weight([4], seed: 62),
+                ]),
+            single("softmax over axis -1 of [N, T, C]", Softmax(axis: -1), inputShape: [2, 3, 5]),
+            single(
+                "zero padding then cropping", ZeroPadding2D(top: 1, bottom: 2, left: 0, right: 3),
+                inputShape: [2, 3, 4, 2]),
+            single("cropping 0 bottom", Cropping2D(top: 1, bottom: 0, left: 2, right: 1), inputShape: [2, 4, 5, 2]),
+            single("rescaling with offset", Rescaling(scale: 1 / 127.5, offset: -1), inputShape: [2, 3, 3, 3]),
+        ]
+        let conv = Layer(name: "conv", op: Conv2D(Convolution2D(kernelSize: [1, 1])), inputs: ["input"])
+        let convKernel = ["conv/kernel": weight([1, 1, 3, 4], seed: 70)]
+        cases += [
+            OperationCase(
+                name: "softmax over axis 1 (H) of a convolution's output",
+                layers: [conv, Layer(name: "softmax", op: Softmax(axis: 1), inputs: ["conv"])], parameters: convKernel,
+                inputShape: [2, 3, 4, 3]),
+            OperationCase(
+                name: "concatenate along H, then reshape and a dense layer on 3-D",
+                layers: [
+                    conv, Layer(name: "concat", op: Concatenate(axis: 1), inputs: ["conv", "conv"]),
+                    Layer(name: "reshape", op: Reshape(targetShape: [-1, 4]), inputs: ["concat"]),
+                    Layer(name: "dense", op: Dense(activation: .tanh), inputs: ["reshape"]),
+                ],
+                parameters: convKernel.merging([
+                    "dense/kernel": weight([4, 2], seed: 71), "dense/bias": weight([2], seed: 72),
+                ]) { a, _ in a },
+                inputShape: [2, 3, 4, 3]),
+            OperationCase(
+                name: "global max pool (keepdims) times the image, dropout last",
+                layers: [
+                    conv, Layer(name: "gmp", op: GlobalMaxPooling2D(keepdims: true), inputs: ["conv"]),
+                    Layer(name: "scaled", op: Multiply(), inputs: ["conv", "gmp"]),
+                    Layer(name: "sum", op: Add(), inputs: ["scaled", "conv", "gmp"]),
+                    Layer(name: "dropout", op: Dropout(rate: 0.5), inputs: ["sum"]),
+                ],
+                parameters: convKernel, inputShape: [2, 3, 4, 3]),
+        ]
+        return cases
+    }()
+}
+
+/// Each operation's lowering computes what the engine's kernel computes: onnxruntime's output on a deterministic
+/// input matches tfparity's engine at verify's default tolerance.
+@Suite struct OperationExportTests {
+    @Test(
+        .enabled(if: ONNXCheck.python != nil || ONNXCheck.isRequired, Comment(rawValue: ONNXCheck.skipReason)),
+        arguments: OperationCase.all)
+    func onnxruntimeMatchesTheEngine(_ testCase: OperationCase) throws {
+        let python = try #require(ONNXCheck.python, "\(ONNXCheck.skipReason)")
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let model = testCase.model
+        let input = FloatTensor(
+            shape: testCase.inputShape, values: values(testCase.inputShape.reduce(1, *), seed: 99, in: -3...3))
+        let output = try Engine(model: model, matrixProduct: .portable).run(input)
+        let expected = directory.appendingPathComponent("expected.npz").path
+        try NPZWriter.write(
+            [
+                ("input", Tensor(shape: input.shape, floats: input.values)),
+                ("output", Tensor(shape: output.shape, floats: output.values)),
+            ], to: expected)
+        let onnx = directory.appendingPathComponent("model.onnx").path
+        try ONNXExporter.export(
+            model: model,
+            options: ONNXExportOptions(opset: testCase.opset, inputShapes: [Model.inputName: testCase.inputShape])
+        ).write(to: onnx)
+        let check = try ONNXCheck.run(python, model: onnx, expect: expected, atol: 1e-5, rtol: 1e-4)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+}
+
+/// The exporter's own rules, checked without a runtime.
+@Suite struct ExporterTests {
+    /// An operation no lowering knows.
+    struct Unlowered: LayerOperation {
+        static let typeName = "test_unlowered"
+        func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) -> ValueShape { inputs[0] }
+        func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+            Passthrough()
+        }
+        struct Passthrough: PreparedOperation {
+            func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor { inputs[0] }
+        }
+    }
+
+    /// Every operation the engine runs has a lowering: a new operation needs its `Lowerings/` file.
+    @Test(arguments: LayerRegistry.operations.map { $0.typeName })
+    func everyOperationHasALowering(_ typeName: String) {
+        #expect(ONNXLoweringRegistry.standard.lowering(for: typeName) != nil, "no ONNX lowering for '\(typeName)'")
+    }
+
+    @Test func aLayerWithoutALoweringIsNamed() {
+        let model = Model(
+            layers: [
+                Layer(name: "dense", op: Dense(), inputs: ["input"]),
+                Layer(name: "mystery", op: Unlowered(), inputs: ["dense"]),
+            ], parameters: ["dense/kernel": OperationCase.weight([3, 2], seed: 1)])
+        #expect(throws: ONNXExportError.unsupportedLayer(layer: "mystery", type: "test_unlowered")) {
+            try ONNXExporter.export(model: model)
+        }
+        // A registry without Softmax's lowering refuses the softmax layer the same way.
+        let partial = ONNXLoweringRegistry(ONNXLoweringRegistry.lowerings.filter { $0.operation.typeName != "softmax" })
+        let softmax = OperationCase.single("softmax", Softmax(), inputShape: [2, 3]).model
+        #expect(throws: ONNXExportError.unsupportedLayer(layer: "layer", type: "softmax")) {
+            try ONNXExporter.export(model: softmax, lowerings: partial)
+        }
+    }
+
+    @Test func softmaxNeedsOpset13() throws {
+        let model = OperationCase.convolution("conv + softmax", .softmax).model
+        #expect {
+            try ONNXExporter.export(model: model, options: ONNXExportOptions(opset: 12))
+        } throws: { error in
+            guard case .opsetTooLow(let layer, let type, let needs, let opset, _) = error as? ONNXExportError else {
+                return false
+            }
+            return layer == "conv" && type == "conv2d" && needs == 13 && opset == 12
+        }
+        _ = try ONNXExporter.export(model: model, options: ONNXExportOptions(opset: 13))
+        #expect(throws: ONNXExportError.unsupportedOpset(10)) {
+            try ONNXExporter.export(model: model, options: ONNXExportOptions(opset: 10))
+        }
+    }
+
+    /// NHWC edges: one Transpose after the input, none elsewhere for a chain of image operators ending in a global
+    /// pool; NCHW edges: none at all, the input declared `[N, C, H, W]`.
+    @Test func transposesOnlyAtLayoutBoundaries() throws {
+        let model = Model(
+            layers: [
+                Layer(name: "conv", op: Conv2D(Convolution2D(kernelSize: [3, 3], padding: .same)), inputs: ["input"]),
+                Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3), inputs: ["conv"]),
+                Layer(name: "relu", op: ActivationLayer(.relu), inputs: ["bn"]),
+                Layer(name: "gap", op: GlobalAveragePooling2D(), inputs: ["relu"]),
+            ],
+            parameters: ["conv/kernel": OperationCase.weight([3, 3, 3, 4], seed: 1)].merging(
+                OperationCase.batchNorm(channels: 4, seed: 2).map { ("bn/\($0.key)", $0.value) }
+            ) { a, _ in a })
+        let shapes = [Model.inputName: [1, 7, 8, 3]]
+        let nhwc = try ONNXExporter.export(model: model, options: ONNXExportOptions(inputShapes: shapes))
+        #expect(
+            nhwc.graph.nodes.map(\.opType) == [
+                "Transpose", "Conv", "BatchNormalization", "Relu", "GlobalAveragePool", "Flatten", "Identity",
+            ])
+        #expect(nhwc.graph.inputs.map(\.shape) == [["N", 7, 8, 3]])
+        #expect(nhwc.graph.outputs.map(\.name) == ["output"])
+        #expect(nhwc.graph.outputs.map(\.shape) == [["N", 4]])
+        // 7 rows: SAME 3×3 / 1 pads 1 and 1; the BN's epsilon is the model's, exactly.
+        let conv = try #require(nhwc.graph.nodes.first { $0.opType == "Conv" })
+        #expect(conv.attributes.contains(.ints("pads", [1, 1, 1, 1])))
+        let bn = try #require(nhwc.graph.nodes.first { $0.opType == "BatchNormalization" })
+        #expect(bn.attributes == [.float("epsilon", Float(1e-3))])
+
+        let nchw = try ONNXExporter.export(model: model, options: ONNXExportOptions(layout: .nchw, inputShapes: shapes))
+        #expect(!nchw.graph.nodes.contains { $0.opType == "Transpose" })
+        #expect(nchw.graph.inputs.map(\.shape) == [["N", 3, 7, 8]])
+        #expect(nchw.metadata.contains(ONNXStringEntry(key: "layout", value: "nchw")))
+    }
+
+    @Test func samePaddingIsTensorFlows() {
+        // out = ceil(in / s); total = max((out − 1)·s + (k − 1)·d + 1 − in, 0); before = total / 2.
+        #expect(WindowAttributesProbe.same(input: 8, kernel: 3, stride: 2) == [0, 1])
+        #expect(WindowAttributesProbe.same(input: 7, kernel: 3, stride: 2) == [1, 1])
+        #expect(WindowAttributesProbe.same(input: 7, kernel: 4, stride: 1) == [1, 2])
+        #expect(WindowAttributesProbe.same(input: 5, kernel: 3, stride: 1, dilation: 2) == [2, 2])
+        #expect(WindowAttributesProbe.same(input: 2, kernel: 1, stride: 3) == [0, 0])
+    }
+}
+
+/// The pads `ONNXExporter` writes for one SAME axis, read from the Conv node of a one-layer model.
+enum WindowAttributesProbe {
+    static func same(input: Int, kernel: Int, stride: Int, dilation: Int = 1) -> [Int] {
+        let op = Conv2D(
+            Convolution2D(kernelSize: [kernel, 1], strides: [stride, 1], padding: .same, dilation: [dilation, 1]))
+        let model = Model(
+            layers: [Layer(name: "conv", op: op, inputs: ["input"])],
+            parameters: ["conv/kernel": OperationCase.weight([kernel, 1, 1, 1], seed: 3)])
+        guard
+            let exported = try? ONNXExporter.export(
+                model: model, options: ONNXExportOptions(inputShapes: [Model.inputName: [1, input, 1, 1]])),
+            let conv = exported.graph.nodes.first(where: { $0.opType == "Conv" }),
+            let pads = conv.attributes.first(where: { $0.name == "pads" }), case .ints(let values) = pads.value
+        else { return [] }
+        return [Int(values[0]), Int(values[2])]
+    }
+}
