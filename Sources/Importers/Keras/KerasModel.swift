@@ -283,7 +283,8 @@ struct KerasModelBuilder {
             for (parameter, variable) in zip(mapped.variables, variables) {
                 parameters["\(entry.name)/\(parameter)"] = variable.tensor
             }
-            layers.append(Layer(name: entry.name, op: mapped.op, inputs: inputs))
+            layers.append(
+                Layer(name: entry.name, op: mapped.op, inputs: inputs, precision: try KerasDTypePolicy.precision(of: entry, path: config.path)))
         }
         var plan = ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: store.path)
         plan.inputNames = config.inputNames
@@ -308,5 +309,28 @@ struct KerasModelBuilder {
             precondition(inputs.allSatisfy(entry.inbound.indices.contains), "a mapping chose an input it lacks")
         }
         return mapped
+    }
+}
+
+/// A Keras layer's dtype policy (`mixed_float16`, `mixed_bfloat16`, or a plain dtype) as the precision it computes in.
+enum KerasDTypePolicy {
+    /// Keras 3 writes `{"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}` (or `FloatDTypePolicy`),
+    /// tf_keras `{"class_name": "Policy", "config": {"name": …}}` or the bare name; absent means float32.
+    static func precision(of entry: KerasConfig.LayerEntry, path: String) throws -> Precision {
+        var name: String?
+        if let text = entry.config["dtype"] as? String {
+            name = text
+        } else if let object = entry.config["dtype"] as? [String: Any] {
+            name = (object["config"] as? [String: Any])?["name"] as? String
+        }
+        switch name {
+        case nil, "float32": return .float32
+        case "mixed_float16", "float16": return .float16
+        case "mixed_bfloat16", "bfloat16": return .bfloat16
+        case let other?:
+            throw FileError(
+                path: path, member: entry.name,
+                reason: "dtype policy '\(other)' is not supported (float32, mixed_float16, mixed_bfloat16)")
+        }
     }
 }
