@@ -35,6 +35,10 @@ public struct ModelPlan {
     public var sourcePath: String
     /// Objects the pending tensors need alive until they are read or copied (a temporary extraction they read from).
     public var retained: [AnyObject] = []
+    /// The graph the layers came from (set by the graph importer; the converter adds its digest to the provenance).
+    public var graph: GraphProvenance?
+    /// What the importer decided for the user, one line each (an unfed bool placeholder fed `false`).
+    public var notes: [String] = []
 
     public init(layers: [Layer], parameters: [String: PendingTensor], provenance: Provenance?, sourcePath: String) {
         self.layers = layers

@@ -1,0 +1,50 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `convert` of TensorFlow graphs with no spec, run as a user runs it.
+@Suite struct GraphCLITests {
+    @Test func convertsTheSeedMetaGraphAndNotesTheFedFlag() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let output = directory.appendingPathComponent("seed.safetensors").path
+        let result = try runTFParity(["convert", "Fixtures/graphs/seed_cf1/model.ckpt", "-o", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("note: the bool placeholder 'phase_train' is fed false (inference)"))
+        let verify = try runTFParity(["verify", output, "Fixtures/graphs/seed_cf1/recording.npz"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+    }
+
+    @Test func anUnsupportedOpIsExitTwoNamingItsType() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let output = directory.appendingPathComponent("rfft.safetensors").path
+        let result = try runTFParity(["convert", "Fixtures/graphs/errors/unsupported_rfft.pb", "-o", output])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("error: Fixtures/graphs/errors/unsupported_rfft.pb: spectrum: "))
+        #expect(result.stderr.contains("unsupported op 'RFFT'"))
+        #expect(result.stderr.contains("x -> fc/MatMul (MatMul) -> spectrum (RFFT)"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func aTruncatedMetaGraphIsExitTwoNamingTheFile() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let output = directory.appendingPathComponent("t.safetensors").path
+        let result = try runTFParity([
+            "convert", "Fixtures/graphs/seed_cf1/model.ckpt", "--graph", "Fixtures/graphs/errors/truncated.meta", "-o",
+            output,
+        ])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("error: Fixtures/graphs/errors/truncated.meta: "))
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func aFeedThatIsNotNameEqualsValueIsAUsageError() throws {
+        let result = try runTFParity([
+            "convert", "Fixtures/graphs/seed_cf1/model.ckpt", "--feed", "phase_train", "-o", "/tmp/unused.safetensors",
+        ])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--feed 'phase_train'"))
+    }
+}
