@@ -40,6 +40,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    @Test func aMissingSignatureListsTheOnesThatExist() throws {
+        let result = try runTFParity([
+            "convert", "Fixtures/graphs/saved_model_keras3", "--signature", "predict", "-o", "/tmp/unused.safetensors",
+        ])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("no signature 'predict'; the SavedModel has: 'serve', 'serving_default'"))
+        #expect(result.stderr.contains("--signature"))
+    }
+
     @Test func aFeedThatIsNotNameEqualsValueIsAUsageError() throws {
         let result = try runTFParity([
             "convert", "Fixtures/graphs/seed_cf1/model.ckpt", "--feed", "phase_train", "-o", "/tmp/unused.safetensors",

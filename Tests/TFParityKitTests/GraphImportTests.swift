@@ -42,9 +42,7 @@ struct GraphFixture: Decodable, Sendable, CustomStringConvertible {
     }()
 
     /// The models that convert (every one but the error fixtures).
-    static var convertible: [GraphFixture] {
-        all.filter { $0.expectedError == nil && ["meta_graph", "frozen_graph"].contains($0.kind) }
-    }
+    static var convertible: [GraphFixture] { all.filter { $0.expectedError == nil } }
 
     /// The source `convert` is given: the checkpoint prefix (its `.meta` beside it), the frozen graph, the SavedModel.
     var source: String {
@@ -67,7 +65,7 @@ struct GraphFixture: Decodable, Sendable, CustomStringConvertible {
 
 @Suite struct GraphImportTests {
     @Test func manifestHasTheFixtures() {
-        #expect(GraphFixture.convertible.count == 5)
+        #expect(GraphFixture.convertible.count == 9)
         #expect(GraphFixture.all.filter { $0.expectedError != nil }.count == 2)
     }
 
@@ -139,6 +137,17 @@ struct GraphFixture: Decodable, Sendable, CustomStringConvertible {
             description: "an output that is no node", source: "graphs/seed_cf1/model.ckpt",
             options: GraphImportOptions(outputs: ["nope"]),
             expected: .noSuchNode(path: fixture("graphs/seed_cf1/model.ckpt.meta").path, node: "nope", role: .output)),
+        Failure(
+            description: "a signature that does not exist", source: "graphs/saved_model_module",
+            options: GraphImportOptions(signature: "predict"),
+            expected: .noSignature(
+                path: fixture("graphs/saved_model_module/saved_model.pb").path, signature: "predict",
+                available: ["serving_default"])),
+        Failure(
+            description: "a tag that does not exist", source: "graphs/saved_model_tf1",
+            options: GraphImportOptions(tag: "train"),
+            expected: .noTag(
+                path: fixture("graphs/saved_model_tf1/saved_model.pb").path, tag: "train", available: ["serve"])),
     ]
 
     @Test(arguments: failures)

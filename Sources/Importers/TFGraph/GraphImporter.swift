@@ -16,6 +16,7 @@ struct GraphImporter: ModelImporter {
         case .tensorflowGraph: return true
         case .tensorflowCheckpoint:
             return request.graph.graph != nil || GraphSourceFiles.metaGraph(beside: request.source) != nil
+        case .savedModel: return FileManager.default.fileExists(atPath: GraphSourceFiles.savedModelFile(request.source))
         default: return false
         }
     }
@@ -26,6 +27,8 @@ struct GraphImporter: ModelImporter {
             let graph = try GraphDef.read(contentsOf: request.source)
             let weights = GraphWeights(bundle: nil, bundlePath: request.source, constantsAreVariables: true)
             return (try Self.plan(graph, file: request.source, options: request.graph, weights: weights), request.kind)
+        case .savedModel:
+            return (try SavedModelImport.plan(request), request.kind)
         default:
             guard let metaPath = request.graph.graph ?? GraphSourceFiles.metaGraph(beside: request.source) else {
                 throw GraphImportError.noMetaGraph(path: request.source)
