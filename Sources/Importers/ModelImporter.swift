@@ -74,6 +74,12 @@ public enum ImportError: InputError, Equatable {
 public enum ModelImporters {
     public static let all: [any ModelImporter] = [SpecImporter(), KerasImporter(), GraphImporter()]
 
+    /// Whether `request` is a TensorFlow graph source the graph importer reads (no spec, an architecture in the
+    /// graph).
+    public static func readsGraph(_ request: ImportRequest) -> Bool {
+        GraphImporter().accepts(request) && !KerasImporter().accepts(request)
+    }
+
     /// The plan of the first importer that accepts `request`.
     public static func plan(_ request: ImportRequest) throws -> (ModelPlan, SourceKind) {
         guard let importer = all.first(where: { $0.accepts(request) }) else {

@@ -39,6 +39,10 @@ public struct ModelPlan {
     public var graph: GraphProvenance?
     /// What the importer decided for the user, one line each (an unfed bool placeholder fed `false`).
     public var notes: [String] = []
+    /// Layer name → the source ops it came from (`MatMul (MatMul)`), for an importer that reads a graph.
+    public var layerOrigins: [String: [String]] = [:]
+    /// `<layer name>/<param>` → the source tensor it is read from, where it has a name (a checkpoint key).
+    public var parameterSources: [String: String] = [:]
 
     public init(layers: [Layer], parameters: [String: PendingTensor], provenance: Provenance?, sourcePath: String) {
         self.layers = layers

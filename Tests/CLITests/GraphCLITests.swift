@@ -15,6 +15,14 @@ import Testing
         #expect(verify.status == 0, "\(verify.stdout)")
     }
 
+    @Test func inspectShowsTheLayersReadFromAFrozenGraph() throws {
+        let result = try runTFParity(["inspect", "Fixtures/graphs/cnn/frozen.pb"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("(tf-graph)"))
+        #expect(result.stdout.contains("conv1_bn     conv1_bn/cond/FusedBatchNormV3_1 (FusedBatchNormV3)"))
+        #expect(result.stdout.contains("batchnorm dw_bn: 6 channels, epsilon 1e-05"))
+    }
+
     @Test func anUnsupportedOpIsExitTwoNamingItsType() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }

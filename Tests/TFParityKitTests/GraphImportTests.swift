@@ -125,6 +125,23 @@ struct GraphFixture: Decodable, Sendable, CustomStringConvertible {
         #expect(plan.notes.isEmpty)
     }
 
+    /// `inspect` shows the imported layers with their graph ops, and `--suggest-spec` writes a spec that converts the
+    /// checkpoint alone to a model passing the same recording.
+    @Test(arguments: ["seed_cf1", "cnn", "saved_model_module", "saved_model_keras3"])
+    func suggestedSpecGivesTheSameModel(_ name: String) throws {
+        let model = try #require(GraphFixture.all.first { $0.name == name })
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let report = try Inspector.inspect(path: model.source, spec: nil)
+        #expect(report.layers.map(\.name) == model.layers?.map(\.name))
+        #expect(report.graphOps.count == report.layers.count)
+        let spec = directory.appendingPathComponent("spec.yaml").path
+        try SpecSuggestion.write(for: report, to: spec)
+        let output = directory.appendingPathComponent("model.safetensors").path
+        _ = try Converter.convert(source: model.source, spec: spec, output: output)
+        #expect(try Verifier.verify(model: output, recording: model.recording).passed)
+    }
+
     struct Failure: Sendable, CustomStringConvertible {
         var description: String
         var source: String

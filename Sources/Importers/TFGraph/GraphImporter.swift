@@ -16,7 +16,7 @@ struct GraphImporter: ModelImporter {
         case .tensorflowGraph: return true
         case .tensorflowCheckpoint:
             return request.graph.graph != nil || GraphSourceFiles.metaGraph(beside: request.source) != nil
-        case .savedModel: return FileManager.default.fileExists(atPath: GraphSourceFiles.savedModelFile(request.source))
+        case .savedModel: return GraphSourceFiles.hasArchitecture(savedModel: request.source, options: request.graph)
         default: return false
         }
     }
@@ -75,7 +75,7 @@ struct GraphImporter: ModelImporter {
         where needed[index] && node.op == "Placeholder" && !node.isInput && node.constant == nil {
             throw GraphImportError.unfedPlaceholder(path: file, node: node.name)
         }
-        var (plan, _) = try GraphLowering.plan(inference, weights: weights)
+        var plan = try GraphLowering.plan(inference, weights: weights)
         plan.notes = selection.notes
         let feeds = selection.feeds.keys.sorted().map { name in
             "\(name)=" + (selection.feeds[name].map(Self.describe) ?? "")
@@ -103,6 +103,20 @@ public enum GraphSourceFiles {
     /// A SavedModel directory's `saved_model.pb`.
     public static func savedModelFile(_ directory: String) -> String {
         (directory.hasSuffix("/") ? directory : directory + "/") + "saved_model.pb"
+    }
+
+    /// Whether a SavedModel directory describes a model: `keras_metadata.pb`, or a signature a user could call (a
+    /// `tf.train.Checkpoint`-style SavedModel with none is only variables, read with a spec). Asking for a tag or
+    /// signature counts, so a wrong one is reported with those that exist.
+    static func hasArchitecture(savedModel directory: String, options: GraphImportOptions) -> Bool {
+        let root = directory.hasSuffix("/") ? directory : directory + "/"
+        if FileManager.default.fileExists(atPath: root + "keras_metadata.pb") { return true }
+        guard FileManager.default.fileExists(atPath: savedModelFile(directory)) else { return false }
+        if options.tag != GraphImportOptions().tag || options.signature != GraphImportOptions().signature {
+            return true
+        }
+        guard let saved = try? SavedModel.read(contentsOf: savedModelFile(directory)) else { return true }
+        return saved.metaGraphs.contains { meta in meta.signatures.keys.contains { !$0.hasPrefix("__") } }
     }
 
     /// Whether `path` holds a binary GraphDef: it decodes as one, with nodes that all have a name and an op.

@@ -9,6 +9,8 @@ struct GraphParameter {
     /// scalars).
     var variableName: String?
     var pending: PendingTensor
+    /// The tensor's name in the checkpoint, for a variable (a spec can name it); nil for a graph constant.
+    var sourceName: String? = nil
 }
 
 /// What a handler made of one or more nodes: a layer, its weights, and the values it reads.
@@ -156,7 +158,8 @@ final class LoweringContext {
             let key = variable.key
             return GraphParameter(
                 variableName: variable.name,
-                pending: PendingTensor(dtype: dtype, shape: entry.shape) { try bundle.tensor(named: key) })
+                pending: PendingTensor(dtype: dtype, shape: entry.shape) { try bundle.tensor(named: key) },
+                sourceName: key)
         }
         guard let value = try constant(source) else { return nil }
         let isWeight =
@@ -227,7 +230,7 @@ final class LoweringContext {
 /// Turns an `InferenceGraph` into layers: each data-path node, in order, is lowered by the first handler of its op type
 /// that takes it; the layers are then named by the contract's rule.
 enum GraphLowering {
-    static func plan(_ graph: InferenceGraph, weights: GraphWeights) throws -> (ModelPlan, [GraphLayerOrigin]) {
+    static func plan(_ graph: InferenceGraph, weights: GraphWeights) throws -> ModelPlan {
         guard graph.outputs.count == 1 else {
             throw GraphImportError.ambiguousOutputs(path: graph.path, candidates: graph.outputNames)
         }
@@ -257,7 +260,8 @@ enum GraphLowering {
         let names = LayerNaming.names(for: lowered)
         var layers: [Layer] = []
         var parameters: [String: PendingTensor] = [:]
-        var origins: [GraphLayerOrigin] = []
+        var origins: [String: [String]] = [:]
+        var sources: [String: String] = [:]
         for (position, layer) in lowered.enumerated() {
             let inputs = try layer.inputs.map { tensor -> String in
                 if graph.nodes[tensor.node].isInput { return Model.inputName }
@@ -272,13 +276,10 @@ enum GraphLowering {
             }
             for (slot, parameter) in layer.parameters {
                 parameters["\(names[position])/\(slot)"] = parameter.pending
+                sources["\(names[position])/\(slot)"] = parameter.sourceName
             }
             layers.append(Layer(name: names[position], op: layer.op, inputs: inputs))
-            origins.append(
-                GraphLayerOrigin(
-                    layer: names[position], nodes: layer.nodes.map { graph.nodes[$0].name },
-                    ops: layer.nodes.map { graph.nodes[$0].op },
-                    variables: layer.parameters.compactMap(\.parameter.variableName)))
+            origins[names[position]] = layer.nodes.map { "\(graph.nodes[$0].name) (\(graph.nodes[$0].op))" }
         }
         let output = graph.outputs[0]
         guard !graph.nodes[output.node].isInput else {
@@ -290,7 +291,10 @@ enum GraphLowering {
                 path: graph.path, node: node.name, op: node.op,
                 reason: "the output is not the last layer's value (a value computed inside a pattern)")
         }
-        return (ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: graph.path), origins)
+        var plan = ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: graph.path)
+        plan.layerOrigins = origins
+        plan.parameterSources = sources
+        return plan
     }
 
     /// The names from the input to `node` along data inputs, as `name (Op)`.
@@ -310,14 +314,6 @@ enum GraphLowering {
             return item.isInput ? item.name : "\(item.name) (\(item.op))"
         }
     }
-}
-
-/// The graph nodes one layer came from, for inspect.
-public struct GraphLayerOrigin: Sendable, Equatable {
-    public var layer: String
-    public var nodes: [String]
-    public var ops: [String]
-    public var variables: [String]
 }
 
 /// The contract's naming rule: a layer is named after the longest common name scope of the variables it reads, after
