@@ -47,9 +47,10 @@ final class GraphFlattener {
     private var scopes: [Scope] = []
     private var memo: [Key: Resolved] = [:]
     private var calls: [CallKey: Int] = [:]
-    /// How deep resolution recurses: a node chain longer than this is refused rather than overflowing the stack.
+    /// How deep resolution recurses: a node chain longer than this is refused rather than overflowing the 8 MiB main
+    /// thread stack (resolution is recursive; an iterative walk would lift the limit).
     private var depth = 0
-    static let maximumDepth = 20_000
+    static let maximumDepth = 4_000
     static let maximumCallDepth = 64
 
     init(
