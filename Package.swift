@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "Importers",
             dependencies: [
-                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "ParityModel",
+                "TensorCore", "NumPyFormat", "HDF5Kit", "SafeTensors", "TFCheckpoint", "TFGraph", "ParityModel",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -11,17 +11,26 @@ public struct ImportRequest: Sendable {
     public var spec: String?
     /// A Keras config JSON for a `.weights.h5`, or one replacing a Keras file's own.
     public var config: String?
+    /// For a TensorFlow graph source: the graph file, inputs, outputs, feeds, SavedModel tag and signature.
+    public var graph: GraphImportOptions
 
     /// A request for `source`, its kind detected from its content.
-    public init(source: String, spec: String? = nil, config: String? = nil) throws {
-        self.init(source: source, kind: try SourceDetection.kind(of: source), spec: spec, config: config)
+    public init(
+        source: String, spec: String? = nil, config: String? = nil, graph: GraphImportOptions = GraphImportOptions()
+    ) throws {
+        self.init(
+            source: source, kind: try SourceDetection.kind(of: source), spec: spec, config: config, graph: graph)
     }
 
-    public init(source: String, kind: SourceKind, spec: String?, config: String?) {
+    public init(
+        source: String, kind: SourceKind, spec: String?, config: String?,
+        graph: GraphImportOptions = GraphImportOptions()
+    ) {
         self.source = source
         self.kind = kind
         self.spec = spec
         self.config = config
+        self.graph = graph
     }
 }
 
@@ -63,7 +72,13 @@ public enum ImportError: InputError, Equatable {
 
 /// The importers, in the order they are asked: a spec wins over an architecture the source carries.
 public enum ModelImporters {
-    public static let all: [any ModelImporter] = [SpecImporter(), KerasImporter()]
+    public static let all: [any ModelImporter] = [SpecImporter(), KerasImporter(), GraphImporter()]
+
+    /// Whether `request` is a TensorFlow graph source the graph importer reads (no spec, an architecture in the
+    /// graph).
+    public static func readsGraph(_ request: ImportRequest) -> Bool {
+        GraphImporter().accepts(request) && !KerasImporter().accepts(request)
+    }
 
     /// The plan of the first importer that accepts `request`.
     public static func plan(_ request: ImportRequest) throws -> (ModelPlan, SourceKind) {

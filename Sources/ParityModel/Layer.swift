@@ -39,19 +39,54 @@ public struct Provenance: Sendable, Equatable, Codable {
     /// The spec's file name, when one was used.
     public var spec: String?
     public var toolVersion: String
+    /// The TensorFlow graph the architecture came from, for a source converted without a spec.
+    public var graph: GraphProvenance?
 
-    public init(source: String, sha256: String, sourceKind: String, spec: String?, toolVersion: String) {
+    public init(
+        source: String, sha256: String, sourceKind: String, spec: String?, toolVersion: String,
+        graph: GraphProvenance? = nil
+    ) {
         self.source = source
         self.sha256 = sha256
         self.sourceKind = sourceKind
         self.spec = spec
         self.toolVersion = toolVersion
+        self.graph = graph
     }
 
     enum CodingKeys: String, CodingKey {
-        case source, sha256, spec
+        case source, sha256, spec, graph
         case sourceKind = "source_kind"
         case toolVersion = "tool_version"
+    }
+}
+
+/// Which TensorFlow graph a model's layers were read from, and which of its tensors were the input and output.
+public struct GraphProvenance: Sendable, Equatable, Codable {
+    /// The graph file (`model.ckpt.meta`, `frozen.pb`, `saved_model.pb`): its path while planning, its file name in a
+    /// model file.
+    public var file: String
+    /// SHA-256 of the graph file; empty until the converter computes it.
+    public var sha256: String
+    public var inputs: [String]
+    public var outputs: [String]
+    /// `NAME=VALUE`, as fed (including the bool placeholders fed `false` by default).
+    public var feeds: [String]
+    /// The SavedModel signature and tag, for a SavedModel.
+    public var signature: String?
+    public var tag: String?
+
+    public init(
+        file: String, sha256: String = "", inputs: [String], outputs: [String], feeds: [String],
+        signature: String? = nil, tag: String? = nil
+    ) {
+        self.file = file
+        self.sha256 = sha256
+        self.inputs = inputs
+        self.outputs = outputs
+        self.feeds = feeds
+        self.signature = signature
+        self.tag = tag
     }
 }
 

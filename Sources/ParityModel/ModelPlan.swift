@@ -39,6 +39,14 @@ public struct ModelPlan {
     public var inputNames: [String] = [Model.inputName]
     /// The model's declared outputs (`Model.declaredOutputs`).
     public var declaredOutputs: [String]?
+    /// The graph the layers came from (set by the graph importer; the converter adds its digest to the provenance).
+    public var graph: GraphProvenance?
+    /// What the importer decided for the user, one line each (an unfed bool placeholder fed `false`).
+    public var notes: [String] = []
+    /// Layer name → the source ops it came from (`MatMul (MatMul)`), for an importer that reads a graph.
+    public var layerOrigins: [String: [String]] = [:]
+    /// `<layer name>/<param>` → the source tensor it is read from, where it has a name (a checkpoint key).
+    public var parameterSources: [String: String] = [:]
 
     public init(layers: [Layer], parameters: [String: PendingTensor], provenance: Provenance?, sourcePath: String) {
         self.layers = layers

@@ -1,7 +1,7 @@
 import Foundation
-import TFParityKit
 import ParityModel
 import SafeTensors
+import TFParityKit
 import TensorCore
 
 extension Rendering {
@@ -50,6 +50,10 @@ extension Rendering {
         if !report.layers.isEmpty {
             out += "\n" + table(["layer", "type", "parameters", "count"], layerRows(report), rightAligned: [3]) + "\n"
             out += "total parameters: \(report.layers.map(\.parameterCount).reduce(0, +))\n"
+        }
+        if !report.graphOps.isEmpty {
+            let rows = report.graphOps.map { [$0.layer, $0.ops.joined(separator: ", ")] }
+            out += "\n" + table(["layer", "from the graph's ops"], rows) + "\n"
         }
         for bn in report.batchNorms {
             out +=
@@ -126,12 +130,17 @@ extension Rendering {
                 "layers",
                 .array(
                     report.layers.map { layer in
-                        .object([
+                        var fields: [(String, JSONValue)] = [
                             ("name", .string(layer.name)), ("type", .string(layer.type)),
                             ("inputs", .array(layer.inputs.map(JSONValue.string))),
                             ("parameters", .array(layer.parameters.map { tensorInfo($0.name, $0.dtype, $0.shape) })),
                             ("parameter_count", .int(layer.parameterCount)),
-                        ])
+                        ]
+                        // A layer read from a TensorFlow graph: the graph ops it came from.
+                        if let ops = report.graphOps.first(where: { $0.layer == layer.name })?.ops {
+                            fields.append(("graph_ops", .array(ops.map(JSONValue.string))))
+                        }
+                        return .object(fields)
                     })
             ))
         members.append(

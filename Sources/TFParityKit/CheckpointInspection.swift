@@ -229,6 +229,14 @@ public enum SpecSuggestion {
     /// - Throws: `FileError` when no tensor is named like a dense or batch-norm parameter, or the file cannot be
     ///   written.
     public static func write(for report: InspectReport, to path: String) throws {
+        if !report.graphOps.isEmpty {
+            guard let spec = report.graphSpec else {
+                throw FileError(
+                    path: report.file,
+                    reason: "the graph's weights are constants with no name a spec could use: no spec to suggest")
+            }
+            return try write(spec, to: path)
+        }
         let variables = report.tensors.map { (name: $0.name, shape: $0.shape) }
         guard let text = suggest(variables, source: URL(fileURLWithPath: report.file).lastPathComponent) else {
             throw FileError(

@@ -15,6 +15,8 @@ public struct ConvertResult: Sendable {
     public var tensorCount: Int
     public var parameterCount: Int
     public var byteCount: Int
+    /// What the importer decided for the user (an unfed bool placeholder fed `false`), one line each.
+    public var notes: [String] = []
 }
 
 /// Turning a source (plus a spec where the source has no architecture) into a model.
@@ -25,14 +27,15 @@ public enum Converter {
     /// Parameters stream from source to model file one layer at a time: converting needs memory for the largest
     /// layer, not for the model.
     public static func convert(
-        source sourcePath: String, spec specPath: String?, config configPath: String? = nil, output outputPath: String,
+        source sourcePath: String, spec specPath: String?, config configPath: String? = nil,
+        graph graphOptions: GraphImportOptions = GraphImportOptions(), output outputPath: String,
         progress: ProgressHandler? = nil
     ) throws -> ConvertResult {
         // The provenance digest reads the whole source: it runs on another core while the model is planned and
         // written, and goes into the header at the end (a placeholder of its length holds the place until then).
         let digest = BackgroundDigest(path: sourcePath)
         let (plan, kind) = try plan(
-            source: sourcePath, spec: specPath, config: configPath,
+            source: sourcePath, spec: specPath, config: configPath, graph: graphOptions,
             digest: { _ in String(repeating: "0", count: 64) })
         try ModelFile.write(
             plan, to: outputPath,
@@ -49,38 +52,46 @@ public enum Converter {
         return ConvertResult(
             output: outputPath, sourceKind: kind, layerCount: plan.layers.count, tensorCount: plan.parameters.count,
             parameterCount: elements.reduce(0, +),
-            byteCount: layouts.map { Shape.byteCount($0.shape, dtype: $0.dtype) ?? 0 }.reduce(0, +))
+            byteCount: layouts.map { Shape.byteCount($0.shape, dtype: $0.dtype) ?? 0 }.reduce(0, +),
+            notes: plan.notes)
     }
 
     /// Builds the model a source and spec (or a Keras file's config) describe, with every parameter read and
     /// checked.
-    public static func loadModel(source sourcePath: String, spec specPath: String?, config configPath: String? = nil)
-        throws -> (Model, SourceKind)
-    {
-        let (plan, kind) = try plan(source: sourcePath, spec: specPath, config: configPath)
+    public static func loadModel(
+        source sourcePath: String, spec specPath: String?, config configPath: String? = nil,
+        graph graphOptions: GraphImportOptions = GraphImportOptions()
+    ) throws -> (Model, SourceKind) {
+        let (plan, kind) = try plan(source: sourcePath, spec: specPath, config: configPath, graph: graphOptions)
         return (try plan.materialize(), kind)
     }
 
     /// The model a source describes, its parameters not yet read: names resolved, shapes checked from the source's
     /// own description of its tensors.
-    public static func plan(source sourcePath: String, spec specPath: String?, config configPath: String? = nil)
-        throws -> (ModelPlan, SourceKind)
-    {
-        try plan(source: sourcePath, spec: specPath, config: configPath, digest: sha256(ofFile:))
+    public static func plan(
+        source sourcePath: String, spec specPath: String?, config configPath: String? = nil,
+        graph graphOptions: GraphImportOptions = GraphImportOptions()
+    ) throws -> (ModelPlan, SourceKind) {
+        try plan(source: sourcePath, spec: specPath, config: configPath, graph: graphOptions, digest: sha256(ofFile:))
     }
 
     /// `plan`, with the provenance digest of the source made by `digest`.
     static func plan(
         source sourcePath: String, spec specPath: String?, config configPath: String?,
-        digest: (String) throws -> String
+        graph graphOptions: GraphImportOptions = GraphImportOptions(), digest: (String) throws -> String
     ) throws -> (ModelPlan, SourceKind) {
-        let request = try ImportRequest(source: sourcePath, spec: specPath, config: configPath)
+        let request = try ImportRequest(source: sourcePath, spec: specPath, config: configPath, graph: graphOptions)
         var (plan, kind) = try ModelImporters.plan(request)
+        var graph = plan.graph
+        if let file = graph?.file {
+            graph?.sha256 = try sha256(ofFile: file)
+            graph?.file = URL(fileURLWithPath: file).lastPathComponent
+        }
         plan.provenance = Provenance(
             source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try digest(sourcePath),
             sourceKind: kind.rawValue,
             spec: (specPath ?? configPath).map { URL(fileURLWithPath: $0).lastPathComponent },
-            toolVersion: toolVersion)
+            toolVersion: toolVersion, graph: graph)
         return (plan, kind)
     }
 

@@ -90,16 +90,33 @@ public struct InspectReport: Sendable {
     public var provenance: Provenance?
     /// A checkpoint inspected without a spec: every entry, batch-norm groups, what is skipped and why.
     public var checkpoint: CheckpointReport? = nil
+    /// For a TensorFlow graph source: each layer's ops in the graph.
+    public var graphOps: [(layer: String, ops: [String])] = []
+    /// For a TensorFlow graph source whose weights all have names: the spec giving the same model.
+    public var graphSpec: String? = nil
 }
 
 /// Reading layer statistics out of a model or a source.
 public enum Inspector {
     /// Inspects a converted model, a source with a spec, or (without a spec) lists a source's tensors.
     /// - Parameter configPath: the architecture JSON of a Keras 3 `.weights.h5`.
-    public static func inspect(path: String, spec specPath: String?, config configPath: String? = nil) throws
-        -> InspectReport
-    {
+    public static func inspect(
+        path: String, spec specPath: String?, config configPath: String? = nil,
+        graph graphOptions: GraphImportOptions = GraphImportOptions()
+    ) throws -> InspectReport {
         let detected = try SourceDetection.kind(of: path)
+        if specPath == nil, configPath == nil,
+            ModelImporters.readsGraph(
+                ImportRequest(source: path, kind: detected, spec: nil, config: nil, graph: graphOptions))
+        {
+            let (plan, kind) = try Converter.plan(source: path, spec: nil, graph: graphOptions)
+            var report = summarise(try plan.materialize(), file: path, kind: kind.rawValue)
+            report.provenance = plan.provenance
+            report.warnings += plan.notes
+            report.graphOps = plan.layers.compactMap { layer in plan.layerOrigins[layer.name].map { (layer.name, $0) } }
+            report.graphSpec = GraphSpecSuggestion.spec(for: plan)
+            return report
+        }
         if specPath == nil, detected == .safetensors {
             let file = try SafeTensorsFile(path: path)
             if file.metadata[ModelFile.metadataKey] != nil {

@@ -15,11 +15,15 @@ struct Inspect: ParsableCommand {
 
     @Option(
         name: .customLong("suggest-spec"),
-        help: "Write a starting spec for the source's dense and batch-norm layers, found by name, to this file.")
+        help:
+            "Write a starting spec for the source's dense and batch-norm layers, found by name, to this file; for a TensorFlow graph, the spec of the layers read from it."
+    )
     var suggestSpec: String?
 
     @Option(help: "Architecture JSON (model.to_json(), or a .keras file's config.json) for a Keras 3 .weights.h5.")
     var config: String?
+
+    @OptionGroup var graph: GraphOptions
 
     @OptionGroup var report: ReportOptions
 
@@ -32,13 +36,13 @@ struct Inspect: ParsableCommand {
 
     var paths: CommandPaths {
         CommandPaths(
-            inputs: [("file", file), ("--spec", spec), ("--config", config)],
+            inputs: [("file", file), ("--spec", spec), ("--config", config), ("--graph", graph.graph)],
             outputs: [("--report", report.report), ("--suggest-spec", suggestSpec)])
     }
 
     func run() throws {
         try runReportingErrors(paths: paths) {
-            let result = try Inspector.inspect(path: file, spec: spec, config: config)
+            let result = try Inspector.inspect(path: file, spec: spec, config: config, graph: graph.importOptions)
             if let suggestSpec {
                 try SpecSuggestion.write(for: result, to: suggestSpec)
             }

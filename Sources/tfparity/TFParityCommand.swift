@@ -64,6 +64,15 @@ func runReportingErrors(paths: CommandPaths? = nil, _ body: () throws -> Void) t
             text += "; pass --config CONFIG.json (the model's config.json from its .keras file, or model.to_json())"
         case nil: break
         }
+        switch error as? GraphImportError {
+        case .ambiguousOutputs(_, let candidates) where !candidates.isEmpty: text += "; name one with --outputs"
+        case .ambiguousInputs(_, let candidates) where !candidates.isEmpty: text += "; name one with --inputs"
+        case .unresolvedPredicate, .unfedPlaceholder: text += "; set it with --feed NAME=VALUE"
+        case .noSignature: text += "; choose one with --signature"
+        case .noTag: text += "; choose one with --tag"
+        case .noMetaGraph: text += "; pass --graph FILE.meta, or --spec SPEC.yaml naming its tensors"
+        default: break
+        }
         FileHandle.standardError.write(Data("error: \(ErrorText.escaped(text))\n".utf8))
         throw ExitCode(2)
     }

@@ -14,13 +14,10 @@ private func runSwift(_ arguments: [String], in directory: URL) throws -> Comman
     func examplePackageBuildsAndReproducesTheRecording() throws {
         let example = repositoryRoot.appendingPathComponent("Examples/RuntimeExample")
         let scratch = repositoryRoot.appendingPathComponent(".build/examples/RuntimeExample").path
-        var build = try runSwift(["build", "--scratch-path", scratch], in: example)
-        if build.status != 0 {
-            // A scratch folder left by an earlier build can miss source files added since (SwiftPM's cached build
-            // description): start it afresh once; a real failure fails again.
-            try? FileManager.default.removeItem(atPath: scratch)
-            build = try runSwift(["build", "--scratch-path", scratch], in: example)
-        }
+        // Always from scratch: an earlier build's folder can hold a stale build description (files added since, or
+        // objects built against an older layout of the package's types), which fails or crashes the example.
+        try? FileManager.default.removeItem(atPath: scratch)
+        let build = try runSwift(["build", "--scratch-path", scratch], in: example)
         try #require(build.status == 0, "swift build failed:\n\(build.stdout)\n\(build.stderr)")
         let binPath = try runSwift(["build", "--scratch-path", scratch, "--show-bin-path"], in: example)
         let binary = URL(fileURLWithPath: binPath.stdout.trimmingCharacters(in: .whitespacesAndNewlines))

@@ -4,7 +4,7 @@ import TensorCore
 
 /// How one Keras layer class becomes a tfparity operation: one type per class (or per family of aliases) in
 /// `Layers/`, listed by `KerasLayerRegistry`. Adding a Keras class is its file plus a line in the registry.
-protocol KerasLayerMapping {
+protocol KerasLayerMapping: Sendable {
     /// The class names Keras 2 and Keras 3 write for it (`MaxPooling2D`, `MaxPool2D`).
     static var classNames: [String] { get }
     /// The operation for `layer` and the model names of its variables, in the layer's variable order (the order

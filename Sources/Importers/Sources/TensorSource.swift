@@ -38,6 +38,8 @@ public enum SourceKind: String, Sendable, Equatable {
     case safetensors
     case tensorflowCheckpoint = "tf-checkpoint"
     case savedModel = "saved-model"
+    /// A binary GraphDef (`frozen.pb`): the architecture, weights as its constants.
+    case tensorflowGraph = "tf-graph"
     /// Legacy `.h5` saved by Keras 2 (tf.keras / tf_keras): `model_config` plus `model_weights/<layer>/…:0`.
     case keras2H5 = "keras2-h5"
     /// Legacy `.h5` saved by Keras 3: `model_config` plus `model_weights/<layer>/<model>/<layer>/…`.
@@ -59,7 +61,11 @@ public enum SourceDetection {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         if manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            if manager.fileExists(atPath: path + "/variables/variables.index") { return .savedModel }
+            if manager.fileExists(atPath: path + "/variables/variables.index")
+                || manager.fileExists(atPath: path + "/saved_model.pb")
+            {
+                return .savedModel
+            }
             return .npyDirectory
         }
         if !manager.fileExists(atPath: path) {
@@ -89,9 +95,11 @@ public enum SourceDetection {
         }
         if head.count >= 9, head[8] == UInt8(ascii: "{") { return .safetensors }
         if CheckpointSource.isCheckpointFile(path) { return .tensorflowCheckpoint }
+        if GraphSourceFiles.isGraphDef(path) { return .tensorflowGraph }
         throw FileError(
             path: path,
-            reason: "not a recognised source (expected NPZ, NPY, HDF5, safetensors, or a TensorFlow checkpoint)")
+            reason:
+                "not a recognised source (expected NPZ, NPY, HDF5, safetensors, a TensorFlow checkpoint or GraphDef)")
     }
 
     /// Opens `path` as a tensor source; `known` skips detection when the caller has already detected the kind.
@@ -105,6 +113,10 @@ public enum SourceDetection {
         case .keras3Keras: return (try KerasArchiveSource(path: path), kind)
         case .safetensors: return (try SafeTensorsSource(path: path), kind)
         case .tensorflowCheckpoint, .savedModel: return (try CheckpointSource(path: path), kind)
+        case .tensorflowGraph:
+            throw FileError(
+                path: path,
+                reason: "a frozen GraphDef holds its weights as graph constants, not named tensors for a spec")
         }
     }
 }
