@@ -64,15 +64,18 @@ public struct VerifyOptions: Sendable {
     public var progress: ProgressHandler?
     /// The matrix product the engine re-runs layers with (the CLI passes OpenBLAS's where it loads).
     public var matrixProduct: MatrixProduct
+    /// How the recording lays out its 4-D tensors (`--layout`).
+    public var layout: RecordingLayout
 
     public init(
         tolerance: Tolerance = .default, endToEnd: Bool = false, progress: ProgressHandler? = nil,
-        matrixProduct: MatrixProduct = .portable
+        matrixProduct: MatrixProduct = .portable, layout: RecordingLayout = .nhwc
     ) {
         self.tolerance = tolerance
         self.endToEnd = endToEnd
         self.progress = progress
         self.matrixProduct = matrixProduct
+        self.layout = layout
     }
 }
 
@@ -97,7 +100,7 @@ public enum Verifier {
             throw FileError(path: modelPath, member: layer, reason: reason)
         }
         clock.lap("load_model")
-        let recording = try Recording.load(path: recordingPath)
+        let recording = try Recording.load(path: recordingPath).inLayout(options.layout)
         clock.lap("load_recording")
         var report = try verify(engine: engine, recording: recording, options: options, clock: &clock)
         report.model = modelPath
@@ -116,6 +119,7 @@ public enum Verifier {
         }
         // An empty batch runs every check on no elements and "passes" them all: nothing would be verified.
         guard !input.values.isEmpty else { throw Self.nothingToCompare(path, Model.inputName, input.shape) }
+        try ChannelsFirstDetection.requireChannelsLast(recording, model: model)
         let plan = try RecordingPlan(model: model, recording: recording)
         var results: [StageResult] = []
 
@@ -177,6 +181,8 @@ public enum Verifier {
             }
         }
         clock.lap("local_checks")
+        diagnoseFailures(&results, engine: engine, plan: plan, recording: recording, options: options)
+        clock.lap("diagnosis")
 
         if options.endToEnd {
             options.progress?(ProgressEvent(completed: model.layers.count, total: total, label: "end to end"))
