@@ -58,14 +58,8 @@ public enum PortingDiagnosis {
         else { return incumbent }
         var shapes = checked.compactMapValues(\.concrete)
         for (name, value) in entering { shapes[name] = value.shape }
-        let context = VariantContext(model: model, shapes: shapes, known: entering, engine: engine)
-        var parameters: [String: Tensor] = [:]
-        for layer in span {
-            for slot in layer.op.parameters {
-                let key = "\(layer.name)/\(slot.name)"
-                if let tensor = model.parameters[key] { parameters[key] = tensor }
-            }
-        }
+        let context = VariantContext(
+            model: model, shapes: shapes, known: entering, engine: engine, target: target, expected: expected)
 
         var fits: [Fit] = []
         if let incumbent {
@@ -79,14 +73,9 @@ public enum PortingDiagnosis {
                 for candidate in variant.candidates(for: layer, in: context) {
                     var layers = span
                     layers.replaceSubrange(position...position, with: candidate.layers)
-                    var changed = parameters
-                    for (key, tensor) in candidate.parameters { changed[key] = tensor }
-                    var rerun = Model(layers: layers, parameters: changed)
-                    rerun.inputNames = entering.keys.sorted()
                     var feed = entering
                     for (name, value) in candidate.inputs { feed[name] = value }
-                    guard let candidateEngine = try? Engine(model: rerun, matrixProduct: engine.matrixProduct),
-                        let actual = try? candidateEngine.output(of: target, given: feed),
+                    guard let actual = context.run(layers, parameters: candidate.parameters, inputs: feed),
                         actual.shape == expected.shape
                     else { continue }
                     let comparison = judge(actual)

@@ -73,6 +73,9 @@ public struct VariantContext: Sendable {
     /// The values entering the re-run, by layer name or model input name.
     let known: [String: FloatTensor]
     let engine: Engine
+    /// The layer the check compares, and the recorded value it is compared with.
+    public let target: String
+    public let expected: FloatTensor
 
     /// The value `name` (a value entering the re-run, or a layer's output computed from them).
     public func value(of name: String) -> FloatTensor? {
@@ -91,6 +94,26 @@ public struct VariantContext: Sendable {
 
     /// True when `name` is one of the model's inputs.
     public func isModelInput(_ name: String) -> Bool { model.inputNames.contains(name) }
+
+    /// `layers` (inputs from `inputs`) run with the model's parameters overridden by `parameters`: the output of
+    /// the last, nil when they do not run.
+    public func run(_ layers: [Layer], parameters overrides: [String: Tensor?] = [:], inputs: [String: FloatTensor])
+        -> FloatTensor?
+    {
+        guard let last = layers.last else { return nil }
+        var parameters: [String: Tensor] = [:]
+        for layer in layers {
+            for slot in layer.op.parameters {
+                let key = parameterKey(layer, slot.name)
+                if let tensor = model.parameters[key] { parameters[key] = tensor }
+            }
+        }
+        for (key, tensor) in overrides { parameters[key] = tensor }
+        var rerun = Model(layers: layers, parameters: parameters)
+        rerun.inputNames = inputs.keys.sorted()
+        guard let engine = try? Engine(model: rerun, matrixProduct: engine.matrixProduct) else { return nil }
+        return try? engine.output(of: last.name, given: inputs)
+    }
 
     /// The parameter's name in the model (`conv1/kernel`), the key of `VariantCandidate.parameters`.
     public func parameterKey(_ layer: Layer, _ param: String) -> String { "\(layer.name)/\(param)" }

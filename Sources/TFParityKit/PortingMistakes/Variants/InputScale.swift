@@ -1,4 +1,6 @@
+import Foundation
 import ParityModel
+import TensorCore
 
 /// `input-scale`: the first layer fed differently scaled input: 0–255 where the model takes [0, 1] or the reverse,
 /// [-1, 1], caffe's mean subtraction (BGR, ImageNet means), torch's per-channel normalisation.
@@ -53,15 +55,78 @@ struct InputScale: PortingVariant {
     func candidates(for layer: Layer, in context: VariantContext) -> [VariantCandidate] {
         layer.inputs.filter(context.isModelInput).flatMap { name -> [VariantCandidate] in
             guard let x = context.value(of: name), x.shape.count >= 2 else { return [] }
-            return Self.preprocessings(channels: x.lastDimension).map { p in
+            let fitted = Self.fit(layer, input: name, x, in: context)
+            let fittedText =
+                fitted.map {
+                    "; fitted from the recording: scale \(Self.number($0.scale)), offset \(Self.number($0.offset))"
+                } ?? ""
+            var all = Self.preprocessings(channels: x.lastDimension)
+            if let fitted,
+                !all.contains(where: {
+                    $0.scale.count == 1 && Self.close($0.scale[0], fitted.scale)
+                        && Self.close($0.offset[0], fitted.offset)
+                })
+            {
+                all.append(
+                    Preprocessing(
+                        what: "scaled as x·\(Self.number(fitted.scale)) + \(Self.number(fitted.offset))",
+                        scale: [fitted.scale], offset: [fitted.offset]))
+            }
+            return all.map { p in
                 .input(
                     layer, name, Self.apply(p, to: x),
                     detail: "the recording fed '\(name)' \(p.what): scale \(Self.list(p.scale)), offset "
                         + "\(Self.list(p.offset))\(p.reverse ? " after reversing the channels" : "") relative to the "
-                        + "recorded input. TensorFlow was fed the recorded input; preprocess exactly as for the model "
+                        + "recorded input\(p.reverse ? "" : fittedText). TensorFlow was fed the recorded input; preprocess exactly as for the model "
                         + "(keras.applications' preprocess_input for its networks).")
             }
         }
+    }
+
+    /// The scale and offset `x' = scale·x + offset` that best explain the recorded output of an affine first layer
+    /// (a convolution or Dense, linear or relu), by least squares over `layer(x') = scale·W(x) + offset·W(1) + bias`;
+    /// nil for other layers, or when the layer is not the checked one.
+    static func fit(_ layer: Layer, input name: String, _ x: FloatTensor, in context: VariantContext)
+        -> (scale: Double, offset: Double)?
+    {
+        guard layer.name == context.target, let op = layer.op as? any ActivatedOperation,
+            op.activation == .linear || op.activation == .relu,
+            layer.op.parameters.contains(where: { $0.name == "bias" })
+        else { return nil }
+        let linear = Layer(name: layer.name, op: op.replacingActivation(.linear), inputs: layer.inputs)
+        let bias = [context.parameterKey(layer, "bias"): Tensor?.none]
+        func run(_ value: [Float], withBias: Bool) -> [Float]? {
+            var inputs = context.known
+            inputs[name] = FloatTensor(shape: x.shape, values: value)
+            return context.run([linear], parameters: withBias ? [:] : bias, inputs: inputs)?.values
+        }
+        guard let u = run(x.values, withBias: false),
+            let v = run([Float](repeating: 1, count: x.count), withBias: false),
+            let z = run([Float](repeating: 0, count: x.count), withBias: true), u.count == context.expected.count
+        else { return nil }
+        let y = context.expected.values
+        var (uu, uv, vv, ur, vr) = (0.0, 0.0, 0.0, 0.0, 0.0)
+        for i in y.indices where op.activation == .linear || y[i] > 0 {
+            let (a, b, r) = (Double(u[i]), Double(v[i]), Double(y[i]) - Double(z[i]))
+            uu += a * a
+            uv += a * b
+            vv += b * b
+            ur += a * r
+            vr += b * r
+        }
+        let determinant = uu * vv - uv * uv
+        guard determinant > 1e-12 * max(uu * vv, 1e-30) else { return nil }
+        let scale = (ur * vv - vr * uv) / determinant
+        let offset = (vr * uu - ur * uv) / determinant
+        guard scale.isFinite, offset.isFinite, !(close(scale, 1) && close(offset, 0)) else { return nil }
+        return (scale, offset)
+    }
+
+    private static func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-3 * max(abs(b), 1e-2) }
+
+    /// Four significant digits, as a person writes the value.
+    private static func number(_ value: Double) -> String {
+        abs(value) < 5e-5 ? "0" : String(format: "%.4g", value)
     }
 
     static func apply(_ p: Preprocessing, to x: FloatTensor) -> FloatTensor {
