@@ -61,7 +61,12 @@ public enum PortingDiagnosis {
         let context = VariantContext(
             model: model, shapes: shapes, known: entering, engine: engine, target: target, expected: expected)
 
-        var fits: [Fit] = []
+        // The layers as they are compete too: a mistake must explain the recording clearly better than no mistake
+        // (a check that fails by rounding is not blamed on a bias that hardly matters at its magnitudes).
+        guard let unchanged = context.run(span, inputs: entering), unchanged.shape == expected.shape else {
+            return incumbent
+        }
+        var fits = [Fit(id: "", layer: target, detail: "", residual: residual(judge(unchanged)), fits: false)]
         if let incumbent {
             fits.append(
                 Fit(
@@ -79,11 +84,10 @@ public enum PortingDiagnosis {
                         actual.shape == expected.shape
                     else { continue }
                     let comparison = judge(actual)
-                    let residual = comparison.nonFinite > 0 ? .infinity : comparison.maxAbsError
                     fits.append(
                         Fit(
                             id: variant.id, layer: layer.name, detail: "layer '\(layer.name)': " + candidate.detail,
-                            residual: residual,
+                            residual: residual(comparison),
                             fits: comparison.nonFinite == 0 && comparison.maxToleranceRatio <= looseness))
                 }
             }
@@ -91,7 +95,12 @@ public enum PortingDiagnosis {
         return choose(fits)
     }
 
-    /// The best fit of each id, the winner when it fits and stands clear of the runner-up.
+    /// The largest error, infinite when a value is not finite.
+    static func residual(_ comparison: Comparison) -> Double {
+        comparison.nonFinite > 0 ? .infinity : comparison.maxAbsError
+    }
+
+    /// The best fit of each id (the unchanged layers' under the empty id), the winner when it fits and stands clear of the runner-up.
     static func choose(_ fits: [Fit]) -> Diagnosis? {
         var best: [String: Fit] = [:]
         for fit in fits where fit.residual < (best[fit.id]?.residual ?? .infinity) || best[fit.id] == nil {
