@@ -19,6 +19,8 @@ Writes:
                                            issue-14 cases (Scripts/fixtures/keras_ops.py)
   Fixtures/keras/                          Keras model files + recordings, both flavours; manifest.json with
                                            `fixtures` and `pending` (Scripts/fixtures/keras_models.py)
+  Fixtures/porting/                        a Keras CNN, its TF recording and numpy recordings with one porting mistake
+                                           each; manifest.json (Scripts/fixtures/porting_mistakes.py)
   Fixtures/graphs/                         TF graphs and SavedModels + recordings (Scripts/fixtures/tf_graphs.py)
 """
 import io
@@ -662,6 +664,9 @@ def main():
     # Keras 2 (tf_keras) and Keras 3 model files with recordings made by Scripts/record_keras.py.
     print("[keras] keras_models.py")
     ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "keras_models.py")]).returncode == 0
+    # A Keras CNN and numpy re-implementations of it, each with one porting mistake (the porting diagnosis).
+    print("[porting] porting_mistakes.py")
+    ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "porting_mistakes.py")]).returncode == 0
     # TensorFlow graphs (meta graphs, frozen GraphDefs, SavedModels) with recordings by Scripts/record_graph.py.
     print("[graphs] tf_graphs.py")
     ok &= subprocess.run([sys.executable, os.path.join(here, "fixtures", "tf_graphs.py")]).returncode == 0

@@ -22,6 +22,11 @@ public enum Activation: Sendable, Equatable {
     case swish
     /// `0.5 * x * (1 + erf(x / sqrt(2)))`, Keras' default (not approximate) `gelu`.
     case gelu
+    /// `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))`: GELU's tanh approximation (Keras
+    /// `gelu(approximate=True)`, PyTorch `approximate="tanh"`).
+    case geluTanh
+    /// `x * relu6(x + 3) / 6` (Keras 3 `hard_silu` / `hard_swish`, MobileNetV3).
+    case hardSwish
     /// `log(1 + exp(x))`, computed stably as TensorFlow does.
     case softplus
     /// `x / (1 + |x|)`.
@@ -44,6 +49,8 @@ public enum Activation: Sendable, Equatable {
         case .hardSigmoidKeras2: "hard_sigmoid_keras2"
         case .swish: "swish"
         case .gelu: "gelu"
+        case .geluTanh: "gelu_tanh"
+        case .hardSwish: "hard_swish"
         case .softplus: "softplus"
         case .softsign: "softsign"
         case .exponential: "exponential"
@@ -53,7 +60,8 @@ public enum Activation: Sendable, Equatable {
     /// Every name `init(name:alpha:)` accepts.
     public static let names = [
         "linear", "relu", "relu6", "elu", "selu", "sigmoid", "tanh", "softmax", "leaky_relu", "hard_sigmoid",
-        "hard_sigmoid_keras2", "swish", "silu", "gelu", "softplus", "softsign", "exponential",
+        "hard_sigmoid_keras2", "swish", "silu", "gelu", "gelu_tanh", "hard_swish", "hard_silu", "softplus", "softsign",
+        "exponential",
     ]
 
     /// The activation called `name`, with `alpha` for `elu` / `leaky_relu` (defaults 1 and 0.2); nil when unknown.
@@ -72,6 +80,8 @@ public enum Activation: Sendable, Equatable {
         case "hard_sigmoid_keras2": self = .hardSigmoidKeras2
         case "swish", "silu": self = .swish
         case "gelu": self = .gelu
+        case "gelu_tanh": self = .geluTanh
+        case "hard_swish", "hard_silu": self = .hardSwish
         case "softplus": self = .softplus
         case "softsign": self = .softsign
         case "exponential": self = .exponential
@@ -169,6 +179,14 @@ extension Activation {
             for i in y.indices { y[i] = y[i] * (1 / (1 + Foundation.exp(-y[i]))) }
         case .gelu:
             for i in y.indices { y[i] = 0.5 * y[i] * (1 + Foundation.erf(y[i] / Float(2).squareRoot())) }
+        case .geluTanh:
+            let root = (2 / Float.pi).squareRoot()
+            for i in y.indices {
+                let x = y[i]
+                y[i] = 0.5 * x * (1 + Foundation.tanh(root * (x + 0.044715 * x * x * x)))
+            }
+        case .hardSwish:
+            for i in y.indices { y[i] = y[i] * (min(max(y[i] + 3, 0), 6) / 6) }
         case .softplus:
             for i in y.indices { y[i] = Self.softplus(y[i]) }
         case .softsign:

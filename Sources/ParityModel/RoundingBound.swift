@@ -94,7 +94,8 @@ extension Activation {
         case .hardSigmoid: 1.0 / 6
         case .hardSigmoidKeras2: 0.2
         case .swish: 1.1
-        case .gelu: 1.13
+        case .gelu, .geluTanh: 1.13
+        case .hardSwish: 1.5
         // Unbounded: the bound uses the output's own magnitude (d/dx eˣ = eˣ), see `roundingBound`.
         case .exponential: .infinity
         }
@@ -107,7 +108,7 @@ extension Activation {
         switch self {
         case .elu(let alpha): abs(alpha)
         case .selu: 1.0507009873554805 * 1.6732632423543772
-        case .gelu: 4
+        case .gelu, .geluTanh: 4
         default: 0
         }
     }

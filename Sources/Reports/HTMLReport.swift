@@ -103,9 +103,7 @@ extension Rendering {
                 } else if failure.stage == .postBN {
                     body += SVGChart.escape(noConventionExplains)
                 } else {
-                    body +=
-                        SVGChart.escape(failureSummary(failure))
-                        + ". The layers between the nearest recorded tensor and this one compute something other than TensorFlow did."
+                    body += SVGChart.escape(failureSummary(failure) + ". " + noPortingMistakeExplains)
                 }
                 body += "</div>"
             }

@@ -55,6 +55,11 @@ extension Rendering {
         return out
     }
 
+    static let noPortingMistakeExplains =
+        "no known porting mistake (kernel flipped, transposed or reshaped, padding split, pooling count, flatten "
+        + "order, missing bias, activation, input scale or channel order) explains these values: the layers between "
+        + "the nearest recorded tensor and this one compute something other than TensorFlow did."
+
     static let noConventionExplains =
         "no known convention (epsilon placement or value, batch statistics, std for variance, missing gamma or beta) "
         + "explains these values."
@@ -76,6 +81,8 @@ extension Rendering {
                 out += "  " + style.paint("diagnosis \(diagnosis.id)", .yellow) + ": \(diagnosis.detail)\n"
             } else if failure.stage == .postBN {
                 out += "  " + noConventionExplains + "\n"
+            } else if failure.stage != .endToEnd {
+                out += "  " + noPortingMistakeExplains + "\n"
             }
         }
         if !report.ignoredKeys.isEmpty {
@@ -109,6 +116,7 @@ extension Rendering {
             if let d = r.diagnosis {
                 var members: [(String, JSONValue)] = [("id", .string(d.id)), ("detail", .string(d.detail))]
                 if let epsilon = d.epsilon { members.append(("epsilon", .double(epsilon))) }
+                if let layer = d.layer { members.append(("layer", .string(layer))) }
                 diagnosis = .object(members)
             }
             return .object([

@@ -4,7 +4,7 @@ import ParityModel
 /// The convention that explains a failing `post_bn` stage.
 public struct Diagnosis: Sendable, Equatable {
     /// One of the contract's ids: `eps-outside-sqrt`, `eps-mismatch`, `batch-statistics`, `std-as-variance`,
-    /// `no-gamma`, `no-beta`.
+    /// `no-gamma`, `no-beta`, or a porting mistake's (`PortingVariants.all`, `layout-nchw`).
     public var id: String
     /// What the recording was made with and what to change, in words.
     public var detail: String
@@ -12,6 +12,9 @@ public struct Diagnosis: Sendable, Equatable {
     public var epsilon: Double?
     /// The largest error between the recording and this convention's values.
     public var residual: Double
+    /// The layer the mistake was made at, when it is not the checked layer itself (a convolution before the batch
+    /// norm whose `pre_bn` failed) or was found by the porting diagnosis.
+    public var layer: String? = nil
 }
 
 /// Fits the recorded values of a batch-norm layer against the conventions users get wrong.

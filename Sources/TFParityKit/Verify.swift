@@ -76,17 +76,20 @@ public struct VerifyOptions: Sendable {
     public var progress: ProgressHandler?
     /// The matrix product the engine re-runs layers with (the CLI passes OpenBLAS's where it loads).
     public var matrixProduct: MatrixProduct
+    /// How the recording lays out its 4-D tensors (`--layout`).
+    public var layout: RecordingLayout
 
     /// - Parameter tolerance: a fixed rule's tolerances; nil (the default) judges by the rounding bound instead.
     public init(
         tolerance: Tolerance? = nil, endToEnd: Bool = false, progress: ProgressHandler? = nil,
-        matrixProduct: MatrixProduct = .portable
+        matrixProduct: MatrixProduct = .portable, layout: RecordingLayout = .nhwc
     ) {
         self.tolerance = tolerance ?? .default
         rule = tolerance == nil ? .auto : .fixed
         self.endToEnd = endToEnd
         self.progress = progress
         self.matrixProduct = matrixProduct
+        self.layout = layout
     }
 }
 
@@ -111,7 +114,7 @@ public enum Verifier {
             throw FileError(path: modelPath, member: layer, reason: reason)
         }
         clock.lap("load_model")
-        let recording = try Recording.load(path: recordingPath)
+        let recording = try Recording.load(path: recordingPath).inLayout(options.layout)
         clock.lap("load_recording")
         var report = try verify(engine: engine, recording: recording, options: options, clock: &clock)
         report.model = modelPath
@@ -148,6 +151,7 @@ public enum Verifier {
         for (name, value) in inputs.sorted(by: { $0.key < $1.key }) where value.values.isEmpty {
             throw Self.nothingToCompare(path, name, value.shape)
         }
+        try ChannelsFirstDetection.requireChannelsLast(recording, model: model)
         let plan = try RecordingPlan(model: model, recording: recording)
         var results: [StageResult] = []
 
@@ -226,6 +230,8 @@ public enum Verifier {
             }
         }
         clock.lap("local_checks")
+        diagnoseFailures(&results, engine: engine, plan: plan, recording: recording, options: options)
+        clock.lap("diagnosis")
 
         if options.endToEnd {
             options.progress?(ProgressEvent(completed: model.layers.count, total: total, label: "end to end"))

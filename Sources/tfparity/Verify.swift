@@ -39,6 +39,12 @@ struct Verify: ParsableCommand {
         help: "Also run the whole model from 'input' and compare every recorded tensor.")
     var endToEnd = false
 
+    @Option(
+        help: ArgumentHelp(
+            "How the recording lays out its 4-D tensors: nhwc (TensorFlow's) or nchw (channels-first, PyTorch's: "
+                + "transposed to NHWC before comparing).", valueName: "nhwc|nchw"))
+    var layout: RecordingLayout = .nhwc
+
     @Option(help: "Also write JUnit XML, one test case per layer and stage, to this file.")
     var junit: String?
 
@@ -73,7 +79,8 @@ struct Verify: ParsableCommand {
                 model: model, recording: recording,
                 options: VerifyOptions(
                     tolerance: fixedTolerance, endToEnd: endToEnd,
-                    progress: Terminal.progressBar(quiet: report.quiet), matrixProduct: commandLineMatrixProduct))
+                    progress: Terminal.progressBar(quiet: report.quiet), matrixProduct: commandLineMatrixProduct,
+                    layout: layout))
             if let junit { try OutputFile.write(Rendering.junit(result), to: junit) }
             try report.emit(result)
             if Terminal.isGitHubActions, !result.passed {
@@ -90,3 +97,5 @@ struct Verify: ParsableCommand {
         if !passed { throw ExitCode(1) }
     }
 }
+
+extension RecordingLayout: ExpressibleByArgument {}
