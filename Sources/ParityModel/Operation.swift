@@ -234,6 +234,15 @@ enum Attribute {
         return normalised
     }
 
+    /// An activation a layer fuses after its own computation: one that keeps the shape (not `glu`).
+    static func fused(_ activation: Activation) throws(LayerProblem) {
+        guard activation.preservesShape else {
+            throw .attribute(
+                "activation", value: "'\(activation.name)'",
+                reason: "changes the shape; only an activation layer applies it")
+        }
+    }
+
     /// An axis must be small enough that a rank could have it (before the rank is known).
     static func plausibleAxis(_ name: String, _ axis: Int) throws(LayerProblem) {
         guard (-64...64).contains(axis) else {

@@ -102,18 +102,32 @@ struct KerasLayer {
         return padding
     }
 
-    func activation(_ key: String = "activation") throws -> Activation {
+    /// The activation named by `key`; with `fused`, one a layer applies after its own computation (not `glu`, which
+    /// halves the last axis). A Python function (a lambda, `gelu` with `approximate=True`) is refused by name.
+    func activation(_ key: String = "activation", fused: Bool = true) throws -> Activation {
         var name = "linear"
         if let text = config[key] as? String {
             name = text
         } else if let object = config[key] as? [String: Any] {
-            name = (object["config"] as? String) ?? (object["class_name"] as? String) ?? "?"
+            guard let named = (object["config"] as? String) ?? (object["class_name"] as? String) else {
+                throw fail(
+                    "a Python function as the activation of the \(className) layer is not supported: tfparity "
+                        + "never runs Python; use a named activation")
+            }
+            name = named
         }
         if name == "hard_sigmoid", isKeras2 { return .hardSigmoidKeras2 }
-        guard let activation = Activation(name: name, alpha: name == "leaky_relu" ? 0.2 : nil) else {
+        // Names only tfparity's model file uses are not Keras names.
+        let keras = !["hard_sigmoid_keras2", "gelu_approximate"].contains(name)
+        guard keras, let activation = Activation(name: name, alpha: name == "leaky_relu" ? 0.2 : nil) else {
             throw fail(
                 "activation '\(name)' of the \(className) layer is not supported (known: "
                     + Activation.names.joined(separator: ", ") + ")")
+        }
+        if fused, !activation.preservesShape {
+            throw fail(
+                "activation '\(name)' of the \(className) layer is not supported there: it halves the last axis, "
+                    + "only an Activation layer applies it")
         }
         return activation
     }

@@ -11,7 +11,10 @@ public struct Conv2D: LayerOperation {
 
     public var parameters: [ParameterSlot] { [.required("kernel"), .optional("bias", vector: true)] }
 
-    public func validate() throws(LayerProblem) { try geometry.validate() }
+    public func validate() throws(LayerProblem) {
+        try geometry.validate()
+        try Attribute.fused(activation)
+    }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
         let kernel = try ParameterShape.required("kernel", parameter)

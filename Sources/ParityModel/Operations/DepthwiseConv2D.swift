@@ -17,6 +17,7 @@ public struct DepthwiseConv2D: LayerOperation {
     public func validate() throws(LayerProblem) {
         try geometry.validate()
         try Attribute.positive("depth_multiplier", [depthMultiplier], count: 1)
+        try Attribute.fused(activation)
     }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
