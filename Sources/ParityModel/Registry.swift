@@ -4,7 +4,8 @@ public enum LayerRegistry {
         Dense.self, BatchNormalization.self, ActivationLayer.self, Dropout.self, Conv2D.self, DepthwiseConv2D.self,
         SeparableConv2D.self, ZeroPadding2D.self, Cropping2D.self, MaxPooling2D.self, AveragePooling2D.self,
         GlobalAveragePooling2D.self, GlobalMaxPooling2D.self, Flatten.self, Reshape.self, Add.self, Multiply.self,
-        Concatenate.self, ReLU.self, Softmax.self, Rescaling.self,
+        Concatenate.self, ReLU.self, Softmax.self, Rescaling.self, Normalization.self, LayerNormalization.self,
+        GroupNormalization.self,
     ]
 
     private static let byName: [String: any LayerOperation.Type] = Dictionary(

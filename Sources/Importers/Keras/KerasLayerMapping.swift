@@ -31,6 +31,7 @@ enum KerasLayerRegistry {
         KerasSoftmax.self, KerasDropout.self, KerasZeroPadding2D.self, KerasCropping2D.self, KerasMaxPooling2D.self,
         KerasAveragePooling2D.self, KerasGlobalAveragePooling2D.self, KerasGlobalMaxPooling2D.self, KerasFlatten.self,
         KerasReshape.self, KerasAdd.self, KerasMultiply.self, KerasConcatenate.self, KerasRescaling.self,
+        KerasNormalization.self, KerasLayerNormalization.self, KerasGroupNormalization.self,
     ]
 
     private static let byClass: [String: any KerasLayerMapping.Type] = Dictionary(
@@ -151,6 +152,18 @@ struct KerasLayer {
         return Convolution2D(
             kernelSize: try pair("kernel_size"), strides: try pair("strides", default: [1, 1]),
             padding: try padding(), dilation: try pair("dilation_rate", default: [1, 1]))
+    }
+
+    /// A list of axes (`-1`, `[1, 2, 3]`; null or `[]`: none), `value` when absent.
+    func axes(default value: [Int]) throws -> [Int] {
+        guard let raw = config["axis"] else { return value }
+        if raw is NSNull { return [] }
+        if let single = ImportersJSON.integer(raw) { return [single] }
+        if let list = raw as? [Any] {
+            let axes = list.compactMap(ImportersJSON.integer)
+            if axes.count == list.count { return axes }
+        }
+        throw fail("\(className) 'axis' must be an integer or a list of integers")
     }
 
     /// A single axis (`-1`, `[3]`), `value` when absent.
