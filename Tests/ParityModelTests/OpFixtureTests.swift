@@ -115,6 +115,10 @@ import Testing
         OpCase(name: "layer_norm_rank3_keras2", op: LayerNormalization(axis: [2], epsilon: 1e-5)),
         OpCase(name: "group_norm_2", op: GroupNormalization(groups: 2, epsilon: 1e-3)),
         OpCase(name: "group_norm_instance_keras2", op: GroupNormalization(groups: 4, epsilon: 1e-3)),
+        OpCase(name: "conv2d_groups2", op: Conv2D(conv([3, 3]), groups: 2)),
+        OpCase(
+            name: "conv2d_groups4_stride2_same_keras2", op: Conv2D(conv([3, 3], strides: [2, 2], .same), groups: 4)),
+        OpCase(name: "conv2d_groups2_dilation_nobias", op: Conv2D(conv([3, 2], .same, dilation: [2, 2]), groups: 2)),
         OpCase(name: "batchnorm_axis1", op: BatchNormalization(epsilon: 1e-4, axis: 1)),
         OpCase(name: "batchnorm_no_scale", op: BatchNormalization(epsilon: 1e-3, axis: -1)),
         OpCase(name: "dense_rank3", op: Dense(activation: .tanh)),

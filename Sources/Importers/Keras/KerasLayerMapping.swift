@@ -144,9 +144,11 @@ struct KerasLayer {
         }
     }
 
-    func convolution() throws -> Convolution2D {
+    /// The 2-D window of a convolution layer; `groups` other than 1 is refused unless the caller reads it
+    /// (`allowingGroups`).
+    func convolution(allowingGroups: Bool = false) throws -> Convolution2D {
         try checkChannelsLast()
-        if let groups = integer("groups"), groups != 1 {
+        if !allowingGroups, let groups = integer("groups"), groups != 1 {
             throw fail("grouped convolution (groups \(groups)) is not supported")
         }
         return Convolution2D(

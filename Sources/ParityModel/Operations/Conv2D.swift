@@ -1,12 +1,16 @@
-/// `y = activation(conv2d(x, kernel) + bias)` over NHWC input; `kernel` is `[kh, kw, in, out]`, `bias` optional.
+/// `y = activation(conv2d(x, kernel) + bias)` over NHWC input; `kernel` is `[kh, kw, in / groups, out]`, `bias`
+/// optional. With `groups` above 1 (Keras' grouped convolution, as RegNet uses), the input and output channels are
+/// split in `groups` runs and run `g` of outputs reads only run `g` of inputs. A model file without `groups` means 1.
 public struct Conv2D: LayerOperation {
     public static let typeName = "conv2d"
     public var geometry: Convolution2D
     public var activation: Activation
+    public var groups: Int
 
-    public init(_ geometry: Convolution2D, activation: Activation = .linear) {
+    public init(_ geometry: Convolution2D, activation: Activation = .linear, groups: Int = 1) {
         self.geometry = geometry
         self.activation = activation
+        self.groups = groups
     }
 
     public var parameters: [ParameterSlot] { [.required("kernel"), .optional("bias", vector: true)] }
@@ -14,13 +18,19 @@ public struct Conv2D: LayerOperation {
     public func validate() throws(LayerProblem) {
         try geometry.validate()
         try Attribute.fused(activation)
+        try Attribute.check("groups", [groups], count: 1, in: 1...Limits.elements, "must be positive")
     }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
         let kernel = try ParameterShape.required("kernel", parameter)
         try geometry.checkKernel("kernel", kernel)
+        guard kernel[3] % groups == 0, let inChannels = Checked.product([kernel[2], groups]) else {
+            throw .parameterShape(
+                "kernel", expected: "[\(kernel[0]), \(kernel[1]), in / \(groups), a multiple of \(groups)]",
+                actual: kernel)
+        }
         try ParameterShape.vector("bias", length: kernel[3], parameter)
-        let image = try ImageDims(inputs[0], channels: kernel[2])
+        let image = try ImageDims(inputs[0], channels: inChannels)
         let (height, width) = try geometry.outputs(image, input: inputs[0])
         let output = [image.batch, height, width, kernel[3]]
         try Checked.elementCount(output, "the output")
@@ -31,15 +41,24 @@ public struct Conv2D: LayerOperation {
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         let kernel = parameters.required("kernel")
+        let values = kernel.floatValues()
+        let inner = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
+        let columns = kernel.shape[3] / groups
+        // Group g's matrix: columns g·columns ..< (g+1)·columns of the [inner, out] kernel.
+        let kernels = (0..<groups).map { g in
+            var part = [Float](repeating: 0, count: inner * columns)
+            for p in 0..<inner {
+                for j in 0..<columns { part[p * columns + j] = values[p * kernel.shape[3] + g * columns + j] }
+            }
+            return PackedMatrix(part, inner: inner, columns: columns, product: matrixProduct)
+        }
         return Prepared(
-            kernel: PackedMatrix(
-                kernel.floatValues(), inner: kernel.shape[0] * kernel.shape[1] * kernel.shape[2],
-                columns: kernel.shape[3], product: matrixProduct),
-            kernelShape: kernel.shape, bias: parameters.floats("bias"), geometry: geometry, activation: activation)
+            kernels: kernels, kernelShape: kernel.shape, bias: parameters.floats("bias"), geometry: geometry,
+            activation: activation)
     }
 
     struct Prepared: PreparedOperation {
-        let kernel: PackedMatrix
+        let kernels: [PackedMatrix]
         let kernelShape: [Int]
         let bias: [Float]?
         let geometry: Convolution2D
@@ -47,24 +66,28 @@ public struct Conv2D: LayerOperation {
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             var y = ImageKernels.conv2D(
-                inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
+                inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
             if let bias { Kernels.addBias(&y.values, bias) }
             activation.apply(to: &y.values, lastDimension: kernelShape[3])
             return y
         }
     }
 
-    enum CodingKeys: String, CodingKey { case activation }
+    enum CodingKeys: String, CodingKey { case activation, groups }
 
     public init(from decoder: any Decoder) throws {
         geometry = try Convolution2D(from: decoder)
-        activation = try decoder.container(keyedBy: CodingKeys.self).decode(Activation.self, forKey: .activation)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        activation = try container.decode(Activation.self, forKey: .activation)
+        groups = try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1
     }
 
+    /// `groups` is written only when it is not 1, so ungrouped layers keep the record they always had.
     public func encode(to encoder: any Encoder) throws {
         try geometry.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(activation, forKey: .activation)
+        if groups != 1 { try container.encode(groups, forKey: .groups) }
     }
 }
 
