@@ -5,7 +5,7 @@ public enum LayerRegistry {
         SeparableConv2D.self, ZeroPadding2D.self, Cropping2D.self, MaxPooling2D.self, AveragePooling2D.self,
         GlobalAveragePooling2D.self, GlobalMaxPooling2D.self, Flatten.self, Reshape.self, Add.self, Multiply.self,
         Concatenate.self, ReLU.self, Softmax.self, Rescaling.self, Normalization.self, LayerNormalization.self,
-        GroupNormalization.self,
+        GroupNormalization.self, Conv1D.self, DepthwiseConv1D.self, SeparableConv1D.self,
     ]
 
     private static let byName: [String: any LayerOperation.Type] = Dictionary(

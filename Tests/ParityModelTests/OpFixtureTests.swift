@@ -119,6 +119,19 @@ import Testing
         OpCase(
             name: "conv2d_groups4_stride2_same_keras2", op: Conv2D(conv([3, 3], strides: [2, 2], .same), groups: 4)),
         OpCase(name: "conv2d_groups2_dilation_nobias", op: Conv2D(conv([3, 2], .same, dilation: [2, 2]), groups: 2)),
+        OpCase(name: "conv1d_valid", op: Conv1D(Convolution1D(kernelSize: 3))),
+        OpCase(name: "conv1d_same_stride2_keras2", op: Conv1D(Convolution1D(kernelSize: 4, stride: 2, padding: .same))),
+        OpCase(
+            name: "conv1d_causal_dilation", op: Conv1D(Convolution1D(kernelSize: 3, padding: .causal, dilation: 2))),
+        OpCase(name: "conv1d_groups2", op: Conv1D(Convolution1D(kernelSize: 3, padding: .same), groups: 2)),
+        OpCase(
+            name: "depthwise_conv1d",
+            op: DepthwiseConv1D(Convolution1D(kernelSize: 3, padding: .same), depthMultiplier: 2)),
+        OpCase(
+            name: "depthwise_conv1d_stride2_valid_keras2", op: DepthwiseConv1D(Convolution1D(kernelSize: 3, stride: 2))),
+        OpCase(
+            name: "separable_conv1d",
+            op: SeparableConv1D(Convolution1D(kernelSize: 3, padding: .same), depthMultiplier: 2)),
         OpCase(name: "batchnorm_axis1", op: BatchNormalization(epsilon: 1e-4, axis: 1)),
         OpCase(name: "batchnorm_no_scale", op: BatchNormalization(epsilon: 1e-3, axis: -1)),
         OpCase(name: "dense_rank3", op: Dense(activation: .tanh)),

@@ -31,7 +31,8 @@ enum KerasLayerRegistry {
         KerasSoftmax.self, KerasDropout.self, KerasZeroPadding2D.self, KerasCropping2D.self, KerasMaxPooling2D.self,
         KerasAveragePooling2D.self, KerasGlobalAveragePooling2D.self, KerasGlobalMaxPooling2D.self, KerasFlatten.self,
         KerasReshape.self, KerasAdd.self, KerasMultiply.self, KerasConcatenate.self, KerasRescaling.self,
-        KerasNormalization.self, KerasLayerNormalization.self, KerasGroupNormalization.self,
+        KerasNormalization.self, KerasLayerNormalization.self, KerasGroupNormalization.self, KerasConv1D.self,
+        KerasDepthwiseConv1D.self, KerasSeparableConv1D.self,
     ]
 
     private static let byClass: [String: any KerasLayerMapping.Type] = Dictionary(
@@ -154,6 +155,30 @@ struct KerasLayer {
         return Convolution2D(
             kernelSize: try pair("kernel_size"), strides: try pair("strides", default: [1, 1]),
             padding: try padding(), dilation: try pair("dilation_rate", default: [1, 1]))
+    }
+
+    /// An integer or a list of one (`3`, `[3]`); `value` when absent or null.
+    func single(_ key: String, default value: Int? = nil) throws -> Int {
+        if let single = integer(key) { return single }
+        if let list = config[key] as? [Any], list.count == 1, let a = ImportersJSON.integer(list[0]) { return a }
+        if let value, config[key] == nil || config[key] is NSNull { return value }
+        throw fail("\(className) '\(key)' must be an integer or a list of one integer")
+    }
+
+    /// The 1-D window of a convolution layer (valid, same or causal); `groups` other than 1 is refused unless the
+    /// caller reads it.
+    func convolution1D(allowingGroups: Bool = false) throws -> Convolution1D {
+        try checkChannelsLast()
+        if !allowingGroups, let groups = integer("groups"), groups != 1 {
+            throw fail("grouped convolution (groups \(groups)) is not supported")
+        }
+        let text = (config["padding"] as? String)?.lowercased() ?? "valid"
+        guard let padding = Padding1D(rawValue: text) else {
+            throw fail("\(className) padding '\(text)' is not supported (valid, same or causal)")
+        }
+        return Convolution1D(
+            kernelSize: try single("kernel_size"), stride: try single("strides", default: 1), padding: padding,
+            dilation: try single("dilation_rate", default: 1))
     }
 
     /// A list of axes (`-1`, `[1, 2, 3]`; null or `[]`: none), `value` when absent.
