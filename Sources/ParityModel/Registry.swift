@@ -6,6 +6,8 @@ public enum LayerRegistry {
         GlobalAveragePooling2D.self, GlobalMaxPooling2D.self, Flatten.self, Reshape.self, Add.self, Multiply.self,
         Concatenate.self, ReLU.self, Softmax.self, Rescaling.self, Normalization.self, LayerNormalization.self,
         GroupNormalization.self, Conv1D.self, DepthwiseConv1D.self, SeparableConv1D.self,
+        Conv2DTranspose.self, UpSampling2D.self, Permute.self, Subtract.self, Average.self, Maximum.self, Minimum.self,
+        CustomScale.self, LayerScale.self,
     ]
 
     private static let byName: [String: any LayerOperation.Type] = Dictionary(

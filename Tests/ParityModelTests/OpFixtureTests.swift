@@ -132,6 +132,25 @@ import Testing
         OpCase(
             name: "separable_conv1d",
             op: SeparableConv1D(Convolution1D(kernelSize: 3, padding: .same), depthMultiplier: 2)),
+        OpCase(name: "conv2d_transpose_s2_same", op: Conv2DTranspose(conv([3, 3], strides: [2, 2], .same))),
+        OpCase(name: "conv2d_transpose_s2_valid_keras2", op: Conv2DTranspose(conv([3, 3], strides: [2, 2]))),
+        OpCase(
+            name: "conv2d_transpose_output_padding",
+            op: Conv2DTranspose(conv([3, 3], strides: [2, 2], .same), outputPadding: [1, 1])),
+        OpCase(name: "conv2d_transpose_s2_k2_nobias", op: Conv2DTranspose(conv([2, 2], strides: [2, 3], .same))),
+        OpCase(name: "upsampling_nearest_2x3", op: UpSampling2D(size: [2, 3])),
+        OpCase(name: "upsampling_nearest_2_keras2", op: UpSampling2D(size: [2, 2])),
+        OpCase(name: "upsampling_bilinear_2", op: UpSampling2D(size: [2, 2], interpolation: .bilinear)),
+        OpCase(name: "upsampling_bilinear_2x3_keras2", op: UpSampling2D(size: [2, 3], interpolation: .bilinear)),
+        OpCase(name: "permute_213", op: Permute(dims: [2, 1, 3])),
+        OpCase(name: "permute_312_keras2", op: Permute(dims: [3, 1, 2])),
+        OpCase(name: "subtract", op: Subtract()),
+        OpCase(name: "average3", op: Average()),
+        OpCase(name: "maximum3_keras2", op: Maximum()),
+        OpCase(name: "minimum_broadcast", op: Minimum()),
+        OpCase(name: "custom_scale_layer", op: CustomScale(scale: 0.17)),
+        OpCase(name: "layer_scale", op: LayerScale()),
+        OpCase(name: "stochastic_depth", op: Dropout(rate: 0.1)),
         OpCase(name: "batchnorm_axis1", op: BatchNormalization(epsilon: 1e-4, axis: 1)),
         OpCase(name: "batchnorm_no_scale", op: BatchNormalization(epsilon: 1e-3, axis: -1)),
         OpCase(name: "dense_rank3", op: Dense(activation: .tanh)),
@@ -163,11 +182,13 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }
         let archive = try NPZArchive(path: fixture("ops/\(c.name).npz").path)
+        let inputNames = archive.names.filter { $0 == "input" || $0.hasPrefix("input_") }.sorted()
         var parameters: [String: Tensor] = [:]
-        for name in archive.names where !(name == "input" || name.hasPrefix("input_") || name == "output") {
+        for name in archive.names where !inputNames.contains(name) && name != "output" {
             parameters["layer/\(name)"] = try archive.tensor(named: name)
         }
-        let model = Model(layers: [Layer(name: "layer", op: c.op, inputs: [Model.inputName])], parameters: parameters)
+        var model = Model(layers: [Layer(name: "layer", op: c.op, inputs: inputNames)], parameters: parameters)
+        model.inputNames = inputNames
         let path = directory.appendingPathComponent("m.safetensors").path
         try ModelFile.write(model, to: path)
         let read = try ModelFile.read(path: path)

@@ -52,6 +52,13 @@ import Testing
         #expect(Self.cases.count > 20)
         #expect(Self.mapped.contains { $0.name == "cropping2d_asymmetric_keras2" })
         #expect(Self.mapped.contains { $0.name == "cropping2d_tuple" })
+        // Every class the fixtures cover has its mapping file.
+        #expect(Self.cases.filter { KerasLayerRegistry.mapping(forClass: $0.className) == nil }.map(\.name) == [])
+    }
+
+    @Test func lambdaIsRefusedByName() {
+        let reason = KerasLayerRegistry.refusal(forClass: "Lambda", layer: "lambda_1")
+        #expect(reason.contains("Lambda") && reason.contains("'lambda_1'") && reason.contains("Python"))
     }
 
     @Test(arguments: mapped)

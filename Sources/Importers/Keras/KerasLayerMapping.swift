@@ -32,7 +32,9 @@ enum KerasLayerRegistry {
         KerasAveragePooling2D.self, KerasGlobalAveragePooling2D.self, KerasGlobalMaxPooling2D.self, KerasFlatten.self,
         KerasReshape.self, KerasAdd.self, KerasMultiply.self, KerasConcatenate.self, KerasRescaling.self,
         KerasNormalization.self, KerasLayerNormalization.self, KerasGroupNormalization.self, KerasConv1D.self,
-        KerasDepthwiseConv1D.self, KerasSeparableConv1D.self,
+        KerasDepthwiseConv1D.self, KerasSeparableConv1D.self, KerasConv2DTranspose.self, KerasUpSampling2D.self,
+        KerasPermute.self, KerasSubtract.self, KerasAverage.self, KerasMaximum.self, KerasMinimum.self,
+        KerasCustomScaleLayer.self, KerasLayerScale.self, KerasStochasticDepth.self,
     ]
 
     private static let byClass: [String: any KerasLayerMapping.Type] = Dictionary(
@@ -46,6 +48,9 @@ enum KerasLayerRegistry {
         if ["Sequential", "Functional", "Model"].contains(className) {
             return "a nested \(className) model inside the model is not supported; save the inner model's layers in "
                 + "one Functional model"
+        }
+        if className == "Lambda" {
+            return "a Lambda layer ('\(layer)') is not supported: it runs arbitrary Python, which tfparity never runs"
         }
         return "unsupported layer class '\(className)' (layer '\(layer)'): tfparity converts "
             + byClass.keys.sorted().joined(separator: ", ") + "; it never guesses what another layer computes"
