@@ -54,7 +54,9 @@ public struct Convolution1D: Sendable, Equatable, Codable {
         let length = try dims[1].map { (length) throws(LayerProblem) in
             try Checked.sum(length, leftPadding, "the causally padded length")
         }
-        return ValueShape([dims[0], 1, length, dims[2]])
+        let image = [dims[0], 1, length, dims[2]]
+        if leftPadding > 0 { try Checked.elementCount(image, "the causally padded input") }
+        return ValueShape(image)
     }
 
     /// The planar operation's `[N, 1, L', C']` output as `[N, L', C']`.
