@@ -116,6 +116,8 @@ import Testing
         OpCase(name: "group_norm_2", op: GroupNormalization(groups: 2, epsilon: 1e-3)),
         OpCase(name: "group_norm_instance_keras2", op: GroupNormalization(groups: 4, epsilon: 1e-3)),
         OpCase(name: "conv2d_groups2", op: Conv2D(conv([3, 3]), groups: 2)),
+        // One input channel per group: computed as a depthwise convolution.
+        OpCase(name: "conv2d_groups4_stride2_same", op: Conv2D(conv([3, 3], strides: [2, 2], .same), groups: 4)),
         OpCase(
             name: "conv2d_groups4_stride2_same_keras2", op: Conv2D(conv([3, 3], strides: [2, 2], .same), groups: 4)),
         OpCase(name: "conv2d_groups2_dilation_nobias", op: Conv2D(conv([3, 2], .same, dilation: [2, 2]), groups: 2)),

@@ -130,6 +130,80 @@ enum ImageKernels {
         return FloatTensor(shape: shape, values: y)
     }
 
+    /// A grouped convolution with small groups (RegNet's, eight channels each) computed directly: per output pixel
+    /// and group, the group's window gathered into a scratch row, then `window · kernel[g]` summed eight output
+    /// channels at a time in `(ky, kx, c)` order. `kernel` holds the groups' `[kh·kw·in/groups, out/groups]` matrices
+    /// one after another, row-major.
+    static func groupedConv2D(
+        _ input: FloatTensor, kernel: [Float], kernelShape: [Int], groups: Int, geometry: Convolution2D,
+        outputShape: [Int]
+    ) -> FloatTensor {
+        let image = ImageShape(input.shape)
+        let (kh, kw, groupChannels, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
+        let groupOutputs = outChannels / groups
+        let (rows, columns) = axes(
+            image, kernel: [kh, kw], strides: geometry.strides, dilation: geometry.dilation,
+            padding: geometry.padding)
+        let inner = kh * kw * groupChannels
+        let (sh, sw) = (geometry.strides[0], geometry.strides[1])
+        let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
+        let outputRows = image.batch * rows.output
+        var y = [Float](repeating: 0, count: outputRows * columns.output * outChannels)
+        input.values.withUnsafeBufferPointer { x in
+            kernel.withUnsafeBufferPointer { k in
+                y.withUnsafeMutableBufferPointer { y in
+                    guard let xBase = x.baseAddress, let kBase = k.baseAddress, let yBase = y.baseAddress else {
+                        return
+                    }
+                    let buffers = DepthwiseBuffers(x: xBase, k: kBase, y: yBase)
+                    Parallel.forEach(outputRows, work: y.count * inner) { outputRow in
+                        let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
+                        let window = UnsafeMutablePointer<Float>.allocate(capacity: inner)
+                        defer { window.deallocate() }
+                        for ox in 0..<columns.output {
+                            let target = buffers.y + (outputRow * columns.output + ox) * outChannels
+                            for g in 0..<groups {
+                                window.initialize(repeating: 0, count: inner)
+                                for ky in 0..<kh {
+                                    let iy = oy * sh - rows.padBefore + ky * dh
+                                    guard iy >= 0, iy < image.height else { continue }
+                                    for kx in 0..<kw {
+                                        let ix = ox * sw - columns.padBefore + kx * dw
+                                        guard ix >= 0, ix < image.width else { continue }
+                                        (window + (ky * kw + kx) * groupChannels).update(
+                                            from: buffers.x + ((b * image.height + iy) * image.width + ix)
+                                                * image.channels + g * groupChannels, count: groupChannels)
+                                    }
+                                }
+                                let weights = buffers.k + g * inner * groupOutputs
+                                let out = target + g * groupOutputs
+                                var o = 0
+                                while o + 8 <= groupOutputs {
+                                    var sum = SIMD8<Float>()
+                                    for p in 0..<inner {
+                                        sum +=
+                                            SIMD8(repeating: window[p])
+                                            * UnsafeRawPointer(weights + p * groupOutputs + o).loadUnaligned(
+                                                as: SIMD8<Float>.self)
+                                    }
+                                    UnsafeMutableRawPointer(out + o).storeBytes(of: sum, as: SIMD8<Float>.self)
+                                    o += 8
+                                }
+                                while o < groupOutputs {
+                                    var sum: Float = 0
+                                    for p in 0..<inner { sum += window[p] * weights[p * groupOutputs + o] }
+                                    out[o] = sum
+                                    o += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return FloatTensor(shape: outputShape, values: y)
+    }
+
     /// Fills `patches` (zeroed, `[pixels, kh·kw·channels.count]`) with each output pixel's window over input
     /// channels `channels`, in `(ky, kx, c)` order; padded positions stay zero.
     private static func gatherPatches(

@@ -42,16 +42,30 @@ public struct Conv2D: LayerOperation {
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         let kernel = parameters.required("kernel")
         let values = kernel.floatValues()
+        if groups > 1, kernel.shape[2] == 1 {
+            // One input channel per group (ConvNeXt's 7×7 convolutions): a depthwise convolution with multiplier
+            // out / groups, whose [kh, kw, in, multiplier] kernel has the same memory layout as [kh, kw, 1, out].
+            return DepthwiseConv2D.Prepared(
+                kernel: values, kernelShape: [kernel.shape[0], kernel.shape[1], groups, kernel.shape[3] / groups],
+                bias: parameters.floats("bias"), geometry: geometry, activation: activation)
+        }
         let inner = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
         let columns = kernel.shape[3] / groups
         // Group g's matrix: columns g·columns ..< (g+1)·columns of the [inner, out] kernel.
-        let kernels = (0..<groups).map { g in
+        let parts = (0..<groups).map { g in
             var part = [Float](repeating: 0, count: inner * columns)
             for p in 0..<inner {
                 for j in 0..<columns { part[p * columns + j] = values[p * kernel.shape[3] + g * columns + j] }
             }
-            return PackedMatrix(part, inner: inner, columns: columns, product: matrixProduct)
+            return part
         }
+        if groups > 1, inner * columns <= Self.directGroupSize {
+            return Direct(
+                kernel: parts.flatMap { $0 }, kernelShape: kernel.shape, groups: groups,
+                bias: parameters.floats("bias"),
+                geometry: geometry, activation: activation)
+        }
+        let kernels = parts.map { PackedMatrix($0, inner: inner, columns: columns, product: matrixProduct) }
         return Prepared(
             kernels: kernels, kernelShape: kernel.shape, bias: parameters.floats("bias"), geometry: geometry,
             activation: activation)
@@ -67,6 +81,29 @@ public struct Conv2D: LayerOperation {
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             var y = ImageKernels.conv2D(
                 inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
+            if let bias { Kernels.addBias(&y.values, bias) }
+            activation.apply(to: &y.values, lastDimension: kernelShape[3])
+            return y
+        }
+    }
+
+    /// The largest group matrix (`kh·kw·in/groups × out/groups` floats, 32 KiB) computed directly rather than by
+    /// one matmul per group: small groups are many, and a matmul each costs more than it computes.
+    static let directGroupSize = 8192
+
+    /// A grouped convolution with small groups, computed directly (`ImageKernels.groupedConv2D`).
+    struct Direct: PreparedOperation {
+        let kernel: [Float]
+        let kernelShape: [Int]
+        let groups: Int
+        let bias: [Float]?
+        let geometry: Convolution2D
+        let activation: Activation
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            var y = ImageKernels.groupedConv2D(
+                inputs[0], kernel: kernel, kernelShape: kernelShape, groups: groups, geometry: geometry,
+                outputShape: outputShape)
             if let bias { Kernels.addBias(&y.values, bias) }
             activation.apply(to: &y.values, lastDimension: kernelShape[3])
             return y
