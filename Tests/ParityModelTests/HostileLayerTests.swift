@@ -1,5 +1,6 @@
 import Foundation
 import ParityModel
+import TensorCore
 import TestSupport
 import Testing
 
@@ -129,5 +130,47 @@ import Testing
         let grouped = try JSONDecoder().decode(
             Conv2D.self, from: Data(record.dropLast().appending(#","groups":4}"#).utf8))
         #expect(grouped.groups == 4)
+    }
+}
+
+/// A batch normalisation after a 1-D convolution folds into it and computes the same values.
+@Suite struct Conv1DFoldingTests {
+    @Test(arguments: ["conv1d", "depthwise_conv1d", "separable_conv1d"])
+    func foldsIntoTheConvolution(_ type: String) throws {
+        let geometry = Convolution1D(kernelSize: 3, padding: .same)
+        let (op, kernels): (any LayerOperation, [String: [Int]]) =
+            switch type {
+            case "conv1d": (Conv1D(geometry), ["kernel": [3, 4, 5]])
+            case "depthwise_conv1d": (DepthwiseConv1D(geometry, depthMultiplier: 2), ["depthwise_kernel": [3, 4, 2]])
+            default:
+                (
+                    SeparableConv1D(geometry, depthMultiplier: 2),
+                    ["depthwise_kernel": [3, 4, 2], "pointwise_kernel": [1, 8, 5]]
+                )
+            }
+        var parameters: [String: Tensor] = [:]
+        var seed: UInt64 = 10
+        for (name, shape) in kernels {
+            parameters["c/\(name)"] = Tensor(shape: shape, floats: KernelTests.values(shape.reduce(1, *), seed: seed))
+            seed += 1
+        }
+        let channels = type == "depthwise_conv1d" ? 8 : 5
+        for name in ["moving_mean", "gamma", "beta"] {
+            parameters["bn/\(name)"] = Tensor(shape: [channels], floats: KernelTests.values(channels, seed: seed))
+            seed += 1
+        }
+        parameters["bn/moving_variance"] = Tensor(
+            shape: [channels], floats: KernelTests.values(channels, seed: seed).map { $0 * $0 + 0.5 })
+        let model = Model(
+            layers: [
+                Layer(name: "c", op: op, inputs: [Model.inputName]),
+                Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3), inputs: ["c"]),
+            ], parameters: parameters)
+        let (folded, done, _) = try BatchNormFolding.fold(model)
+        #expect(done.map(\.bn) == ["bn"])
+        let x = FloatTensor(shape: [2, 9, 4], values: KernelTests.values(72, seed: 99))
+        let expected = try Engine(model: model, matrixProduct: .portable).run(x)
+        let y = try Engine(model: folded, matrixProduct: .portable).run(x)
+        expectClose(y.values, expected.values, atol: 1e-5, rtol: 1e-4)
     }
 }

@@ -50,7 +50,8 @@ enum KerasLayerRegistry {
                 + "one Functional model"
         }
         if className == "Lambda" {
-            return "a Lambda layer ('\(layer)') is not supported: it runs arbitrary Python, which tfparity never runs"
+            return "unsupported layer class 'Lambda' (layer '\(layer)'): a Lambda layer runs arbitrary Python, which "
+                + "tfparity never runs"
         }
         return "unsupported layer class '\(className)' (layer '\(layer)'): tfparity converts "
             + byClass.keys.sorted().joined(separator: ", ") + "; it never guesses what another layer computes"
