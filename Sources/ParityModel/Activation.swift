@@ -1,6 +1,7 @@
 import Foundation
 
-/// An elementwise (or, for softmax, last-axis) activation, named as Keras names it.
+/// An elementwise (or, for softmax, log-softmax, sparsemax and glu, last-axis) activation, named as Keras names it,
+/// computed with TensorFlow's float32 formulas (`keras/src/backend/tensorflow/nn.py`, `tf.nn`).
 public enum Activation: Sendable, Equatable {
     case linear
     case relu
@@ -20,13 +21,39 @@ public enum Activation: Sendable, Equatable {
     case hardSigmoidKeras2
     /// `x * sigmoid(x)` (Keras `swish` / `silu`).
     case swish
-    /// `0.5 * x * (1 + erf(x / sqrt(2)))`, Keras' default (not approximate) `gelu`.
+    /// `0.5 * x * erfc(-x / sqrt(2))`, Keras' default (not approximate) `gelu`, as `tf.nn.gelu` computes it.
     case gelu
-    /// `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))`: GELU's tanh approximation (Keras
-    /// `gelu(approximate=True)`, PyTorch `approximate="tanh"`).
-    case geluTanh
-    /// `x * relu6(x + 3) / 6` (Keras 3 `hard_silu` / `hard_swish`, MobileNetV3).
-    case hardSwish
+    /// `0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x³)))`: `gelu(x, approximate=True)`.
+    case geluApproximate
+    /// `x * relu6(x + 3) / 6` (Keras 3's `hard_silu`, alias `hard_swish`).
+    case hardSilu
+    /// `x * tanh(softplus(x))`.
+    case mish
+    /// `x - max - log(sum(exp(x - max)))` over the last axis.
+    case logSoftmax
+    /// `max(x, 0) + alpha * expm1(min(x, 0) / alpha)`; Keras' default alpha is 1.
+    case celu(alpha: Float)
+    /// The last axis split in halves `a`, `b`: `a * sigmoid(b)`. Halves the last axis, so only an activation layer
+    /// applies it (`preservesShape` is false).
+    case glu
+    /// `|x| > 0.5 ? x : 0`.
+    case hardShrink
+    /// `clip(x, -1, 1)`.
+    case hardTanh
+    /// `-softplus(-x)`.
+    case logSigmoid
+    /// `x - 0.5` above 0.5, `x + 0.5` below -0.5, else 0.
+    case softShrink
+    /// 0 at or below -1, `(x + 1)² / 4` below 1, else `x`.
+    case sparsePlus
+    /// 0 at or below -1, 1 at or above 1, else `(x + 1) / 2`.
+    case sparseSigmoid
+    /// `max(x - tau, 0)` over the last axis, `tau` as Keras' TensorFlow backend computes it.
+    case sparsemax
+    /// `(x + sqrt(x² + 4)) / 2`.
+    case squareplus
+    /// `x - tanh(x)`.
+    case tanhShrink
     /// `log(1 + exp(x))`, computed stably as TensorFlow does.
     case softplus
     /// `x / (1 + |x|)`.
@@ -49,8 +76,21 @@ public enum Activation: Sendable, Equatable {
         case .hardSigmoidKeras2: "hard_sigmoid_keras2"
         case .swish: "swish"
         case .gelu: "gelu"
-        case .geluTanh: "gelu_tanh"
-        case .hardSwish: "hard_swish"
+        case .geluApproximate: "gelu_approximate"
+        case .hardSilu: "hard_silu"
+        case .mish: "mish"
+        case .logSoftmax: "log_softmax"
+        case .celu: "celu"
+        case .glu: "glu"
+        case .hardShrink: "hard_shrink"
+        case .hardTanh: "hard_tanh"
+        case .logSigmoid: "log_sigmoid"
+        case .softShrink: "soft_shrink"
+        case .sparsePlus: "sparse_plus"
+        case .sparseSigmoid: "sparse_sigmoid"
+        case .sparsemax: "sparsemax"
+        case .squareplus: "squareplus"
+        case .tanhShrink: "tanh_shrink"
         case .softplus: "softplus"
         case .softsign: "softsign"
         case .exponential: "exponential"
@@ -60,11 +100,13 @@ public enum Activation: Sendable, Equatable {
     /// Every name `init(name:alpha:)` accepts.
     public static let names = [
         "linear", "relu", "relu6", "elu", "selu", "sigmoid", "tanh", "softmax", "leaky_relu", "hard_sigmoid",
-        "hard_sigmoid_keras2", "swish", "silu", "gelu", "gelu_tanh", "hard_swish", "hard_silu", "softplus", "softsign",
-        "exponential",
+        "hard_sigmoid_keras2", "swish", "silu", "gelu", "gelu_approximate", "gelu_tanh", "softplus", "softsign", "exponential",
+        "hard_silu", "hard_swish", "mish", "log_softmax", "celu", "glu", "hard_shrink", "hard_tanh", "log_sigmoid",
+        "soft_shrink", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink",
     ]
 
-    /// The activation called `name`, with `alpha` for `elu` / `leaky_relu` (defaults 1 and 0.2); nil when unknown.
+    /// The activation called `name`, with `alpha` for `elu` / `celu` / `leaky_relu` (defaults 1, 1 and 0.2); nil when
+    /// unknown.
     public init?(name: String, alpha: Float? = nil) {
         switch name {
         case "linear": self = .linear
@@ -80,21 +122,37 @@ public enum Activation: Sendable, Equatable {
         case "hard_sigmoid_keras2": self = .hardSigmoidKeras2
         case "swish", "silu": self = .swish
         case "gelu": self = .gelu
-        case "gelu_tanh": self = .geluTanh
-        case "hard_swish", "hard_silu": self = .hardSwish
         case "softplus": self = .softplus
         case "softsign": self = .softsign
         case "exponential": self = .exponential
+        case "gelu_approximate", "gelu_tanh": self = .geluApproximate
+        case "hard_silu", "hard_swish": self = .hardSilu
+        case "mish": self = .mish
+        case "log_softmax": self = .logSoftmax
+        case "celu": self = .celu(alpha: alpha ?? 1)
+        case "glu": self = .glu
+        case "hard_shrink": self = .hardShrink
+        case "hard_tanh": self = .hardTanh
+        case "log_sigmoid": self = .logSigmoid
+        case "soft_shrink": self = .softShrink
+        case "sparse_plus": self = .sparsePlus
+        case "sparse_sigmoid": self = .sparseSigmoid
+        case "sparsemax": self = .sparsemax
+        case "squareplus": self = .squareplus
+        case "tanh_shrink": self = .tanhShrink
         default: return nil
         }
     }
 
     public var alpha: Float? {
         switch self {
-        case .elu(let alpha), .leakyRelu(let alpha): alpha
+        case .elu(let alpha), .celu(let alpha), .leakyRelu(let alpha): alpha
         default: nil
         }
     }
+
+    /// False for `glu`, whose output has half the last axis: a layer that fuses an activation cannot apply it.
+    public var preservesShape: Bool { self != .glu }
 }
 
 extension Activation: Codable {
@@ -118,9 +176,11 @@ extension Activation: Codable {
                     debugDescription:
                         "unknown activation '\(name)' (known: \(Activation.names.joined(separator: ", ")))"))
         }
-        if let alpha = activation.alpha, !alpha.isFinite {
+        if let alpha = activation.alpha, !alpha.isFinite || (activation == .celu(alpha: alpha) && alpha == 0) {
             throw DecodingError.dataCorrupted(
-                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "alpha \(alpha) is not finite"))
+                DecodingError.Context(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "alpha \(alpha) is not finite (and non-zero for celu)"))
         }
         self = activation
     }
@@ -138,7 +198,9 @@ extension Activation: Codable {
 }
 
 extension Activation {
-    /// Applies the activation in place; softmax runs over rows of `lastDimension` values.
+    /// Applies the activation in place; softmax, log-softmax and sparsemax run over rows of `lastDimension` values.
+    /// `glu` changes the shape: `gatedLinearUnit` computes it, and an operation that fuses an activation refuses it
+    /// when validated.
     func apply(to y: inout [Float], lastDimension: Int) {
         switch self {
         case .linear:
@@ -178,15 +240,42 @@ extension Activation {
         case .swish:
             for i in y.indices { y[i] = y[i] * (1 / (1 + Foundation.exp(-y[i]))) }
         case .gelu:
-            for i in y.indices { y[i] = 0.5 * y[i] * (1 + Foundation.erf(y[i] / Float(2).squareRoot())) }
-        case .geluTanh:
-            let root = (2 / Float.pi).squareRoot()
+            let scale: Float = 0.7071067811865476
+            for i in y.indices { y[i] = 0.5 * y[i] * Foundation.erfc(-y[i] * scale) }
+        case .geluApproximate:
+            let (coefficient, scale): (Float, Float) = (0.044715, 0.7978845608028654)
             for i in y.indices {
                 let x = y[i]
-                y[i] = 0.5 * x * (1 + Foundation.tanh(root * (x + 0.044715 * x * x * x)))
+                y[i] = 0.5 * x * (1 + Foundation.tanh(scale * (x + coefficient * (x * x * x))))
             }
-        case .hardSwish:
+        case .hardSilu:
             for i in y.indices { y[i] = y[i] * (min(max(y[i] + 3, 0), 6) / 6) }
+        case .mish:
+            for i in y.indices { y[i] = y[i] * Foundation.tanh(Self.softplus(y[i])) }
+        case .logSoftmax:
+            Self.logSoftmaxRows(&y, lastDimension: lastDimension)
+        case .celu(let alpha):
+            for i in y.indices { y[i] = max(y[i], 0) + alpha * Foundation.expm1(min(y[i], 0) / alpha) }
+        case .glu:
+            preconditionFailure("glu changes the shape: apply it with gatedLinearUnit")
+        case .hardShrink:
+            for i in y.indices where !(abs(y[i]) > 0.5) { y[i] = 0 }
+        case .hardTanh:
+            for i in y.indices { y[i] = max(min(y[i], 1), -1) }
+        case .logSigmoid:
+            for i in y.indices { y[i] = -Self.softplus(-y[i]) }
+        case .softShrink:
+            for i in y.indices { y[i] = y[i] > 0.5 ? y[i] - 0.5 : (y[i] < -0.5 ? y[i] + 0.5 : 0) }
+        case .sparsePlus:
+            for i in y.indices { y[i] = y[i] <= -1 ? 0 : (y[i] < 1 ? 0.25 * ((y[i] + 1) * (y[i] + 1)) : y[i]) }
+        case .sparseSigmoid:
+            for i in y.indices { y[i] = y[i] <= -1 ? 0 : (y[i] >= 1 ? 1 : 0.5 * (y[i] + 1)) }
+        case .sparsemax:
+            Self.sparsemaxRows(&y, lastDimension: lastDimension)
+        case .squareplus:
+            for i in y.indices { y[i] = (y[i] + (y[i] * y[i] + 4).squareRoot()) / 2 }
+        case .tanhShrink:
+            for i in y.indices { y[i] = y[i] - Foundation.tanh(y[i]) }
         case .softplus:
             for i in y.indices { y[i] = Self.softplus(y[i]) }
         case .softsign:
@@ -202,5 +291,62 @@ extension Activation {
         if x > -threshold { return x }
         if x < threshold { return Foundation.exp(x) }
         return Foundation.log1p(Foundation.exp(x))
+    }
+
+    /// TensorFlow's `LogSoftmax` kernel per row: `shifted = x - max; shifted - log(sum(exp(shifted)))`.
+    static func logSoftmaxRows(_ y: inout [Float], lastDimension: Int) {
+        guard lastDimension > 0 else { return }
+        for start in stride(from: 0, to: y.count, by: lastDimension) {
+            let end = start + lastDimension
+            let peak = y[start..<end].max() ?? 0
+            var sum: Float = 0
+            for i in start..<end {
+                y[i] -= peak
+                sum += Foundation.exp(y[i])
+            }
+            let logSum = Foundation.log(sum)
+            for i in start..<end { y[i] -= logSum }
+        }
+    }
+
+    /// Keras 3's TensorFlow `sparsemax` per row, as it computes it: the row sorted descending, its running sums `s`,
+    /// the support `sorted[j] - (s[j] - 1) / (j + 1) > 0` of size `k`, `tau = (sum of s over the support - 1) / k`,
+    /// `max(x - tau, 0)`. (That `tau` sums the running sums, not their last value; the fixture is what TensorFlow
+    /// gives.)
+    static func sparsemaxRows(_ y: inout [Float], lastDimension: Int) {
+        guard lastDimension > 0 else { return }
+        var sorted = [Float](repeating: 0, count: lastDimension)
+        for start in stride(from: 0, to: y.count, by: lastDimension) {
+            for j in 0..<lastDimension { sorted[j] = y[start + j] }
+            sorted.sort(by: >)
+            var running: Float = 0
+            var supportSum: Float = 0
+            var support: Float = 0
+            for j in 0..<lastDimension {
+                running += sorted[j]
+                if sorted[j] - (running - 1) / Float(j + 1) > 0 {
+                    supportSum += running
+                    support += 1
+                }
+            }
+            let tau = (supportSum - 1) / support
+            for j in 0..<lastDimension { y[start + j] = max(y[start + j] - tau, 0) }
+        }
+    }
+
+    /// `glu` over the last axis of `x` (even, checked by the operation): `a * sigmoid(b)` for the halves `a`, `b`.
+    static func gatedLinearUnit(_ x: FloatTensor) -> FloatTensor {
+        let size = x.lastDimension
+        let half = size / 2
+        var y = [Float](repeating: 0, count: x.count / 2)
+        x.values.withUnsafeBufferPointer { x in
+            for row in 0..<(y.count / max(half, 1)) {
+                for j in 0..<half {
+                    let gate = 1 / (1 + Foundation.exp(-x[row * size + half + j]))
+                    y[row * half + j] = x[row * size + j] * gate
+                }
+            }
+        }
+        return FloatTensor(shape: x.shape.dropLast() + [half], values: y)
     }
 }

@@ -239,6 +239,31 @@ enum Attribute {
         return normalised
     }
 
+    /// An activation a layer fuses after its own computation: one that keeps the shape (not `glu`).
+    static func fused(_ activation: Activation) throws(LayerProblem) {
+        guard activation.preservesShape else {
+            throw .attribute(
+                "activation", value: "'\(activation.name)'",
+                reason: "changes the shape; only an activation layer applies it")
+        }
+    }
+
+    /// A list of axes (negative counting from the end), each plausible; empty only with `allowEmpty`.
+    static func axes(_ name: String, _ values: [Int], allowEmpty: Bool) throws(LayerProblem) {
+        guard values.count <= 64, allowEmpty || !values.isEmpty else {
+            throw .attribute(name, values, allowEmpty ? "names more axes than a tensor has" : "must name an axis")
+        }
+        for value in values { try plausibleAxis(name, value) }
+    }
+
+    /// `values` as distinct axes of a rank-`rank` value, normalised to 0..<rank and sorted.
+    static func normalizedAxes(_ name: String, _ values: [Int], rank: Int) throws(LayerProblem) -> [Int] {
+        var axes: [Int] = []
+        for value in values { axes.append(try axis(name, value, rank: rank)) }
+        guard Set(axes).count == axes.count else { throw .attribute(name, values, "names an axis twice") }
+        return axes.sorted()
+    }
+
     /// An axis must be small enough that a rank could have it (before the rank is known).
     static func plausibleAxis(_ name: String, _ axis: Int) throws(LayerProblem) {
         guard (-64...64).contains(axis) else {

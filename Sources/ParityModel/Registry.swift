@@ -4,8 +4,11 @@ public enum LayerRegistry {
         Dense.self, BatchNormalization.self, ActivationLayer.self, Dropout.self, Conv2D.self, DepthwiseConv2D.self,
         SeparableConv2D.self, ZeroPadding2D.self, Cropping2D.self, MaxPooling2D.self, AveragePooling2D.self,
         GlobalAveragePooling2D.self, GlobalMaxPooling2D.self, Flatten.self, Reshape.self, Add.self, Multiply.self,
-        Concatenate.self, ReLU.self, Softmax.self, Rescaling.self,
         IdentityLayer.self, Elementwise.self, ReduceMean.self, Transpose.self, StridedSlice.self,
+        Concatenate.self, ReLU.self, Softmax.self, Rescaling.self, Normalization.self, LayerNormalization.self,
+        GroupNormalization.self, Conv1D.self, DepthwiseConv1D.self, SeparableConv1D.self,
+        Conv2DTranspose.self, UpSampling2D.self, Permute.self, Subtract.self, Average.self, Maximum.self, Minimum.self,
+        CustomScale.self, LayerScale.self,
     ]
 
     private static let byName: [String: any LayerOperation.Type] = Dictionary(

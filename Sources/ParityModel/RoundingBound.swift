@@ -94,8 +94,13 @@ extension Activation {
         case .hardSigmoid: 1.0 / 6
         case .hardSigmoidKeras2: 0.2
         case .swish: 1.1
-        case .gelu, .geluTanh: 1.13
-        case .hardSwish: 1.5
+        case .gelu, .geluApproximate: 1.13
+        case .hardSilu: 1.5
+        case .mish: 1.1
+        case .celu, .hardShrink, .hardTanh, .logSigmoid, .softShrink, .sparsePlus, .squareplus, .tanhShrink: 1
+        case .sparseSigmoid: 0.5
+        // Computed along the row by `roundingBound` (the slope form does not fit them).
+        case .logSoftmax, .sparsemax, .glu: 1
         // Unbounded: the bound uses the output's own magnitude (d/dx eˣ = eˣ), see `roundingBound`.
         case .exponential: .infinity
         }
@@ -108,14 +113,17 @@ extension Activation {
         switch self {
         case .elu(let alpha): abs(alpha)
         case .selu: 1.0507009873554805 * 1.6732632423543772
-        case .gelu, .geluTanh: 4
+        case .gelu, .geluApproximate: 4
+        case .celu(let alpha): abs(alpha)
         default: 0
         }
     }
 
     var isPiecewiseLinear: Bool {
         switch self {
-        case .linear, .relu, .relu6, .leakyRelu, .hardSigmoid, .hardSigmoidKeras2: true
+        case .linear, .relu, .relu6, .leakyRelu, .hardSigmoid, .hardSigmoidKeras2, .hardTanh, .hardShrink, .softShrink,
+            .sparseSigmoid:
+            true
         default: false
         }
     }
@@ -131,6 +139,17 @@ extension Activation {
                 let largest = bound[start..<end].max() ?? 0
                 for i in start..<end {
                     bound[i] = y[i] * (2 * largest + RoundingBound.elementaryFunctionUlps * u)
+                }
+            }
+        case .logSoftmax, .sparsemax:
+            // yᵢ = zᵢ − f(z) with f 1-Lipschitz in the max norm (logsumexp; sparsemax's threshold): |Δyᵢ| ≤ bᵢ + max b,
+            // plus rounding of values of order log(n).
+            guard lastDimension > 0 else { return }
+            for start in stride(from: 0, to: y.count, by: lastDimension) {
+                let end = start + lastDimension
+                let largest = bound[start..<end].max() ?? 0
+                for i in start..<end {
+                    bound[i] = bound[i] + largest + RoundingBound.elementaryFunctionUlps * u * (abs(y[i]) + 1)
                 }
             }
         case .exponential:
@@ -160,6 +179,35 @@ final class AbsoluteMatrix: Sendable {
             state.values = []
             return packed
         }
+    }
+}
+
+extension RoundingBound {
+    /// For the operations with a reduction inside (layer, group and Keras normalisation, transposed convolution) the
+    /// bound is estimated rather than derived: the kernel's response to the incoming bound (each input element moved
+    /// by its bound, signs alternating, both ways) plus `8·λ·√k·u·(|y| + mean|y|)` for its own rounding, `k` the
+    /// terms each output sums.
+    static func estimated(
+        _ operation: some PreparedOperation, _ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor,
+        roundoff u: Float, terms k: Int
+    ) -> [Float] {
+        let own = elementaryFunctionUlps * lambda * Float(max(k, 1)).squareRoot() * u
+        let meanMagnitude = output.values.reduce(0) { $0 + abs($1) } / Float(max(output.count, 1))
+        var bound = output.values.map { own * (abs($0) + meanMagnitude) }
+        guard let inputBounds else { return bound }
+        for sign: Float in [1, -1] {
+            let moved = zip(inputs, inputBounds).map { x, b in
+                FloatTensor(
+                    shape: x.shape,
+                    values: x.values.indices.map { i in x.values[i] + (i % 2 == 0 ? sign : -sign) * b[i] })
+            }
+            let y = operation.apply(moved, outputShape: output.shape)
+            for i in bound.indices {
+                bound[i] = max(
+                    bound[i], own * (abs(output.values[i]) + meanMagnitude) + abs(y.values[i] - output.values[i]))
+            }
+        }
+        return bound
     }
 }
 

@@ -143,6 +143,7 @@ extension DepthwiseConvolutionOperation {
     public func validate() throws(LayerProblem) {
         try geometry.validate()
         try Attribute.positive("depth_multiplier", [depthMultiplier], count: 1)
+        try Attribute.fused(activation)
     }
 
     public init(from decoder: any Decoder) throws {

@@ -37,7 +37,8 @@ import Testing
         let model = Model(
             layers: [Layer(name: "d", op: Dense(activation: .linear), inputs: [Model.inputName])],
             parameters: ["d/kernel": Tensor(shape: [c.inner, c.columns], floats: w)])
-        let y = try Engine(model: model, matrixProduct: .portable).run(FloatTensor(shape: [c.rows, c.inner], values: x))
+        let y = try Engine(model: model, matrixProduct: .portable).run(
+            FloatTensor(shape: [c.rows, c.inner], values: x))
         var expected = [Float](repeating: 0, count: c.rows * c.columns)
         var bound = [Double](repeating: 0, count: c.rows * c.columns)
         for i in 0..<c.rows {
@@ -76,7 +77,8 @@ import Testing
                     inputs: [Model.inputName])
             ],
             parameters: ["dw/depthwise_kernel": Tensor(shape: [3, 3, channels, multiplier], floats: k)])
-        let y = try Engine(model: model, matrixProduct: .portable).run(FloatTensor(shape: [batch, height, width, channels], values: x))
+        let y = try Engine(model: model, matrixProduct: .portable).run(
+            FloatTensor(shape: [batch, height, width, channels], values: x))
         // SAME with stride 2 on 9 rows: 5 output rows, one row of padding split 0 before (odd goes after)… computed
         // here the way TensorFlow defines it.
         let (outHeight, outWidth) = ((height + 1) / 2, width)
@@ -108,5 +110,50 @@ import Testing
         }
         #expect(y.shape == [batch, outHeight, outWidth, outChannels])
         expectClose(y.values, expected, atol: 1e-6, rtol: 1e-5)
+    }
+}
+
+/// Grouped convolution's three kernels (depthwise for one input channel per group, direct for small groups, one
+/// matmul per group for large ones) against an ungrouped convolution with the block-diagonal kernel.
+@Suite struct GroupedConvolutionTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var groups: Int
+        var groupChannels: Int
+        var groupOutputs: Int
+        var strides = [1, 1]
+        var testDescription: String { "\(groups) groups of \(groupChannels) → \(groupOutputs), strides \(strides)" }
+    }
+
+    @Test(arguments: [
+        Case(groups: 5, groupChannels: 1, groupOutputs: 2),
+        Case(groups: 3, groupChannels: 8, groupOutputs: 8, strides: [2, 2]),
+        Case(groups: 4, groupChannels: 8, groupOutputs: 11),
+        Case(groups: 2, groupChannels: 40, groupOutputs: 48),
+    ])
+    func matchesTheBlockDiagonalConvolution(_ c: Case) throws {
+        let (inChannels, outChannels) = (c.groups * c.groupChannels, c.groups * c.groupOutputs)
+        let grouped = KernelTests.values(9 * c.groupChannels * outChannels, seed: 3)
+        var full = [Float](repeating: 0, count: 9 * inChannels * outChannels)
+        for t in 0..<9 {
+            for ci in 0..<c.groupChannels {
+                for o in 0..<outChannels {
+                    let g = o / c.groupOutputs
+                    full[(t * inChannels + g * c.groupChannels + ci) * outChannels + o] =
+                        grouped[(t * c.groupChannels + ci) * outChannels + o]
+                }
+            }
+        }
+        let geometry = Convolution2D(kernelSize: [3, 3], strides: c.strides, padding: .same)
+        func run(_ op: Conv2D, _ kernel: [Float], _ shape: [Int]) throws -> FloatTensor {
+            let model = Model(
+                layers: [Layer(name: "c", op: op, inputs: [Model.inputName])],
+                parameters: ["c/kernel": Tensor(shape: shape, floats: kernel)])
+            let x = FloatTensor(shape: [2, 9, 7, inChannels], values: KernelTests.values(2 * 63 * inChannels, seed: 4))
+            return try Engine(model: model, matrixProduct: .portable).run(x)
+        }
+        let y = try run(Conv2D(geometry, groups: c.groups), grouped, [3, 3, c.groupChannels, outChannels])
+        let reference = try run(Conv2D(geometry), full, [3, 3, inChannels, outChannels])
+        #expect(y.shape == reference.shape)
+        expectClose(y.values, reference.values, atol: 1e-5, rtol: 1e-5)
     }
 }

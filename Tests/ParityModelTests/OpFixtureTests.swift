@@ -74,6 +74,85 @@ import Testing
         OpCase(name: "activation_exponential", op: ActivationLayer(.exponential)),
         OpCase(name: "activation_elu", op: ActivationLayer(.elu(alpha: 1))),
         OpCase(name: "activation_selu", op: ActivationLayer(.selu)),
+        OpCase(name: "activation_celu", op: ActivationLayer(.celu(alpha: 1))),
+        OpCase(name: "activation_glu", op: ActivationLayer(.glu)),
+        OpCase(name: "activation_hard_shrink", op: ActivationLayer(.hardShrink)),
+        OpCase(name: "activation_hard_silu", op: ActivationLayer(.hardSilu)),
+        OpCase(name: "activation_hard_swish", op: ActivationLayer(.hardSilu)),
+        OpCase(name: "activation_hard_tanh", op: ActivationLayer(.hardTanh)),
+        OpCase(name: "activation_log_sigmoid", op: ActivationLayer(.logSigmoid)),
+        OpCase(name: "activation_log_softmax", op: ActivationLayer(.logSoftmax)),
+        OpCase(name: "activation_log_softmax_keras2", op: ActivationLayer(.logSoftmax)),
+        OpCase(name: "activation_mish", op: ActivationLayer(.mish)),
+        OpCase(name: "activation_mish_keras2", op: ActivationLayer(.mish)),
+        OpCase(name: "activation_relu6", op: ActivationLayer(.relu6)),
+        OpCase(name: "activation_relu6_keras2", op: ActivationLayer(.relu6)),
+        OpCase(name: "activation_silu", op: ActivationLayer(.swish)),
+        OpCase(name: "activation_soft_shrink", op: ActivationLayer(.softShrink)),
+        OpCase(name: "activation_sparse_plus", op: ActivationLayer(.sparsePlus)),
+        OpCase(name: "activation_sparse_sigmoid", op: ActivationLayer(.sparseSigmoid)),
+        OpCase(name: "activation_sparsemax", op: ActivationLayer(.sparsemax)),
+        OpCase(name: "activation_squareplus", op: ActivationLayer(.squareplus)),
+        OpCase(name: "activation_tanh_shrink", op: ActivationLayer(.tanhShrink)),
+        OpCase(name: "activation_gelu_keras2", op: ActivationLayer(.gelu)),
+        OpCase(name: "activation_gelu_approximate", op: ActivationLayer(.geluApproximate)),
+        OpCase(name: "activation_gelu_approximate_keras2", op: ActivationLayer(.geluApproximate)),
+        OpCase(name: "activation_softmax", op: ActivationLayer(.softmax)),
+        OpCase(name: "activation_leaky_relu", op: ActivationLayer(.leakyRelu(alpha: 0.2))),
+        OpCase(name: "normalization_adapted", op: Normalization(axis: [-1])),
+        OpCase(name: "normalization_adapted_keras2", op: Normalization(axis: [-1])),
+        OpCase(name: "normalization_invert", op: Normalization(axis: [-1], invert: true)),
+        OpCase(name: "normalization_axis_none", op: Normalization(axis: [])),
+        OpCase(
+            name: "normalization_constants",
+            op: Normalization(
+                axis: [-1], mean: [0.485, 0.456, 0.406, 0.5], variance: [0.052441, 0.050176, 0.050625, 0.25],
+                constantShape: [4])),
+        OpCase(name: "layer_norm_last", op: LayerNormalization(axis: [-1], epsilon: 1e-3)),
+        OpCase(name: "layer_norm_last_keras2", op: LayerNormalization(axis: [3], epsilon: 1e-3, fused: true)),
+        OpCase(name: "layer_norm_123", op: LayerNormalization(axis: [1, 2, 3], epsilon: 1e-6)),
+        OpCase(name: "layer_norm_no_center_scale", op: LayerNormalization(axis: [-1], epsilon: 1e-3)),
+        OpCase(name: "layer_norm_rank3_keras2", op: LayerNormalization(axis: [2], epsilon: 1e-5)),
+        OpCase(name: "group_norm_2", op: GroupNormalization(groups: 2, epsilon: 1e-3)),
+        OpCase(name: "group_norm_instance_keras2", op: GroupNormalization(groups: 4, epsilon: 1e-3)),
+        OpCase(name: "conv2d_groups2", op: Conv2D(conv([3, 3]), groups: 2)),
+        // One input channel per group: computed as a depthwise convolution.
+        OpCase(name: "conv2d_groups4_stride2_same", op: Conv2D(conv([3, 3], strides: [2, 2], .same), groups: 4)),
+        OpCase(
+            name: "conv2d_groups4_stride2_same_keras2", op: Conv2D(conv([3, 3], strides: [2, 2], .same), groups: 4)),
+        OpCase(name: "conv2d_groups2_dilation_nobias", op: Conv2D(conv([3, 2], .same, dilation: [2, 2]), groups: 2)),
+        OpCase(name: "conv1d_valid", op: Conv1D(Convolution1D(kernelSize: 3))),
+        OpCase(name: "conv1d_same_stride2_keras2", op: Conv1D(Convolution1D(kernelSize: 4, stride: 2, padding: .same))),
+        OpCase(
+            name: "conv1d_causal_dilation", op: Conv1D(Convolution1D(kernelSize: 3, padding: .causal, dilation: 2))),
+        OpCase(name: "conv1d_groups2", op: Conv1D(Convolution1D(kernelSize: 3, padding: .same), groups: 2)),
+        OpCase(
+            name: "depthwise_conv1d",
+            op: DepthwiseConv1D(Convolution1D(kernelSize: 3, padding: .same), depthMultiplier: 2)),
+        OpCase(
+            name: "depthwise_conv1d_stride2_valid_keras2", op: DepthwiseConv1D(Convolution1D(kernelSize: 3, stride: 2))),
+        OpCase(
+            name: "separable_conv1d",
+            op: SeparableConv1D(Convolution1D(kernelSize: 3, padding: .same), depthMultiplier: 2)),
+        OpCase(name: "conv2d_transpose_s2_same", op: Conv2DTranspose(conv([3, 3], strides: [2, 2], .same))),
+        OpCase(name: "conv2d_transpose_s2_valid_keras2", op: Conv2DTranspose(conv([3, 3], strides: [2, 2]))),
+        OpCase(
+            name: "conv2d_transpose_output_padding",
+            op: Conv2DTranspose(conv([3, 3], strides: [2, 2], .same), outputPadding: [1, 1])),
+        OpCase(name: "conv2d_transpose_s2_k2_nobias", op: Conv2DTranspose(conv([2, 2], strides: [2, 3], .same))),
+        OpCase(name: "upsampling_nearest_2x3", op: UpSampling2D(size: [2, 3])),
+        OpCase(name: "upsampling_nearest_2_keras2", op: UpSampling2D(size: [2, 2])),
+        OpCase(name: "upsampling_bilinear_2", op: UpSampling2D(size: [2, 2], interpolation: .bilinear)),
+        OpCase(name: "upsampling_bilinear_2x3_keras2", op: UpSampling2D(size: [2, 3], interpolation: .bilinear)),
+        OpCase(name: "permute_213", op: Permute(dims: [2, 1, 3])),
+        OpCase(name: "permute_312_keras2", op: Permute(dims: [3, 1, 2])),
+        OpCase(name: "subtract", op: Subtract()),
+        OpCase(name: "average3", op: Average()),
+        OpCase(name: "maximum3_keras2", op: Maximum()),
+        OpCase(name: "minimum_broadcast", op: Minimum()),
+        OpCase(name: "custom_scale_layer", op: CustomScale(scale: 0.17)),
+        OpCase(name: "layer_scale", op: LayerScale()),
+        OpCase(name: "stochastic_depth", op: Dropout(rate: 0.1)),
         OpCase(name: "batchnorm_axis1", op: BatchNormalization(epsilon: 1e-4, axis: 1)),
         OpCase(name: "batchnorm_no_scale", op: BatchNormalization(epsilon: 1e-3, axis: -1)),
         OpCase(name: "dense_rank3", op: Dense(activation: .tanh)),
@@ -105,11 +184,13 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }
         let archive = try NPZArchive(path: fixture("ops/\(c.name).npz").path)
+        let inputNames = archive.names.filter { $0 == "input" || $0.hasPrefix("input_") }.sorted()
         var parameters: [String: Tensor] = [:]
-        for name in archive.names where !(name == "input" || name.hasPrefix("input_") || name == "output") {
+        for name in archive.names where !inputNames.contains(name) && name != "output" {
             parameters["layer/\(name)"] = try archive.tensor(named: name)
         }
-        let model = Model(layers: [Layer(name: "layer", op: c.op, inputs: [Model.inputName])], parameters: parameters)
+        var model = Model(layers: [Layer(name: "layer", op: c.op, inputs: inputNames)], parameters: parameters)
+        model.inputNames = inputNames
         let path = directory.appendingPathComponent("m.safetensors").path
         try ModelFile.write(model, to: path)
         let read = try ModelFile.read(path: path)

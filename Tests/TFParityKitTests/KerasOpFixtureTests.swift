@@ -15,6 +15,10 @@ import Testing
         var className: String
         var flavour: String
         var configJSON: String
+        /// The parameters the NPZ holds, by model name (`mean`, `gamma`, …).
+        var parameters: [String]
+        /// How many variables the Keras layer has (`count` of Normalization among them, which the NPZ leaves out).
+        var kerasVariableCount: Int
         var testDescription: String { name }
     }
 
@@ -29,9 +33,18 @@ import Testing
             else { return nil }
             return Case(
                 name: name, className: className, flavour: entry["flavour"] as? String ?? "keras3",
-                configJSON: String(decoding: json, as: UTF8.self))
+                configJSON: String(decoding: json, as: UTF8.self),
+                parameters: ((entry["parameters"] as? [String: Any]) ?? [:]).keys.sorted(),
+                kerasVariableCount: (entry["keras_variables"] as? [Any])?.count ?? 0)
         }
     }()
+
+    /// The cases whose config the mapping refuses, and a phrase of the reason: anything else must convert.
+    static let refusedOnPurpose: [String: String] = [
+        // Keras stores `Activation(lambda t: gelu(t, approximate=True))` as Python bytecode.
+        "activation_gelu_approximate": "a Python function",
+        "activation_gelu_approximate_keras2": "a Python function",
+    ]
 
     static var mapped: [Case] { cases.filter { KerasLayerRegistry.mapping(forClass: $0.className) != nil } }
 
@@ -39,6 +52,13 @@ import Testing
         #expect(Self.cases.count > 20)
         #expect(Self.mapped.contains { $0.name == "cropping2d_asymmetric_keras2" })
         #expect(Self.mapped.contains { $0.name == "cropping2d_tuple" })
+        // Every class the fixtures cover has its mapping file.
+        #expect(Self.cases.filter { KerasLayerRegistry.mapping(forClass: $0.className) == nil }.map(\.name) == [])
+    }
+
+    @Test func lambdaIsRefusedByName() {
+        let reason = KerasLayerRegistry.refusal(forClass: "Lambda", layer: "lambda_1")
+        #expect(reason.contains("Lambda") && reason.contains("'lambda_1'") && reason.contains("Python"))
     }
 
     @Test(arguments: mapped)
@@ -54,12 +74,19 @@ import Testing
             // A configuration the class's mapping does not support yet (issue 14's list) is refused by name, never
             // converted into something else.
             #expect(error.member == "layer" && error.reason.contains("not supported"), "\(error)")
+            let phrase = try #require(Self.refusedOnPurpose[c.name], "refused: \(error)")
+            #expect(error.reason.contains(phrase), "\(error)")
             return
         }
         let archive = try NPZArchive(path: fixture("ops/\(c.name).npz").path)
         let inputNames = archive.names.filter { $0 == "input" || $0.hasPrefix("input_") }.sorted()
+        // The mapping names every variable the weight file lists, in order; the NPZ holds those the op computes with.
+        #expect(mapped.variables.count == c.kerasVariableCount, "variables \(mapped.variables)")
+        #expect(Set(c.parameters).isSubset(of: mapped.variables), "variables \(mapped.variables)")
         var parameters: [String: Tensor] = [:]
-        for name in mapped.variables { parameters["layer/\(name)"] = try archive.tensor(named: name) }
+        for name in mapped.variables where c.parameters.contains(name) {
+            parameters["layer/\(name)"] = try archive.tensor(named: name)
+        }
         let layer = Layer(name: "layer", op: mapped.op, inputs: inputNames)
         var model = Model(layers: [layer], parameters: parameters)
         model.inputNames = inputNames

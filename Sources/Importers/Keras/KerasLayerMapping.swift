@@ -36,6 +36,10 @@ enum KerasLayerRegistry {
         KerasAveragePooling2D.self, KerasGlobalAveragePooling2D.self, KerasGlobalMaxPooling2D.self, KerasFlatten.self,
         KerasReshape.self, KerasAdd.self, KerasMultiply.self, KerasConcatenate.self, KerasRescaling.self,
         KerasTFOpLambda.self,
+        KerasNormalization.self, KerasLayerNormalization.self, KerasGroupNormalization.self, KerasConv1D.self,
+        KerasDepthwiseConv1D.self, KerasSeparableConv1D.self, KerasConv2DTranspose.self, KerasUpSampling2D.self,
+        KerasPermute.self, KerasSubtract.self, KerasAverage.self, KerasMaximum.self, KerasMinimum.self,
+        KerasCustomScaleLayer.self, KerasLayerScale.self, KerasStochasticDepth.self,
     ]
 
     private static let byClass: [String: any KerasLayerMapping.Type] = Dictionary(
@@ -49,6 +53,10 @@ enum KerasLayerRegistry {
         if ["Sequential", "Functional", "Model"].contains(className) {
             return "a nested \(className) model inside the model is not supported; save the inner model's layers in "
                 + "one Functional model"
+        }
+        if className == "Lambda" {
+            return "unsupported layer class 'Lambda' (layer '\(layer)'): a Lambda layer runs arbitrary Python, which "
+                + "tfparity never runs"
         }
         return "unsupported layer class '\(className)' (layer '\(layer)'): tfparity converts "
             + byClass.keys.sorted().joined(separator: ", ") + "; it never guesses what another layer computes"
@@ -109,18 +117,32 @@ struct KerasLayer {
         return padding
     }
 
-    func activation(_ key: String = "activation") throws -> Activation {
+    /// The activation named by `key`; with `fused`, one a layer applies after its own computation (not `glu`, which
+    /// halves the last axis). A Python function (a lambda, `gelu` with `approximate=True`) is refused by name.
+    func activation(_ key: String = "activation", fused: Bool = true) throws -> Activation {
         var name = "linear"
         if let text = config[key] as? String {
             name = text
         } else if let object = config[key] as? [String: Any] {
-            name = (object["config"] as? String) ?? (object["class_name"] as? String) ?? "?"
+            guard let named = (object["config"] as? String) ?? (object["class_name"] as? String) else {
+                throw fail(
+                    "a Python function as the activation of the \(className) layer is not supported: tfparity "
+                        + "never runs Python; use a named activation")
+            }
+            name = named
         }
         if name == "hard_sigmoid", isKeras2 { return .hardSigmoidKeras2 }
-        guard let activation = Activation(name: name, alpha: name == "leaky_relu" ? 0.2 : nil) else {
+        // Names only tfparity's model file uses are not Keras names.
+        let keras = !["hard_sigmoid_keras2", "gelu_approximate"].contains(name)
+        guard keras, let activation = Activation(name: name, alpha: name == "leaky_relu" ? 0.2 : nil) else {
             throw fail(
                 "activation '\(name)' of the \(className) layer is not supported (known: "
                     + Activation.names.joined(separator: ", ") + ")")
+        }
+        if fused, !activation.preservesShape {
+            throw fail(
+                "activation '\(name)' of the \(className) layer is not supported there: it halves the last axis, "
+                    + "only an Activation layer applies it")
         }
         return activation
     }
@@ -136,14 +158,52 @@ struct KerasLayer {
         }
     }
 
-    func convolution() throws -> Convolution2D {
+    /// The 2-D window of a convolution layer; `groups` other than 1 is refused unless the caller reads it
+    /// (`allowingGroups`).
+    func convolution(allowingGroups: Bool = false) throws -> Convolution2D {
         try checkChannelsLast()
-        if let groups = integer("groups"), groups != 1 {
+        if !allowingGroups, let groups = integer("groups"), groups != 1 {
             throw fail("grouped convolution (groups \(groups)) is not supported")
         }
         return Convolution2D(
             kernelSize: try pair("kernel_size"), strides: try pair("strides", default: [1, 1]),
             padding: try padding(), dilation: try pair("dilation_rate", default: [1, 1]))
+    }
+
+    /// An integer or a list of one (`3`, `[3]`); `value` when absent or null.
+    func single(_ key: String, default value: Int? = nil) throws -> Int {
+        if let single = integer(key) { return single }
+        if let list = config[key] as? [Any], list.count == 1, let a = ImportersJSON.integer(list[0]) { return a }
+        if let value, config[key] == nil || config[key] is NSNull { return value }
+        throw fail("\(className) '\(key)' must be an integer or a list of one integer")
+    }
+
+    /// The 1-D window of a convolution layer (valid, same or causal); `groups` other than 1 is refused unless the
+    /// caller reads it.
+    func convolution1D(allowingGroups: Bool = false) throws -> Convolution1D {
+        try checkChannelsLast()
+        if !allowingGroups, let groups = integer("groups"), groups != 1 {
+            throw fail("grouped convolution (groups \(groups)) is not supported")
+        }
+        let text = (config["padding"] as? String)?.lowercased() ?? "valid"
+        guard let padding = Padding1D(rawValue: text) else {
+            throw fail("\(className) padding '\(text)' is not supported (valid, same or causal)")
+        }
+        return Convolution1D(
+            kernelSize: try single("kernel_size"), stride: try single("strides", default: 1), padding: padding,
+            dilation: try single("dilation_rate", default: 1))
+    }
+
+    /// A list of axes (`-1`, `[1, 2, 3]`; null or `[]`: none), `value` when absent.
+    func axes(default value: [Int]) throws -> [Int] {
+        guard let raw = config["axis"] else { return value }
+        if raw is NSNull { return [] }
+        if let single = ImportersJSON.integer(raw) { return [single] }
+        if let list = raw as? [Any] {
+            let axes = list.compactMap(ImportersJSON.integer)
+            if axes.count == list.count { return axes }
+        }
+        throw fail("\(className) 'axis' must be an integer or a list of integers")
     }
 
     /// A single axis (`-1`, `[3]`), `value` when absent.

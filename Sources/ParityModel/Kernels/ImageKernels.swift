@@ -82,32 +82,146 @@ enum ImageKernels {
         return (rows, columns)
     }
 
-    /// `conv2d(x, kernel)` with `kernel [kh, kw, in, out]`: patches gathered row by row (im2col), then one matmul.
+    /// `conv2d(x, kernel)` with `kernel [kh, kw, in / groups, out]` packed per group (`kernels[g]` the
+    /// `[kh·kw·in/groups, out/groups]` matrix of group `g`'s output channels): per group, the patches of its input
+    /// channels gathered row by row (im2col), then one matmul. TensorFlow's grouped convolution: output channel `o`
+    /// reads input channels `g·in/groups ..< (g+1)·in/groups` for `g = o / (out / groups)`.
     static func conv2D(
-        _ input: FloatTensor, kernel: PackedMatrix, kernelShape: [Int], geometry: Convolution2D, outputShape: [Int]
+        _ input: FloatTensor, kernels: [PackedMatrix], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int]
     ) -> FloatTensor {
         let (x, image) = (input.values, ImageShape(input.shape))
-        let (kh, kw, c, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
+        let (kh, kw, groupChannels, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
+        let groups = kernels.count
         let (rows, columns) = axes(
             image, kernel: [kh, kw], strides: geometry.strides, dilation: geometry.dilation,
             padding: geometry.padding)
         let pixels = image.batch * rows.output * columns.output
         let shape = [image.batch, rows.output, columns.output, outChannels]
-        if kh == 1, kw == 1, geometry.strides == [1, 1], rows.padBefore == 0, columns.padBefore == 0 {
-            let y = Kernels.matmul(x, rows: pixels, kernel)
+        if groups == 1, kh == 1, kw == 1, geometry.strides == [1, 1], rows.padBefore == 0, columns.padBefore == 0 {
+            let y = Kernels.matmul(x, rows: pixels, kernels[0])
             return FloatTensor(shape: shape, values: y)
         }
-        let patch = kh * kw * c
+        let patch = kh * kw * groupChannels
         var patches = [Float](repeating: 0, count: pixels * patch)
+        if groups == 1 {
+            gatherPatches(
+                x, image, into: &patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
+                channels: 0..<groupChannels)
+            return FloatTensor(shape: shape, values: Kernels.matmul(patches, rows: pixels, kernels[0]))
+        }
+        let groupOutputs = outChannels / groups
+        var y = [Float](repeating: 0, count: pixels * outChannels)
+        for (g, kernel) in kernels.enumerated() {
+            if g > 0 { patches.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+            gatherPatches(
+                x, image, into: &patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
+                channels: (g * groupChannels)..<((g + 1) * groupChannels))
+            let part = Kernels.matmul(patches, rows: pixels, kernel)
+            y.withUnsafeMutableBufferPointer { y in
+                part.withUnsafeBufferPointer { part in
+                    guard let target = y.baseAddress, let source = part.baseAddress else { return }
+                    for pixel in 0..<pixels {
+                        (target + pixel * outChannels + g * groupOutputs).update(
+                            from: source + pixel * groupOutputs, count: groupOutputs)
+                    }
+                }
+            }
+        }
+        return FloatTensor(shape: shape, values: y)
+    }
+
+    /// A grouped convolution with small groups (RegNet's, eight channels each) computed directly: per output pixel
+    /// and group, the group's window gathered into a scratch row, then `window · kernel[g]` summed eight output
+    /// channels at a time in `(ky, kx, c)` order. `kernel` holds the groups' `[kh·kw·in/groups, out/groups]` matrices
+    /// one after another, row-major.
+    static func groupedConv2D(
+        _ input: FloatTensor, kernel: [Float], kernelShape: [Int], groups: Int, geometry: Convolution2D,
+        outputShape: [Int]
+    ) -> FloatTensor {
+        let image = ImageShape(input.shape)
+        let (kh, kw, groupChannels, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
+        let groupOutputs = outChannels / groups
+        let (rows, columns) = axes(
+            image, kernel: [kh, kw], strides: geometry.strides, dilation: geometry.dilation,
+            padding: geometry.padding)
+        let inner = kh * kw * groupChannels
         let (sh, sw) = (geometry.strides[0], geometry.strides[1])
         let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
         let outputRows = image.batch * rows.output
+        var y = [Float](repeating: 0, count: outputRows * columns.output * outChannels)
+        input.values.withUnsafeBufferPointer { x in
+            kernel.withUnsafeBufferPointer { k in
+                y.withUnsafeMutableBufferPointer { y in
+                    guard let xBase = x.baseAddress, let kBase = k.baseAddress, let yBase = y.baseAddress else {
+                        return
+                    }
+                    let buffers = DepthwiseBuffers(x: xBase, k: kBase, y: yBase)
+                    Parallel.forEach(outputRows, work: y.count * inner) { outputRow in
+                        let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
+                        let window = UnsafeMutablePointer<Float>.allocate(capacity: inner)
+                        defer { window.deallocate() }
+                        for ox in 0..<columns.output {
+                            let target = buffers.y + (outputRow * columns.output + ox) * outChannels
+                            for g in 0..<groups {
+                                window.initialize(repeating: 0, count: inner)
+                                for ky in 0..<kh {
+                                    let iy = oy * sh - rows.padBefore + ky * dh
+                                    guard iy >= 0, iy < image.height else { continue }
+                                    for kx in 0..<kw {
+                                        let ix = ox * sw - columns.padBefore + kx * dw
+                                        guard ix >= 0, ix < image.width else { continue }
+                                        (window + (ky * kw + kx) * groupChannels).update(
+                                            from: buffers.x + ((b * image.height + iy) * image.width + ix)
+                                                * image.channels + g * groupChannels, count: groupChannels)
+                                    }
+                                }
+                                let weights = buffers.k + g * inner * groupOutputs
+                                let out = target + g * groupOutputs
+                                var o = 0
+                                while o + 8 <= groupOutputs {
+                                    var sum = SIMD8<Float>()
+                                    for p in 0..<inner {
+                                        sum +=
+                                            SIMD8(repeating: window[p])
+                                            * UnsafeRawPointer(weights + p * groupOutputs + o).loadUnaligned(
+                                                as: SIMD8<Float>.self)
+                                    }
+                                    UnsafeMutableRawPointer(out + o).storeBytes(of: sum, as: SIMD8<Float>.self)
+                                    o += 8
+                                }
+                                while o < groupOutputs {
+                                    var sum: Float = 0
+                                    for p in 0..<inner { sum += window[p] * weights[p * groupOutputs + o] }
+                                    out[o] = sum
+                                    o += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return FloatTensor(shape: outputShape, values: y)
+    }
+
+    /// Fills `patches` (zeroed, `[pixels, kh·kw·channels.count]`) with each output pixel's window over input
+    /// channels `channels`, in `(ky, kx, c)` order; padded positions stay zero.
+    private static func gatherPatches(
+        _ x: [Float], _ image: ImageShape, into patches: inout [Float], rows: WindowAxis, columns: WindowAxis,
+        geometry: Convolution2D, kernel: [Int], channels: Range<Int>
+    ) {
+        let (kh, kw, c) = (kernel[0], kernel[1], channels.count)
+        let patch = kh * kw * c
+        let (sh, sw) = (geometry.strides[0], geometry.strides[1])
+        let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
+        let outputRows = image.batch * rows.output
+        let (firstChannel, inChannels) = (channels.lowerBound, image.channels)
         x.withUnsafeBufferPointer { x in
             patches.withUnsafeMutableBufferPointer { patches in
                 guard let source = x.baseAddress, let target = patches.baseAddress else { return }
                 let buffers = ImageBuffers(x: source, y: target)
                 // One output row (all its columns) per iteration; iterations write disjoint patch rows.
-                Parallel.forEach(outputRows, work: pixels * patch) { outputRow in
+                Parallel.forEach(outputRows, work: outputRows * columns.output * patch) { outputRow in
                     let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
                     for ox in 0..<columns.output {
                         let base = buffers.y + (outputRow * columns.output + ox) * patch
@@ -118,15 +232,14 @@ enum ImageKernels {
                                 let ix = ox * sw - columns.padBefore + kx * dw
                                 guard ix >= 0, ix < image.width else { continue }
                                 (base + (ky * kw + kx) * c).update(
-                                    from: buffers.x + ((b * image.height + iy) * image.width + ix) * c, count: c)
+                                    from: buffers.x + ((b * image.height + iy) * image.width + ix) * inChannels
+                                        + firstChannel, count: c)
                             }
                         }
                     }
                 }
             }
         }
-        let y = Kernels.matmul(patches, rows: pixels, kernel)
-        return FloatTensor(shape: shape, values: y)
     }
 
     /// TensorFlow's `depthwise_conv2d`: output channel `c * multiplier + m` is input channel `c` convolved with

@@ -159,4 +159,33 @@ enum ShapeKernels {
         }
         return FloatTensor(shape: x.shape, values: y)
     }
+
+    /// `x` with its axes reordered: output axis `i` is input axis `axes[i]` (a permutation).
+    static func transpose(_ x: FloatTensor, axes: [Int]) -> FloatTensor {
+        let rank = x.shape.count
+        var inputStrides = [Int](repeating: 1, count: rank)
+        for axis in stride(from: rank - 2, through: 0, by: -1) {
+            inputStrides[axis] = inputStrides[axis + 1] * x.shape[axis + 1]
+        }
+        let shape = axes.map { x.shape[$0] }
+        let strides = axes.map { inputStrides[$0] }
+        var y = [Float](repeating: 0, count: x.count)
+        var position = [Int](repeating: 0, count: rank)
+        var offset = 0
+        x.values.withUnsafeBufferPointer { x in
+            for i in 0..<y.count {
+                y[i] = x[offset]
+                var axis = rank - 1
+                while axis >= 0 {
+                    position[axis] += 1
+                    offset += strides[axis]
+                    if position[axis] < shape[axis] { break }
+                    offset -= strides[axis] * position[axis]
+                    position[axis] = 0
+                    axis -= 1
+                }
+            }
+        }
+        return FloatTensor(shape: shape, values: y)
+    }
 }

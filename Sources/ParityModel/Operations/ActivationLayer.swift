@@ -6,7 +6,16 @@ public struct ActivationLayer: LayerOperation {
 
     public init(_ activation: Activation) { self.activation = activation }
 
-    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) -> ValueShape { inputs[0] }
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
+        guard !activation.preservesShape else { return inputs[0] }
+        // glu: the last axis in two halves.
+        guard inputs[0].rank != 0 else { throw .inputShape(expected: "[…, 2n]", actual: "\(inputs[0])") }
+        guard let size = inputs[0].lastDimension else { return inputs[0].replacingLast(with: nil) }
+        guard size % 2 == 0 else {
+            throw .inputShape(expected: "an even last axis to split in halves", actual: "\(inputs[0])")
+        }
+        return inputs[0].replacingLast(with: size / 2)
+    }
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         Prepared(activation: activation)
@@ -25,6 +34,7 @@ public struct ActivationLayer: LayerOperation {
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            if activation == .glu { return Activation.gatedLinearUnit(inputs[0]) }
             var y = inputs[0].values
             activation.apply(to: &y, lastDimension: inputs[0].lastDimension)
             return FloatTensor(shape: outputShape, values: y)

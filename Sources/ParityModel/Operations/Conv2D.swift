@@ -1,23 +1,36 @@
-/// `y = activation(conv2d(x, kernel) + bias)` over NHWC input; `kernel` is `[kh, kw, in, out]`, `bias` optional.
+/// `y = activation(conv2d(x, kernel) + bias)` over NHWC input; `kernel` is `[kh, kw, in / groups, out]`, `bias`
+/// optional. With `groups` above 1 (Keras' grouped convolution, as RegNet uses), the input and output channels are
+/// split in `groups` runs and run `g` of outputs reads only run `g` of inputs. A model file without `groups` means 1.
 public struct Conv2D: LayerOperation {
     public static let typeName = "conv2d"
     public var geometry: Convolution2D
     public var activation: Activation
+    public var groups: Int
 
-    public init(_ geometry: Convolution2D, activation: Activation = .linear) {
+    public init(_ geometry: Convolution2D, activation: Activation = .linear, groups: Int = 1) {
         self.geometry = geometry
         self.activation = activation
+        self.groups = groups
     }
 
     public var parameters: [ParameterSlot] { [.required("kernel"), .optional("bias", vector: true)] }
 
-    public func validate() throws(LayerProblem) { try geometry.validate() }
+    public func validate() throws(LayerProblem) {
+        try geometry.validate()
+        try Attribute.fused(activation)
+        try Attribute.check("groups", [groups], count: 1, in: 1...Limits.elements, "must be positive")
+    }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
         let kernel = try ParameterShape.required("kernel", parameter)
         try geometry.checkKernel("kernel", kernel)
+        guard kernel[3] % groups == 0, let inChannels = Checked.product([kernel[2], groups]) else {
+            throw .parameterShape(
+                "kernel", expected: "[\(kernel[0]), \(kernel[1]), in / \(groups), a multiple of \(groups)]",
+                actual: kernel)
+        }
         try ParameterShape.vector("bias", length: kernel[3], parameter)
-        let image = try ImageDims(inputs[0], channels: kernel[2])
+        let image = try ImageDims(inputs[0], channels: inChannels)
         let (height, width) = try geometry.outputs(image, input: inputs[0])
         let output = [image.batch, height, width, kernel[3]]
         try Checked.elementCount(output, "the output")
@@ -28,34 +41,59 @@ public struct Conv2D: LayerOperation {
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         let kernel = parameters.required("kernel")
+        let values = kernel.floatValues()
+        if groups > 1, kernel.shape[2] == 1 {
+            // One input channel per group (ConvNeXt's 7×7 convolutions): a depthwise convolution with multiplier
+            // out / groups, whose [kh, kw, in, multiplier] kernel has the same memory layout as [kh, kw, 1, out].
+            return DepthwiseConv2D.Prepared(
+                kernel: values, kernelShape: [kernel.shape[0], kernel.shape[1], groups, kernel.shape[3] / groups],
+                bias: parameters.floats("bias"), geometry: geometry, activation: activation)
+        }
+        let inner = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
+        let columns = kernel.shape[3] / groups
+        // Group g's matrix: columns g·columns ..< (g+1)·columns of the [inner, out] kernel.
+        let parts = (0..<groups).map { g in
+            var part = [Float](repeating: 0, count: inner * columns)
+            for p in 0..<inner {
+                for j in 0..<columns { part[p * columns + j] = values[p * kernel.shape[3] + g * columns + j] }
+            }
+            return part
+        }
+        if groups > 1, inner * columns <= Self.directGroupSize {
+            return Direct(
+                kernel: parts.flatMap { $0 }, kernelShape: kernel.shape, groups: groups,
+                bias: parameters.floats("bias"),
+                geometry: geometry, activation: activation)
+        }
+        let kernels = parts.map { PackedMatrix($0, inner: inner, columns: columns, product: matrixProduct) }
         return Prepared(
-            kernel: PackedMatrix(
-                kernel.floatValues(), inner: kernel.shape[0] * kernel.shape[1] * kernel.shape[2],
-                columns: kernel.shape[3], product: matrixProduct),
-            kernelShape: kernel.shape, bias: parameters.floats("bias"), geometry: geometry, activation: activation,
-            absolute: AbsoluteMatrix(
-                kernel.floatValues(), inner: kernel.shape[0] * kernel.shape[1] * kernel.shape[2],
-                columns: kernel.shape[3], product: matrixProduct))
+            kernels: kernels, kernelShape: kernel.shape, bias: parameters.floats("bias"), geometry: geometry,
+            activation: activation,
+            absolute: parts.map { AbsoluteMatrix($0, inner: inner, columns: columns, product: matrixProduct) })
     }
 
     struct Prepared: PreparedOperation {
-        let kernel: PackedMatrix
+        let kernels: [PackedMatrix]
         let kernelShape: [Int]
         let bias: [Float]?
         let geometry: Convolution2D
         let activation: Activation
-        let absolute: AbsoluteMatrix
+        /// Each group's `|K|`.
+        let absolute: [AbsoluteMatrix]
 
-        /// `√2·λ·√n·u·conv(|x|, |K|) + conv(b, |K|) + u·|bias|`, `n = kh·kw·in`, then the activation's slope.
+        /// `√2·λ·√n·u·conv(|x|, |K|) + conv(b, |K|) + u·|bias|`, `n = kh·kw·in` (per group), then the activation's
+        /// slope.
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
             let x = inputs[0]
-            let factor = RoundingBound.dotProductFactor(terms: absolute.matrix.inner, roundoff: u)
+            let factor = RoundingBound.dotProductFactor(
+                terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
             let v = FloatTensor(
                 shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: inputBounds?[0]))
             var bound = ImageKernels.conv2D(
-                v, kernel: absolute.matrix, kernelShape: kernelShape, geometry: geometry, outputShape: output.shape
+                v, kernels: absolute.map(\.matrix), kernelShape: kernelShape, geometry: geometry,
+                outputShape: output.shape
             ).values
             if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
             activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
@@ -64,24 +102,69 @@ public struct Conv2D: LayerOperation {
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             var y = ImageKernels.conv2D(
-                inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
+                inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
             if let bias { Kernels.addBias(&y.values, bias) }
             activation.apply(to: &y.values, lastDimension: kernelShape[3])
             return y
         }
     }
 
-    enum CodingKeys: String, CodingKey { case activation }
+    /// The largest group matrix (`kh·kw·in/groups × out/groups` floats, 32 KiB) computed directly rather than by
+    /// one matmul per group: small groups are many, and a matmul each costs more than it computes.
+    static let directGroupSize = 8192
+
+    /// A grouped convolution with small groups, computed directly (`ImageKernels.groupedConv2D`).
+    struct Direct: PreparedOperation {
+        let kernel: [Float]
+        let kernelShape: [Int]
+        let groups: Int
+        let bias: [Float]?
+        let geometry: Convolution2D
+        let activation: Activation
+
+        /// As `Prepared`'s, the product computed directly with `|K|`.
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            let x = inputs[0]
+            let factor = RoundingBound.dotProductFactor(
+                terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
+            let v = FloatTensor(
+                shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: inputBounds?[0]))
+            var bound = ImageKernels.groupedConv2D(
+                v, kernel: kernel.map { abs($0) }, kernelShape: kernelShape, groups: groups, geometry: geometry,
+                outputShape: output.shape
+            ).values
+            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
+            activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
+            return bound
+        }
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            var y = ImageKernels.groupedConv2D(
+                inputs[0], kernel: kernel, kernelShape: kernelShape, groups: groups, geometry: geometry,
+                outputShape: outputShape)
+            if let bias { Kernels.addBias(&y.values, bias) }
+            activation.apply(to: &y.values, lastDimension: kernelShape[3])
+            return y
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case activation, groups }
 
     public init(from decoder: any Decoder) throws {
         geometry = try Convolution2D(from: decoder)
-        activation = try decoder.container(keyedBy: CodingKeys.self).decode(Activation.self, forKey: .activation)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        activation = try container.decode(Activation.self, forKey: .activation)
+        groups = try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1
     }
 
+    /// `groups` is written only when it is not 1, so ungrouped layers keep the record they always had.
     public func encode(to encoder: any Encoder) throws {
         try geometry.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(activation, forKey: .activation)
+        if groups != 1 { try container.encode(groups, forKey: .groups) }
     }
 }
 

@@ -8,6 +8,8 @@ public struct Dense: LayerOperation {
 
     public var parameters: [ParameterSlot] { [.required("kernel"), .optional("bias", vector: true)] }
 
+    public func validate() throws(LayerProblem) { try Attribute.fused(activation) }
+
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
         let kernel = try ParameterShape.required("kernel", parameter)
         guard kernel.count == 2 else { throw .parameterShape("kernel", expected: "[in, out]", actual: kernel) }

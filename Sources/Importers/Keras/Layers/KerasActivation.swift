@@ -4,5 +4,7 @@ import ParityModel
 enum KerasActivation: KerasLayerMapping {
     static let classNames = ["Activation"]
 
-    static func map(_ layer: KerasLayer) throws -> KerasMapped { KerasMapped(ActivationLayer(try layer.activation())) }
+    static func map(_ layer: KerasLayer) throws -> KerasMapped {
+        KerasMapped(ActivationLayer(try layer.activation(fused: false)))
+    }
 }

@@ -1,11 +1,13 @@
 import ParityModel
 
-/// `Conv2D` (`Convolution2D` in Keras 2) over channels_last input; `groups` other than 1 is refused.
+/// `Conv2D` (`Convolution2D` in Keras 2) over channels_last input, grouped when `groups` is above 1.
 enum KerasConv2D: KerasLayerMapping {
     static let classNames = ["Conv2D", "Convolution2D"]
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
-        KerasMapped(
-            Conv2D(try layer.convolution(), activation: try layer.activation()), variables: ["kernel"] + layer.bias)
+        let op = Conv2D(
+            try layer.convolution(allowingGroups: true), activation: try layer.activation(),
+            groups: layer.integer("groups") ?? 1)
+        return KerasMapped(op, variables: ["kernel"] + layer.bias)
     }
 }

@@ -36,10 +36,10 @@ struct ActivationMismatch: PortingVariant {
         case .relu6: [.relu]
         case .leakyRelu(let alpha):
             ([0.01, 0.2, 0.3] as [Float]).filter { abs($0 - alpha) > 1e-6 }.map { .leakyRelu(alpha: $0) } + [.relu]
-        case .gelu: [.geluTanh]
-        case .geluTanh: [.gelu]
-        case .swish: [.hardSwish, .sigmoid]
-        case .hardSwish: [.swish]
+        case .gelu: [.geluApproximate]
+        case .geluApproximate: [.gelu]
+        case .swish: [.hardSilu, .sigmoid]
+        case .hardSilu: [.swish]
         case .sigmoid: [.hardSigmoid, .hardSigmoidKeras2]
         case .hardSigmoid: [.sigmoid, .hardSigmoidKeras2]
         case .hardSigmoidKeras2: [.sigmoid, .hardSigmoid]
@@ -58,9 +58,9 @@ struct ActivationMismatch: PortingVariant {
                     ? " (PyTorch's default)"
                     : alpha == 0.3 ? " (Keras' default)" : alpha == 0.2 ? " (tf.nn.leaky_relu's default)" : "")
         case .gelu: "exact GELU (0.5·x·(1 + erf(x/√2)), Keras' default)"
-        case .geluTanh: "GELU's tanh approximation (approximate='tanh')"
+        case .geluApproximate: "GELU's tanh approximation (approximate='tanh')"
         case .swish: "swish (x·sigmoid(x))"
-        case .hardSwish: "hard-swish (x·relu6(x + 3)/6)"
+        case .hardSilu: "hard-swish (x·relu6(x + 3)/6)"
         case .sigmoid: "sigmoid"
         case .hardSigmoid: "hard sigmoid (relu6(x + 3)/6, Keras 3 and PyTorch)"
         case .hardSigmoidKeras2: "hard sigmoid (clip(0.2·x + 0.5, 0, 1), Keras 2)"

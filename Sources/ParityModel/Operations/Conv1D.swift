@@ -1,0 +1,75 @@
+/// `y = activation(conv1d(x, kernel) + bias)` over `[N, L, C]` input; `kernel` is `[k, in / groups, out]`, `bias`
+/// optional, `padding` valid, same or causal; grouped as `Conv2D` is.
+public struct Conv1D: LayerOperation {
+    public static let typeName = "conv1d"
+    public var geometry: Convolution1D
+    public var activation: Activation
+    public var groups: Int
+
+    public init(_ geometry: Convolution1D, activation: Activation = .linear, groups: Int = 1) {
+        self.geometry = geometry
+        self.activation = activation
+        self.groups = groups
+    }
+
+    public var parameters: [ParameterSlot] { [.required("kernel"), .optional("bias", vector: true)] }
+
+    var planar: Conv2D { Conv2D(geometry.planar, activation: activation, groups: groups) }
+
+    public func validate() throws(LayerProblem) {
+        try geometry.validate()
+        try planar.validate()
+    }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
+        try Convolution1D.checkKernels(parameter, ["kernel"])
+        let shape = try planar.outputShape(inputs: [try geometry.planarInput(inputs[0])]) {
+            Convolution1D.planarShape($0, parameter($0), kernels: ["kernel"])
+        }
+        return Convolution1D.sequence(shape)
+    }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        Prepared(
+            geometry: geometry,
+            planar: planar.prepare(
+                Convolution1D.planarValues(parameters, kernels: ["kernel"]), matrixProduct: matrixProduct))
+    }
+
+    struct Prepared: PreparedOperation {
+        let geometry: Convolution1D
+        let planar: any PreparedOperation
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            geometry.apply(planar, inputs[0], outputShape: outputShape)
+        }
+
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            geometry.roundingBound(planar, inputs[0], inputBound: inputBounds?[0], output: output, roundoff: u)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case activation, groups }
+
+    public init(from decoder: any Decoder) throws {
+        geometry = try Convolution1D(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        activation = try container.decode(Activation.self, forKey: .activation)
+        groups = try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try geometry.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(activation, forKey: .activation)
+        try container.encode(groups, forKey: .groups)
+    }
+}
+
+extension Conv1D: BatchNormFoldable {
+    public var foldableAxes: Set<Int> { [-1, 2] }
+    public var foldedKernel: String { "kernel" }
+    public func outputChannels(ofKernel shape: [Int]) -> Int { shape.last ?? 0 }
+}
