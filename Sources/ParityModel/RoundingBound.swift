@@ -164,7 +164,8 @@ extension Activation {
 
 /// `|W|` packed like `W`, made the first time a bound needs it (verify with the fixed rule never pays for it).
 final class AbsoluteMatrix: Sendable {
-    private let source: Mutex<(values: [Float], inner: Int, columns: Int, product: MatrixProduct, packed: PackedMatrix?)>
+    private let source:
+        Mutex<(values: [Float], inner: Int, columns: Int, product: MatrixProduct, packed: PackedMatrix?)>
 
     init(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) {
         source = Mutex((w, inner, columns, product, nil))

@@ -80,7 +80,8 @@ public struct Comparison: Sendable, Equatable {
             let range = (chunk * actual.count / chunks)..<((chunk + 1) * actual.count / chunks)
             parts.set(
                 chunk,
-                Comparison(actual[range], expected[range], bound?[range], offset: range.lowerBound, tolerance: tolerance))
+                Comparison(
+                    actual[range], expected[range], bound?[range], offset: range.lowerBound, tolerance: tolerance))
         }
         self = parts.merged()
     }
@@ -110,7 +111,8 @@ public struct Comparison: Sendable, Equatable {
                     if a.isFinite && e.isFinite {
                         let error = abs(a - e)
                         let magnitude = abs(e)
-                        let allowed = bounds.map { Double($0[i]) + floor } ?? (tolerance.atol + tolerance.rtol * magnitude)
+                        let allowed =
+                            bounds.map { Double($0[i]) + floor } ?? (tolerance.atol + tolerance.rtol * magnitude)
                         ratioHistogram.add(error / allowed)
                         if error > maxAbsError { maxAbsError = error }
                         if error > maxRelError * magnitude, e != 0 { maxRelError = max(maxRelError, error / magnitude) }
