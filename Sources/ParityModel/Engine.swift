@@ -304,6 +304,7 @@ public struct Engine: Sendable {
             // The output's own rounding to the layer's precision.
             for i in bound.indices { bound[i] += u * abs(output.values[i]) }
         }
+        RoundingBound.capped(&bound)
         return BoundedTensor(value: output, bound: bound)
     }
 }

@@ -49,8 +49,10 @@ public enum RoundingBound {
     public static let lambda: Float = 6
     /// Ulps of error allowed for an elementary function (`exp`, `tanh`, `erf`, `log1p`) in either implementation.
     public static let elementaryFunctionUlps: Float = 8
-    /// Below float32's smallest normal number (1.2·10⁻³⁸) relative spacing is not `u`: this much absolute slack.
-    public static let absoluteFloor: Float = 0x1p-120
+    /// An absolute allowance under everything, 2⁻¹⁰⁰ (8·10⁻³¹): far below any value that matters, it covers results
+    /// so small that relative spacing no longer describes the arithmetic — denormals, and the far tails of `exp` and
+    /// `sigmoid` (swish of −70 is 10⁻²⁹), where vectorised kernels lose relative accuracy or flush intermediates.
+    public static let absoluteFloor: Float = 0x1p-100
 
     /// `√2·λ·√n·u`: the factor on `Σ|aᵢbᵢ|` for a sum of `n` products.
     public static func dotProductFactor(terms n: Int, roundoff u: Float) -> Float {
@@ -162,24 +164,59 @@ extension Activation {
     }
 }
 
-/// `|W|` packed like `W`, made the first time a bound needs it (verify with the fixed rule never pays for it).
+/// `|W|` and `W²` packed like `W`, made the first time a bound needs them (verify with the fixed rule never pays).
 final class AbsoluteMatrix: Sendable {
-    private let source:
-        Mutex<(values: [Float], inner: Int, columns: Int, product: MatrixProduct, packed: PackedMatrix?)>
+    private struct State {
+        var values: [Float]
+        var inner: Int
+        var columns: Int
+        var product: MatrixProduct
+        var absolute: PackedMatrix?
+        var squared: PackedMatrix?
+    }
+    private let source: Mutex<State>
 
     init(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) {
-        source = Mutex((w, inner, columns, product, nil))
+        source = Mutex(State(values: w, inner: inner, columns: columns, product: product))
     }
 
-    var matrix: PackedMatrix {
+    /// `|W|`.
+    var matrix: PackedMatrix { packed(squared: false) }
+    /// `W²`.
+    var squared: PackedMatrix { packed(squared: true) }
+
+    private func packed(squared: Bool) -> PackedMatrix {
         source.withLock { state in
-            if let packed = state.packed { return packed }
-            let packed = PackedMatrix(
-                state.values.map { abs($0) }, inner: state.inner, columns: state.columns, product: state.product)
-            state.packed = packed
-            state.values = []
+            if !squared, let packed = state.absolute { return packed }
+            if squared, let packed = state.squared { return packed }
+            let values = squared ? state.values.map { $0 * $0 } : state.values.map { abs($0) }
+            let packed = PackedMatrix(values, inner: state.inner, columns: state.columns, product: state.product)
+            if squared { state.squared = packed } else { state.absolute = packed }
             return packed
         }
+    }
+}
+
+extension RoundingBound {
+    /// The incoming bounds' contribution to a sum over `W`, combined as independent errors: `c·√(W²·b²)`. The
+    /// first-order worst case `|W|·b` compounds over a deep network until it says nothing (it overflows float32 in
+    /// ResNet50), while the errors of two implementations are not aligned with the weights' signs; `c =
+    /// propagationFactor` allows for their correlation.
+    static let propagationFactor: Float = 3
+
+    /// `b²` element by element (for the root-sum-square propagation).
+    static func squares(_ b: [Float]) -> [Float] { b.map { $0 * $0 } }
+
+    /// `c·√v` element by element, added to `bound`.
+    static func addRootSumSquare(_ bound: inout [Float], _ sumOfSquares: [Float]) {
+        for i in bound.indices { bound[i] += propagationFactor * sumOfSquares[i].squareRoot() }
+    }
+
+    /// Bounds past `1e30` say nothing and would overflow later products: capped (NaN, from `∞·0`, too).
+    static let largest: Float = 1e30
+
+    static func capped(_ bound: inout [Float]) {
+        for i in bound.indices where !(bound[i] <= largest) { bound[i] = largest }
     }
 }
 

@@ -89,12 +89,20 @@ public struct Conv2D: LayerOperation {
             let x = inputs[0]
             let factor = RoundingBound.dotProductFactor(
                 terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
-            let v = FloatTensor(
-                shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: inputBounds?[0]))
+            let v = FloatTensor(shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: nil))
             var bound = ImageKernels.conv2D(
                 v, kernels: absolute.map(\.matrix), kernelShape: kernelShape, geometry: geometry,
                 outputShape: output.shape
             ).values
+            if let incoming = inputBounds?[0] {
+                RoundingBound.addRootSumSquare(
+                    &bound,
+                    ImageKernels.conv2D(
+                        FloatTensor(shape: x.shape, values: RoundingBound.squares(incoming)),
+                        kernels: absolute.map(\.squared), kernelShape: kernelShape, geometry: geometry,
+                        outputShape: output.shape
+                    ).values)
+            }
             if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
             activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
             return bound
@@ -129,12 +137,20 @@ public struct Conv2D: LayerOperation {
             let x = inputs[0]
             let factor = RoundingBound.dotProductFactor(
                 terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
-            let v = FloatTensor(
-                shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: inputBounds?[0]))
+            let v = FloatTensor(shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: nil))
             var bound = ImageKernels.groupedConv2D(
                 v, kernel: kernel.map { abs($0) }, kernelShape: kernelShape, groups: groups, geometry: geometry,
                 outputShape: output.shape
             ).values
+            if let incoming = inputBounds?[0] {
+                RoundingBound.addRootSumSquare(
+                    &bound,
+                    ImageKernels.groupedConv2D(
+                        FloatTensor(shape: x.shape, values: RoundingBound.squares(incoming)),
+                        kernel: kernel.map { $0 * $0 }, kernelShape: kernelShape, groups: groups, geometry: geometry,
+                        outputShape: output.shape
+                    ).values)
+            }
             if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
             activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
             return bound

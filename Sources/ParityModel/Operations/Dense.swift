@@ -50,8 +50,13 @@ public struct Dense: LayerOperation {
         {
             let x = inputs[0]
             let factor = RoundingBound.dotProductFactor(terms: kernel.inner, roundoff: u)
-            let v = RoundingBound.weighted(x.values, factor: factor, plus: inputBounds?[0])
-            var bound = Kernels.matmul(v, rows: x.count / kernel.inner, absolute.matrix)
+            let rows = x.count / kernel.inner
+            var bound = Kernels.matmul(
+                RoundingBound.weighted(x.values, factor: factor, plus: nil), rows: rows, absolute.matrix)
+            if let incoming = inputBounds?[0] {
+                RoundingBound.addRootSumSquare(
+                    &bound, Kernels.matmul(RoundingBound.squares(incoming), rows: rows, absolute.squared))
+            }
             if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
             activation.roundingBound(&bound, output: output.values, lastDimension: kernel.columns, roundoff: u)
             return bound

@@ -69,8 +69,11 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
             let middleBound = depthwise.linearBound(
                 inputs[0], inputBound: inputBounds?[0], outputShape: shape, roundoff: u)
             let factor = RoundingBound.dotProductFactor(terms: pointwise.inner, roundoff: u)
-            let v = RoundingBound.weighted(middle.values, factor: factor, plus: middleBound)
-            var bound = Kernels.matmul(v, rows: middle.count / pointwise.inner, absolutePointwise.matrix)
+            let rows = middle.count / pointwise.inner
+            var bound = Kernels.matmul(
+                RoundingBound.weighted(middle.values, factor: factor, plus: nil), rows: rows, absolutePointwise.matrix)
+            RoundingBound.addRootSumSquare(
+                &bound, Kernels.matmul(RoundingBound.squares(middleBound), rows: rows, absolutePointwise.squared))
             if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
             activation.roundingBound(&bound, output: output.values, lastDimension: pointwise.columns, roundoff: u)
             return bound
