@@ -158,6 +158,27 @@ extension Activation {
             for i in bound.indices {
                 bound[i] = abs(y[i]) * (Foundation.expm1(bound[i]) + RoundingBound.elementaryFunctionUlps * u)
             }
+        case .sigmoid, .tanh:
+            // The largest slope over the interval the input may lie in, [z − b, z + b], with z recovered from the
+            // value (a float32 sigmoid of 1 means z ≥ 17, a tanh of ±1 |z| ≥ 9): a saturated sigmoid passes almost
+            // nothing of its input's bound on, where its largest slope anywhere (¼) would pass it all.
+            let ulps = RoundingBound.elementaryFunctionUlps
+            for i in bound.indices {
+                let slope: Float
+                if self == .sigmoid {
+                    let v = min(max(y[i], 0), 1)
+                    let z = v <= 0 || v >= 1 ? 17 : abs(Foundation.log(v / (1 - v)))
+                    let s = 1 / (1 + Foundation.exp(max(z - bound[i], 0)))
+                    slope = s * (1 - s)
+                } else {
+                    let v = min(abs(y[i]), 1)
+                    let z = v >= 1 ? 9 : Foundation.atanh(v)
+                    let t = Foundation.tanh(max(z - bound[i], 0))
+                    slope = 1 - t * t
+                }
+                // Two sigmoids differ by at most 1, two tanh values by 2, whatever their inputs.
+                bound[i] = min(slope * bound[i] + ulps * u * abs(y[i]), self == .sigmoid ? 1 : 2)
+            }
         default:
             RoundingBound.activate(&bound, self, output: y, roundoff: u)
         }
@@ -200,9 +221,10 @@ final class AbsoluteMatrix: Sendable {
 extension RoundingBound {
     /// The incoming bounds' contribution to a sum over `W`, combined as independent errors: `c·√(W²·b²)`. The
     /// first-order worst case `|W|·b` compounds over a deep network until it says nothing (it overflows float32 in
-    /// ResNet50), while the errors of two implementations are not aligned with the weights' signs; `c =
-    /// propagationFactor` allows for their correlation.
-    static let propagationFactor: Float = 3
+    /// ResNet50), while the errors of two implementations are not aligned with the weights' signs. Any `c > 1`
+    /// compounds too (`cᴸ` over `L` layers): `c = propagationFactor = 1`, the bounds themselves standing in for the
+    /// errors' scale.
+    static let propagationFactor: Float = 1
 
     /// `b²` element by element (for the root-sum-square propagation).
     static func squares(_ b: [Float]) -> [Float] { b.map { $0 * $0 } }

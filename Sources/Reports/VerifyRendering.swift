@@ -85,6 +85,14 @@ extension Rendering {
                 out += "  " + noPortingMistakeExplains + "\n"
             }
         }
+        let loose = report.results.filter { $0.comparison.uninformative > 0 }
+        if !loose.isEmpty {
+            let count = loose.map(\.comparison.uninformative).reduce(0, +)
+            out +=
+                "\nnote: in \(loose.count) checks (first: \(loose[0].layer) \(loose[0].stage.rawValue)) the rounding bound "
+                + "propagated this far allows an error as large as the tensor's mean magnitude at \(count) elements: those elements "
+                + "say nothing; the local checks judge those layers\n"
+        }
         if !report.ignoredKeys.isEmpty {
             out += "\nnot compared (no such layer or key kind): " + report.ignoredKeys.joined(separator: ", ") + "\n"
         }
@@ -130,6 +138,7 @@ extension Rendering {
                 ("max_rel_error", .double(r.comparison.maxRelError)),
                 ("max_error_ratio", .double(r.comparison.maxToleranceRatio)),
                 ("median_error_ratio", .double(r.comparison.medianToleranceRatio)),
+                ("uninformative", .int(r.comparison.uninformative)),
                 ("passed", .bool(r.passed)),
                 ("diagnosis", diagnosis),
             ])

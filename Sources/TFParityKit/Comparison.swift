@@ -40,6 +40,10 @@ public struct Comparison: Sendable, Equatable {
     public var medianToleranceRatio: Double {
         ratioHistogram.median(count: count - nonFinite)
     }
+    /// Elements whose allowance is at least the recorded tensor's mean magnitude (an error the size of a typical value
+    /// would pass there):
+    /// where a bound propagated through many layers says nothing, the report says so instead of implying a check.
+    public var uninformative = 0
     /// Error-to-allowance ratios binned on a log scale, for the median.
     var ratioHistogram = RatioHistogram()
     /// The first failing element: its flat index and both values.
@@ -101,6 +105,10 @@ public struct Comparison: Sendable, Equatable {
         firstMismatch = nil
         let floor = Double(RoundingBound.absoluteFloor)
         let bounds = bound.map { Array($0) }
+        // The recorded values' mean magnitude, the scale an allowance is "uninformative" against.
+        let typical =
+            bounds == nil || expected.isEmpty
+            ? 0 : expected.reduce(0.0) { $0 + (abs(Double($1)).isFinite ? abs(Double($1)) : 0) } / Double(expected.count)
         // The ratios are divided out only when they may raise the maximum (`error > max * denominator`), which keeps
         // divisions off the per-element path (the maxima agree with dividing every element to the last bit of rounding).
         actual.withUnsafeBufferPointer { actual in
@@ -114,6 +122,7 @@ public struct Comparison: Sendable, Equatable {
                         let allowed =
                             bounds.map { Double($0[i]) + floor } ?? (tolerance.atol + tolerance.rtol * magnitude)
                         ratioHistogram.add(error / allowed)
+                        if bounds != nil, allowed >= typical, typical > 0 { uninformative += 1 }
                         if error > maxAbsError { maxAbsError = error }
                         if error > maxRelError * magnitude, e != 0 { maxRelError = max(maxRelError, error / magnitude) }
                         if error > maxToleranceRatio * allowed, error > 0 {
@@ -163,6 +172,7 @@ private final class ComparisonParts: @unchecked Sendable {
             total.maxRelError = max(total.maxRelError, part.maxRelError)
             total.maxToleranceRatio = max(total.maxToleranceRatio, part.maxToleranceRatio)
             total.ratioHistogram.merge(part.ratioHistogram)
+            total.uninformative += part.uninformative
             if total.firstMismatch == nil { total.firstMismatch = part.firstMismatch }
         }
         return total
