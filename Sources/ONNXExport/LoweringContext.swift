@@ -112,6 +112,14 @@ public struct LoweringContext {
         return [0, 2, 3, 1][normalised]
     }
 
+    /// Whether a channels-first image with its NHWC `axes` removed holds the remaining axes in NHWC order (the
+    /// channels are among those removed, or both height and width), so a reduction or an index dropping them runs on
+    /// the NCHW value and its result is already in tfparity's layout.
+    public static func channelsFirstKeepsOrder(removing axes: Set<Int>) -> Bool {
+        let kept = [0, 3, 1, 2].filter { !axes.contains($0) }
+        return kept == kept.sorted()
+    }
+
     // MARK: Parameters and constants
 
     /// The current layer's parameter `name` (`kernel`, `moving_mean`, …), when present.

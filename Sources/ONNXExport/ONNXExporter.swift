@@ -35,8 +35,10 @@ public struct ONNXExportOptions: Sendable {
 
 /// Lowers a tfparity layer graph to an ONNX model, layer by layer through `ONNXLoweringRegistry`.
 ///
-/// The graph's inputs are the model's inputs by name (`input`), its one output is `output`, both NHWC by default with
-/// a symbolic batch `N`. Inside, images run channels-first around the operators ONNX defines on NCHW (Conv, the
+/// The graph's inputs and outputs are NHWC by default with a symbolic batch `N`, named as the model names them: a
+/// model of one input and one output reads `input` and writes `output`; one of several inputs reads each under its
+/// Keras name (`image` for the model's `input/image`), and one of several outputs writes each under its layer's
+/// name, in the model's order (`ONNXExporter.graphInputName`, `graphOutputNames`). Inside, images run channels-first around the operators ONNX defines on NCHW (Conv, the
 /// pools, BatchNormalization, Pad, Slice) — the layout onnxruntime's and most runtimes' convolution kernels take
 /// natively — and are transposed back only before what depends on NHWC element order (Flatten, Reshape, Dense) and at
 /// the output. Weights are permuted at export time, so no Transpose runs on them.
@@ -67,18 +69,19 @@ public enum ONNXExporter {
             let (layer, reason) = error.layerAndReason
             throw .graph(layer: layer, reason: reason)
         }
-        guard let last = model.outputLayer else { throw .graph(layer: nil, reason: "the model has no layers") }
+        guard model.outputLayer != nil else { throw .graph(layer: nil, reason: "the model has no layers") }
 
         var graph = ONNXGraphBuilder(name: model.provenance.map { "tfparity: \($0.source)" } ?? "tfparity")
-        // Reserved first, so a layer named `output` cannot take the graph output's name.
-        let outputName = graph.uniqueName("output")
         var values: [String: LoweredValue] = [:]
         for name in model.inputNames {
             let shape = inputShapes[name] ?? .unknown
             let channelsFirst = options.layout == .nchw && shape.rank == 4
-            graph.addInput(name, shape: dimensions(shape, channelsFirst: channelsFirst))
-            values[name] = LoweredValue(name: name, channelsFirst: channelsFirst)
+            let graphName = graphInputName(name, of: model)
+            graph.addInput(graphName, shape: dimensions(shape, channelsFirst: channelsFirst))
+            values[name] = LoweredValue(name: graphName, channelsFirst: channelsFirst)
         }
+        // Reserved before any node, so a layer named `output` cannot take a graph output's name.
+        let outputNames = graphOutputNames(model).map { graph.uniqueName($0) }
         var allShapes = shapes
         for (name, shape) in inputShapes { allShapes[name] = shape }
         var context = LoweringContext(graph: graph, opset: options.opset, model: model, shapes: allShapes)
@@ -91,17 +94,38 @@ public enum ONNXExporter {
             context.values[layer.name] = try lowering.lowerAny(layer.op, in: &context)
         }
 
-        guard let result = context.values[last.name] else { preconditionFailure("output layer not lowered") }
-        let outputShape = context.shape(of: last.name)
-        let channelsFirst = options.layout == .nchw && outputShape.rank == 4
-        let final = channelsFirst ? context.channelsFirst(result) : context.channelsLast(result)
+        var finals: [(value: String, dimensions: [ONNXDimension])] = []
+        for name in model.outputNames {
+            guard let result = context.values[name] else { preconditionFailure("output '\(name)' not lowered") }
+            let outputShape = context.shape(of: name)
+            let channelsFirst = options.layout == .nchw && outputShape.rank == 4
+            let final = channelsFirst ? context.channelsFirst(result) : context.channelsLast(result)
+            finals.append((final, dimensions(outputShape, channelsFirst: channelsFirst)))
+        }
         graph = context.finishGraph()
-        graph.addNode("Identity", inputs: [final], outputs: [outputName], name: "output")
-        graph.addOutput(outputName, shape: dimensions(outputShape, channelsFirst: channelsFirst))
+        for (outputName, final) in zip(outputNames, finals) {
+            graph.addNode("Identity", inputs: [final.value], outputs: [outputName], name: outputName)
+            graph.addOutput(outputName, shape: final.dimensions)
+        }
         return graph.model(
             opset: options.opset, producerVersion: options.producerVersion,
             metadata: provenance(model) + [ONNXStringEntry(key: "layout", value: options.layout.rawValue)]
                 + options.metadata)
+    }
+
+    /// The graph input standing for the model input `name`: `input` for a model of one input, the Keras input's
+    /// name for one of several (`input/image` → `image`), so a recording's `input/<name>` feeds `<name>`.
+    public static func graphInputName(_ name: String, of model: Model) -> String {
+        let prefix = Model.inputName + "/"
+        guard model.inputNames.count > 1, name.hasPrefix(prefix), name.count > prefix.count else { return name }
+        return String(name.dropFirst(prefix.count))
+    }
+
+    /// The graph outputs' names before uniquing, in `Model.outputNames` order: `output` for a model of one output,
+    /// each output layer's name for several (a recording holds the first as `output`, each as `<layer>/output`).
+    public static func graphOutputNames(_ model: Model) -> [String] {
+        let names = model.outputNames
+        return names.count == 1 ? ["output"] : names
     }
 
     /// Each input's shape as far as the model fixes it: `[N, in]` when every layer reading it is a `Dense` (whose
@@ -150,11 +174,12 @@ public enum ONNXExporter {
         return shapes
     }
 
-    /// A graph input's or output's dimensions: the batch `N`, known sizes, `.unknown` elsewhere; permuted to
-    /// `[N, C, H, W]` when `channelsFirst`.
+    /// A graph input's or output's dimensions: known sizes, an unknown first axis as the batch `N`, `.unknown`
+    /// elsewhere (a value reduced over the batch or transposed has a known first axis, or an unknown one elsewhere);
+    /// permuted to `[N, C, H, W]` when `channelsFirst`.
     static func dimensions(_ shape: ValueShape, channelsFirst: Bool) -> [ONNXDimension] {
         var dims: [ONNXDimension] = shape.dims.enumerated().map { index, size in
-            index == 0 && shape.rankKnown ? .param("N") : size.map { .value($0) } ?? .unknown
+            size.map { .value($0) } ?? (index == 0 && shape.rankKnown ? .param("N") : .unknown)
         }
         if channelsFirst, dims.count == 4 { dims = [dims[0], dims[3], dims[1], dims[2]] }
         return dims

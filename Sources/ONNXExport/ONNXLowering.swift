@@ -39,7 +39,8 @@ public struct ONNXLoweringRegistry: Sendable {
         Cropping2DLowering.self, MaxPooling2DLowering.self, AveragePooling2DLowering.self,
         GlobalAveragePooling2DLowering.self, GlobalMaxPooling2DLowering.self, FlattenLowering.self,
         ReshapeLowering.self, AddLowering.self, MultiplyLowering.self, ConcatenateLowering.self, ReLULowering.self,
-        SoftmaxLowering.self, RescalingLowering.self,
+        SoftmaxLowering.self, RescalingLowering.self, IdentityLayerLowering.self, ElementwiseLowering.self,
+        ReduceMeanLowering.self, TransposeLowering.self, StridedSliceLowering.self,
     ]
 
     /// The registry of every lowering above.

@@ -21,7 +21,7 @@ extension Rendering {
             out += "initializers over 1 KiB in external data \(data) (\(result.write.externalDataBytes) bytes)\n"
         }
         for input in result.inputs { out += "  input  '\(input.name)' \(shape(input.dims))\n" }
-        out += "  output '\(result.graphOutput.name)' \(shape(result.graphOutput.dims))\n"
+        for output in result.outputs { out += "  output '\(output.name)' \(shape(output.dims))\n" }
         if result.autoPadded {
             out += "SAME padding as auto_pad=SAME_UPPER: the input's height and width are unknown "
             out += "(give --recording or --input-shape for explicit pads)\n"

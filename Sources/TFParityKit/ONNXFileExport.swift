@@ -33,9 +33,9 @@ public struct ONNXFileExportResult: Sendable {
     public var nodeCount: Int
     public var initializerCount: Int
     public var write: ONNXWriteResult
-    /// The graph's inputs and its output, each with its dimensions as written (`N` for the batch, `?` unknown).
+    /// The graph's inputs and outputs, each with its dimensions as written (`N` for the batch, `?` unknown).
     public var inputs: [(name: String, dims: [String])]
-    public var graphOutput: (name: String, dims: [String])
+    public var outputs: [(name: String, dims: [String])]
     /// Whether SAME windows got explicit pads (input size known) or `auto_pad = SAME_UPPER`.
     public var autoPadded: Bool
 }
@@ -99,17 +99,18 @@ extension Exporter {
         return ONNXFileExportResult(
             output: onnx, opset: options.opset, layout: options.layout, nodeCount: graph.nodes.count,
             initializerCount: graph.initializers.count, write: written, inputs: graph.inputs.map(describe),
-            graphOutput: describe(graph.outputs[0]),
+            outputs: graph.outputs.map(describe),
             autoPadded: graph.nodes.contains { $0.attributes.contains { $0.name == "auto_pad" } })
     }
 
-    /// Each model input's shape in the recording at `path`: `input`, or `input/<name>` for a model of several.
+    /// Each model input's shape in the recording at `path`, under the input's own name: `input`, or
+    /// `input/<Keras name>` for each of several (`Model.inputNames` spells them so).
     static func recordedInputShapes(_ path: String, model: Model) throws -> [String: [Int]] {
         let recording = try Recording.load(path: path)
         var shapes: [String: [Int]] = [:]
         for name in model.inputNames {
-            let key = model.inputNames.count == 1 ? Model.inputName : "\(Model.inputName)/\(name)"
-            guard let value = recording.values[key] ?? recording.values["\(Model.inputName)/\(name)"] else {
+            let key = model.inputNames.count == 1 ? Model.inputName : name
+            guard let value = recording.values[key] else {
                 throw FileError(path: path, member: key, reason: "missing: the batch fed to the model's input")
             }
             shapes[name] = value.shape

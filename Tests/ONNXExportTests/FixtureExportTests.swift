@@ -97,22 +97,39 @@ struct ExportCase: Sendable, CustomTestStringConvertible {
         // With the recording every SAME window has explicit pads; both auto_pad cases have SAME windows.
         #expect(result.autoPadded == testCase.inferShape)
 
-        // check_onnx.py reads NPZ (HDF5 only with h5py): the recording's input (as the graph takes it) and output.
+        // check_onnx.py reads NPZ (HDF5 only with h5py): the recording's inputs (as the graph takes them) and
+        // outputs: `input`, or `input/<name>` feeding the graph input `<name>`; the first output as `output`, each
+        // of several as `<layer>/output`.
         let recorded = try Recording.load(path: recording)
-        let input = try #require(recorded.values["input"])
-        let output = try #require(recorded.values["output"])
-        let fed = testCase.layout == .nchw && input.shape.count == 4 ? nchw(input) : input
+        let converted = try ModelFile.read(path: model)
+        var arrays: [(String, Tensor)] = []
+        for name in converted.inputNames {
+            let input = try #require(recorded.values[name], "recording has no '\(name)'")
+            let fed = testCase.layout == .nchw && input.shape.count == 4 ? nchw(input) : input
+            arrays.append((name, Tensor(shape: fed.shape, floats: fed.values)))
+        }
+        #expect(
+            result.inputs.map(\.name) == converted.inputNames.map { ONNXExporter.graphInputName($0, of: converted) })
+        #expect(result.outputs.count == converted.outputNames.count)
+        var compared: [(output: String, key: String)] = []
+        for (index, (graphOutput, layer)) in zip(result.outputs, converted.outputNames).enumerated() {
+            let key = index == 0 ? "output" : "\(layer)/output"
+            let value = try #require(recorded.values[key], "recording has no '\(key)'")
+            let fed = testCase.layout == .nchw && value.shape.count == 4 ? nchw(value) : value
+            arrays.append((key, Tensor(shape: fed.shape, floats: fed.values)))
+            compared.append((graphOutput.name, key))
+        }
         let expected = directory.appendingPathComponent("expected.npz").path
-        try NPZWriter.write(
-            [
-                ("input", Tensor(shape: fed.shape, floats: fed.values)),
-                ("output", Tensor(shape: output.shape, floats: output.values)),
-            ], to: expected)
-        let check = try ONNXCheck.run(python, model: onnx, expect: expected, atol: 1e-5, rtol: 1e-4)
-        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        #expect(check.stdout.contains("passed (full_check)"))
-        let errors = try #require(ONNXCheck.errors(in: check.stdout), "\(check.stdout)")
-        print("onnx export \(testCase.name): max abs error \(errors.abs), max rel error \(errors.rel)")
+        try NPZWriter.write(arrays, to: expected)
+        for (output, key) in compared {
+            let check = try ONNXCheck.run(
+                python, model: onnx, expect: expected, atol: 1e-5, rtol: 1e-4,
+                extra: ["--output", output, "--key", key])
+            #expect(check.status == 0, "\(output): \(check.stdout)\(check.stderr)")
+            #expect(check.stdout.contains("passed (full_check)"))
+            let errors = try #require(ONNXCheck.errors(in: check.stdout), "\(check.stdout)")
+            print("onnx export \(testCase.name) \(output): max abs error \(errors.abs), max rel error \(errors.rel)")
+        }
     }
 
     /// `[N, H, W, C]` → `[N, C, H, W]`.

@@ -166,8 +166,127 @@ struct OperationCase: Sendable, CustomTestStringConvertible {
                 ],
                 parameters: convKernel, inputShape: [2, 3, 4, 3]),
         ]
+        cases += tensorOperations(conv: conv, convKernel: convKernel)
         return cases
     }()
+
+    /// The TF-function operations (`identity`, `elementwise`, `reduce_mean`, `transpose`, `strided_slice`), each on
+    /// an NHWC input and on a convolution's channels-first output, where their axes are remapped.
+    static func tensorOperations(conv: Layer, convKernel: [String: Tensor]) -> [OperationCase] {
+        let image = [2, 3, 4, 3]
+        func afterConv(_ name: String, _ layers: [Layer], inputShape: [Int] = image) -> OperationCase {
+            OperationCase(name: name, layers: [conv] + layers, parameters: convKernel, inputShape: inputShape)
+        }
+        func layer(_ name: String, _ op: any LayerOperation, _ inputs: [String]) -> Layer {
+            Layer(name: name, op: op, inputs: inputs)
+        }
+        var cases: [OperationCase] = []
+        // Two tensors: the convolution's output (NCHW, 4 channels) with the input's channel mean (NHWC, broadcast
+        // along the channels), shifted into [1, 7] to divide by.
+        for function in Elementwise.Function.allCases {
+            let layers = [
+                layer("mean", ReduceMean(axes: [-1], keepdims: true), ["input"]),
+                layer("shifted", Elementwise(.add, constant: 4), ["mean"]),
+                layer("out", Elementwise(function), ["conv", "shifted"]),
+            ]
+            cases.append(afterConv("elementwise \(function.rawValue) of conv and the input's channel mean", layers))
+        }
+        for (name, op) in [
+            ("1 - x", Elementwise(.subtract, constant: 1, constantFirst: true)),
+            ("x / 3", Elementwise(.divide, constant: 3)), ("6 / (x + 4)", Elementwise(.divide, constant: 6)),
+            ("maximum(x, 0.5)", Elementwise(.maximum, constant: 0.5)),
+            ("minimum(-0.25, x)", Elementwise(.minimum, constant: -0.25, constantFirst: true)),
+            ("x * 1.5", Elementwise(.multiply, constant: 1.5)),
+        ] {
+            let inner = name == "6 / (x + 4)" ? [layer("shifted", Elementwise(.add, constant: 4), ["conv"])] : []
+            cases.append(
+                afterConv(
+                    "elementwise \(name) after conv", inner + [layer("out", op, [inner.isEmpty ? "conv" : "shifted"])]))
+        }
+        cases += [
+            afterConv(
+                "x - mean over H, W (keepdims): broadcast [N, 1, 1, C] channels-first",
+                [
+                    layer("mean", ReduceMean(axes: [1, 2], keepdims: true), ["conv"]),
+                    layer("out", Elementwise(.subtract), ["conv", "mean"]),
+                ]),
+            OperationCase(
+                name: "elementwise of ranks 3 and 2 (the batch's mean broadcast)",
+                layers: [
+                    layer("mean", ReduceMean(axes: [0]), ["input"]),
+                    layer("out", Elementwise(.multiply), ["input", "mean"]),
+                ], parameters: [:], inputShape: [2, 4, 5]),
+            afterConv("reduce_mean over H, W of conv", [layer("out", ReduceMean(axes: [1, 2]), ["conv"])]),
+            afterConv(
+                "reduce_mean over H of conv (NHWC order differs)", [layer("out", ReduceMean(axes: [1]), ["conv"])]),
+            afterConv("reduce_mean over C of conv", [layer("out", ReduceMean(axes: [-1]), ["conv"])]),
+            afterConv(
+                "reduce_mean over W, keepdims, of conv", [layer("out", ReduceMean(axes: [2], keepdims: true), ["conv"])]
+            ),
+            afterConv(
+                "reduce_mean over every axis (keepdims)",
+                [layer("out", ReduceMean(axes: nil, keepdims: true), ["conv"])]),
+            single("reduce_mean over the batch of [N, T, C]", ReduceMean(axes: [0]), inputShape: [3, 4, 5]),
+            single("reduce_mean over axes -1 and 1 of [N, T, C]", ReduceMean(axes: [-1, 1]), inputShape: [3, 4, 5]),
+            single("reduce_mean over no axes", ReduceMean(axes: []), inputShape: [3, 4, 5]),
+            afterConv(
+                "transpose (0, 3, 1, 2) of conv: no node", [layer("out", Transpose(perm: [0, 3, 1, 2]), ["conv"])]),
+            afterConv(
+                "transpose (0, 2, 1, 3) of conv, then max pool",
+                [
+                    layer("t", Transpose(perm: [0, 2, 1, 3]), ["conv"]),
+                    layer("out", MaxPooling2D(Pooling2D(poolSize: [2, 2], strides: [1, 1], padding: .valid)), ["t"]),
+                ]),
+            afterConv(
+                "transpose (3, 1, 2, 0) of conv: the batch moves, then flatten",
+                [layer("t", Transpose(perm: [3, 1, 2, 0]), ["conv"]), layer("out", Flatten(), ["t"])]),
+            single("transpose (0, 2, 3, 1) of the NHWC input", Transpose(perm: [0, 2, 3, 1]), inputShape: image),
+            afterConv(
+                "transpose (0, 2, 3, 1) of the NHWC input, then flatten",
+                [layer("t", Transpose(perm: [0, 2, 3, 1]), ["input"]), layer("out", Flatten(), ["t"])]),
+            single("transpose (1, 0, 2) of [N, T, C]", Transpose(perm: [1, 0, 2]), inputShape: [2, 3, 4]),
+            afterConv(
+                "strided slice [:, 1:3, ::-1, 0:3:2] of conv",
+                [
+                    layer(
+                        "out",
+                        StridedSlice(axes: [
+                            .init(), .init(start: 1, stop: 3), .init(step: -1), .init(start: 0, stop: 3, step: 2),
+                        ]), ["conv"])
+                ]),
+            afterConv(
+                "strided slice [:, 1] of conv (index drops H)",
+                [layer("out", StridedSlice(axes: [.init(), .init(index: 1)]), ["conv"])]),
+            afterConv(
+                "strided slice [:, :, :, -1] of conv (index drops C)",
+                [layer("out", StridedSlice(axes: [.init(), .init(), .init(), .init(index: -1)]), ["conv"])]),
+            single(
+                "strided slice [:, -100:2, 5:-100:-2] (clamped)",
+                StridedSlice(axes: [.init(), .init(start: -100, stop: 2), .init(start: 5, stop: -100, step: -2)]),
+                inputShape: [2, 4, 5]),
+            single(
+                "strided slice [:, 3::-2, -2:] (negative step, end before the axis)",
+                StridedSlice(axes: [.init(), .init(start: 3, stop: nil, step: -2), .init(start: -2)]),
+                inputShape: [2, 4, 5]),
+            single(
+                "strided slice of the batch [1:, ::-1]",
+                StridedSlice(axes: [.init(start: 1), .init(step: -1)]), inputShape: [3, 4, 5]),
+            single("strided slice of the batch [::-2]", StridedSlice(axes: [.init(step: -2)]), inputShape: [3, 4, 5]),
+            single("strided slice [-1] (batch index)", StridedSlice(axes: [.init(index: -1)]), inputShape: [3, 4, 5]),
+            afterConv(
+                "identity of conv, then softmax over H",
+                [layer("id", IdentityLayer(), ["conv"]), layer("out", Softmax(axis: 1), ["id"])]),
+        ]
+        // Before opset 18 ReduceMean's axes are an attribute; before 13 Squeeze's.
+        var attributeAxes = afterConv(
+            "reduce_mean over H of conv at opset 17", [layer("out", ReduceMean(axes: [1]), ["conv"])])
+        attributeAxes.opset = 17
+        var squeezeAttribute = afterConv(
+            "strided slice [:, 1, ::2] of conv at opset 12",
+            [layer("out", StridedSlice(axes: [.init(), .init(index: 1), .init(step: 2)]), ["conv"])])
+        squeezeAttribute.opset = 12
+        return cases + [attributeAxes, squeezeAttribute]
+    }
 }
 
 /// Each operation's lowering computes what the engine's kernel computes: onnxruntime's output on a deterministic
@@ -197,6 +316,9 @@ struct OperationCase: Sendable, CustomTestStringConvertible {
         ).write(to: onnx)
         let check = try ONNXCheck.run(python, model: onnx, expect: expected, atol: 1e-5, rtol: 1e-4)
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        if let errors = ONNXCheck.errors(in: check.stdout) {
+            print("onnx operation \(testCase.name): max abs error \(errors.abs), max rel error \(errors.rel)")
+        }
     }
 }
 
@@ -285,6 +407,23 @@ struct OperationCase: Sendable, CustomTestStringConvertible {
         #expect(!nchw.graph.nodes.contains { $0.opType == "Transpose" })
         #expect(nchw.graph.inputs.map(\.shape) == [["N", 3, 7, 8]])
         #expect(nchw.metadata.contains(ONNXStringEntry(key: "layout", value: "nchw")))
+    }
+
+    /// Several inputs are read under their Keras names (`input/a` → `a`), several outputs written under their layers'
+    /// names in the model's order; one of each stays `input` and `output`.
+    @Test func severalInputsAndOutputsAreNamedAfterTheModel() throws {
+        var model = Model(
+            layers: [
+                Layer(name: "sum", op: Elementwise(.add), inputs: ["input/a", "input/b"]),
+                Layer(name: "aux", op: ReduceMean(axes: [-1]), inputs: ["sum"]),
+            ], parameters: [:])
+        model.inputNames = ["input/a", "input/b"]
+        model.declaredOutputs = ["sum", "aux"]
+        let exported = try ONNXExporter.export(
+            model: model, options: ONNXExportOptions(inputShapes: ["input/a": [1, 3], "input/b": [1, 3]]))
+        #expect(exported.graph.inputs.map(\.name) == ["a", "b"])
+        #expect(exported.graph.outputs.map(\.name) == ["sum", "aux"])
+        #expect(exported.graph.outputs.map(\.shape) == [["N", 3], ["N"]])
     }
 
     @Test func samePaddingIsTensorFlows() {

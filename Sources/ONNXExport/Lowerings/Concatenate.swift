@@ -1,6 +1,6 @@
 import ParityModel
 
-/// `Concatenate`: ONNX `Concat`; images are joined in the layout most inputs have (as `Elementwise.fold` picks it),
+/// `Concatenate`: ONNX `Concat`; images are joined in the layout most inputs have (as `BinaryFold.fold` picks it),
 /// the axis remapped to that layout.
 struct ConcatenateLowering: ONNXLowering {
     static func lower(_ op: Concatenate, in context: inout LoweringContext) -> LoweredValue {

@@ -20,8 +20,9 @@ public struct StridedSlice: LayerOperation {
 
         public init(index: Int) { (start, stop, step, self.index) = (index, nil, 1, true) }
 
-        /// The indices taken from an axis of `size`: first, step, count; nil for an index out of range.
-        func range(size: Int) -> (first: Int, step: Int, count: Int)? {
+        /// The indices taken from an axis of `size`: first, step, count; nil for an index out of range. (Public for
+        /// the ONNX export, which writes these exact bounds where the size is known.)
+        public func range(size: Int) -> (first: Int, step: Int, count: Int)? {
             if index {
                 guard let start else { return nil }
                 let i = start < 0 ? start + size : start
