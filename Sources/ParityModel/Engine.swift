@@ -237,9 +237,8 @@ public struct Engine: Sendable {
                 if needed.insert(upstream).inserted { stack.append(upstream) }
             }
         }
-        var values: [String: BoundedTensor] = known.mapValues {
-            BoundedTensor(value: $0, bound: [Float](repeating: 0, count: $0.count))
-        }
+        // Known values are exact: an empty bound, so layers fed only by them skip the propagation products.
+        var values: [String: BoundedTensor] = known.mapValues { BoundedTensor(value: $0, bound: []) }
         for index in needed.sorted() {
             let layer = model.layers[index]
             let inputs = try layer.inputs.map { name throws(EngineError) in
@@ -257,9 +256,7 @@ public struct Engine: Sendable {
     /// `trace`, with every layer's rounding bound propagated from the exact input (a first-order forward error
     /// bound: each layer's `|Jacobian|` applied to the incoming bound, plus its own rounding).
     public func traceWithBounds(_ inputs: [String: FloatTensor]) throws(EngineError) -> [String: BoundedTensor] {
-        var values: [String: BoundedTensor] = inputs.mapValues {
-            BoundedTensor(value: $0, bound: [Float](repeating: 0, count: $0.count))
-        }
+        var values: [String: BoundedTensor] = inputs.mapValues { BoundedTensor(value: $0, bound: []) }
         for layer in model.layers {
             let operands = try layer.inputs.map { name throws(EngineError) in
                 guard let value = values[name] else { throw .missingValue(layer: layer.name, input: name) }
@@ -299,7 +296,14 @@ public struct Engine: Sendable {
         if precision != .float32 { output = precision.rounded(output) }
         guard bounded else { return BoundedTensor(value: output, bound: []) }
         let u = precision.unitRoundoff
-        var bound = prepared[index].roundingBound(operands, inputBounds: inputBounds, output: output, roundoff: u)
+        // Exact operands (empty bounds) need no propagation; mixed ones get zeros where exact.
+        let incoming: [[Float]]? =
+            inputBounds.flatMap { bounds in
+                bounds.allSatisfy(\.isEmpty)
+                    ? nil
+                    : zip(bounds, operands).map { $0.isEmpty ? [Float](repeating: 0, count: $1.count) : $0 }
+            }
+        var bound = prepared[index].roundingBound(operands, inputBounds: incoming, output: output, roundoff: u)
         if precision != .float32 {
             // The output's own rounding to the layer's precision.
             for i in bound.indices { bound[i] += u * abs(output.values[i]) }
@@ -313,7 +317,7 @@ public struct Engine: Sendable {
 /// have there (`RoundingBound`).
 public struct BoundedTensor: Sendable {
     public var value: FloatTensor
-    /// One bound per element of `value`; empty where none was computed.
+    /// One bound per element of `value`; empty for an exact value (a recorded one) or where none was computed.
     public var bound: [Float]
 
     public init(value: FloatTensor, bound: [Float]) {

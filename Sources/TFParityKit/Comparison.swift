@@ -192,9 +192,13 @@ struct RatioHistogram: Sendable, Equatable {
             bins[0] += 1
             return
         }
-        let position = (log2(ratio) - Self.lowest) * Self.binsPerOctave
-        let bin = position.isFinite ? Int(min(max(position + 1, 0), Double(Self.binCount - 1))) : Self.binCount - 1
-        bins[bin] += 1
+        guard ratio.isFinite else {
+            bins[Self.binCount - 1] += 1
+            return
+        }
+        // The exponent and the top three significand bits: eight bins per octave, without a logarithm per element.
+        let position = (Int(ratio.exponent) - Int(Self.lowest)) * 8 + Int(ratio.significandBitPattern >> 49)
+        bins[min(max(position + 1, 0), Self.binCount - 1)] += 1
     }
 
     mutating func merge(_ other: RatioHistogram) {
