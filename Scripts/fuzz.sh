@@ -38,15 +38,22 @@ esac
 # libFuzzer ships with the Swift toolchain on Linux; nothing else to install.
 # Only the fuzz products: the main package's tfparity executable is not needed here (and ld.gold cannot link it
 # with the sanitizers); lld links these.
-flags=(-c debug --sanitize=fuzzer --sanitize=address -Xswiftc -use-ld=lld)
+# swiftc keeps only the last `-sanitize=` it is given, and SwiftPM passes one per `--sanitize`: without the combined
+# flag last, the Swift code gets AddressSanitizer but no coverage instrumentation, and libFuzzer fuzzes blind
+# ("no interesting inputs were found"). SwiftPM's own two flags still select the runtimes it links.
+flags=(-c debug --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 for fuzz_product in FuzzNPY FuzzNPZ FuzzSafeTensors FuzzCheckpoint FuzzSpec FuzzModelGraph FuzzKerasConfig; do
   (cd Fuzz && swift build "${flags[@]}" --product "$fuzz_product" >&2)
 done
 binary="$(cd Fuzz && swift build "${flags[@]}" --show-bin-path)/$product"
 
-corpus=".build/fuzz-corpus/$name"
-findings="Fuzz/findings/$name"
-mkdir -p "$corpus" "$findings"
+root="$PWD"
+corpus="$root/.build/fuzz-corpus/$name"
+findings="$root/Fuzz/findings/$name"
+# `-jobs=N` makes libFuzzer write fuzz-<job>.log into the working directory: one per target, so runs of two
+# targets side by side keep their logs apart.
+logs="$root/.build/fuzz-logs/$name"
+mkdir -p "$corpus" "$findings" "$logs"
 for seed in "${seeds[@]}"; do
   [[ -f "$seed" ]] && cp -n "$seed" "$corpus/seed-$(basename "$(dirname "$seed")")-$(basename "$seed")" || true
 done
@@ -54,10 +61,11 @@ if [[ -d "Fuzz/regressions/$name" ]]; then
   cp -n Fuzz/regressions/"$name"/* "$corpus/" 2>/dev/null || true
 fi
 
+cd "$logs"
 # Reader bugs show up as Swift traps (SIGILL/SIGTRAP) or ASan reports; libFuzzer saves the input either way.
 # -rss_limit_mb: a reader that allocates what the file merely claims is a finding too.
 exec "$binary" "$corpus" \
-  -dict="Fuzz/dictionaries/$name.dict" \
+  -dict="$root/Fuzz/dictionaries/$name.dict" \
   -max_total_time="$seconds" \
   -max_len=65536 \
   -rss_limit_mb=1024 \
