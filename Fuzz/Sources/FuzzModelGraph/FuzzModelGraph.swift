@@ -7,8 +7,8 @@ import TensorCore
 private struct ParameterTable {
     var shapes: [String: [Int]]
     var tensors: [String: Tensor]
-    /// `"<layer>"`, quoted as the metadata JSON spells a layer name: how an input is matched to its table.
-    var quotedLayers: [[UInt8]]
+    /// The layer names, as UTF-8: how an input is matched to its table.
+    var layers: [[UInt8]]
 }
 
 private let tables: [ParameterTable] = {
@@ -25,7 +25,7 @@ private let tables: [ParameterTable] = {
         }
         let layers = Set(shapes.keys.map { name in String(name[..<(name.lastIndex(of: "/") ?? name.endIndex)]) })
         return ParameterTable(
-            shapes: shapes, tensors: tensors, quotedLayers: layers.sorted().map { Array("\"\($0)\"".utf8) })
+            shapes: shapes, tensors: tensors, layers: layers.sorted().map { Array($0.utf8) })
     }
 }()
 
@@ -45,10 +45,26 @@ private func deterministicValues(count: Int) -> [Float] {
 
 /// The table whose layer names the input mentions most (ties: the first), so each seed meets its own shapes.
 private func table(for bytes: [UInt8]) -> ParameterTable {
+    // Every JSON string of the input, in one pass (a substring search per layer name costs more than the run).
+    var strings: Set<ArraySlice<UInt8>> = []
+    var index = 0
+    while index < bytes.count {
+        guard bytes[index] == UInt8(ascii: "\"") else {
+            index += 1
+            continue
+        }
+        let start = index + 1
+        index = start
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        strings.insert(bytes[start..<min(index, bytes.count)])
+        index += 1
+    }
     var best = tables[0]
     var bestScore = -1
     for table in tables {
-        let score = table.quotedLayers.count { bytes.contains($0) }
+        let score = table.layers.count { strings.contains($0[...]) }
         if score > bestScore { (best, bestScore) = (table, score) }
     }
     return best
@@ -56,8 +72,8 @@ private func table(for bytes: [UInt8]) -> ParameterTable {
 
 /// The largest value any layer may hold, and the multiply-adds the whole run may take, before it is skipped: a
 /// model the fuzzer makes may be valid and merely large, which is not what this target looks for.
-private let elementCap = 1 << 16
-private let workCap = 1 << 24
+private let elementCap = 1 << 14
+private let workCap = 1 << 20
 
 /// Input shapes tried, in order, with `channels` in the last axis: the first the whole graph accepts is run (a
 /// flatten before a dense layer accepts one image size only).
