@@ -24,5 +24,11 @@ let package = Package(
         .executableTarget(
             name: "FuzzSpec", dependencies: [.product(name: "Importers", package: "tfparity")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(
+            name: "FuzzModelGraph", dependencies: [.product(name: "ParityModel", package: "tfparity")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(
+            name: "FuzzKerasConfig", dependencies: [.product(name: "Importers", package: "tfparity")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -107,10 +107,24 @@ public final class HDF5File {
     public func datasetPaths() throws(HDF5Error) -> [String] {
         try withContext(object: nil, onFailure: operationFailed(nil)) {
             var paths: [String] = []
+            var groups: [String] = []
             var visited: Set<haddr_t> = [try objectInfo("/", in: file).addr]
-            try collectDatasets(into: &paths, visited: &visited)
+            try collectObjects(datasets: &paths, groups: &groups, visited: &visited, tolerant: false)
             return paths
         }
+    }
+
+    /// Every dataset and group (the root as `/`) the walk of `datasetPaths()` reaches, going past what libhdf5 fails
+    /// on (a link it cannot iterate, inspect or open; a group nested too deep; an external link, never followed)
+    /// instead of stopping there: what a reader opening objects by path may still reach in a damaged file, for the
+    /// isolation child to exercise before the parent opens any of it.
+    public func reachableObjects() -> (datasets: [String], groups: [String]) {
+        var datasets: [String] = []
+        var groups = ["/"]
+        guard let root = try? objectInfo("/", in: file) else { return ([], groups) }
+        var visited: Set<haddr_t> = [root.addr]
+        try? collectObjects(datasets: &datasets, groups: &groups, visited: &visited, tolerant: true)
+        return (datasets, groups)
     }
 
     /// The names of the links in the group at `groupPath` (`H5Literate`), in name order.
@@ -536,7 +550,10 @@ public final class HDF5File {
     /// groups, each opened relative to its parent (`H5Oopen` on the link's own name): every link is looked at once, so
     /// the walk takes time linear in the file's links however deep its groups nest (a walk that opens each group by
     /// its full path re-walks every level above it). At most `maximumGroupDepth` groups are open at a time.
-    private func collectDatasets(into paths: inout [String], visited: inout Set<haddr_t>) throws {
+    /// `tolerant` skips each link the walk cannot follow (see `reachableObjects()`) instead of throwing.
+    private func collectObjects(
+        datasets paths: inout [String], groups: inout [String], visited: inout Set<haddr_t>, tolerant: Bool
+    ) throws {
         struct Frame {
             let path: String
             let group: HDF5Handle
@@ -544,7 +561,7 @@ public final class HDF5File {
             var next = 0
         }
         let root = try openObject("/")
-        var stack = [Frame(path: "", group: root, links: try links(in: root))]
+        var stack = [Frame(path: "", group: root, links: try links(in: root, partial: tolerant))]
         while let top = stack.last {
             guard top.next < top.links.count else {
                 stack.removeLast()
@@ -553,26 +570,32 @@ public final class HDF5File {
             let link = top.links[top.next]
             stack[stack.count - 1].next += 1
             let fullPath = top.path.isEmpty ? link.name : top.path + "/" + link.name
-            switch link.type {
-            case H5L_TYPE_EXTERNAL:
-                throw HDF5Error.externalLink(
-                    path: path, link: fullPath, target: try externalTarget(link.name, in: top.group))
-            case H5L_TYPE_HARD:
-                let info = try objectInfo(link.name, in: top.group)
-                if info.type == H5O_TYPE_DATASET {
-                    paths.append(fullPath)
-                } else if info.type == H5O_TYPE_GROUP, visited.insert(info.addr).inserted {
-                    guard stack.count <= Self.maximumGroupDepth else {
-                        throw HDF5Error.operationFailed(
-                            path: path, object: fullPath,
-                            detail: "groups nest more than \(Self.maximumGroupDepth) levels deep")
+            do {
+                switch link.type {
+                case H5L_TYPE_EXTERNAL:
+                    throw HDF5Error.externalLink(
+                        path: path, link: fullPath, target: try externalTarget(link.name, in: top.group))
+                case H5L_TYPE_HARD:
+                    let info = try objectInfo(link.name, in: top.group)
+                    if info.type == H5O_TYPE_DATASET {
+                        paths.append(fullPath)
+                    } else if info.type == H5O_TYPE_GROUP, visited.insert(info.addr).inserted {
+                        guard stack.count <= Self.maximumGroupDepth else {
+                            throw HDF5Error.operationFailed(
+                                path: path, object: fullPath,
+                                detail: "groups nest more than \(Self.maximumGroupDepth) levels deep")
+                        }
+                        let id = try HDF5Call.identifier("H5Oopen") { H5Oopen(top.group.id, link.name, linkAccess.id) }
+                        let group = HDF5Handle(.group, id)
+                        groups.append(fullPath)
+                        stack.append(
+                            Frame(path: fullPath, group: group, links: try links(in: group, partial: tolerant)))
                     }
-                    let id = try HDF5Call.identifier("H5Oopen") { H5Oopen(top.group.id, link.name, linkAccess.id) }
-                    let group = HDF5Handle(.group, id)
-                    stack.append(Frame(path: fullPath, group: group, links: try links(in: group)))
+                default:
+                    // Soft and user-defined links name objects that hard links already reach, or nothing.
+                    continue
                 }
-            default:
-                // Soft and user-defined links name objects that hard links already reach, or nothing.
+            } catch where tolerant {
                 continue
             }
         }
@@ -591,8 +614,10 @@ public final class HDF5File {
         return info
     }
 
-    /// The links of a group in name order (`H5Literate`).
-    private func links(in group: HDF5Handle) throws(HDF5CallFailure) -> [(name: String, type: H5L_type_t)] {
+    /// The links of a group in name order (`H5Literate`); with `partial`, those listed before an iteration failure.
+    private func links(in group: HDF5Handle, partial: Bool = false) throws(HDF5CallFailure)
+        -> [(name: String, type: H5L_type_t)]
+    {
         let collector = LinkCollector()
         let callback: H5L_iterate_t = { _, name, info, data in
             guard let name, let info, let data else { return -1 }
@@ -600,11 +625,16 @@ public final class HDF5File {
                 (String(cString: name), info.pointee.type))
             return 0
         }
-        _ = try withExtendedLifetime(collector) { () throws(HDF5CallFailure) in
-            try HDF5Call.status("H5Literate") {
-                H5Literate(
-                    group.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback, Unmanaged.passUnretained(collector).toOpaque())
+        do throws(HDF5CallFailure) {
+            _ = try withExtendedLifetime(collector) { () throws(HDF5CallFailure) in
+                try HDF5Call.status("H5Literate") {
+                    H5Literate(
+                        group.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback,
+                        Unmanaged.passUnretained(collector).toOpaque())
+                }
             }
+        } catch {
+            guard partial else { throw error }
         }
         return collector.links
     }

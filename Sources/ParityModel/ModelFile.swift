@@ -26,6 +26,21 @@ public enum ModelFile {
                 path: path, member: "__metadata__",
                 reason: "no '\(metadataKey)' entry: not a tfparity model (convert the source with 'tfparity convert')")
         }
+        var model = try decodeGraph(json: json, path: path) { file.info($0)?.shape }
+        for name in file.names {
+            model.parameters[name] = try file.tensor(named: name)
+        }
+        return model
+    }
+
+    /// Decodes the `tfparity` metadata JSON of a model file into its layer graph and checks it the way an importer's
+    /// plan is checked (`LayerGraph.check`: attributes, wiring, parameter shapes).
+    /// - Parameters:
+    ///   - path: the model file, for errors.
+    ///   - parameterShape: the shape of parameter `<layer>/<param>` in the file, or nil when it holds none.
+    /// - Returns: the model without its parameter tensors (layers, inputs, provenance, folding).
+    /// - Throws: `FileError` naming `path` and the layer at fault.
+    public static func decodeGraph(json: String, path: String, parameterShape: (String) -> [Int]?) throws -> Model {
         let document: Document
         do {
             let decoder = JSONDecoder()
@@ -54,24 +69,18 @@ public enum ModelFile {
         let layers = document.layers.map {
             Layer(name: $0.name, op: $0.op, inputs: $0.inputs, precision: $0.precision ?? .float32)
         }
-        var parameters: [String: Tensor] = [:]
-        for name in file.names {
-            parameters[name] = try file.tensor(named: name)
-        }
+        let inputs = document.inputs ?? [Model.inputName]
         // The same checks an importer's plan passes: attributes, wiring, parameter shapes.
         do {
-            let inputs = document.inputs ?? [Model.inputName]
             _ = try LayerGraph.check(
-                layers, inputs: Dictionary(inputs.map { ($0, .unknown) }) { a, _ in a }, outputs: document.outputs
-            ) {
-                parameters[$0]?.shape
-            }
+                layers, inputs: Dictionary(inputs.map { ($0, .unknown) }) { a, _ in a }, outputs: document.outputs,
+                parameterShape: parameterShape)
         } catch {
             let (layer, reason) = error.layerAndReason
             throw FileError(path: path, member: layer, reason: reason)
         }
-        var model = Model(layers: layers, parameters: parameters, provenance: document.provenance)
-        model.inputNames = document.inputs ?? [Model.inputName]
+        var model = Model(layers: layers, parameters: [:], provenance: document.provenance)
+        model.inputNames = inputs
         model.declaredOutputs = document.outputs
         model.folding = document.folding
         return model

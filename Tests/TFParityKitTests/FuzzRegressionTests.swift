@@ -19,6 +19,32 @@ import Testing
         #expect(throws: SpecError.self) { try Spec.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz.yaml") }
     }
 
+    /// `Fuzz/regressions/hdf5-probe/`, relative to the repository root (as the error line names them).
+    static let hdf5ProbeInputs: [String] = {
+        let directory = "Fuzz/regressions/hdf5-probe"
+        let absolute = repositoryRoot.appendingPathComponent(directory).path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: absolute)) ?? []).sorted()
+            .map { directory + "/" + $0 }
+    }()
+
+    /// HDF5 files whose link walk libhdf5 fails on: the isolation child used to stop at the failure, so the parent's
+    /// Keras readers (which open groups by path) met the crash or the hang themselves. Now the child walks past it,
+    /// meets them first, and the parent refuses the file with one line.
+    @Test(arguments: hdf5ProbeInputs)
+    func hdf5ProbeClassifiesWhatTheChildMeets(_ path: String) throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("out.safetensors").path
+        let config = path.hasSuffix(".weights.h5") ? ["--config", "Fixtures/keras/mlp_weights_config/config.json"] : []
+        let result = try runTFParity(
+            ["convert", path, "-o", output, "--quiet"] + config, environment: ["TFPARITY_HDF5_PROBE_TIMEOUT": "2"])
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(lines.first?.hasPrefix("error: \(path): libhdf5 ") == true, "\(result.stderr)")
+        #expect((try FileManager.default.contentsOfDirectory(atPath: directory.path)).isEmpty)
+    }
+
     @Test func nonScalarMappingKeyIsAnError() {
         #expect(throws: SpecError.self) { try Spec.parse("layers:\n  - {[a]: b}\n", path: "k.yaml") }
         #expect(throws: SpecError.self) { try Spec.parse("? [a]\n: b\n", path: "k.yaml") }

@@ -57,7 +57,10 @@ public enum HDF5Isolation {
     ///   bytes a dataset will be read into, so the caller can size a memory limit.
     /// - Throws: `ReadFailure` for the first dataset libhdf5 could not read.
     public static func exercise(path: String, beforeReading: (Int) -> Void) throws(ReadFailure) {
-        guard let file = try? HDF5File(path: path), let datasets = try? file.datasetPaths() else { return }
+        guard let file = try? HDF5File(path: path) else { return }
+        // Past links libhdf5 fails on: a Keras reader opens groups and datasets by path, never walking the file, so
+        // a file whose walk fails may still have its objects read by the parent (FuzzHDF5Probe).
+        let (datasets, groups) = file.reachableObjects()
         var largest = 0
         // Contiguous datasets stored as their tensors are read by offset, never through libhdf5 (`HDF5File` does
         // the same in the parent), so only the others have data of libhdf5's to exercise.
@@ -74,15 +77,8 @@ public enum HDF5Isolation {
             if bytes <= file.limits.maxTensorBytes { largest = max(largest, bytes) }
         }
         // Attributes too: Keras sources read `model_config`, `layer_names`, `weight_names` from the root and groups
-        // (never from datasets).
-        var groups: Set<String> = ["/"]
-        for dataset in datasets {
-            var parts = dataset.split(separator: "/").dropLast()
-            while !parts.isEmpty, groups.insert(parts.joined(separator: "/")).inserted {
-                parts = parts.dropLast()
-            }
-        }
-        for group in groups.sorted() {
+        // (never from datasets), groups without datasets included.
+        for group in groups {
             for name in (try? file.attributeNames(at: group)) ?? [] {
                 if (try? file.stringArrayAttribute(name, at: group)) == nil {
                     _ = try? file.numericAttribute(name, at: group)
