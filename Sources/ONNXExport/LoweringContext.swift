@@ -153,6 +153,12 @@ public struct LoweringContext {
     // MARK: Nodes
 
     /// Adds a node named `<layer>/<opType>` (made unique) with one output of the same name.
+    /// `value` rounded to `type` and widened back to float32 (two Casts).
+    public mutating func rounded(_ value: String, to type: ONNXDataType) -> String {
+        let narrow = node("Cast", [value], [.int("to", Int(type.rawValue))])
+        return node("Cast", [narrow], [.int("to", Int(ONNXDataType.float.rawValue))])
+    }
+
     public mutating func node(_ opType: String, _ inputs: [String], _ attributes: [ONNXAttribute] = []) -> String {
         graph.addNode(opType, inputs: inputs, name: "\(layer.name)/\(opType)", attributes: attributes)
     }

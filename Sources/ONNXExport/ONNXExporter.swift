@@ -91,7 +91,23 @@ public enum ONNXExporter {
                 throw .unsupportedLayer(layer: layer.name, type: layer.op.typeName)
             }
             context.begin(layer)
-            context.values[layer.name] = try lowering.lowerAny(layer.op, in: &context)
+            guard layer.precision != .float32 else {
+                context.values[layer.name] = try lowering.lowerAny(layer.op, in: &context)
+                continue
+            }
+            // A layer computing in float16/bfloat16 (a Keras mixed-precision policy) sees its inputs and gives its
+            // output rounded to that precision, as the engine (and Keras' casts) do: Cast down and back up.
+            let type: ONNXDataType = layer.precision == .float16 ? .float16 : .bfloat16
+            let saved = layer.inputs.map { ($0, context.values[$0]) }
+            for (name, value) in saved {
+                guard var value else { continue }
+                value.name = context.rounded(value.name, to: type)
+                context.values[name] = value
+            }
+            var output = try lowering.lowerAny(layer.op, in: &context)
+            for (name, value) in saved { context.values[name] = value }
+            output.name = context.rounded(output.name, to: type)
+            context.values[layer.name] = output
         }
 
         var finals: [(value: String, dimensions: [ONNXDimension])] = []
