@@ -218,6 +218,25 @@ struct OperationCase: Sendable, CustomTestStringConvertible {
                 ], parameters: [:], inputShape: [2, 4, 5]),
             afterConv("reduce_mean over H, W of conv", [layer("out", ReduceMean(axes: [1, 2]), ["conv"])]),
             afterConv(
+                "subtract of conv and its relu",
+                [layer("relu", ActivationLayer(.relu), ["conv"]), layer("out", Subtract(), ["conv", "relu"])]),
+            afterConv(
+                "average of conv and its relu",
+                [layer("relu", ActivationLayer(.relu), ["conv"]), layer("out", Average(), ["conv", "relu"])]),
+            afterConv(
+                "maximum and minimum of conv and its tanh",
+                [
+                    layer("tanh", ActivationLayer(.tanh), ["conv"]), layer("max", Maximum(), ["conv", "tanh"]),
+                    layer("out", Minimum(), ["max", "tanh"]),
+                ]),
+            afterConv(
+                "custom scale (InceptionResNetV2) of conv and its relu",
+                [
+                    layer("relu", ActivationLayer(.relu), ["conv"]),
+                    layer("out", CustomScale(scale: 0.17), ["conv", "relu"]),
+                ]),
+            afterConv("permute of conv", [layer("out", Permute(dims: [3, 1, 2]), ["conv"])]),
+            afterConv(
                 "reduce_mean over H of conv (NHWC order differs)", [layer("out", ReduceMean(axes: [1]), ["conv"])]),
             afterConv("reduce_mean over C of conv", [layer("out", ReduceMean(axes: [-1]), ["conv"])]),
             afterConv(

@@ -55,8 +55,13 @@ extension LoweringContext {
             let cube = node("Mul", [x, node("Mul", [x, x])])
             let inner = node(
                 "Mul",
-                [scalar("gelu_scale", 0.7978845608028654), node("Add", [x, node("Mul", [scalar("gelu_c", 0.044715), cube])])])
-            return node("Mul", [node("Mul", [scalar("half", 0.5), x]), node("Add", [scalar("one", 1), node("Tanh", [inner])])])
+                [
+                    scalar("gelu_scale", 0.7978845608028654),
+                    node("Add", [x, node("Mul", [scalar("gelu_c", 0.044715), cube])]),
+                ])
+            return node(
+                "Mul",
+                [node("Mul", [scalar("half", 0.5), x]), node("Add", [scalar("one", 1), node("Tanh", [inner])])])
         case .hardSilu:
             try require(opset: 14, "HardSwish is opset 14")
             return node("HardSwish", [x])
