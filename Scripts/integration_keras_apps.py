@@ -28,9 +28,13 @@ given the Keras 3 model's weights layer by layer (same names and shapes); a laye
 calibrated by tf_keras itself. Files that already exist are reused (the cache) unless --rebuild.
 
 **run** calls the tfparity binary per model and flavour: `convert`, `verify` (local checks, default tolerance),
-`verify --end-to-end --atol 1e-3 --rtol 1e-3`, and with --onnx `export --onnx` + onnxruntime when the binary has
-it. It prints `family | flavour | convert | local | end-to-end | note` and never stops at a failure; the
-results go to `CACHE/results.json`. Exit status 0 when every row passed, 1 otherwise.
+`verify --end-to-end --atol 1e-3 --rtol 1e-3`, and with --onnx `export --onnx CACHE/<family>/<flavour>.onnx
+--recording REC` then Scripts/check_onnx.py (onnx.checker full_check, onnxruntime against the recording's `output`
+at the end-to-end tolerance) run by --onnx-python / TFPARITY_ONNX_PYTHON (a Python with onnx and onnxruntime; the
+TensorFlow venv need not have them). It prints `family | flavour | convert | local | end-to-end | [onnxruntime vs
+TF |] note`, the ONNX column holding onnxruntime's max abs (and rel) error, and never stops at a failure; the
+results go to `CACHE/results.json`. Exit status 0 when every row passed (with --onnx, its ONNX check too), 1
+otherwise.
 
 **survey** reads the cached files' configs and writes what tfparity must support, per family and flavour: layer
 classes (nested models expanded), activation names, TFOpLambda/SlicingOpLambda functions with their call-argument
@@ -303,25 +307,43 @@ def verify_summary(rc, out):
         return f"exit {rc}"
 
 
-def onnx_hook(binary, model, x, rec_path, d):
-    """When `tfparity export --onnx` exists: export, run onnxruntime on the input, max error against `output`."""
+def onnx_python(args):
+    """The Python that runs Scripts/check_onnx.py: --onnx-python, TFPARITY_ONNX_PYTHON, else this one."""
+    return args.onnx_python or os.environ.get("TFPARITY_ONNX_PYTHON") or sys.executable
+
+
+def onnx_hook(binary, model, rec_path, d, flavour, python, atol, rtol):
+    """`tfparity export MODEL --onnx OUT --recording REC` (the recording's input fixes the shapes, so SAME windows
+    get explicit pads and the recording is named in the file's metadata), then Scripts/check_onnx.py with `python`
+    (it needs onnx and onnxruntime, which the TensorFlow venv need not have): onnx.checker (full_check), then
+    onnxruntime on the recording's input against its `output` at atol + rtol * |e|. check_onnx.py reads HDF5 only
+    with h5py, so the recording's inputs and `output` are handed to it as an NPZ written here (this Python has
+    h5py). Returns (passed, the table's cell, details)."""
     rc, out, err, _ = sh([binary, "export", "--help"])
     if "--onnx" not in out + err:
-        return "onnx: tfparity export has no --onnx yet"
-    try:
-        import h5py
-        import onnxruntime as ort
-    except ImportError as e:
-        return f"onnx: {e.name} is not installed"
-    path = os.path.join(d, os.path.basename(model).replace(".safetensors", ".onnx"))
-    rc, out, err, _ = sh([binary, "export", model, "--onnx", path])
+        return False, "no --onnx", "tfparity export has no --onnx yet"
+    import h5py
+
+    path = os.path.join(d, f"{flavour}.onnx")
+    rc, out, err, dt = sh([binary, "export", model, "--onnx", path, "--recording", rec_path])
     if rc != 0:
-        return f"onnx: export exit {rc}: {last_line(err)}"
-    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    y = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        return False, f"export exit {rc}", last_line(err)
+    expect = os.path.join(d, f"{flavour}.onnx-expect.npz")
     with h5py.File(rec_path, "r") as f:
-        ref = f["output"][()]
-    return f"onnx max error {float(np.abs(y - ref).max()):.3g}"
+        keys = [k for k in f.keys() if k == "input" or k == "output"]
+        arrays = {k: f[k][()] for k in keys}
+        if "input" in f and not hasattr(f["input"], "shape"):  # input/<name> for each of several inputs
+            arrays.update({f"input/{k}": v[()] for k, v in f["input"].items()})
+    np.savez(expect, **arrays)
+    rc, out, err, _ = sh([python, os.path.join(HERE, "check_onnx.py"), path, "--expect", expect,
+                          "--atol", str(atol), "--rtol", str(rtol)])
+    line = next((ln for ln in out.splitlines() if "max abs error" in ln), "")
+    if not line:
+        return False, f"check exit {rc}", last_line(err) or last_line(out)
+    abs_err = line.split("max abs error ", 1)[1].split(",", 1)[0]
+    rel_err = line.split("max rel error ", 1)[1].split(" ", 1)[0]
+    verdict = "PASS" if rc == 0 else "FAIL"
+    return rc == 0, f"{verdict} max {abs_err} (rel {rel_err})", f"export {dt:.1f}s; {line.strip()}"
 
 
 def cmd_run(args):
@@ -372,21 +394,27 @@ def cmd_run(args):
             row["end_to_end_auto"] = verify_summary(rc3, out3) if rc3 in (0, 1) else f"ERROR ({rc3}) {last_line(err3)}"
             row["passed"] = rc1 == 0 and rc2 == 0 and rc3 == 0
             if args.onnx:
-                row["note"] = onnx_hook(binary, model, np.load(os.path.join(d, "input.npy")), rec, d)
+                passed, row["onnx"], row["onnx_detail"] = onnx_hook(
+                    binary, model, rec, d, f, onnx_python(args), args.atol, args.rtol)
+                row["passed"] = row["passed"] and passed
+                if not passed:
+                    row["note"] = f"onnx: {row['onnx_detail']}"
             rows.append(row)
-            log(f"  {family} {f}: convert {row['convert']}, local {row['local']}, end-to-end {row['end_to_end']}")
+            log(f"  {family} {f}: convert {row['convert']}, local {row['local']}, end-to-end {row['end_to_end']}"
+                + (f", onnx {row['onnx']} ({row['onnx_detail']})" if "onnx" in row else ""))
     for row in rows:
         results[f"{row['family']}/{row['flavour']}"] = row
     os.makedirs(os.path.dirname(os.path.abspath(results_path)), exist_ok=True)
     with open(results_path, "w") as f:
         json.dump(results, f, indent=1)
-    print_table(rows)
+    print_table(rows, onnx=args.onnx)
     return 0 if rows and all(r.get("passed") for r in rows) else 1
 
 
-def print_table(rows):
+def print_table(rows, onnx=False):
     cols = [("family", "family"), ("flavour", "flavour"), ("convert", "convert"), ("local", "local"),
-            ("end_to_end", "end-to-end 1e-3"), ("end_to_end_auto", "end-to-end auto"), ("note", "note")]
+            ("end_to_end", "end-to-end 1e-3"), ("end_to_end_auto", "end-to-end auto")] + (
+                [("onnx", "onnxruntime vs TF")] if onnx else []) + [("note", "note")]
     w = {k: max(len(h), *(len(str(r.get(k, ""))[:90]) for r in rows)) for k, h in cols} if rows else {}
     print()
     print(" | ".join(h.ljust(w[k]) for k, h in cols))
@@ -395,7 +423,7 @@ def print_table(rows):
         print(" | ".join(str(r.get(k, ""))[:90].ljust(w[k]) for k, _ in cols))
     n = sum(1 for r in rows if r.get("passed"))
     print(f"\n{n} of {len(rows)} passed (convert, local checks at the default tolerance, end to end at 1e-3 and at "
-          "the default tolerance)")
+          "the default tolerance" + (", ONNX export in onnxruntime at the end-to-end tolerance)" if onnx else ")"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -649,7 +677,10 @@ def main(argv=None):
             p.add_argument("--atol", default=os.environ.get("TFPARITY_E2E_ATOL", "1e-3"))
             p.add_argument("--rtol", default=os.environ.get("TFPARITY_E2E_RTOL", "1e-3"))
             p.add_argument("--onnx", action="store_true",
-                           help="also export --onnx and run onnxruntime when tfparity has it")
+                           help="also export --onnx --recording and check it in onnxruntime against the recording")
+            p.add_argument("--onnx-python",
+                           help="the Python with onnx and onnxruntime that runs check_onnx.py "
+                                "(default: TFPARITY_ONNX_PYTHON, else this Python)")
         if name in ("run", "survey"):
             p.add_argument("--results", help="results JSON (default CACHE/results.json)")
         if name == "survey":

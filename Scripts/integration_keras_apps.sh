@@ -19,6 +19,8 @@
 # Environment:
 #   TFPARITY_PYTHON=/path/to/python   a Python with Scripts/requirements.txt installed (e.g. /work/venv-tf/bin/python);
 #                                      without it a venv is made in .build/integration/venv from Scripts/requirements.txt
+#   TFPARITY_ONNX_PYTHON=/path/to/python  with --onnx: the Python running Scripts/check_onnx.py (onnx, onnxruntime);
+#                                      default .build/venv-check/bin/python (Scripts/test.sh makes it), else TFPARITY_PYTHON
 #   TFPARITY_BIN=/path/to/tfparity    use this binary instead of building the release one
 #   TFPARITY_APPS=A,B                 the families (when none are given as arguments)
 #   TFPARITY_PYTHON_ONLY=1            build and record only (no swift build, convert or verify)
@@ -43,7 +45,7 @@ while (($#)); do
     --onnx) onnx="--onnx"; shift ;;
     --survey) survey=1; shift ;;
     --rebuild) rebuild="--rebuild"; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) models+=("$1"); shift ;;
   esac
 done
@@ -82,7 +84,16 @@ if [[ -z "$bin" ]]; then
 fi
 
 echo "== tfparity: $bin"
-"$py" Scripts/integration_keras_apps.py run "${sel[@]}" --flavours "$flavours" --cache "$cache" --bin "$bin" $onnx
+onnx_python=()
+if [[ -n "$onnx" ]]; then
+  opy="${TFPARITY_ONNX_PYTHON:-}"
+  [[ -z "$opy" && -x .build/venv-check/bin/python ]] && opy=".build/venv-check/bin/python"
+  opy="${opy:-$py}"
+  echo "== onnx check python: $opy ($("$opy" -c 'import onnx, onnxruntime; print("onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)' 2>/dev/null || echo "no onnx/onnxruntime"))"
+  onnx_python=(--onnx-python "$opy")
+fi
+"$py" Scripts/integration_keras_apps.py run "${sel[@]}" --flavours "$flavours" --cache "$cache" --bin "$bin" $onnx \
+  "${onnx_python[@]}"
 status=$?
 if [[ -n "$survey" ]]; then
   "$py" Scripts/integration_keras_apps.py survey "${sel[@]}" --flavours "$flavours" --cache "$cache"

@@ -150,6 +150,24 @@ public struct LoweringContext {
         graph.addInitializer("\(layer.name)/\(name)", shape: [values.count], int64s: values.map(Int64.init))
     }
 
+    /// Adds an int64 scalar (a 0-D tensor, as CumSum's axis) `<layer>/<name>`.
+    public mutating func int64Scalar(_ name: String, _ value: Int) -> String {
+        graph.addInitializer("\(layer.name)/\(name)", shape: [], int64s: [Int64(value)])
+    }
+
+    /// Adds `values` (C order over `sizes`) as a float32 constant that broadcasts along the NHWC `axes` (sorted, one
+    /// per size) of a rank-`rank` value held as `channelsFirst` says: `[1, …, size, …, 1]`, permuted to `[N, C, H, W]`
+    /// order for a channels-first image. What the normalisations and scales multiply or add per position.
+    public mutating func axisConstant(
+        _ name: String, _ values: [Float], axes: [Int], sizes: [Int], rank: Int, channelsFirst: Bool
+    ) -> String {
+        var expanded = [Int](repeating: 1, count: rank)
+        for (axis, size) in zip(axes, sizes) { expanded[axis] = size }
+        guard channelsFirst, rank == 4 else { return weight(name, shape: expanded, values) }
+        let (shape, permuted) = KernelLayout.permuted(values, shape: expanded, [0, 3, 1, 2])
+        return weight(name, shape: shape, permuted)
+    }
+
     // MARK: Nodes
 
     /// Adds a node named `<layer>/<opType>` (made unique) with one output of the same name.
@@ -161,6 +179,15 @@ public struct LoweringContext {
 
     public mutating func node(_ opType: String, _ inputs: [String], _ attributes: [ONNXAttribute] = []) -> String {
         graph.addNode(opType, inputs: inputs, name: "\(layer.name)/\(opType)", attributes: attributes)
+    }
+
+    /// Adds a node of `count` outputs named `<layer>/<opType>` (`_1`, `_2`, … after the first); returns them.
+    public mutating func nodeOutputs(
+        _ opType: String, _ inputs: [String], count: Int, _ attributes: [ONNXAttribute] = []
+    ) -> [String] {
+        let base = "\(layer.name)/\(opType)"
+        let outputs = (0..<count).map { graph.uniqueName($0 == 0 ? base : "\(base)_\($0)") }
+        return graph.addNode(opType, inputs: inputs, outputs: outputs, name: base, attributes: attributes)
     }
 
     /// Throws unless the opset is at least `needs`.

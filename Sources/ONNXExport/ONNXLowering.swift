@@ -40,13 +40,11 @@ public struct ONNXLoweringRegistry: Sendable {
         GlobalAveragePooling2DLowering.self, GlobalMaxPooling2DLowering.self, FlattenLowering.self,
         ReshapeLowering.self, AddLowering.self, MultiplyLowering.self, ConcatenateLowering.self, ReLULowering.self,
         SoftmaxLowering.self, RescalingLowering.self, IdentityLayerLowering.self, ElementwiseLowering.self,
-        ReduceMeanLowering.self, TransposeLowering.self, StridedSliceLowering.self, SubtractLowering.self,
-        MaximumLowering.self, MinimumLowering.self, AverageLowering.self, CustomScaleLowering.self,
-        LayerScaleLowering.self, PermuteLowering.self,
-        // Refused by name until written (NotYetLowered.swift).
-        NormalizationLowering.self, LayerNormalizationLowering.self, GroupNormalizationLowering.self,
-        Conv1DLowering.self, DepthwiseConv1DLowering.self, SeparableConv1DLowering.self, Conv2DTransposeLowering.self,
-        UpSampling2DLowering.self,
+        ReduceMeanLowering.self, TransposeLowering.self, StridedSliceLowering.self, NormalizationLowering.self,
+        LayerNormalizationLowering.self, GroupNormalizationLowering.self, Conv1DLowering.self,
+        DepthwiseConv1DLowering.self, SeparableConv1DLowering.self, Conv2DTransposeLowering.self,
+        UpSampling2DLowering.self, PermuteLowering.self, SubtractLowering.self, AverageLowering.self,
+        MaximumLowering.self, MinimumLowering.self, CustomScaleLowering.self, LayerScaleLowering.self,
     ]
 
     /// The registry of every lowering above.

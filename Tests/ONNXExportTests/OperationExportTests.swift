@@ -167,8 +167,160 @@ struct OperationCase: Sendable, CustomTestStringConvertible {
                 parameters: convKernel, inputShape: [2, 3, 4, 3]),
         ]
         cases += tensorOperations(conv: conv, convKernel: convKernel)
+        cases += normalizationsAndResampling(conv: conv, convKernel: convKernel)
         return cases
     }()
+
+    /// The activations, normalisations, 1-D and transposed convolutions, resampling and merging layers added with
+    /// LayerNormalization and friends.
+    static func normalizationsAndResampling(conv: Layer, convKernel: [String: Tensor]) -> [OperationCase] {
+        let image = [2, 3, 4, 3]
+        func afterConv(
+            _ name: String, _ layers: [Layer], _ parameters: [String: Tensor] = [:], inputShape: [Int] = image
+        ) -> OperationCase {
+            OperationCase(
+                name: name, layers: [conv] + layers, parameters: convKernel.merging(parameters) { a, _ in a },
+                inputShape: inputShape)
+        }
+        func layer(_ name: String, _ op: any LayerOperation, _ inputs: [String]) -> Layer {
+            Layer(name: name, op: op, inputs: inputs)
+        }
+        var cases: [OperationCase] = [
+            .geluApproximate, .hardSilu, .mish, .logSoftmax, .celu(alpha: 0.5), .hardShrink, .hardTanh, .logSigmoid,
+            .softShrink, .sparsePlus, .sparseSigmoid, .sparsemax, .squareplus, .tanhShrink,
+        ].map { convolution("conv + \($0.name)\($0.alpha.map { "(\($0))" } ?? "")", $0) }
+        cases.append(convolution("conv + gelu_approximate at opset 19 (its formula)", .geluApproximate, opset: 19))
+        cases.append(convolution("conv + celu at opset 11 (its formula)", .celu(alpha: 1), opset: 11))
+        cases += [
+            afterConv("glu of a convolution (channels-first halves)", [layer("out", ActivationLayer(.glu), ["conv"])]),
+            single("glu of [N, 6]", ActivationLayer(.glu), inputShape: [3, 6]),
+            single("sparsemax of [N, 7]", ActivationLayer(.sparsemax), inputShape: [3, 7]),
+            single("log_softmax of [N, T, C]", ActivationLayer(.logSoftmax), inputShape: [2, 3, 5]),
+            single(
+                "grouped conv, 2 groups, SAME", Conv2D(Convolution2D(kernelSize: [3, 3], padding: .same), groups: 2),
+                inputShape: [2, 5, 6, 4], ["kernel": weight([3, 3, 2, 6], seed: 80), "bias": weight([6], seed: 81)]),
+            single(
+                "conv1d SAME stride 2, 2 groups",
+                Conv1D(Convolution1D(kernelSize: 3, stride: 2, padding: .same), activation: .relu, groups: 2),
+                inputShape: [2, 9, 4], ["kernel": weight([3, 2, 6], seed: 82), "bias": weight([6], seed: 83)]),
+            single(
+                "conv1d causal dilation 2", Conv1D(Convolution1D(kernelSize: 3, padding: .causal, dilation: 2)),
+                inputShape: [2, 8, 3], ["kernel": weight([3, 3, 4], seed: 84)]),
+            single(
+                "conv1d VALID + softmax over the channels",
+                Conv1D(Convolution1D(kernelSize: 2), activation: .softmax), inputShape: [2, 6, 3],
+                ["kernel": weight([2, 3, 5], seed: 85)]),
+            single(
+                "depthwise conv1d ×2 causal",
+                DepthwiseConv1D(Convolution1D(kernelSize: 3, padding: .causal), depthMultiplier: 2),
+                inputShape: [2, 7, 3],
+                ["depthwise_kernel": weight([3, 3, 2], seed: 86), "bias": weight([6], seed: 87)]),
+            single(
+                "separable conv1d ×2 SAME stride 2 + tanh",
+                SeparableConv1D(
+                    Convolution1D(kernelSize: 3, stride: 2, padding: .same), depthMultiplier: 2, activation: .tanh),
+                inputShape: [2, 7, 3],
+                [
+                    "depthwise_kernel": weight([3, 3, 2], seed: 88), "pointwise_kernel": weight([1, 6, 4], seed: 89),
+                    "bias": weight([4], seed: 90),
+                ]),
+            single(
+                "conv2d transpose 3×3 / 2 SAME",
+                Conv2DTranspose(Convolution2D(kernelSize: [3, 3], strides: [2, 2], padding: .same)),
+                inputShape: [2, 3, 4, 3], ["kernel": weight([3, 3, 5, 3], seed: 91), "bias": weight([5], seed: 92)]),
+            single(
+                "conv2d transpose 2×2 / 3 VALID (stride above the kernel)",
+                Conv2DTranspose(Convolution2D(kernelSize: [2, 2], strides: [3, 3]), activation: .relu),
+                inputShape: [2, 3, 2, 3], ["kernel": weight([2, 2, 4, 3], seed: 93)]),
+            single(
+                "conv2d transpose 3×3 / 2 SAME, output_padding (0, 1)",
+                Conv2DTranspose(
+                    Convolution2D(kernelSize: [3, 3], strides: [2, 2], padding: .same), outputPadding: [0, 1]),
+                inputShape: [2, 3, 4, 3], ["kernel": weight([3, 3, 2, 3], seed: 94)]),
+            single(
+                "conv2d transpose 4×3 / 2 VALID, output_padding 1",
+                Conv2DTranspose(Convolution2D(kernelSize: [4, 3], strides: [2, 2]), outputPadding: [1, 1]),
+                inputShape: [2, 3, 3, 2], ["kernel": weight([4, 3, 2, 2], seed: 95)]),
+            single(
+                "conv2d transpose 3×3 dilation 2 SAME",
+                Conv2DTranspose(Convolution2D(kernelSize: [3, 3], padding: .same, dilation: [2, 2])),
+                inputShape: [2, 5, 4, 2], ["kernel": weight([3, 3, 3, 2], seed: 96)]),
+            afterConv("upsampling 2×3 nearest", [layer("out", UpSampling2D(size: [2, 3]), ["conv"])]),
+            afterConv(
+                "upsampling 2×3 bilinear",
+                [layer("out", UpSampling2D(size: [2, 3], interpolation: .bilinear), ["conv"])]),
+            afterConv("permute (2, 1, 3) of conv", [layer("out", Permute(dims: [2, 1, 3]), ["conv"])]),
+            afterConv("permute (3, 1, 2) of conv: no node", [layer("out", Permute(dims: [3, 1, 2]), ["conv"])]),
+            single("permute (2, 1) of [N, T, C]", Permute(dims: [2, 1]), inputShape: [2, 3, 4]),
+            afterConv(
+                "subtract, average, maximum, minimum of conv and the input's channel mean",
+                [
+                    layer("mean", ReduceMean(axes: [-1], keepdims: true), ["input"]),
+                    layer("sub", Subtract(), ["conv", "mean"]), layer("max", Maximum(), ["sub", "conv", "mean"]),
+                    layer("min", Minimum(), ["max", "sub"]), layer("out", Average(), ["min", "conv", "sub"]),
+                ]),
+            afterConv(
+                "custom scale 0.17 of conv and its relu",
+                [
+                    layer("relu", ActivationLayer(.relu), ["conv"]),
+                    layer("out", CustomScale(scale: 0.17), ["conv", "relu"]),
+                ]),
+            afterConv(
+                "layer scale of conv", [layer("out", LayerScale(), ["conv"])],
+                ["out/gamma": weight([4], seed: 97, in: 0.1...2)]),
+            single(
+                "normalization (adapted, per channel)", Normalization(axis: [-1]), inputShape: image,
+                ["mean": weight([3], seed: 98), "variance": weight([3], seed: 99, in: 0.1...2)]),
+            afterConv(
+                "normalization of conv (constants, per channel) inverted",
+                [
+                    layer(
+                        "out",
+                        Normalization(
+                            axis: [-1], invert: true, mean: [0.5, -0.25, 1, 0], variance: [4, 0.25, 1, 0]),
+                        ["conv"])
+                ]),
+            afterConv(
+                "normalization of conv over axes H, C (constants [3, 4])",
+                [
+                    layer(
+                        "out",
+                        Normalization(
+                            axis: [1, 3], mean: values(12, seed: 100), variance: values(12, seed: 101, in: 0.5...2),
+                            constantShape: [3, 4]), ["conv"])
+                ]),
+            single(
+                "normalization with one scalar (axis [])",
+                Normalization(axis: [], mean: [0.5], variance: [2], constantShape: []), inputShape: [2, 5]),
+            afterConv(
+                "layer normalization over the channels of conv",
+                [layer("out", LayerNormalization(axis: [-1], epsilon: 1e-3), ["conv"])],
+                ["out/gamma": weight([4], seed: 102, in: 0.5...1.5), "out/beta": weight([4], seed: 103)]),
+            afterConv(
+                "layer normalization (fused) over the channels of conv",
+                [layer("out", LayerNormalization(axis: [-1], epsilon: 1e-3, fused: true), ["conv"])],
+                ["out/gamma": weight([4], seed: 104, in: 0.5...1.5), "out/beta": weight([4], seed: 105)]),
+            afterConv(
+                "layer normalization over H, W, C without gamma",
+                [layer("out", LayerNormalization(axis: [1, 2, 3], epsilon: 1e-5), ["conv"])],
+                ["out/beta": weight([3, 4, 4], seed: 106)]),
+            single(
+                "layer normalization over axis 1 of [N, T, C]", LayerNormalization(axis: [1], epsilon: 1e-3),
+                inputShape: [2, 5, 3], ["gamma": weight([5], seed: 107, in: 0.5...1.5)]),
+            afterConv(
+                "group normalization, 2 groups, of conv", [layer("out", GroupNormalization(groups: 2), ["conv"])],
+                ["out/gamma": weight([4], seed: 108, in: 0.5...1.5), "out/beta": weight([4], seed: 109)]),
+            single(
+                "group normalization, 3 groups, of [N, T, C] without gamma and beta",
+                GroupNormalization(groups: 3, epsilon: 1e-5), inputShape: [2, 5, 6]),
+        ]
+        var resizeBefore13 = afterConv(
+            "upsampling bilinear at opset 12",
+            [layer("out", UpSampling2D(size: [2, 2], interpolation: .bilinear), ["conv"])])
+        resizeBefore13.opset = 12
+        cases.append(resizeBefore13)
+        return cases
+    }
 
     /// The TF-function operations (`identity`, `elementwise`, `reduce_mean`, `transpose`, `strided_slice`), each on
     /// an NHWC input and on a convolution's channels-first output, where their axes are remapped.

@@ -1,6 +1,6 @@
 import ParityModel
 
-/// `Average`: the inputs summed left to right (`BinaryFold`), then divided by their count, as the engine does.
+/// `Average`: the inputs summed from the left (`BinaryFold`), then `Div` by their number, as the engine averages.
 struct AverageLowering: ONNXLowering {
     static func lower(_ op: Average, in context: inout LoweringContext) -> LoweredValue {
         let sum = BinaryFold.fold("Add", in: &context)

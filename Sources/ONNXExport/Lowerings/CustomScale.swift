@@ -1,6 +1,7 @@
 import ParityModel
 
-/// `CustomScaleLayer` (InceptionResNetV2): `x + y·scale`, in that order of roundings.
+/// `CustomScale`: `x0 + x1 · scale` (the scale rounded to float32 first, as the engine multiplies), both inputs in
+/// one layout (`BinaryFold.operands(in:)`).
 struct CustomScaleLowering: ONNXLowering {
     static func lower(_ op: CustomScale, in context: inout LoweringContext) -> LoweredValue {
         let (operands, channelsFirst) = BinaryFold.operands(in: &context)

@@ -21,17 +21,22 @@ struct ReduceMeanLowering: ONNXLowering {
         let held =
             axes.count == rank
             ? nil : axes.map { context.heldAxis($0, rank: rank, channelsFirst: channelsFirst) }.sorted()
-        var inputs = [input]
-        var attributes: [ONNXAttribute] = [.int("keepdims", op.keepdims ? 1 : 0)]
-        if let held {
-            if context.opset >= 18 {
-                inputs.append(context.int64s("axes", held))
-            } else {
-                attributes.append(.ints("axes", held))
-            }
-        }
-        let y = context.node("ReduceMean", inputs, attributes)
+        let y = mean(input, heldAxes: held, keepdims: op.keepdims, in: &context)
         // Without keepdims the result has fewer than four axes, in NHWC order.
         return LoweredValue(name: y, channelsFirst: channelsFirst && op.keepdims)
+    }
+
+    /// ONNX `ReduceMean` of `x` over `heldAxes` (nil: every axis), in the form the opset has.
+    static func mean(_ x: String, heldAxes: [Int]?, keepdims: Bool, in context: inout LoweringContext) -> String {
+        var inputs = [x]
+        var attributes: [ONNXAttribute] = [.int("keepdims", keepdims ? 1 : 0)]
+        if let heldAxes {
+            if context.opset >= 18 {
+                inputs.append(context.int64s("axes", heldAxes))
+            } else {
+                attributes.append(.ints("axes", heldAxes))
+            }
+        }
+        return context.node("ReduceMean", inputs, attributes)
     }
 }

@@ -1,6 +1,6 @@
 import ParityModel
 
-/// `Subtract`: ONNX `Sub`, input by input from the left as the engine combines them (`BinaryFold.fold`).
+/// `Subtract`: ONNX `Sub` of the two inputs in one layout (`BinaryFold`).
 struct SubtractLowering: ONNXLowering {
     static func lower(_ op: Subtract, in context: inout LoweringContext) -> LoweredValue {
         BinaryFold.fold("Sub", in: &context)

@@ -8,13 +8,18 @@ import ParityModel
 /// input's layout.
 struct TransposeLowering: ONNXLowering {
     static func lower(_ op: Transpose, in context: inout LoweringContext) -> LoweredValue {
+        transpose(perm: op.perm, in: &context)
+    }
+
+    /// The current layer's input with its NHWC axes permuted by `perm` (the batch axis counts).
+    static func transpose(perm: [Int], in context: inout LoweringContext) -> LoweredValue {
         let x = context.input(0)
-        let rank = op.perm.count
+        let rank = perm.count
         let identity = Array(0..<rank)
-        let toLast = op.perm.map { context.heldAxis($0, rank: rank, channelsFirst: x.channelsFirst) }
+        let toLast = perm.map { context.heldAxis($0, rank: rank, channelsFirst: x.channelsFirst) }
         let toFirst =
             rank == 4
-            ? [0, 3, 1, 2].map { context.heldAxis(op.perm[$0], rank: rank, channelsFirst: x.channelsFirst) } : nil
+            ? [0, 3, 1, 2].map { context.heldAxis(perm[$0], rank: rank, channelsFirst: x.channelsFirst) } : nil
         if toLast == identity { return LoweredValue(name: x.name, channelsFirst: false) }
         if toFirst == identity { return LoweredValue(name: x.name, channelsFirst: true) }
         let (perm, channelsFirst) = x.channelsFirst ? (toFirst ?? toLast, toFirst != nil) : (toLast, false)

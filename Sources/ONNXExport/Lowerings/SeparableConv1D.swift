@@ -1,0 +1,20 @@
+import ParityModel
+
+/// `SeparableConv1D`: the depthwise 1-D convolution (no bias), then a 1-wide `Conv` with the pointwise kernel
+/// `[1, C·M, out]` as `[out, C·M, 1]` and the bias, then the activation.
+struct SeparableConv1DLowering: ONNXLowering {
+    static func lower(_ op: SeparableConv1D, in context: inout LoweringContext) throws(ONNXExportError)
+        -> LoweredValue
+    {
+        let middle = Convolution1DLowering.depthwise(
+            op.geometry, kernel: "depthwise_kernel", bias: nil, in: &context)
+        let pointwise = context.requiredParameter("pointwise_kernel")
+        let (shape, values) = KernelLayout.permuted(pointwise.floatValues(), shape: pointwise.shape, [2, 1, 0])
+        var inputs = [middle, context.weight("pointwise_kernel", shape: shape, values)]
+        if context.parameter("bias") != nil { inputs.append(context.weight(parameter: "bias", shape: [shape[0]])) }
+        let y = context.node(
+            "Conv", inputs,
+            [.ints("kernel_shape", [1]), .ints("strides", [1]), .ints("pads", [0, 0]), .int("group", 1)])
+        return try Convolution1DLowering.finish(y, activation: op.activation, in: &context)
+    }
+}
