@@ -4,24 +4,7 @@ import TensorCore
 /// TensorFlow's `DataType` enum (tensorflow/core/framework/types.proto), as far as a bundle needs it.
 enum TensorFlowDType {
     /// The element type tfparity reads for a `DataType` number, or nil for strings and exotic types.
-    static func dtype(_ code: Int) -> DType? {
-        switch code {
-        case 1: .float32
-        case 2: .float64
-        case 3: .int32
-        case 4: .uint8
-        case 5: .int16
-        case 6: .int8
-        case 9: .int64
-        case 10: .bool
-        case 14: .bfloat16
-        case 17: .uint16
-        case 19: .float16
-        case 22: .uint32
-        case 23: .uint64
-        default: nil
-        }
-    }
+    static func dtype(_ code: Int) -> DType? { DType(tensorFlowCode: code) }
 
     static let string = 7
 

@@ -17,24 +17,7 @@ public struct TFDataType: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     /// The element type tfparity computes with, or nil (strings, complex, quantised, resources, variants).
     /// Reference types (`float_ref`, code + 100, what `VariableV2` outputs) map to their value type.
-    public var dtype: DType? {
-        switch rawValue > 100 ? rawValue - 100 : rawValue {
-        case 1: .float32
-        case 2: .float64
-        case 3: .int32
-        case 4: .uint8
-        case 5: .int16
-        case 6: .int8
-        case 9: .int64
-        case 10: .bool
-        case 14: .bfloat16
-        case 17: .uint16
-        case 19: .float16
-        case 22: .uint32
-        case 23: .uint64
-        default: nil
-        }
-    }
+    public var dtype: DType? { DType(tensorFlowCode: rawValue > 100 ? rawValue - 100 : rawValue) }
 
     /// The name `tf.as_dtype(code).name` gives.
     public var description: String {

@@ -50,3 +50,26 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         }
     }
 }
+
+extension DType {
+    /// The element type of TensorFlow's `DataType` enum value `code` (types.proto: `DT_FLOAT = 1`, …), shared by the
+    /// checkpoint and graph readers; nil for strings, complex, quantised, resource and variant types.
+    public init?(tensorFlowCode code: Int) {
+        switch code {
+        case 1: self = .float32
+        case 2: self = .float64
+        case 3: self = .int32
+        case 4: self = .uint8
+        case 5: self = .int16
+        case 6: self = .int8
+        case 9: self = .int64
+        case 10: self = .bool
+        case 14: self = .bfloat16
+        case 17: self = .uint16
+        case 19: self = .float16
+        case 22: self = .uint32
+        case 23: self = .uint64
+        default: return nil
+        }
+    }
+}
