@@ -305,7 +305,8 @@ public struct Engine: Sendable {
             }
         var bound = prepared[index].roundingBound(operands, inputBounds: incoming, output: output, roundoff: u)
         if precision != .float32 {
-            // The output's own rounding to the layer's precision.
+            // The output's own rounding to the layer's precision (an exact result rounds too).
+            if bound.isEmpty { bound = [Float](repeating: 0, count: output.count) }
             for i in bound.indices { bound[i] += u * abs(output.values[i]) }
         }
         RoundingBound.capped(&bound)

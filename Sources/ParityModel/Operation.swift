@@ -43,7 +43,9 @@ public protocol PreparedOperation: Sendable {
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor
     /// For each element of `output` (what `apply` gave for `inputs`), the bound on the difference between two correct
     /// implementations computing with unit roundoff `roundoff`, given bounds on the inputs' own differences (nil: the
-    /// inputs are exact, recorded values). See `RoundingBound` for the rule of each kind of layer.
+    /// inputs are exact, recorded values). See `RoundingBound` for the rule of each kind of layer. Empty: the output is
+    /// exact too — every correct implementation gives these very values (a layer that only moves, picks or clips exact
+    /// values rounds nothing), so the layers it feeds need no propagation products.
     func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff: Float)
         -> [Float]
 }

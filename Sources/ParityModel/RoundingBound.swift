@@ -59,24 +59,25 @@ public enum RoundingBound {
         Float(2).squareRoot() * lambda * Float(n).squareRoot() * u
     }
 
-    /// `factor·|x| + b` element by element: what `|W|` multiplies in a dense or convolution bound.
-    static func weighted(_ x: [Float], factor: Float, plus bound: [Float]?) -> [Float] {
-        var v = [Float](repeating: 0, count: x.count)
-        x.withUnsafeBufferPointer { x in
-            v.withUnsafeMutableBufferPointer { v in
-                if let bound {
-                    bound.withUnsafeBufferPointer { b in for i in 0..<x.count { v[i] = factor * abs(x[i]) + b[i] } }
-                } else {
-                    for i in 0..<x.count { v[i] = factor * abs(x[i]) }
-                }
-            }
-        }
-        return v
+    /// `|x|`: `x` itself when no element is negative (most inputs, coming from a ReLU), else a copy without signs.
+    static func magnitudes(_ x: [Float]) -> [Float] {
+        x.contains { !($0 >= 0) } ? x.map { abs($0) } : x
+    }
+
+    /// `|x|` for a tensor.
+    static func magnitudes(_ x: FloatTensor) -> FloatTensor { FloatTensor(shape: x.shape, values: magnitudes(x.values)) }
+
+    /// `v[i] *= factor`: the dot-product factor applied to `|W|·|x|` after the product (one pass over the output
+    /// instead of a scaled copy of the input).
+    static func scale(_ v: inout [Float], by factor: Float) {
+        v.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= factor } }
     }
 
     /// `bound[i] = slope · bound[i] + ulps·u·|y[i]|`.
     static func activate(_ bound: inout [Float], _ activation: Activation, output y: [Float], roundoff u: Float) {
         let slope = activation.largestSlope
+        // `u·|y|` even for the exact functions: fused into a dense or convolution it stands for the bias add's own
+        // rounding, which the dot product's bound does not cover.
         let ulps = activation.isPiecewiseLinear ? 1 : elementaryFunctionUlps
         let tail = ulps * u * activation.negativeTailScale
         for i in bound.indices { bound[i] = slope * bound[i] + ulps * u * abs(y[i]) + (y[i] < 0 ? tail : 0) }
@@ -118,6 +119,15 @@ extension Activation {
         case .gelu, .geluApproximate: 4
         case .celu(let alpha): abs(alpha)
         default: 0
+        }
+    }
+
+    /// Functions that round nothing: each result is one of the input, a constant or a clip bound (`max(x, 0)`,
+    /// `min(max(x, 0), 6)`, `x` or `0`), the same in every correct implementation.
+    var isExact: Bool {
+        switch self {
+        case .linear, .relu, .relu6, .hardTanh, .hardShrink: true
+        default: false
         }
     }
 
@@ -272,11 +282,12 @@ extension RoundingBound {
 }
 
 extension PreparedOperation {
-    /// Layers that only move or pick values: the inputs' bounds moved the same way (the kernel applied to them).
+    /// Layers that only move or pick values: the inputs' bounds moved the same way (the kernel applied to them); exact
+    /// inputs give an exact output (empty).
     public func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff: Float)
         -> [Float]
     {
-        guard let inputBounds else { return [Float](repeating: 0, count: output.count) }
+        guard let inputBounds else { return [] }
         let bounds = zip(inputs, inputBounds).map { FloatTensor(shape: $0.shape, values: $1) }
         return apply(bounds, outputShape: output.shape).values
     }

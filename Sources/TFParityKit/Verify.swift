@@ -172,7 +172,7 @@ public enum Verifier {
                 comparison: auto
                     ? Comparison(
                         actual: actual.values, expected: expected.values,
-                        bound: computed.bound.isEmpty ? [Float](repeating: 0, count: actual.count) : computed.bound)
+                        bound: computed.bound)
                     : Comparison(actual: actual.values, expected: expected.values, tolerance: options.tolerance))
             if key.hasSuffix("/post_bn"), let bn = model.layer(named: layer)?.batchNormalization {
                 result.perChannelMaxAbsError = perChannelMaxAbsError(actual, expected, axis: bn.axis)

@@ -50,6 +50,7 @@ extension OutputFormat: ExpressibleByArgument {}
 func runReportingErrors(paths: CommandPaths? = nil, _ body: () throws -> Void) throws {
     _ = Terminal.interruptHandlers
     HDF5Probe.install()
+    Memory.keepFreedMemory()
     do {
         try paths?.checkInputs()
         try body()

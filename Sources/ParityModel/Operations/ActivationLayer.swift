@@ -27,6 +27,8 @@ public struct ActivationLayer: LayerOperation {
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
+            // An exact function of exact values is exact.
+            if inputBounds == nil, activation.isExact { return [] }
             var bound = inputBounds?[0] ?? [Float](repeating: 0, count: output.count)
             activation.roundingBound(
                 &bound, output: output.values, lastDimension: inputs[0].lastDimension, roundoff: u)

@@ -89,11 +89,11 @@ public struct Conv2D: LayerOperation {
             let x = inputs[0]
             let factor = RoundingBound.dotProductFactor(
                 terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
-            let v = FloatTensor(shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: nil))
             var bound = ImageKernels.conv2D(
-                v, kernels: absolute.map(\.matrix), kernelShape: kernelShape, geometry: geometry,
-                outputShape: output.shape
+                RoundingBound.magnitudes(x), kernels: absolute.map(\.matrix), kernelShape: kernelShape,
+                geometry: geometry, outputShape: output.shape
             ).values
+            RoundingBound.scale(&bound, by: factor)
             if let incoming = inputBounds?[0] {
                 RoundingBound.addRootSumSquare(
                     &bound,
@@ -137,11 +137,11 @@ public struct Conv2D: LayerOperation {
             let x = inputs[0]
             let factor = RoundingBound.dotProductFactor(
                 terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
-            let v = FloatTensor(shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: nil))
             var bound = ImageKernels.groupedConv2D(
-                v, kernel: kernel.map { abs($0) }, kernelShape: kernelShape, groups: groups, geometry: geometry,
-                outputShape: output.shape
+                RoundingBound.magnitudes(x), kernel: kernel.map { abs($0) }, kernelShape: kernelShape,
+                groups: groups, geometry: geometry, outputShape: output.shape
             ).values
+            RoundingBound.scale(&bound, by: factor)
             if let incoming = inputBounds?[0] {
                 RoundingBound.addRootSumSquare(
                     &bound,

@@ -51,8 +51,8 @@ public struct Dense: LayerOperation {
             let x = inputs[0]
             let factor = RoundingBound.dotProductFactor(terms: kernel.inner, roundoff: u)
             let rows = x.count / kernel.inner
-            var bound = Kernels.matmul(
-                RoundingBound.weighted(x.values, factor: factor, plus: nil), rows: rows, absolute.matrix)
+            var bound = Kernels.matmul(RoundingBound.magnitudes(x.values), rows: rows, absolute.matrix)
+            RoundingBound.scale(&bound, by: factor)
             if let incoming = inputBounds?[0] {
                 RoundingBound.addRootSumSquare(
                     &bound, Kernels.matmul(RoundingBound.squares(incoming), rows: rows, absolute.squared))

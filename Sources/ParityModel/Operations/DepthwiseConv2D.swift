@@ -55,10 +55,11 @@ public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
         /// The bound of the convolution alone (no bias, no activation).
         func linearBound(_ x: FloatTensor, inputBound: [Float]?, outputShape: [Int], roundoff u: Float) -> [Float] {
             let factor = RoundingBound.dotProductFactor(terms: kernelShape[0] * kernelShape[1], roundoff: u)
-            let v = FloatTensor(shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: nil))
             var bound = ImageKernels.depthwiseConv2D(
-                v, kernel: kernel.map { abs($0) }, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape
+                RoundingBound.magnitudes(x), kernel: kernel.map { abs($0) }, kernelShape: kernelShape,
+                geometry: geometry, outputShape: outputShape
             ).values
+            RoundingBound.scale(&bound, by: factor)
             if let inputBound {
                 RoundingBound.addRootSumSquare(
                     &bound,

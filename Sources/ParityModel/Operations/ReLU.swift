@@ -33,13 +33,17 @@ public struct ReLU: LayerOperation {
     struct Prepared: PreparedOperation {
         let relu: ReLU
 
-        /// Piecewise linear: its largest slope times the incoming bound, plus `u·|y|` for the clip and slope product.
+        /// Piecewise linear: its largest slope times the incoming bound, plus `u·|y|` for the slope's product (a clip rounds
+        /// nothing).
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
+            // Without a negative slope it only clips (exact); the slope's product rounds.
+            if inputBounds == nil, relu.negativeSlope == 0 { return [] }
             let slope = max(1, abs(relu.negativeSlope))
+            let own = relu.negativeSlope == 0 ? 0 : u
             let incoming = inputBounds?[0]
-            return output.values.indices.map { i in slope * (incoming?[i] ?? 0) + u * abs(output.values[i]) }
+            return output.values.indices.map { i in slope * (incoming?[i] ?? 0) + own * abs(output.values[i]) }
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {

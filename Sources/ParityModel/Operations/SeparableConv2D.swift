@@ -70,8 +70,8 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
                 inputs[0], inputBound: inputBounds?[0], outputShape: shape, roundoff: u)
             let factor = RoundingBound.dotProductFactor(terms: pointwise.inner, roundoff: u)
             let rows = middle.count / pointwise.inner
-            var bound = Kernels.matmul(
-                RoundingBound.weighted(middle.values, factor: factor, plus: nil), rows: rows, absolutePointwise.matrix)
+            var bound = Kernels.matmul(RoundingBound.magnitudes(middle.values), rows: rows, absolutePointwise.matrix)
+            RoundingBound.scale(&bound, by: factor)
             RoundingBound.addRootSumSquare(
                 &bound, Kernels.matmul(RoundingBound.squares(middleBound), rows: rows, absolutePointwise.squared))
             if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
