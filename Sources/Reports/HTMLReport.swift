@@ -127,7 +127,9 @@ extension Rendering {
             rows: report.results.map {
                 (checkLabel($0), $0.comparison.maxToleranceRatio, $0.passed)
             },
-            threshold: 1, thresholdLabel: "tolerance", axisLabel: "max |error| / (atol + rtol·|expected|), log scale")
+            threshold: 1, thresholdLabel: "tolerance",
+            axisLabel: report.rule == .auto
+                ? "max |error| / (rounding bound + floor), log scale" : "max |error| / (atol + rtol·|expected|), log scale")
 
         let depth = Dictionary(report.layerOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         let endToEnd = report.results.filter { $0.stage == .endToEnd }
@@ -143,7 +145,12 @@ extension Rendering {
             marked: report.firstDivergence.flatMap { first in
                 depth[first.layer].map { ($0, "first divergence: \(first.layer)") }
             },
-            threshold: report.tolerance.atol, yLabel: "max |error| (log)")
+            allowances: alongDepth.compactMap { r in
+                depth[r.layer].map { (x: $0, value: r.comparison.maxAllowance) }
+            },
+            allowanceLabel: report.rule == .auto
+                ? "largest float32 rounding bound in the check" : "largest atol + rtol·|expected| in the check",
+            yLabel: "max |error| (log)")
 
         body += "<h2>Checks</h2>"
         body += htmlTable(

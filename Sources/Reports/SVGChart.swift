@@ -82,10 +82,11 @@ struct SVGChart {
         return svg + "</svg>"
     }
 
-    /// Values against position (depth) on a log y axis, with an optional marked position.
+    /// Values against position (depth) on a log y axis, with an optional marked position, and beside them what the
+    /// rule allowed at each position (`allowances`, a dashed line in the failure colour).
     static func depthPlot(
         points: [(x: Int, value: Double, passed: Bool, label: String)], xCount: Int, marked: (x: Int, label: String)?,
-        threshold: Double, yLabel: String
+        allowances: [(x: Int, value: Double)], allowanceLabel: String, yLabel: String
     ) -> String {
         let width = 820.0
         let height = 300.0
@@ -95,7 +96,7 @@ struct SVGChart {
         let bottom = 50.0
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
-        let scale = LogScale(points.map(\.value), include: [threshold])
+        let scale = LogScale(points.map(\.value) + allowances.map(\.value), include: [])
         func px(_ i: Int) -> Double { left + (xCount <= 1 ? 0.5 : Double(i) / Double(xCount - 1)) * plotWidth }
         func py(_ v: Double) -> Double { top + (1 - scale.fraction(v)) * plotHeight }
         var svg =
@@ -108,9 +109,14 @@ struct SVGChart {
             svg +=
                 "<text x=\"\(number(left - 6))\" y=\"\(number(y + 4))\" font-size=\"11\" text-anchor=\"end\">1e\(Int(decade))</text>"
         }
-        let ty = py(threshold)
-        svg +=
-            "<line x1=\"\(number(left))\" y1=\"\(number(ty))\" x2=\"\(number(width - right))\" y2=\"\(number(ty))\" stroke=\"\(fail)\" stroke-dasharray=\"4 3\"/>"
+        let bound = allowances.sorted { $0.x < $1.x }.filter { $0.value > 0 && $0.value.isFinite }
+        if !bound.isEmpty {
+            let path = bound.map { "\(number(px($0.x))),\(number(py($0.value)))" }.joined(separator: " ")
+            svg +=
+                "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(fail)\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\"><title>\(escape(allowanceLabel))</title></polyline>"
+            svg +=
+                "<text x=\"\(number(width - right))\" y=\"\(number(top - 12))\" font-size=\"11\" text-anchor=\"end\" fill=\"\(fail)\">- - \(escape(allowanceLabel))</text>"
+        }
         if let marked {
             let x = px(marked.x)
             svg +=

@@ -36,6 +36,9 @@ public struct Comparison: Sendable, Equatable {
     /// rounding bound plus its floor): above 1 fails. Infinite when the allowance is 0 and a value differs, or when a
     /// value is not finite.
     public var maxToleranceRatio: Double
+    /// The largest allowance over the elements finite on both sides (`atol + rtol * |expected|`, or the bound plus its
+    /// floor): the scale of what the rule allows, drawn beside the errors in the HTML report's error-against-depth plot.
+    public var maxAllowance = 0.0
     /// The median of that ratio over the finite elements (from a histogram of 8 bins per octave, over an evenly spaced
     /// sample of up to 2¹⁶ of them: within 9 %).
     public var medianToleranceRatio: Double {
@@ -133,7 +136,7 @@ public struct Comparison: Sendable, Equatable {
         var histogram = RatioHistogram()
         // Locals, not stored properties, in the loop: the compiler keeps them in registers.
         var (mismatches, nonFinite, uninformative) = (0, 0, 0)
-        var (maxAbs, maxRel, maxRatio) = (0.0, 0.0, 0.0)
+        var (maxAbs, maxRel, maxRatio, maxAllowed) = (0.0, 0.0, 0.0, 0.0)
         var first: (index: Int, actual: Double, expected: Double)?
         let hasBound = bound.map { !$0.isEmpty } ?? false
         let fixed = bound == nil
@@ -165,6 +168,7 @@ public struct Comparison: Sendable, Equatable {
                             let allowed = allowance(i, magnitude)
                             if !fixed, allowed >= typical, typical > 0 { uninformative += 1 }
                             if error > maxAbs { maxAbs = error }
+                            if allowed > maxAllowed { maxAllowed = allowed }
                             if error > maxRel * magnitude, e != 0 { maxRel = max(maxRel, error / magnitude) }
                             if error > maxRatio * allowed, error > 0 {
                                 maxRatio = max(maxRatio, allowed > 0 ? error / allowed : .infinity)
@@ -183,7 +187,7 @@ public struct Comparison: Sendable, Equatable {
                     // finite goes through `compareOne` instead.
                     typealias Lanes = SIMD8<Double>
                     let width = Lanes.scalarCount
-                    var (blockAbs, blockRel, blockRatio) = (Lanes(), Lanes(), Lanes())
+                    var (blockAbs, blockRel, blockRatio, blockAllowed) = (Lanes(), Lanes(), Lanes(), Lanes())
                     var blockUninformative = SIMD8<Int64>()
                     let countsUninformative = !fixed && typical > 0
                     let (typicalLanes, floorLanes) = (Lanes(repeating: typical), Lanes(repeating: floor))
@@ -214,6 +218,7 @@ public struct Comparison: Sendable, Equatable {
                         blockAbs.replace(with: error, where: error .> blockAbs)
                         blockRel.replace(with: relative, where: relative .> blockRel)
                         blockRatio.replace(with: ratio, where: ratio .> blockRatio)
+                        blockAllowed.replace(with: allowed, where: allowed .> blockAllowed)
                         if countsUninformative {
                             blockUninformative &+= SIMD8<Int64>().replacing(with: 1, where: allowed .>= typicalLanes)
                         }
@@ -226,6 +231,7 @@ public struct Comparison: Sendable, Equatable {
                     maxAbs = max(maxAbs, blockAbs.max())
                     maxRel = max(maxRel, blockRel.max())
                     maxRatio = max(maxRatio, blockRatio.max())
+                    maxAllowed = max(maxAllowed, blockAllowed.max())
                     uninformative += Int(blockUninformative.wrappedSum())
                 }
             }
@@ -236,6 +242,7 @@ public struct Comparison: Sendable, Equatable {
         maxAbsError = maxAbs
         maxRelError = maxRel
         maxToleranceRatio = maxRatio
+        maxAllowance = maxAllowed
         firstMismatch = first
         ratioHistogram = histogram
     }
@@ -270,6 +277,7 @@ private final class ComparisonParts: @unchecked Sendable {
             total.maxAbsError = max(total.maxAbsError, part.maxAbsError)
             total.maxRelError = max(total.maxRelError, part.maxRelError)
             total.maxToleranceRatio = max(total.maxToleranceRatio, part.maxToleranceRatio)
+            total.maxAllowance = max(total.maxAllowance, part.maxAllowance)
             total.ratioHistogram.merge(part.ratioHistogram)
             total.uninformative += part.uninformative
             if total.firstMismatch == nil { total.firstMismatch = part.firstMismatch }
