@@ -120,6 +120,23 @@ final class XMLTree: NSObject, XMLParserDelegate {
         #expect(tree.error == nil, "the report is well-formed markup")
     }
 
+    /// The error-against-depth plot draws what the rule allowed beside the errors: a dashed polyline with a point per
+    /// end-to-end check, each at or above that check's largest error (every check passes on the seed).
+    @Test func depthPlotDrawsTheBound() throws {
+        let report = try Self.report("seed/recording.npz", endToEnd: true)
+        let html = Rendering.html(report)
+        #expect(html.contains("largest float32 rounding bound in the check"))
+        let endToEnd = report.results.filter { $0.stage == .endToEnd }
+        #expect(!endToEnd.isEmpty)
+        for result in endToEnd {
+            #expect(result.comparison.maxAllowance > 0, "\(result.tensor)")
+            #expect(result.comparison.maxAllowance >= result.comparison.maxAbsError, "\(result.tensor)")
+        }
+        let tree = XMLTree.parse(html.replacingOccurrences(of: "<!DOCTYPE html>\n", with: ""))
+        let dashed = tree.elements.filter { $0.name == "polyline" && $0.attributes["stroke-dasharray"] != nil }
+        #expect(dashed.count == 1)
+    }
+
     @Test func xmlCheckerRejectsMalformedMarkup() {
         #expect(XMLTree.parse("<a><b></a>").error != nil)
         #expect(XMLTree.parse("<a><b/></a>").error == nil)
