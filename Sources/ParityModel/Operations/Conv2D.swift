@@ -86,25 +86,15 @@ public struct Conv2D: LayerOperation {
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
-            let x = inputs[0]
-            let factor = RoundingBound.dotProductFactor(
-                terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
-            let v = FloatTensor(shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: nil))
-            var bound = ImageKernels.conv2D(
-                v, kernels: absolute.map(\.matrix), kernelShape: kernelShape, geometry: geometry,
-                outputShape: output.shape
-            ).values
-            if let incoming = inputBounds?[0] {
-                RoundingBound.addRootSumSquare(
-                    &bound,
-                    ImageKernels.conv2D(
-                        FloatTensor(shape: x.shape, values: RoundingBound.squares(incoming)),
-                        kernels: absolute.map(\.squared), kernelShape: kernelShape, geometry: geometry,
-                        outputShape: output.shape
-                    ).values)
+            var bound = Convolution2D.linearBound(
+                inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
+                roundoff: u
+            ) { v, squared in
+                ImageKernels.conv2D(
+                    v, kernels: absolute.map { squared ? $0.squared : $0.matrix }, kernelShape: kernelShape,
+                    geometry: geometry, outputShape: output.shape)
             }
-            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
-            activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
+            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
             return bound
         }
 
@@ -134,25 +124,15 @@ public struct Conv2D: LayerOperation {
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
-            let x = inputs[0]
-            let factor = RoundingBound.dotProductFactor(
-                terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
-            let v = FloatTensor(shape: x.shape, values: RoundingBound.weighted(x.values, factor: factor, plus: nil))
-            var bound = ImageKernels.groupedConv2D(
-                v, kernel: kernel.map { abs($0) }, kernelShape: kernelShape, groups: groups, geometry: geometry,
-                outputShape: output.shape
-            ).values
-            if let incoming = inputBounds?[0] {
-                RoundingBound.addRootSumSquare(
-                    &bound,
-                    ImageKernels.groupedConv2D(
-                        FloatTensor(shape: x.shape, values: RoundingBound.squares(incoming)),
-                        kernel: kernel.map { $0 * $0 }, kernelShape: kernelShape, groups: groups, geometry: geometry,
-                        outputShape: output.shape
-                    ).values)
+            var bound = Convolution2D.linearBound(
+                inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
+                roundoff: u
+            ) { v, squared in
+                ImageKernels.groupedConv2D(
+                    v, kernel: kernel.map { squared ? $0 * $0 : abs($0) }, kernelShape: kernelShape, groups: groups,
+                    geometry: geometry, outputShape: output.shape)
             }
-            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
-            activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
+            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
             return bound
         }
 
