@@ -125,6 +125,27 @@ public struct Pooling2D: Sendable, Equatable, Codable {
     }
 }
 
+/// What the plain convolutions (`Conv2D`, `Conv1D`) share: their window, activation and `groups` as flat attributes;
+/// a record without `groups` means 1.
+public protocol GroupedConvolutionOperation: LayerOperation {
+    associatedtype Geometry: Codable
+    var geometry: Geometry { get }
+    var activation: Activation { get }
+    var groups: Int { get }
+    init(_ geometry: Geometry, activation: Activation, groups: Int)
+}
+
+enum GroupedConvolutionCodingKeys: String, CodingKey { case activation, groups }
+
+extension GroupedConvolutionOperation {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: GroupedConvolutionCodingKeys.self)
+        self.init(
+            try Geometry(from: decoder), activation: try container.decode(Activation.self, forKey: .activation),
+            groups: try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1)
+    }
+}
+
 /// What the depthwise convolutions (`DepthwiseConv2D`, `SeparableConv2D` and their 1-D forms) share: their window,
 /// `depth_multiplier` and activation as flat attributes, and (2-D; the 1-D forms validate as their planar forms) the
 /// validation of those.

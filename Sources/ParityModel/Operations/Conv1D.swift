@@ -1,6 +1,6 @@
 /// `y = activation(conv1d(x, kernel) + bias)` over `[N, L, C]` input; `kernel` is `[k, in / groups, out]`, `bias`
 /// optional, `padding` valid, same or causal; grouped as `Conv2D` is.
-public struct Conv1D: Convolution1DOperation {
+public struct Conv1D: Convolution1DOperation, GroupedConvolutionOperation {
     public static let typeName = "conv1d"
     public static let kernels: Set<String> = ["kernel"]
     public var geometry: Convolution1D
@@ -30,18 +30,9 @@ public struct Conv1D: Convolution1DOperation {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case activation, groups }
-
-    public init(from decoder: any Decoder) throws {
-        geometry = try Convolution1D(from: decoder)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        activation = try container.decode(Activation.self, forKey: .activation)
-        groups = try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1
-    }
-
     public func encode(to encoder: any Encoder) throws {
         try geometry.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
+        var container = encoder.container(keyedBy: GroupedConvolutionCodingKeys.self)
         try container.encode(activation, forKey: .activation)
         try container.encode(groups, forKey: .groups)
     }

@@ -1,7 +1,7 @@
 /// `y = activation(conv2d(x, kernel) + bias)` over NHWC input; `kernel` is `[kh, kw, in / groups, out]`, `bias`
 /// optional. With `groups` above 1 (Keras' grouped convolution, as RegNet uses), the input and output channels are
 /// split in `groups` runs and run `g` of outputs reads only run `g` of inputs. A model file without `groups` means 1.
-public struct Conv2D: LayerOperation {
+public struct Conv2D: GroupedConvolutionOperation {
     public static let typeName = "conv2d"
     public var geometry: Convolution2D
     public var activation: Activation
@@ -146,19 +146,10 @@ public struct Conv2D: LayerOperation {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case activation, groups }
-
-    public init(from decoder: any Decoder) throws {
-        geometry = try Convolution2D(from: decoder)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        activation = try container.decode(Activation.self, forKey: .activation)
-        groups = try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1
-    }
-
     /// `groups` is written only when it is not 1, so ungrouped layers keep the record they always had.
     public func encode(to encoder: any Encoder) throws {
         try geometry.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
+        var container = encoder.container(keyedBy: GroupedConvolutionCodingKeys.self)
         try container.encode(activation, forKey: .activation)
         if groups != 1 { try container.encode(groups, forKey: .groups) }
     }
