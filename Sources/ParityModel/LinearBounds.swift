@@ -1,4 +1,4 @@
-/// The parts the linear layers' rounding bounds share (`RoundingBound` states each rule).
+// The parts the linear layers' rounding bounds share (`RoundingBound` states each rule).
 
 extension Convolution2D {
     /// The bound of a convolution of `terms`-term dot products, before bias and activation:
@@ -27,7 +27,8 @@ extension AbsoluteMatrix {
         let factor = RoundingBound.dotProductFactor(terms: absolute.inner, roundoff: u)
         var bound = Kernels.matmul(RoundingBound.weighted(x, factor: factor, plus: nil), rows: rows, absolute)
         if let inputBound {
-            RoundingBound.addRootSumSquare(&bound, Kernels.matmul(RoundingBound.squares(inputBound), rows: rows, squared))
+            RoundingBound.addRootSumSquare(
+                &bound, Kernels.matmul(RoundingBound.squares(inputBound), rows: rows, squared))
         }
         return bound
     }

@@ -46,10 +46,13 @@ extension PreparedOperation {
         _ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, average: Bool, windowSize: Int,
         roundoff u: Float
     ) -> [Float] {
-        let moved = inputBounds.map { apply(zip(inputs, $0).map { FloatTensor(shape: $0.shape, values: $1) }, outputShape: output.shape).values }
+        let moved = inputBounds.map {
+            apply(zip(inputs, $0).map { FloatTensor(shape: $0.shape, values: $1) }, outputShape: output.shape).values
+        }
         guard average else { return moved ?? [Float](repeating: 0, count: output.count) }
         let x = inputs[0]
-        let magnitude = apply([FloatTensor(shape: x.shape, values: x.values.map { abs($0) })], outputShape: output.shape)
+        let magnitude = apply(
+            [FloatTensor(shape: x.shape, values: x.values.map { abs($0) })], outputShape: output.shape)
         let factor = RoundingBound.lambda * Float(windowSize).squareRoot() * u
         return magnitude.values.indices.map { i in (moved?[i] ?? 0) + factor * magnitude.values[i] }
     }
