@@ -121,7 +121,7 @@ public enum SourceDetection {
     }
 }
 
-/// A format whose reader opens a path and reads its tensors by name: a tensor source as it is.
+/// The reader of a file format that opens a path and reads tensors by name: all a `TensorFileSource` needs.
 protocol TensorFile {
     init(path: String) throws
     var names: [String] { get }
