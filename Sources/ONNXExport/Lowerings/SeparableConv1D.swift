@@ -8,9 +8,7 @@ struct SeparableConv1DLowering: ONNXLowering {
     {
         let middle = Convolution1DLowering.depthwise(
             op.geometry, kernel: "depthwise_kernel", bias: nil, in: &context)
-        let pointwise = context.requiredParameter("pointwise_kernel")
-        let (shape, values) = KernelLayout.permuted(pointwise.floatValues(), shape: pointwise.shape, [2, 1, 0])
-        let y = SeparableConv2DLowering.pointwiseConv(middle, kernel: shape, values, spatialAxes: 1, in: &context)
+        let y = SeparableConv2DLowering.pointwiseConv(middle, in: &context)
         return try Convolution1DLowering.finish(y, activation: op.activation, in: &context)
     }
 }
