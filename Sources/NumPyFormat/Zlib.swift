@@ -26,13 +26,35 @@ struct InflateFailure: Error, Equatable {
     var message: String
 }
 
-/// One raw deflate stream being inflated, owning its zlib state.
-///
-/// Wraps zlib's `inflateInit2` (through `tfp_inflateInit2`, windowBits -15: no zlib or gzip wrapper, as in
-/// zip), `inflate` and `inflateEnd`, which `deinit` calls. The `z_stream` lives at a fixed heap address
-/// because zlib keeps a pointer back to it.
+/// A zlib `z_stream` set up to inflate raw deflate, and its one owner: `init` calls zlib's `inflateInit2` (through
+/// `tfp_inflateInit2`, windowBits -15: no zlib or gzip wrapper, as in zip), `deinit` calls `inflateEnd`. The
+/// `z_stream` lives at a fixed heap address because zlib keeps a pointer back to it.
+final class RawInflateState {
+    let stream: UnsafeMutablePointer<z_stream>
+
+    init() throws(InflateFailure) {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let status = tfp_inflateInit2(stream, -15)
+        guard status == Z_OK else {
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+            throw InflateFailure(message: "zlib inflateInit2 failed with status \(status)")
+        }
+        self.stream = stream
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+}
+
+/// One raw deflate stream being inflated whole, its zlib state in a `RawInflateState`; wraps zlib's `inflate`.
 final class RawInflater {
-    private let stream: UnsafeMutablePointer<z_stream>
+    private let state: RawInflateState
+    private var stream: UnsafeMutablePointer<z_stream> { state.stream }
     private let input: UnsafeMutableBufferPointer<UInt8>
     /// How much of `input` has been handed to zlib.
     private var inputFed = 0
@@ -46,25 +68,12 @@ final class RawInflater {
 
     /// Starts inflating a copy of `compressed`; calls zlib's `inflateInit2`.
     init(compressed: ArraySlice<UInt8>) throws(InflateFailure) {
+        state = try RawInflateState()
         input = .allocate(capacity: compressed.count)
         _ = input.initialize(from: compressed)
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let status = tfp_inflateInit2(stream, -15)
-        guard status == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            input.deallocate()
-            throw InflateFailure(message: "zlib inflateInit2 failed with status \(status)")
-        }
     }
 
-    deinit {
-        inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
-        input.deallocate()
-    }
+    deinit { input.deallocate() }
 
     /// Compressed bytes zlib has not consumed; after the end of the stream, these follow it.
     var unconsumedInputCount: Int { Int(stream.pointee.avail_in) + (input.count - inputFed) }
@@ -115,31 +124,20 @@ final class RawInflater {
 /// to is handed on in blocks of at most `blockSize` bytes, so a member of any size is inflated in the memory of one
 /// input block and one output block.
 ///
-/// Wraps zlib's `inflateInit2` (windowBits -15, as zip stores deflate), `inflate` and `inflateEnd` (in `deinit`).
+/// Its zlib state is a `RawInflateState`; wraps zlib's `inflate`.
 final class InflateStream {
-    private let stream: UnsafeMutablePointer<z_stream>
+    private let state: RawInflateState
+    private var stream: UnsafeMutablePointer<z_stream> { state.stream }
     private let output: UnsafeMutableRawBufferPointer
     /// True once zlib has reported the end of the deflate stream.
     private(set) var isFinished = false
 
     init(blockSize: Int = 1 << 20) throws(InflateFailure) {
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let status = tfp_inflateInit2(stream, -15)
-        guard status == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw InflateFailure(message: "zlib inflateInit2 failed with status \(status)")
-        }
+        state = try RawInflateState()
         output = .allocate(byteCount: blockSize, alignment: 16)
     }
 
-    deinit {
-        inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
-        output.deallocate()
-    }
+    deinit { output.deallocate() }
 
     /// Inflates all of `input` (or up to the end of the stream), calling `sink` with each block produced; `sink` may
     /// throw to stop (a member that inflates to more than it should). Returns how many bytes of `input` follow the

@@ -1,30 +1,11 @@
+import ParityModel
+
 /// Weights rearranged at export time from TensorFlow's layouts to ONNX's.
 enum KernelLayout {
     /// `values` (C order, of `shape`) with its axes permuted: result axis `k` is source axis `permutation[k]`.
     static func permuted(_ values: [Float], shape: [Int], _ permutation: [Int]) -> (shape: [Int], values: [Float]) {
-        precondition(permutation.sorted() == Array(shape.indices), "permutation \(permutation) of \(shape)")
-        let rank = shape.count
-        var sourceStrides = [Int](repeating: 1, count: rank)
-        for k in stride(from: rank - 2, through: 0, by: -1) { sourceStrides[k] = sourceStrides[k + 1] * shape[k + 1] }
-        let outShape = permutation.map { shape[$0] }
-        let strides = permutation.map { sourceStrides[$0] }
-        var out = [Float](repeating: 0, count: values.count)
-        guard !values.isEmpty else { return (outShape, out) }
-        var index = [Int](repeating: 0, count: rank)
-        var source = 0
-        for i in 0..<out.count {
-            out[i] = values[source]
-            var k = rank - 1
-            while k >= 0 {
-                index[k] += 1
-                source += strides[k]
-                if index[k] < outShape[k] { break }
-                source -= strides[k] * outShape[k]
-                index[k] = 0
-                k -= 1
-            }
-        }
-        return (outShape, out)
+        let permuted = FloatTensor(shape: shape, values: values).transposed(permutation)
+        return (permuted.shape, permuted.values)
     }
 
     /// A convolution kernel `[kh, kw, in, out]` (HWIO) as ONNX's `[out, in, kh, kw]` (OIHW).

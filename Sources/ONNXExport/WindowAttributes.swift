@@ -35,4 +35,9 @@ enum WindowAttributes {
         let total = max((output - 1) * stride + (kernel - 1) * dilation + 1 - input, 0)
         return (total / 2, total - total / 2)
     }
+
+    /// The attributes of a pooling window (`AveragePool`, `MaxPool`) over an input of shape `input`.
+    static func make(pooling: Pooling2D, input: ValueShape) -> [ONNXAttribute] {
+        make(kernel: pooling.poolSize, strides: pooling.strides, dilation: nil, padding: pooling.padding, input: input)
+    }
 }

@@ -35,21 +35,21 @@ extension ONNXGraph: ProtobufMessage {
     }
 
     public var encodedSize: Int {
-        var size = nodes.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.node, $1) }
+        var size = ProtobufWriter.messagesFieldSize(Field.node, nodes)
         size += ProtobufWriter.stringFieldSize(Field.name, name)
-        size += initializers.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.initializer, $1) }
-        size += inputs.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.input, $1) }
-        size += outputs.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.output, $1) }
-        size += valueInfo.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.valueInfo, $1) }
+        size += ProtobufWriter.messagesFieldSize(Field.initializer, initializers)
+        size += ProtobufWriter.messagesFieldSize(Field.input, inputs)
+        size += ProtobufWriter.messagesFieldSize(Field.output, outputs)
+        size += ProtobufWriter.messagesFieldSize(Field.valueInfo, valueInfo)
         return size
     }
 
     public func encode(into writer: inout ProtobufWriter) {
-        for node in nodes { writer.writeMessage(Field.node, node) }
+        writer.writeMessages(Field.node, nodes)
         writer.writeString(Field.name, name)
-        for tensor in initializers { writer.writeMessage(Field.initializer, tensor) }
-        for input in inputs { writer.writeMessage(Field.input, input) }
-        for output in outputs { writer.writeMessage(Field.output, output) }
-        for value in valueInfo { writer.writeMessage(Field.valueInfo, value) }
+        writer.writeMessages(Field.initializer, initializers)
+        writer.writeMessages(Field.input, inputs)
+        writer.writeMessages(Field.output, outputs)
+        writer.writeMessages(Field.valueInfo, valueInfo)
     }
 }

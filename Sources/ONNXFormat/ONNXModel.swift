@@ -78,8 +78,8 @@ extension ONNXModel: ProtobufMessage {
         if !producerName.isEmpty { size += ProtobufWriter.stringFieldSize(Field.producerName, producerName) }
         if !producerVersion.isEmpty { size += ProtobufWriter.stringFieldSize(Field.producerVersion, producerVersion) }
         size += ProtobufWriter.messageFieldSize(Field.graph, graph)
-        size += opsetImports.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.opsetImport, $1) }
-        size += metadata.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.metadataProps, $1) }
+        size += ProtobufWriter.messagesFieldSize(Field.opsetImport, opsetImports)
+        size += ProtobufWriter.messagesFieldSize(Field.metadataProps, metadata)
         return size
     }
 
@@ -88,8 +88,8 @@ extension ONNXModel: ProtobufMessage {
         if !producerName.isEmpty { writer.writeString(Field.producerName, producerName) }
         if !producerVersion.isEmpty { writer.writeString(Field.producerVersion, producerVersion) }
         writer.writeMessage(Field.graph, graph)
-        for opset in opsetImports { writer.writeMessage(Field.opsetImport, opset) }
-        for entry in metadata { writer.writeMessage(Field.metadataProps, entry) }
+        writer.writeMessages(Field.opsetImport, opsetImports)
+        writer.writeMessages(Field.metadataProps, metadata)
     }
 }
 

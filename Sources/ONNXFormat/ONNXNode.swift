@@ -74,7 +74,7 @@ extension ONNXAttribute: ProtobufMessage {
         case .tensor(let tensor): size += ProtobufWriter.messageFieldSize(Field.t, tensor)
         case .floats(let values): size += values.count * (ProtobufWriter.tagSize(Field.floats) + 4)
         case .ints(let values): size += values.reduce(0) { $0 + ProtobufWriter.int64FieldSize(Field.ints, $1) }
-        case .strings(let values): size += values.reduce(0) { $0 + ProtobufWriter.stringFieldSize(Field.strings, $1) }
+        case .strings(let values): size += ProtobufWriter.stringsFieldSize(Field.strings, values)
         }
         return size + ProtobufWriter.varintFieldSize(Field.type, typeCode)
     }
@@ -88,7 +88,7 @@ extension ONNXAttribute: ProtobufMessage {
         case .tensor(let tensor): writer.writeMessage(Field.t, tensor)
         case .floats(let values): for value in values { writer.writeFloat(Field.floats, value) }
         case .ints(let values): for value in values { writer.writeInt64(Field.ints, value) }
-        case .strings(let values): for value in values { writer.writeString(Field.strings, value) }
+        case .strings(let values): writer.writeStrings(Field.strings, values)
         }
         writer.writeVarint(Field.type, typeCode)
     }
@@ -128,21 +128,21 @@ extension ONNXNode: ProtobufMessage {
     }
 
     public var encodedSize: Int {
-        var size = inputs.reduce(0) { $0 + ProtobufWriter.stringFieldSize(Field.input, $1) }
-        size += outputs.reduce(0) { $0 + ProtobufWriter.stringFieldSize(Field.output, $1) }
+        var size = ProtobufWriter.stringsFieldSize(Field.input, inputs)
+        size += ProtobufWriter.stringsFieldSize(Field.output, outputs)
         if !name.isEmpty { size += ProtobufWriter.stringFieldSize(Field.name, name) }
         size += ProtobufWriter.stringFieldSize(Field.opType, opType)
-        size += attributes.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.attribute, $1) }
+        size += ProtobufWriter.messagesFieldSize(Field.attribute, attributes)
         if !domain.isEmpty { size += ProtobufWriter.stringFieldSize(Field.domain, domain) }
         return size
     }
 
     public func encode(into writer: inout ProtobufWriter) {
-        for input in inputs { writer.writeString(Field.input, input) }
-        for output in outputs { writer.writeString(Field.output, output) }
+        writer.writeStrings(Field.input, inputs)
+        writer.writeStrings(Field.output, outputs)
         if !name.isEmpty { writer.writeString(Field.name, name) }
         writer.writeString(Field.opType, opType)
-        for attribute in attributes { writer.writeMessage(Field.attribute, attribute) }
+        writer.writeMessages(Field.attribute, attributes)
         if !domain.isEmpty { writer.writeString(Field.domain, domain) }
     }
 }

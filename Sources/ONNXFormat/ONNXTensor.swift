@@ -149,7 +149,7 @@ extension ONNXTensor: ProtobufMessage {
         case .raw(let bytes):
             size += ProtobufWriter.lengthDelimitedFieldSize(Field.rawData, length: bytes.count)
         case .external:
-            size += externalEntries.reduce(0) { $0 + ProtobufWriter.messageFieldSize(Field.externalData, $1) }
+            size += ProtobufWriter.messagesFieldSize(Field.externalData, externalEntries)
             size += ProtobufWriter.varintFieldSize(Field.dataLocation, Self.external)
         }
         return size
@@ -164,7 +164,7 @@ extension ONNXTensor: ProtobufMessage {
         case .raw(let bytes):
             writer.writeBytes(Field.rawData, bytes)
         case .external:
-            for entry in externalEntries { writer.writeMessage(Field.externalData, entry) }
+            writer.writeMessages(Field.externalData, externalEntries)
             writer.writeVarint(Field.dataLocation, Self.external)
         }
     }

@@ -97,51 +97,54 @@ public enum Activation: Sendable, Equatable {
         }
     }
 
-    /// Every name `init(name:alpha:)` accepts.
-    public static let names = [
-        "linear", "relu", "relu6", "elu", "selu", "sigmoid", "tanh", "softmax", "leaky_relu", "hard_sigmoid",
-        "hard_sigmoid_keras2", "swish", "silu", "gelu", "gelu_approximate", "gelu_tanh", "softplus", "softsign", "exponential",
-        "hard_silu", "hard_swish", "mish", "log_softmax", "celu", "glu", "hard_shrink", "hard_tanh", "log_sigmoid",
-        "soft_shrink", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink",
+    /// Every name `init(name:alpha:)` accepts, in the order messages list them, with the activation it names
+    /// (`alpha` for `elu` / `celu` / `leaky_relu`, defaults 1, 1 and 0.2).
+    private static let named: [(name: String, make: @Sendable (_ alpha: Float?) -> Activation)] = [
+        ("linear", { _ in .linear }),
+        ("relu", { _ in .relu }),
+        ("relu6", { _ in .relu6 }),
+        ("elu", { alpha in .elu(alpha: alpha ?? 1) }),
+        ("selu", { _ in .selu }),
+        ("sigmoid", { _ in .sigmoid }),
+        ("tanh", { _ in .tanh }),
+        ("softmax", { _ in .softmax }),
+        ("leaky_relu", { alpha in .leakyRelu(alpha: alpha ?? 0.2) }),
+        ("hard_sigmoid", { _ in .hardSigmoid }),
+        ("hard_sigmoid_keras2", { _ in .hardSigmoidKeras2 }),
+        ("swish", { _ in .swish }),
+        ("silu", { _ in .swish }),
+        ("gelu", { _ in .gelu }),
+        ("gelu_approximate", { _ in .geluApproximate }),
+        ("gelu_tanh", { _ in .geluApproximate }),
+        ("softplus", { _ in .softplus }),
+        ("softsign", { _ in .softsign }),
+        ("exponential", { _ in .exponential }),
+        ("hard_silu", { _ in .hardSilu }),
+        ("hard_swish", { _ in .hardSilu }),
+        ("mish", { _ in .mish }),
+        ("log_softmax", { _ in .logSoftmax }),
+        ("celu", { alpha in .celu(alpha: alpha ?? 1) }),
+        ("glu", { _ in .glu }),
+        ("hard_shrink", { _ in .hardShrink }),
+        ("hard_tanh", { _ in .hardTanh }),
+        ("log_sigmoid", { _ in .logSigmoid }),
+        ("soft_shrink", { _ in .softShrink }),
+        ("sparse_plus", { _ in .sparsePlus }),
+        ("sparse_sigmoid", { _ in .sparseSigmoid }),
+        ("sparsemax", { _ in .sparsemax }),
+        ("squareplus", { _ in .squareplus }),
+        ("tanh_shrink", { _ in .tanhShrink }),
     ]
 
-    /// The activation called `name`, with `alpha` for `elu` / `celu` / `leaky_relu` (defaults 1, 1 and 0.2); nil when
-    /// unknown.
+    /// Every name `init(name:alpha:)` accepts.
+    public static let names = named.map(\.name)
+
+    /// The activation called `name` (`leakyrelu` too, for `leaky_relu`), with `alpha` for `elu` / `celu` /
+    /// `leaky_relu` (defaults 1, 1 and 0.2); nil when unknown.
     public init?(name: String, alpha: Float? = nil) {
-        switch name {
-        case "linear": self = .linear
-        case "relu": self = .relu
-        case "relu6": self = .relu6
-        case "elu": self = .elu(alpha: alpha ?? 1)
-        case "selu": self = .selu
-        case "sigmoid": self = .sigmoid
-        case "tanh": self = .tanh
-        case "softmax": self = .softmax
-        case "leaky_relu", "leakyrelu": self = .leakyRelu(alpha: alpha ?? 0.2)
-        case "hard_sigmoid": self = .hardSigmoid
-        case "hard_sigmoid_keras2": self = .hardSigmoidKeras2
-        case "swish", "silu": self = .swish
-        case "gelu": self = .gelu
-        case "softplus": self = .softplus
-        case "softsign": self = .softsign
-        case "exponential": self = .exponential
-        case "gelu_approximate", "gelu_tanh": self = .geluApproximate
-        case "hard_silu", "hard_swish": self = .hardSilu
-        case "mish": self = .mish
-        case "log_softmax": self = .logSoftmax
-        case "celu": self = .celu(alpha: alpha ?? 1)
-        case "glu": self = .glu
-        case "hard_shrink": self = .hardShrink
-        case "hard_tanh": self = .hardTanh
-        case "log_sigmoid": self = .logSigmoid
-        case "soft_shrink": self = .softShrink
-        case "sparse_plus": self = .sparsePlus
-        case "sparse_sigmoid": self = .sparseSigmoid
-        case "sparsemax": self = .sparsemax
-        case "squareplus": self = .squareplus
-        case "tanh_shrink": self = .tanhShrink
-        default: return nil
-        }
+        let name = name == "leakyrelu" ? "leaky_relu" : name
+        guard let entry = Self.named.first(where: { $0.name == name }) else { return nil }
+        self = entry.make(alpha)
     }
 
     public var alpha: Float? {

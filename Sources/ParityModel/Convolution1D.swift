@@ -115,3 +115,46 @@ public struct Convolution1D: Sendable, Equatable, Codable {
         return FloatTensor(shape: outputShape, values: y.values)
     }
 }
+
+/// What the 1-D convolutions (`Conv1D`, `DepthwiseConv1D`, `SeparableConv1D`) share: each is its 2-D counterpart
+/// (`planar`) over a unit height axis, its 3-D `kernels` given a unit leading axis; validation, output shape and
+/// kernel are the planar operation's.
+public protocol Convolution1DOperation: LayerOperation {
+    associatedtype Planar: LayerOperation
+    /// The parameters that are `[k, a, b]` kernels here and `[1, k, a, b]` for `planar`.
+    static var kernels: Set<String> { get }
+    var geometry: Convolution1D { get }
+    /// The same operation over `[N, 1, L, C]`.
+    var planar: Planar { get }
+}
+
+extension Convolution1DOperation {
+    public var parameters: [ParameterSlot] { planar.parameters }
+
+    public func validate() throws(LayerProblem) {
+        try geometry.validate()
+        try planar.validate()
+    }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
+        try Convolution1D.checkKernels(parameter, Self.kernels)
+        let shape = try planar.outputShape(inputs: [try geometry.planarInput(inputs[0])]) {
+            Convolution1D.planarShape($0, parameter($0), kernels: Self.kernels)
+        }
+        return Convolution1D.sequence(shape)
+    }
+
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) throws(LayerProblem)
+        -> any PreparedOperation
+    {
+        Conv1D.Prepared(
+            geometry: geometry,
+            planar: try planar.prepare(
+                Convolution1D.planarValues(parameters, kernels: Self.kernels), matrixProduct: matrixProduct))
+    }
+}
+
+extension Convolution1DOperation
+where Self: DepthwiseConvolutionOperation, Planar: DepthwiseConvolutionOperation, Planar.Geometry == Convolution2D {
+    public var planar: Planar { Planar(geometry.planar, depthMultiplier: depthMultiplier, activation: activation) }
+}

@@ -14,3 +14,12 @@ public struct FloatTensor: Sendable, Equatable {
     /// The size of the last axis (1 for a scalar).
     public var lastDimension: Int { shape.last ?? 1 }
 }
+
+extension FloatTensor {
+    /// The tensor with its axes reordered: axis `i` of the result is axis `order[i]` of this one (numpy's
+    /// `transpose(order)`, TensorFlow's `perm`).
+    public func transposed(_ order: [Int]) -> FloatTensor {
+        precondition(order.sorted() == Array(shape.indices), "order \(order) is not a permutation of \(shape)")
+        return ShapeKernels.transpose(self, axes: order)
+    }
+}

@@ -125,13 +125,36 @@ public struct Pooling2D: Sendable, Equatable, Codable {
     }
 }
 
-/// What the depthwise convolutions (`DepthwiseConv2D`, `SeparableConv2D`) share: their window, `depth_multiplier`
-/// and activation as flat attributes, and the validation of those.
+/// What the plain convolutions (`Conv2D`, `Conv1D`) share: their window, activation and `groups` as flat attributes;
+/// a record without `groups` means 1.
+public protocol GroupedConvolutionOperation: LayerOperation {
+    associatedtype Geometry: Codable
+    var geometry: Geometry { get }
+    var activation: Activation { get }
+    var groups: Int { get }
+    init(_ geometry: Geometry, activation: Activation, groups: Int)
+}
+
+enum GroupedConvolutionCodingKeys: String, CodingKey { case activation, groups }
+
+extension GroupedConvolutionOperation {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: GroupedConvolutionCodingKeys.self)
+        self.init(
+            try Geometry(from: decoder), activation: try container.decode(Activation.self, forKey: .activation),
+            groups: try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1)
+    }
+}
+
+/// What the depthwise convolutions (`DepthwiseConv2D`, `SeparableConv2D` and their 1-D forms) share: their window,
+/// `depth_multiplier` and activation as flat attributes, and (2-D; the 1-D forms validate as their planar forms) the
+/// validation of those.
 public protocol DepthwiseConvolutionOperation: LayerOperation {
-    var geometry: Convolution2D { get }
+    associatedtype Geometry: Codable
+    var geometry: Geometry { get }
     var depthMultiplier: Int { get }
     var activation: Activation { get }
-    init(_ geometry: Convolution2D, depthMultiplier: Int, activation: Activation)
+    init(_ geometry: Geometry, depthMultiplier: Int, activation: Activation)
 }
 
 private enum DepthwiseCodingKeys: String, CodingKey {
@@ -139,17 +162,19 @@ private enum DepthwiseCodingKeys: String, CodingKey {
     case depthMultiplier = "depth_multiplier"
 }
 
-extension DepthwiseConvolutionOperation {
+extension DepthwiseConvolutionOperation where Geometry == Convolution2D {
     public func validate() throws(LayerProblem) {
         try geometry.validate()
         try Attribute.positive("depth_multiplier", [depthMultiplier], count: 1)
         try Attribute.fused(activation)
     }
+}
 
+extension DepthwiseConvolutionOperation {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: DepthwiseCodingKeys.self)
         self.init(
-            try Convolution2D(from: decoder), depthMultiplier: try container.decode(Int.self, forKey: .depthMultiplier),
+            try Geometry(from: decoder), depthMultiplier: try container.decode(Int.self, forKey: .depthMultiplier),
             activation: try container.decode(Activation.self, forKey: .activation))
     }
 
@@ -166,11 +191,20 @@ extension DepthwiseConvolutionOperation {
 /// 0…`Limits.spatialExtent`.
 public protocol EdgeAmountOperation: LayerOperation {
     static var attributeKey: String { get }
-    var top: Int { get }
-    var bottom: Int { get }
-    var left: Int { get }
-    var right: Int { get }
-    init(top: Int, bottom: Int, left: Int, right: Int)
+    var edges: EdgeAmounts { get }
+    init(_ edges: EdgeAmounts)
+}
+
+/// Rows above and below, columns left and right of an image.
+public struct EdgeAmounts: Sendable, Equatable {
+    public var top: Int
+    public var bottom: Int
+    public var left: Int
+    public var right: Int
+
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
+    }
 }
 
 private struct EdgeKey: CodingKey {
@@ -181,6 +215,15 @@ private struct EdgeKey: CodingKey {
 }
 
 extension EdgeAmountOperation {
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        self.init(EdgeAmounts(top: top, bottom: bottom, left: left, right: right))
+    }
+
+    public var top: Int { edges.top }
+    public var bottom: Int { edges.bottom }
+    public var left: Int { edges.left }
+    public var right: Int { edges.right }
+
     public func validate() throws(LayerProblem) {
         try Attribute.nonNegative(Self.attributeKey, [top, bottom, left, right], count: 4)
     }

@@ -50,37 +50,34 @@ extension ProtobufReader {
     /// Appends a repeated fixed32 field's values (`float`, `fixed32`), one or packed; a packed run must hold whole
     /// values.
     public mutating func appendFixed32s(_ wireType: WireType, _ name: String, to values: inout [UInt32]) throws {
-        switch wireType {
-        case .fixed32:
-            values.append(try fixed32())
-        case .lengthDelimited:
-            let bytes = try lengthDelimited()
-            guard bytes.count % 4 == 0 else {
-                throw Malformed(reason: "\(name) is a packed run of \(bytes.count) bytes, not a multiple of 4")
-            }
-            var packed = ProtobufReader(bytes)
-            values.reserveCapacity(values.count + bytes.count / 4)
-            while !packed.isAtEnd { values.append(try packed.fixed32()) }
-        default:
-            throw Malformed(reason: "\(name) has wire type \(wireType.rawValue), expected fixed32 or a packed run")
-        }
+        try appendFixed(wireType, .fixed32, name, to: &values) { try $0.fixed32() }
     }
 
     /// Appends a repeated fixed64 field's values (`double`, `fixed64`), one or packed.
     public mutating func appendFixed64s(_ wireType: WireType, _ name: String, to values: inout [UInt64]) throws {
+        try appendFixed(wireType, .fixed64, name, to: &values) { try $0.fixed64() }
+    }
+
+    /// Appends a repeated fixed-width field's values: one (wire type `single`, read by `read`) or a packed run of
+    /// whole values.
+    private mutating func appendFixed<Value: FixedWidthInteger>(
+        _ wireType: WireType, _ single: WireType, _ name: String, to values: inout [Value],
+        read: (inout ProtobufReader) throws -> Value
+    ) throws {
+        let width = Value.bitWidth / 8
         switch wireType {
-        case .fixed64:
-            values.append(try fixed64())
+        case single:
+            values.append(try read(&self))
         case .lengthDelimited:
             let bytes = try lengthDelimited()
-            guard bytes.count % 8 == 0 else {
-                throw Malformed(reason: "\(name) is a packed run of \(bytes.count) bytes, not a multiple of 8")
+            guard bytes.count % width == 0 else {
+                throw Malformed(reason: "\(name) is a packed run of \(bytes.count) bytes, not a multiple of \(width)")
             }
             var packed = ProtobufReader(bytes)
-            values.reserveCapacity(values.count + bytes.count / 8)
-            while !packed.isAtEnd { values.append(try packed.fixed64()) }
+            values.reserveCapacity(values.count + bytes.count / width)
+            while !packed.isAtEnd { values.append(try read(&packed)) }
         default:
-            throw Malformed(reason: "\(name) has wire type \(wireType.rawValue), expected fixed64 or a packed run")
+            throw Malformed(reason: "\(name) has wire type \(wireType.rawValue), expected \(single) or a packed run")
         }
     }
 

@@ -126,6 +126,16 @@ public struct ProtobufWriter: Sendable {
         writeBytes(number, message.bytes)
     }
 
+    /// A repeated `string` field: one field per value.
+    public mutating func writeStrings(_ number: Int, _ values: [String]) {
+        for value in values { writeString(number, value) }
+    }
+
+    /// A repeated message field: one field per message, each encoded in place.
+    public mutating func writeMessages(_ number: Int, _ messages: [some ProtobufMessage]) {
+        for message in messages { writeMessage(number, message) }
+    }
+
     /// A nested message encoded in place: its size first, then its fields straight into this buffer.
     public mutating func writeMessage(_ number: Int, _ message: some ProtobufMessage) {
         let size = message.encodedSize
@@ -147,23 +157,25 @@ public struct ProtobufWriter: Sendable {
 
     /// A packed `repeated float` field: the floats' little-endian bytes in one copy. Writes nothing for no values.
     public mutating func writePackedFloats(_ number: Int, _ values: [Float]) {
-        guard !values.isEmpty else { return }
-        writeLengthDelimitedHeader(number, length: values.count * 4)
-        #if _endian(little)
-            values.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        #else
-            for value in values { writeFixed32(value.bitPattern) }
-        #endif
+        writePackedFixed(number, values) { $0.writeFixed32($1.bitPattern) }
     }
 
     /// A packed `repeated double` field. Writes nothing for no values.
     public mutating func writePackedDoubles(_ number: Int, _ values: [Double]) {
+        writePackedFixed(number, values) { $0.writeFixed64($1.bitPattern) }
+    }
+
+    /// A packed run of fixed-width values: on a little-endian machine their bytes in one copy, elsewhere each
+    /// written by `writeOne`. Writes nothing for no values.
+    private mutating func writePackedFixed<Value>(
+        _ number: Int, _ values: [Value], writeOne: (inout ProtobufWriter, Value) -> Void
+    ) {
         guard !values.isEmpty else { return }
-        writeLengthDelimitedHeader(number, length: values.count * 8)
+        writeLengthDelimitedHeader(number, length: values.count * MemoryLayout<Value>.size)
         #if _endian(little)
             values.withUnsafeBytes { bytes.append(contentsOf: $0) }
         #else
-            for value in values { writeFixed64(value.bitPattern) }
+            for value in values { writeOne(&self, value) }
         #endif
     }
 
@@ -199,6 +211,16 @@ public struct ProtobufWriter: Sendable {
     /// Bytes of a nested message field.
     public static func messageFieldSize(_ number: Int, _ message: some ProtobufMessage) -> Int {
         lengthDelimitedFieldSize(number, length: message.encodedSize)
+    }
+
+    /// Bytes of a repeated `string` field.
+    public static func stringsFieldSize(_ number: Int, _ values: [String]) -> Int {
+        values.reduce(0) { $0 + stringFieldSize(number, $1) }
+    }
+
+    /// Bytes of a repeated message field.
+    public static func messagesFieldSize(_ number: Int, _ messages: [some ProtobufMessage]) -> Int {
+        messages.reduce(0) { $0 + messageFieldSize(number, $1) }
     }
 
     /// Bytes of a packed `repeated int64` field (zero for no values).

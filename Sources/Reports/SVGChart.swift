@@ -14,6 +14,25 @@ struct SVGChart {
 
     static func number(_ value: Double) -> String { String(format: "%.1f", value) }
 
+    /// The opening `<svg>` tag of a chart `width` × `height` pixels.
+    static func svgStart(width: Double, height: Double) -> String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(number(width))\" height=\"\(number(height))\" role=\"img\">"
+    }
+
+    /// An SVG `<line>` from (`x1`, `y1`) to (`x2`, `y2`); `attributes` (`stroke-width="2"`) follow the stroke.
+    static func line(
+        _ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, _ attributes: String = ""
+    ) -> String {
+        "<line x1=\"\(number(x1))\" y1=\"\(number(y1))\" x2=\"\(number(x2))\" y2=\"\(number(y2))\" stroke=\"\(stroke)\""
+            + (attributes.isEmpty ? "" : " " + attributes) + "/>"
+    }
+
+    /// An SVG `<text>` at (`x`, `y`) of font size `size`, with `attributes` (`text-anchor="end"`); `content` is
+    /// SVG text, already escaped.
+    static func text(_ x: Double, _ y: Double, size: Int, _ attributes: String, _ content: String) -> String {
+        "<text x=\"\(number(x))\" y=\"\(number(y))\" font-size=\"\(size)\" \(attributes)>\(content)</text>"
+    }
+
     /// A log10 axis over the positive finite values given, widened to whole decades and to include `include`.
     struct LogScale {
         var lowDecade: Double
@@ -50,35 +69,28 @@ struct SVGChart {
         let height = top + rowHeight * Double(rows.count) + 44
         let scale = LogScale(rows.map(\.value), include: [threshold])
         func x(_ v: Double) -> Double { left + scale.fraction(v) * plotWidth }
-        var svg =
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(number(width))\" height=\"\(number(height))\" role=\"img\">"
+        var svg = svgStart(width: width, height: height)
         svg += "<title>\(escape(axisLabel))</title>"
         for decade in scale.decades {
             let px = x(pow(10, decade))
-            svg +=
-                "<line x1=\"\(number(px))\" y1=\"\(number(top - 6))\" x2=\"\(number(px))\" y2=\"\(number(height - 36))\" stroke=\"#e0e0e0\"/>"
-            svg +=
-                "<text x=\"\(number(px))\" y=\"\(number(height - 22))\" font-size=\"11\" text-anchor=\"middle\">1e\(Int(decade))</text>"
+            svg += line(px, top - 6, px, height - 36, stroke: "#e0e0e0")
+            svg += text(px, height - 22, size: 11, "text-anchor=\"middle\"", "1e\(Int(decade))")
         }
         let tx = x(threshold)
-        svg +=
-            "<line x1=\"\(number(tx))\" y1=\"\(number(top - 10))\" x2=\"\(number(tx))\" y2=\"\(number(height - 36))\" stroke=\"\(fail)\" stroke-dasharray=\"4 3\"/>"
+        svg += line(tx, top - 10, tx, height - 36, stroke: fail, "stroke-dasharray=\"4 3\"")
         // Near the right edge the label goes left of the line, so it is not cut off.
         let labelOnLeft = tx > width - 90
         svg += "<text x=\"\(number(labelOnLeft ? tx - 4 : tx + 4))\" y=\"\(number(top - 12))\" font-size=\"11\" "
         svg += "text-anchor=\"\(labelOnLeft ? "end" : "start")\" fill=\"\(fail)\">\(escape(thresholdLabel))</text>"
         for (i, row) in rows.enumerated() {
             let y = top + rowHeight * (Double(i) + 0.5)
-            svg +=
-                "<text x=\"\(number(left - 8))\" y=\"\(number(y + 4))\" font-size=\"12\" text-anchor=\"end\">\(escape(row.label))</text>"
-            svg +=
-                "<line x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(x(row.value)))\" y2=\"\(number(y))\" stroke=\"#eeeeee\" stroke-width=\"6\"/>"
+            svg += text(left - 8, y + 4, size: 12, "text-anchor=\"end\"", escape(row.label))
+            svg += line(left, y, x(row.value), y, stroke: "#eeeeee", "stroke-width=\"6\"")
             svg +=
                 "<circle cx=\"\(number(x(row.value)))\" cy=\"\(number(y))\" r=\"5\" fill=\"\(row.passed ? pass : fail)\">"
             svg += "<title>\(escape(row.label)): \(escape(Rendering.scientific(row.value)))</title></circle>"
         }
-        svg +=
-            "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(height - 6))\" font-size=\"12\" text-anchor=\"middle\">\(escape(axisLabel))</text>"
+        svg += text(left + plotWidth / 2, height - 6, size: 12, "text-anchor=\"middle\"", escape(axisLabel))
         return svg + "</svg>"
     }
 
@@ -99,30 +111,24 @@ struct SVGChart {
         let scale = LogScale(points.map(\.value) + allowances.map(\.value), include: [])
         func px(_ i: Int) -> Double { left + (xCount <= 1 ? 0.5 : Double(i) / Double(xCount - 1)) * plotWidth }
         func py(_ v: Double) -> Double { top + (1 - scale.fraction(v)) * plotHeight }
-        var svg =
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(number(width))\" height=\"\(number(height))\" role=\"img\">"
+        var svg = svgStart(width: width, height: height)
         svg += "<title>\(escape(yLabel)) against depth</title>"
         for decade in scale.decades {
             let y = py(pow(10, decade))
-            svg +=
-                "<line x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" stroke=\"#e0e0e0\"/>"
-            svg +=
-                "<text x=\"\(number(left - 6))\" y=\"\(number(y + 4))\" font-size=\"11\" text-anchor=\"end\">1e\(Int(decade))</text>"
+            svg += line(left, y, width - right, y, stroke: "#e0e0e0")
+            svg += text(left - 6, y + 4, size: 11, "text-anchor=\"end\"", "1e\(Int(decade))")
         }
         let bound = allowances.sorted { $0.x < $1.x }.filter { $0.value > 0 && $0.value.isFinite }
         if !bound.isEmpty {
             let path = bound.map { "\(number(px($0.x))),\(number(py($0.value)))" }.joined(separator: " ")
             svg +=
                 "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(fail)\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\"><title>\(escape(allowanceLabel))</title></polyline>"
-            svg +=
-                "<text x=\"\(number(width - right))\" y=\"\(number(top - 12))\" font-size=\"11\" text-anchor=\"end\" fill=\"\(fail)\">- - \(escape(allowanceLabel))</text>"
+            svg += text(width - right, top - 12, size: 11, "text-anchor=\"end\" fill=\"\(fail)\"", "- - \(escape(allowanceLabel))")
         }
         if let marked {
             let x = px(marked.x)
-            svg +=
-                "<line x1=\"\(number(x))\" y1=\"\(number(top - 8))\" x2=\"\(number(x))\" y2=\"\(number(top + plotHeight))\" stroke=\"\(fail)\" stroke-width=\"2\"/>"
-            svg +=
-                "<text x=\"\(number(min(x + 4, width - 200)))\" y=\"\(number(top - 12))\" font-size=\"12\" fill=\"\(fail)\">\(escape(marked.label))</text>"
+            svg += line(x, top - 8, x, top + plotHeight, stroke: fail, "stroke-width=\"2\"")
+            svg += text(min(x + 4, width - 200), top - 12, size: 12, "fill=\"\(fail)\"", escape(marked.label))
         }
         let sorted = points.sorted { $0.x < $1.x }
         if sorted.count > 1 {
@@ -134,8 +140,7 @@ struct SVGChart {
                 "<circle cx=\"\(number(px(point.x)))\" cy=\"\(number(py(point.value)))\" r=\"4\" fill=\"\(point.passed ? pass : fail)\">"
             svg += "<title>\(escape(point.label)): \(escape(Rendering.scientific(point.value)))</title></circle>"
         }
-        svg +=
-            "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(height - 12))\" font-size=\"12\" text-anchor=\"middle\">depth (layer index)</text>"
+        svg += text(left + plotWidth / 2, height - 12, size: 12, "text-anchor=\"middle\"", "depth (layer index)")
         svg +=
             "<text x=\"14\" y=\"\(number(top + plotHeight / 2))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(number(top + plotHeight / 2)))\">\(escape(yLabel))</text>"
         return svg + "</svg>"
@@ -151,8 +156,7 @@ struct SVGChart {
         let plotWidth = width - left - 10
         let plotHeight = height - top - bottom
         let finite = values.filter(\.isFinite)
-        var svg =
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(number(width))\" height=\"\(number(height))\" role=\"img\">"
+        var svg = svgStart(width: width, height: height)
         svg += "<text x=\"\(number(left))\" y=\"14\" font-size=\"12\" font-weight=\"bold\">\(escape(title))</text>"
         guard !values.isEmpty else { return svg + "</svg>" }
         let barWidth = plotWidth / Double(values.count)
@@ -161,8 +165,7 @@ struct SVGChart {
             let scale = LogScale(finite)
             for decade in [scale.lowDecade, scale.highDecade] {
                 let y = top + (1 - scale.fraction(pow(10, decade))) * plotHeight
-                svg +=
-                    "<text x=\"\(number(left - 4))\" y=\"\(number(y + 4))\" font-size=\"10\" text-anchor=\"end\">1e\(Int(decade))</text>"
+                svg += text(left - 4, y + 4, size: 10, "text-anchor=\"end\"", "1e\(Int(decade))")
             }
             for (i, v) in values.enumerated() {
                 let h = scale.fraction(v) * plotHeight
@@ -174,12 +177,9 @@ struct SVGChart {
             let high = max(finite.max() ?? 0, 0)
             let span = high - low > 0 ? high - low : 1
             func y(_ v: Double) -> Double { top + (high - v) / span * plotHeight }
-            svg +=
-                "<line x1=\"\(number(left))\" y1=\"\(number(y(0)))\" x2=\"\(number(width - 10))\" y2=\"\(number(y(0)))\" stroke=\"\(muted)\"/>"
-            svg +=
-                "<text x=\"\(number(left - 4))\" y=\"\(number(y(high) + 4))\" font-size=\"10\" text-anchor=\"end\">\(escape(Rendering.scientific(high)))</text>"
-            svg +=
-                "<text x=\"\(number(left - 4))\" y=\"\(number(y(low) + 4))\" font-size=\"10\" text-anchor=\"end\">\(escape(Rendering.scientific(low)))</text>"
+            svg += line(left, y(0), width - 10, y(0), stroke: muted)
+            svg += text(left - 4, y(high) + 4, size: 10, "text-anchor=\"end\"", escape(Rendering.scientific(high)))
+            svg += text(left - 4, y(low) + 4, size: 10, "text-anchor=\"end\"", escape(Rendering.scientific(low)))
             for (i, v) in values.enumerated() where v.isFinite {
                 let y0 = y(max(v, 0))
                 let h = abs(y(v) - y(0))
@@ -187,8 +187,7 @@ struct SVGChart {
                     "<rect x=\"\(number(left + Double(i) * barWidth))\" y=\"\(number(y0))\" width=\"\(number(max(barWidth - 1, 0.5)))\" height=\"\(number(max(h, 0.5)))\" fill=\"\(color(i))\"><title>channel \(i): \(escape(Rendering.scientific(v)))</title></rect>"
             }
         }
-        svg +=
-            "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(height - 4))\" font-size=\"10\" text-anchor=\"middle\">channel</text>"
+        svg += text(left + plotWidth / 2, height - 4, size: 10, "text-anchor=\"middle\"", "channel")
         return svg + "</svg>"
     }
 }

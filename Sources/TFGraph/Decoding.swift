@@ -71,6 +71,23 @@ extension ProtobufReader {
         }
     }
 
+    /// Calls `read` with each occurrence of field `number` in the message `bytes`, skipping every other field: for
+    /// the wrapper messages (`SavedUserObject`, `CollectionDef.NodeList`, …) of which a reader needs one field.
+    static func field(
+        _ number: Int, of bytes: ArraySlice<UInt8>, _ read: (inout ProtobufReader, WireType) throws -> Void
+    ) throws {
+        try fields(bytes) { reader, field, type in
+            if field == number { try read(&reader, type) } else { try reader.skip(type) }
+        }
+    }
+
+    /// The last value of `string` field `number` in the message `bytes` (`""` when absent), other fields skipped.
+    static func string(field number: Int, of bytes: ArraySlice<UInt8>, _ name: String) throws -> String {
+        var value = ""
+        try field(number, of: bytes) { reader, type in value = try reader.string(type, field: number, name) }
+        return value
+    }
+
     /// A nested message field's bytes, its wire type checked first.
     mutating func message(_ wireType: WireType, field number: Int, _ name: String) throws -> ArraySlice<UInt8> {
         try Self.expect(.lengthDelimited, wireType, field: number, name)

@@ -92,43 +92,27 @@ public enum CollectionDef: Sendable, Equatable {
             switch number {
             case 1:
                 var names: [String] = []
-                try ProtobufReader.fields(try reader.message(wireType, field: 1, "node_list")) { list, field, type in
-                    if field == 1 {
-                        names.append(try list.string(type, field: 1, "node_list.value"))
-                    } else {
-                        try list.skip(type)
-                    }
+                try ProtobufReader.field(1, of: try reader.message(wireType, field: 1, "node_list")) { list, type in
+                    names.append(try list.string(type, field: 1, "node_list.value"))
                 }
                 collection = .nodeList(names)
             case 2:
                 var values: [[UInt8]] = []
-                try ProtobufReader.fields(try reader.message(wireType, field: 2, "bytes_list")) { list, field, type in
-                    if field == 1 {
-                        try ProtobufReader.expect(.lengthDelimited, type, field: 1, "bytes_list.value")
-                        values.append(try list.bytes())
-                    } else {
-                        try list.skip(type)
-                    }
+                try ProtobufReader.field(1, of: try reader.message(wireType, field: 2, "bytes_list")) { list, type in
+                    try ProtobufReader.expect(.lengthDelimited, type, field: 1, "bytes_list.value")
+                    values.append(try list.bytes())
                 }
                 collection = .bytesList(values)
             case 3:
                 var values: [UInt64] = []
-                try ProtobufReader.fields(try reader.message(wireType, field: 3, "int64_list")) { list, field, type in
-                    if field == 1 {
-                        try list.appendVarints(type, "int64_list.value", to: &values)
-                    } else {
-                        try list.skip(type)
-                    }
+                try ProtobufReader.field(1, of: try reader.message(wireType, field: 3, "int64_list")) { list, type in
+                    try list.appendVarints(type, "int64_list.value", to: &values)
                 }
                 collection = .int64List(values.map { Int64(bitPattern: $0) })
             case 4:
                 var values: [UInt32] = []
-                try ProtobufReader.fields(try reader.message(wireType, field: 4, "float_list")) { list, field, type in
-                    if field == 1 {
-                        try list.appendFixed32s(type, "float_list.value", to: &values)
-                    } else {
-                        try list.skip(type)
-                    }
+                try ProtobufReader.field(1, of: try reader.message(wireType, field: 4, "float_list")) { list, type in
+                    try list.appendFixed32s(type, "float_list.value", to: &values)
                 }
                 collection = .floatList(values.map(Float.init(bitPattern:)))
             default:

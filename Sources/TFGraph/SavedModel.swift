@@ -127,69 +127,32 @@ public struct SavedObject: Sendable, Equatable {
             case 1:
                 object.children.append(try ObjectReference.decode(try reader.message(wireType, field: 1, "children")))
             case 4:
-                var identifier = ""
-                try ProtobufReader.fields(try reader.message(wireType, field: 4, "user_object")) { user, field, type in
-                    if field == 1 {
-                        identifier = try user.string(type, field: 1, "identifier")
-                    } else {
-                        try user.skip(type)
-                    }
-                }
-                object.kind = .userObject(identifier: identifier)
+                let message = try reader.message(wireType, field: 4, "user_object")
+                object.kind = .userObject(identifier: try ProtobufReader.string(field: 1, of: message, "identifier"))
             case 5:
                 var index: Int64 = 0
-                try ProtobufReader.fields(try reader.message(wireType, field: 5, "asset")) { asset, field, type in
-                    if field == 1 {
-                        index = try asset.int64(type, field: 1, "asset_file_def_index")
-                    } else {
-                        try asset.skip(type)
-                    }
+                try ProtobufReader.field(1, of: try reader.message(wireType, field: 5, "asset")) { asset, type in
+                    index = try asset.int64(type, field: 1, "asset_file_def_index")
                 }
                 object.kind = .asset(fileIndex: Int(clamping: index))
             case 6:
                 var names: [String] = []
-                try ProtobufReader.fields(try reader.message(wireType, field: 6, "function")) { function, field, type in
-                    if field == 1 {
-                        names.append(try function.string(type, field: 1, "concrete_functions"))
-                    } else {
-                        try function.skip(type)
-                    }
+                try ProtobufReader.field(1, of: try reader.message(wireType, field: 6, "function")) { function, type in
+                    names.append(try function.string(type, field: 1, "concrete_functions"))
                 }
                 object.kind = .function(concreteFunctions: names)
             case 7:
                 object.kind = .variable(try SavedVariable.decode(try reader.message(wireType, field: 7, "variable")))
             case 8:
-                var name = ""
-                try ProtobufReader.fields(try reader.message(wireType, field: 8, "bare_concrete_function")) {
-                    bare, field, type in
-                    if field == 1 {
-                        name = try bare.string(type, field: 1, "concrete_function_name")
-                    } else {
-                        try bare.skip(type)
-                    }
-                }
+                let message = try reader.message(wireType, field: 8, "bare_concrete_function")
+                let name = try ProtobufReader.string(field: 1, of: message, "concrete_function_name")
                 object.kind = .bareConcreteFunction(name: name)
             case 9:
-                var operation = ""
-                try ProtobufReader.fields(try reader.message(wireType, field: 9, "constant")) { constant, field, type in
-                    if field == 1 {
-                        operation = try constant.string(type, field: 1, "operation")
-                    } else {
-                        try constant.skip(type)
-                    }
-                }
-                object.kind = .constant(operation: operation)
+                let message = try reader.message(wireType, field: 9, "constant")
+                object.kind = .constant(operation: try ProtobufReader.string(field: 1, of: message, "operation"))
             case 10:
-                var device = ""
-                try ProtobufReader.fields(try reader.message(wireType, field: 10, "resource")) {
-                    resource, field, type in
-                    if field == 1 {
-                        device = try resource.string(type, field: 1, "device")
-                    } else {
-                        try resource.skip(type)
-                    }
-                }
-                object.kind = .resource(device: device)
+                let message = try reader.message(wireType, field: 10, "resource")
+                object.kind = .resource(device: try ProtobufReader.string(field: 1, of: message, "device"))
             case 12:
                 var name = ""
                 var function = ""

@@ -94,16 +94,28 @@ struct KerasLayer {
         throw fail("\(className) '\(key)' must be an integer or a pair of integers")
     }
 
+    /// A list of integers; nil when `key` is not a list, `fail(notIntegers)` thrown when an element is not an integer.
+    func integerList(_ key: String, notIntegers: String) throws -> [Int]? {
+        guard let list = config[key] as? [Any] else { return nil }
+        let values = list.compactMap(ImportersJSON.integer)
+        guard values.count == list.count else { throw fail(notIntegers) }
+        return values
+    }
+
     /// A pair of (before, after) amounts per spatial axis, as ZeroPadding2D and Cropping2D take them: `1`,
-    /// `[1, 2]` (symmetric per axis) or `[[1, 2], [3, 4]]`; returns `[top, bottom, left, right]`.
-    func symmetricPairs(_ key: String) throws -> [Int] {
+    /// `[1, 2]` (symmetric per axis) or `[[1, 2], [3, 4]]`.
+    func edgeAmounts(_ key: String) throws -> EdgeAmounts {
         let raw = config[key]
-        if let all = ImportersJSON.integer(raw) { return [all, all, all, all] }
+        if let all = ImportersJSON.integer(raw) { return EdgeAmounts(top: all, bottom: all, left: all, right: all) }
         if let list = raw as? [Any], list.count == 2 {
-            if let h = ImportersJSON.integer(list[0]), let w = ImportersJSON.integer(list[1]) { return [h, h, w, w] }
+            if let h = ImportersJSON.integer(list[0]), let w = ImportersJSON.integer(list[1]) {
+                return EdgeAmounts(top: h, bottom: h, left: w, right: w)
+            }
             if let h = list[0] as? [Any], let w = list[1] as? [Any], h.count == 2, w.count == 2 {
                 let values = (h + w).compactMap(ImportersJSON.integer)
-                if values.count == 4 { return values }
+                if values.count == 4 {
+                    return EdgeAmounts(top: values[0], bottom: values[1], left: values[2], right: values[3])
+                }
             }
         }
         throw fail("\(className) '\(key)' must be an integer, a pair, or a pair of pairs")

@@ -106,12 +106,12 @@ public enum SourceDetection {
     public static func open(_ path: String, kind known: SourceKind? = nil) throws -> (TensorSource, SourceKind) {
         let kind = try known ?? kind(of: path)
         switch kind {
-        case .npz: return (try NPZSource(path: path), kind)
+        case .npz: return (try TensorFileSource<NPZArchive>(path: path), kind)
         case .npy: return (try SingleNPYSource(path: path), kind)
-        case .npyDirectory: return (try NPYDirectorySource(path: path), kind)
+        case .npyDirectory: return (try TensorFileSource<NPYDirectory>(path: path), kind)
         case .hdf5, .keras2H5, .keras3H5, .keras3Weights: return (try HDF5Source(path: path), kind)
         case .keras3Keras: return (try KerasArchiveSource(path: path), kind)
-        case .safetensors: return (try SafeTensorsSource(path: path), kind)
+        case .safetensors: return (try TensorFileSource<SafeTensorsFile>(path: path), kind)
         case .tensorflowCheckpoint, .savedModel: return (try CheckpointSource(path: path), kind)
         case .tensorflowGraph:
             throw FileError(
@@ -121,18 +121,49 @@ public enum SourceDetection {
     }
 }
 
-struct NPZSource: TensorSource {
+/// The reader of a file format that opens a path and reads tensors by name: all a `TensorFileSource` needs.
+protocol TensorFile {
+    init(path: String) throws
+    var names: [String] { get }
+    func tensor(named name: String) throws -> Tensor
+    /// The element type and shape of a tensor; by default read with the tensor (`TensorSource.tensorInfo`).
+    func tensorInfo(named name: String) throws -> (dtype: DType, shape: [Int])?
+}
+
+extension TensorFile {
+    func tensorInfo(named name: String) throws -> (dtype: DType, shape: [Int])? { nil }
+}
+
+/// The source of a `TensorFile` (NPZ, a directory of NPY files, safetensors).
+struct TensorFileSource<File: TensorFile>: TensorSource {
     let path: String
-    let archive: NPZArchive
+    let file: File
     init(path: String) throws {
         self.path = path
-        archive = try NPZArchive(path: path)
+        file = try File(path: path)
     }
-    var tensorNames: [String] { archive.names }
-    func readTensor(_ name: String) throws -> Tensor { try archive.tensor(named: name) }
+    var tensorNames: [String] { file.names }
+    func readTensor(_ name: String) throws -> Tensor { try file.tensor(named: name) }
     func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
-        let header = try archive.header(named: name)
+        if let info = try file.tensorInfo(named: name) { return info }
+        let tensor = try readTensor(name)
+        return (tensor.dtype, tensor.shape)
+    }
+}
+
+extension NPZArchive: TensorFile {
+    func tensorInfo(named name: String) throws -> (dtype: DType, shape: [Int])? {
+        let header = try header(named: name)
         return (header.dtype, header.shape)
+    }
+}
+
+extension NPYDirectory: TensorFile {}
+
+extension SafeTensorsFile: TensorFile {
+    func tensorInfo(named name: String) throws -> (dtype: DType, shape: [Int])? {
+        guard let info = info(name) else { throw SafeTensorsError.tensorNotFound(path: path, tensor: name) }
+        return info
     }
 }
 
@@ -152,34 +183,32 @@ struct SingleNPYSource: TensorSource {
     }
 }
 
-struct NPYDirectorySource: TensorSource {
-    let path: String
-    let directory: NPYDirectory
-    init(path: String) throws {
-        self.path = path
-        directory = try NPYDirectory(path: path)
-    }
-    var tensorNames: [String] { directory.names }
-    func readTensor(_ name: String) throws -> Tensor { try directory.tensor(named: name) }
+/// A source whose tensors are the datasets of an HDF5 file: an HDF5 dump or Keras file, or a `.keras` archive's
+/// extracted weights.
+protocol HDF5TensorSource: TensorSource {
+    var hdf5: HDF5File { get }
 }
 
-struct HDF5Source: TensorSource {
+extension HDF5TensorSource {
+    func readTensor(_ name: String) throws -> Tensor { try hdf5.readTensor(name) }
+    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try hdf5.datasetInfo(name) }
+    func storedRange(_ name: String) throws -> FileRange? { try hdf5.describe(name).stored }
+}
+
+struct HDF5Source: HDF5TensorSource {
     let path: String
-    let file: HDF5File
+    let hdf5: HDF5File
     let tensorNames: [String]
     init(path: String) throws {
         self.path = path
         try HDF5Isolation.check(path)
-        file = try HDF5File(path: path)
-        tensorNames = try file.datasetPaths()
+        hdf5 = try HDF5File(path: path)
+        tensorNames = try hdf5.datasetPaths()
     }
-    func readTensor(_ name: String) throws -> Tensor { try file.readTensor(name) }
-    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try file.datasetInfo(name) }
-    func storedRange(_ name: String) throws -> FileRange? { try file.describe(name).stored }
 }
 
 /// The weights of a `.keras` file (its `model.weights.h5`, extracted to a private file) as a tensor source.
-struct KerasArchiveSource: TensorSource {
+struct KerasArchiveSource: HDF5TensorSource {
     let path: String
     /// Owns the extraction: it lives as long as this source (and the pending tensors that capture it).
     let weights: ExtractedWeights
@@ -189,24 +218,7 @@ struct KerasArchiveSource: TensorSource {
         weights = try ExtractedWeights(try ZipArchive(path: path), member: KerasFiles.weightsMember)
         tensorNames = try weights.file.datasetPaths()
     }
-    func readTensor(_ name: String) throws -> Tensor { try weights.file.readTensor(name) }
-    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try weights.file.datasetInfo(name) }
-    func storedRange(_ name: String) throws -> FileRange? { try weights.file.describe(name).stored }
-}
-
-struct SafeTensorsSource: TensorSource {
-    let path: String
-    let file: SafeTensorsFile
-    init(path: String) throws {
-        self.path = path
-        file = try SafeTensorsFile(path: path)
-    }
-    var tensorNames: [String] { file.names }
-    func readTensor(_ name: String) throws -> Tensor { try file.tensor(named: name) }
-    func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) {
-        guard let info = file.info(name) else { throw SafeTensorsError.tensorNotFound(path: path, tensor: name) }
-        return info
-    }
+    var hdf5: HDF5File { weights.file }
 }
 
 /// Resolves user-written tensor names against a source's names, tolerating `:0`, `.npy` and a leading `/`.

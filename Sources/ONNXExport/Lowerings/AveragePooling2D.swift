@@ -4,9 +4,7 @@ import ParityModel
 /// a window divides by its count of real elements, as TensorFlow's `avg_pool`.
 struct AveragePooling2DLowering: ONNXLowering {
     static func lower(_ op: AveragePooling2D, in context: inout LoweringContext) -> LoweredValue {
-        let p = op.pooling
-        let attributes = WindowAttributes.make(
-            kernel: p.poolSize, strides: p.strides, dilation: nil, padding: p.padding, input: context.inputShape(0))
+        let attributes = WindowAttributes.make(pooling: op.pooling, input: context.inputShape(0))
         let x = context.inputNCHW(0)
         let y = context.node("AveragePool", [x], attributes + [.int("count_include_pad", 0)])
         return LoweredValue(name: y, channelsFirst: true)

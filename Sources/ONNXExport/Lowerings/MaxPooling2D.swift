@@ -4,9 +4,7 @@ import ParityModel
 /// TensorFlow.
 struct MaxPooling2DLowering: ONNXLowering {
     static func lower(_ op: MaxPooling2D, in context: inout LoweringContext) -> LoweredValue {
-        let p = op.pooling
-        let attributes = WindowAttributes.make(
-            kernel: p.poolSize, strides: p.strides, dilation: nil, padding: p.padding, input: context.inputShape(0))
+        let attributes = WindowAttributes.make(pooling: op.pooling, input: context.inputShape(0))
         let x = context.inputNCHW(0)
         return LoweredValue(name: context.node("MaxPool", [x], attributes), channelsFirst: true)
     }

@@ -8,13 +8,7 @@ struct SeparableConv1DLowering: ONNXLowering {
     {
         let middle = Convolution1DLowering.depthwise(
             op.geometry, kernel: "depthwise_kernel", bias: nil, in: &context)
-        let pointwise = context.requiredParameter("pointwise_kernel")
-        let (shape, values) = KernelLayout.permuted(pointwise.floatValues(), shape: pointwise.shape, [2, 1, 0])
-        var inputs = [middle, context.weight("pointwise_kernel", shape: shape, values)]
-        if context.parameter("bias") != nil { inputs.append(context.weight(parameter: "bias", shape: [shape[0]])) }
-        let y = context.node(
-            "Conv", inputs,
-            [.ints("kernel_shape", [1]), .ints("strides", [1]), .ints("pads", [0, 0]), .int("group", 1)])
+        let y = SeparableConv2DLowering.pointwiseConv(middle, in: &context)
         return try Convolution1DLowering.finish(y, activation: op.activation, in: &context)
     }
 }

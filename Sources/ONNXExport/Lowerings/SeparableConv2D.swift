@@ -8,14 +8,26 @@ struct SeparableConv2DLowering: ONNXLowering {
     {
         let middle = DepthwiseConv2DLowering.depthwise(
             op.geometry, kernel: "depthwise_kernel", bias: nil, in: &context)
-        let pointwise = context.requiredParameter("pointwise_kernel")
-        let (shape, values) = KernelLayout.oihw(pointwise.floatValues(), hwio: pointwise.shape)
-        var inputs = [middle, context.weight("pointwise_kernel", shape: shape, values)]
-        if context.parameter("bias") != nil { inputs.append(context.weight(parameter: "bias", shape: [shape[0]])) }
-        let y = context.node(
-            "Conv", inputs,
-            [.ints("kernel_shape", [1, 1]), .ints("strides", [1, 1]), .ints("pads", [0, 0, 0, 0]), .int("group", 1)])
+        let y = Self.pointwiseConv(middle, in: &context)
         return LoweredValue(
             name: try context.apply(op.activation, to: y, rank: 4, channelsFirst: true), channelsFirst: true)
+    }
+
+    /// The pointwise stage of a separable convolution: a `Conv` of size 1 along each spatial axis of `x` with the
+    /// `pointwise_kernel` (`[1, …, in, out]`, as ONNX's `[out, in, 1, …]`) and the bias when the layer has one.
+    static func pointwiseConv(_ x: String, in context: inout LoweringContext) -> String {
+        let pointwise = context.requiredParameter("pointwise_kernel")
+        let spatialAxes = pointwise.shape.count - 2
+        let (shape, values) = KernelLayout.permuted(
+            pointwise.floatValues(), shape: pointwise.shape, [spatialAxes + 1, spatialAxes] + Array(0..<spatialAxes))
+        var inputs = [x, context.weight("pointwise_kernel", shape: shape, values)]
+        if context.parameter("bias") != nil { inputs.append(context.weight(parameter: "bias", shape: [shape[0]])) }
+        let ones = [Int](repeating: 1, count: spatialAxes)
+        return context.node(
+            "Conv", inputs,
+            [
+                .ints("kernel_shape", ones), .ints("strides", ones),
+                .ints("pads", [Int](repeating: 0, count: 2 * spatialAxes)), .int("group", 1),
+            ])
     }
 }

@@ -1,7 +1,8 @@
 /// `y = activation(conv1d(x, kernel) + bias)` over `[N, L, C]` input; `kernel` is `[k, in / groups, out]`, `bias`
 /// optional, `padding` valid, same or causal; grouped as `Conv2D` is.
-public struct Conv1D: LayerOperation {
+public struct Conv1D: Convolution1DOperation, GroupedConvolutionOperation {
     public static let typeName = "conv1d"
+    public static let kernels: Set<String> = ["kernel"]
     public var geometry: Convolution1D
     public var activation: Activation
     public var groups: Int
@@ -12,29 +13,7 @@ public struct Conv1D: LayerOperation {
         self.groups = groups
     }
 
-    public var parameters: [ParameterSlot] { [.required("kernel"), .optional("bias", vector: true)] }
-
-    var planar: Conv2D { Conv2D(geometry.planar, activation: activation, groups: groups) }
-
-    public func validate() throws(LayerProblem) {
-        try geometry.validate()
-        try planar.validate()
-    }
-
-    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
-        try Convolution1D.checkKernels(parameter, ["kernel"])
-        let shape = try planar.outputShape(inputs: [try geometry.planarInput(inputs[0])]) {
-            Convolution1D.planarShape($0, parameter($0), kernels: ["kernel"])
-        }
-        return Convolution1D.sequence(shape)
-    }
-
-    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        Prepared(
-            geometry: geometry,
-            planar: planar.prepare(
-                Convolution1D.planarValues(parameters, kernels: ["kernel"]), matrixProduct: matrixProduct))
-    }
+    public var planar: Conv2D { Conv2D(geometry.planar, activation: activation, groups: groups) }
 
     struct Prepared: PreparedOperation {
         let geometry: Convolution1D
@@ -51,18 +30,9 @@ public struct Conv1D: LayerOperation {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case activation, groups }
-
-    public init(from decoder: any Decoder) throws {
-        geometry = try Convolution1D(from: decoder)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        activation = try container.decode(Activation.self, forKey: .activation)
-        groups = try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1
-    }
-
     public func encode(to encoder: any Encoder) throws {
         try geometry.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
+        var container = encoder.container(keyedBy: GroupedConvolutionCodingKeys.self)
         try container.encode(activation, forKey: .activation)
         try container.encode(groups, forKey: .groups)
     }

@@ -1,7 +1,7 @@
 /// `y = activation(conv2d(x, kernel) + bias)` over NHWC input; `kernel` is `[kh, kw, in / groups, out]`, `bias`
 /// optional. With `groups` above 1 (Keras' grouped convolution, as RegNet uses), the input and output channels are
 /// split in `groups` runs and run `g` of outputs reads only run `g` of inputs. A model file without `groups` means 1.
-public struct Conv2D: LayerOperation {
+public struct Conv2D: GroupedConvolutionOperation {
     public static let typeName = "conv2d"
     public var geometry: Convolution2D
     public var activation: Activation
@@ -86,25 +86,15 @@ public struct Conv2D: LayerOperation {
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
-            let x = inputs[0]
-            let factor = RoundingBound.dotProductFactor(
-                terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
-            var bound = ImageKernels.conv2D(
-                RoundingBound.magnitudes(x), kernels: absolute.map(\.matrix), kernelShape: kernelShape,
-                geometry: geometry, outputShape: output.shape
-            ).values
-            RoundingBound.scale(&bound, by: factor)
-            if let incoming = inputBounds?[0] {
-                RoundingBound.addRootSumSquare(
-                    &bound,
-                    ImageKernels.conv2D(
-                        FloatTensor(shape: x.shape, values: RoundingBound.squares(incoming)),
-                        kernels: absolute.map(\.squared), kernelShape: kernelShape, geometry: geometry,
-                        outputShape: output.shape
-                    ).values)
+            var bound = Convolution2D.linearBound(
+                inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
+                roundoff: u
+            ) { v, squared in
+                ImageKernels.conv2D(
+                    v, kernels: absolute.map { squared ? $0.squared : $0.matrix }, kernelShape: kernelShape,
+                    geometry: geometry, outputShape: output.shape)
             }
-            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
-            activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
+            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
             return bound
         }
 
@@ -134,25 +124,15 @@ public struct Conv2D: LayerOperation {
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
-            let x = inputs[0]
-            let factor = RoundingBound.dotProductFactor(
-                terms: kernelShape[0] * kernelShape[1] * kernelShape[2], roundoff: u)
-            var bound = ImageKernels.groupedConv2D(
-                RoundingBound.magnitudes(x), kernel: kernel.map { abs($0) }, kernelShape: kernelShape,
-                groups: groups, geometry: geometry, outputShape: output.shape
-            ).values
-            RoundingBound.scale(&bound, by: factor)
-            if let incoming = inputBounds?[0] {
-                RoundingBound.addRootSumSquare(
-                    &bound,
-                    ImageKernels.groupedConv2D(
-                        FloatTensor(shape: x.shape, values: RoundingBound.squares(incoming)),
-                        kernel: kernel.map { $0 * $0 }, kernelShape: kernelShape, groups: groups, geometry: geometry,
-                        outputShape: output.shape
-                    ).values)
+            var bound = Convolution2D.linearBound(
+                inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
+                roundoff: u
+            ) { v, squared in
+                ImageKernels.groupedConv2D(
+                    v, kernel: kernel.map { squared ? $0 * $0 : abs($0) }, kernelShape: kernelShape, groups: groups,
+                    geometry: geometry, outputShape: output.shape)
             }
-            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
-            activation.roundingBound(&bound, output: output.values, lastDimension: kernelShape[3], roundoff: u)
+            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
             return bound
         }
 
@@ -166,19 +146,10 @@ public struct Conv2D: LayerOperation {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case activation, groups }
-
-    public init(from decoder: any Decoder) throws {
-        geometry = try Convolution2D(from: decoder)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        activation = try container.decode(Activation.self, forKey: .activation)
-        groups = try container.decodeIfPresent(Int.self, forKey: .groups) ?? 1
-    }
-
     /// `groups` is written only when it is not 1, so ungrouped layers keep the record they always had.
     public func encode(to encoder: any Encoder) throws {
         try geometry.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
+        var container = encoder.container(keyedBy: GroupedConvolutionCodingKeys.self)
         try container.encode(activation, forKey: .activation)
         if groups != 1 { try container.encode(groups, forKey: .groups) }
     }

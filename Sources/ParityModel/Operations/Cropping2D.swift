@@ -3,14 +3,9 @@
 public struct Cropping2D: EdgeAmountOperation {
     public static let attributeKey = "cropping"
     public static let typeName = "cropping2d"
-    public var top: Int
-    public var bottom: Int
-    public var left: Int
-    public var right: Int
+    public var edges: EdgeAmounts
 
-    public init(top: Int, bottom: Int, left: Int, right: Int) {
-        (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
-    }
+    public init(_ edges: EdgeAmounts) { self.edges = edges }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
         var image = try ImageDims(inputs[0])
@@ -45,5 +40,4 @@ public struct Cropping2D: EdgeAmountOperation {
             ShapeKernels.place(inputs[0], into: outputShape, top: -top, left: -left)
         }
     }
-
 }

@@ -49,16 +49,9 @@ public struct Dense: LayerOperation {
             -> [Float]
         {
             let x = inputs[0]
-            let factor = RoundingBound.dotProductFactor(terms: kernel.inner, roundoff: u)
-            let rows = x.count / kernel.inner
-            var bound = Kernels.matmul(RoundingBound.magnitudes(x.values), rows: rows, absolute.matrix)
-            RoundingBound.scale(&bound, by: factor)
-            if let incoming = inputBounds?[0] {
-                RoundingBound.addRootSumSquare(
-                    &bound, Kernels.matmul(RoundingBound.squares(incoming), rows: rows, absolute.squared))
-            }
-            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
-            activation.roundingBound(&bound, output: output.values, lastDimension: kernel.columns, roundoff: u)
+            var bound = absolute.productBound(
+                x.values, inputBound: inputBounds?[0], rows: x.count / kernel.inner, roundoff: u)
+            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
             return bound
         }
 

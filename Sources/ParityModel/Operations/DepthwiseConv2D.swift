@@ -47,29 +47,19 @@ public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
             -> [Float]
         {
             var bound = linearBound(inputs[0], inputBound: inputBounds?[0], outputShape: output.shape, roundoff: u)
-            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
-            activation.roundingBound(&bound, output: output.values, lastDimension: output.lastDimension, roundoff: u)
+            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
             return bound
         }
 
         /// The bound of the convolution alone (no bias, no activation).
         func linearBound(_ x: FloatTensor, inputBound: [Float]?, outputShape: [Int], roundoff u: Float) -> [Float] {
-            let factor = RoundingBound.dotProductFactor(terms: kernelShape[0] * kernelShape[1], roundoff: u)
-            var bound = ImageKernels.depthwiseConv2D(
-                RoundingBound.magnitudes(x), kernel: kernel.map { abs($0) }, kernelShape: kernelShape,
-                geometry: geometry, outputShape: outputShape
-            ).values
-            RoundingBound.scale(&bound, by: factor)
-            if let inputBound {
-                RoundingBound.addRootSumSquare(
-                    &bound,
-                    ImageKernels.depthwiseConv2D(
-                        FloatTensor(shape: x.shape, values: RoundingBound.squares(inputBound)),
-                        kernel: kernel.map { $0 * $0 }, kernelShape: kernelShape, geometry: geometry,
-                        outputShape: outputShape
-                    ).values)
+            Convolution2D.linearBound(
+                x, inputBound: inputBound, terms: kernelShape[0] * kernelShape[1], roundoff: u
+            ) { v, squared in
+                ImageKernels.depthwiseConv2D(
+                    v, kernel: kernel.map { squared ? $0 * $0 : abs($0) }, kernelShape: kernelShape,
+                    geometry: geometry, outputShape: outputShape)
             }
-            return bound
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {

@@ -4,9 +4,5 @@ public struct Maximum: BroadcastingMergeOperation {
 
     public init() {}
 
-    public static func combine(_ a: Float, _ b: Float) -> Float { Elementwise.Function.maximum.apply(a, b) }
-
-    public static func combinedBound(a: Float, boundA: Float, b: Float, boundB: Float, result: Float, roundoff u: Float)
-        -> Float
-    { Elementwise.Function.maximum.bound(a, boundA, b, boundB, result, u) }
+    public static let function = Elementwise.Function.maximum
 }

@@ -29,16 +29,32 @@ struct PreparedWindowPooling: PreparedOperation {
     func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
         -> [Float]
     {
-        let moved = inputBounds.map { apply(zip(inputs, $0).map { FloatTensor(shape: $0.shape, values: $1) }, outputShape: output.shape).values }
-        guard average else { return moved ?? [Float](repeating: 0, count: output.count) }
-        let x = inputs[0]
-        let magnitude = apply([FloatTensor(shape: x.shape, values: x.values.map { abs($0) })], outputShape: output.shape)
-        let factor = RoundingBound.lambda * Float(pooling.poolSize[0] * pooling.poolSize[1]).squareRoot() * u
-        return magnitude.values.indices.map { i in (moved?[i] ?? 0) + factor * magnitude.values[i] }
+        poolingBound(
+            inputs, inputBounds: inputBounds, output: output, average: average,
+            windowSize: pooling.poolSize[0] * pooling.poolSize[1], roundoff: u)
     }
 
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
         ImageKernels.pool2D(inputs[0], pooling, average: average, outputShape: outputShape)
+    }
+}
+
+extension PreparedOperation {
+    /// The bound of a pooling whose `apply` takes the maximum or the mean over windows of `windowSize` values: the
+    /// incoming bounds pooled as the values are, plus, for the mean, `λ·√k·u·mean(|x|)` (`RoundingBound`).
+    func poolingBound(
+        _ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, average: Bool, windowSize: Int,
+        roundoff u: Float
+    ) -> [Float] {
+        let moved = inputBounds.map {
+            apply(zip(inputs, $0).map { FloatTensor(shape: $0.shape, values: $1) }, outputShape: output.shape).values
+        }
+        guard average else { return moved ?? [Float](repeating: 0, count: output.count) }
+        let x = inputs[0]
+        let magnitude = apply(
+            [FloatTensor(shape: x.shape, values: x.values.map { abs($0) })], outputShape: output.shape)
+        let factor = RoundingBound.lambda * Float(windowSize).squareRoot() * u
+        return magnitude.values.indices.map { i in (moved?[i] ?? 0) + factor * magnitude.values[i] }
     }
 }
 
@@ -65,12 +81,9 @@ struct PreparedGlobalPooling: PreparedOperation {
     func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
         -> [Float]
     {
-        let moved = inputBounds.map { apply(zip(inputs, $0).map { FloatTensor(shape: $0.shape, values: $1) }, outputShape: output.shape).values }
-        guard average else { return moved ?? [Float](repeating: 0, count: output.count) }
-        let x = inputs[0]
-        let magnitude = apply([FloatTensor(shape: x.shape, values: x.values.map { abs($0) })], outputShape: output.shape)
-        let factor = RoundingBound.lambda * Float(x.shape[1] * x.shape[2]).squareRoot() * u
-        return magnitude.values.indices.map { i in (moved?[i] ?? 0) + factor * magnitude.values[i] }
+        poolingBound(
+            inputs, inputBounds: inputBounds, output: output, average: average,
+            windowSize: inputs[0].shape[1] * inputs[0].shape[2], roundoff: u)
     }
 
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
@@ -78,12 +91,10 @@ struct PreparedGlobalPooling: PreparedOperation {
     }
 }
 
-/// What the merging layers (`Add`, `Multiply`) share: any number of inputs broadcast together, combined pairwise
-/// left to right by `combine`.
+/// What the merging layers (`Add`, `Subtract`, `Multiply`, `Maximum`, `Minimum`) share: any number of inputs
+/// broadcast together, combined pairwise left to right by `function`, each step's bound from `function.bound`.
 public protocol BroadcastingMergeOperation: LayerOperation {
-    static func combine(_ a: Float, _ b: Float) -> Float
-    /// The bound of `a op b` from the operands, their bounds and the result (`RoundingBound`).
-    static func combinedBound(a: Float, boundA: Float, b: Float, boundB: Float, result: Float, roundoff: Float) -> Float
+    static var function: Elementwise.Function { get }
 }
 
 extension BroadcastingMergeOperation {
@@ -94,7 +105,8 @@ extension BroadcastingMergeOperation {
     }
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        PreparedMerge(combine: Self.combine, combinedBound: Self.combinedBound)
+        let function = Self.function
+        return PreparedMerge(combine: function.apply, combinedBound: function.bound)
     }
 }
 

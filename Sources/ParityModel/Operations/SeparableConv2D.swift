@@ -68,14 +68,9 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
             let middle = depthwise.apply(inputs, outputShape: shape)
             let middleBound = depthwise.linearBound(
                 inputs[0], inputBound: inputBounds?[0], outputShape: shape, roundoff: u)
-            let factor = RoundingBound.dotProductFactor(terms: pointwise.inner, roundoff: u)
-            let rows = middle.count / pointwise.inner
-            var bound = Kernels.matmul(RoundingBound.magnitudes(middle.values), rows: rows, absolutePointwise.matrix)
-            RoundingBound.scale(&bound, by: factor)
-            RoundingBound.addRootSumSquare(
-                &bound, Kernels.matmul(RoundingBound.squares(middleBound), rows: rows, absolutePointwise.squared))
-            if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
-            activation.roundingBound(&bound, output: output.values, lastDimension: pointwise.columns, roundoff: u)
+            var bound = absolutePointwise.productBound(
+                middle.values, inputBound: middleBound, rows: middle.count / pointwise.inner, roundoff: u)
+            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
             return bound
         }
 

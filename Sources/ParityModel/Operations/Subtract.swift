@@ -5,9 +5,5 @@ public struct Subtract: BroadcastingMergeOperation {
 
     public init() {}
 
-    public static func combine(_ a: Float, _ b: Float) -> Float { a - b }
-
-    public static func combinedBound(a: Float, boundA: Float, b: Float, boundB: Float, result: Float, roundoff u: Float)
-        -> Float
-    { Elementwise.Function.subtract.bound(a, boundA, b, boundB, result, u) }
+    public static let function = Elementwise.Function.subtract
 }

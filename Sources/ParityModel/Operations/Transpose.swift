@@ -27,32 +27,7 @@ public struct Transpose: LayerOperation {
         let perm: [Int]
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            let x = inputs[0]
-            let rank = perm.count
-            var inStrides = [Int](repeating: 1, count: rank)
-            for axis in stride(from: rank - 2, through: 0, by: -1) {
-                inStrides[axis] = inStrides[axis + 1] * x.shape[axis + 1]
-            }
-            // Walking the output in order, the input offset moves by the stride of the axis each output axis reads.
-            let steps = perm.map { inStrides[$0] }
-            var y = [Float](repeating: 0, count: x.count)
-            var index = [Int](repeating: 0, count: rank)
-            var source = 0
-            x.values.withUnsafeBufferPointer { values in
-                for i in 0..<y.count {
-                    y[i] = values[source]
-                    var axis = rank - 1
-                    while axis >= 0 {
-                        index[axis] += 1
-                        source += steps[axis]
-                        if index[axis] < outputShape[axis] { break }
-                        source -= steps[axis] * index[axis]
-                        index[axis] = 0
-                        axis -= 1
-                    }
-                }
-            }
-            return FloatTensor(shape: outputShape, values: y)
+            ShapeKernels.transpose(inputs[0], axes: perm)
         }
     }
 }

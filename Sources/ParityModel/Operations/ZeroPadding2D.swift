@@ -2,14 +2,9 @@
 public struct ZeroPadding2D: EdgeAmountOperation {
     public static let attributeKey = "padding"
     public static let typeName = "zero_padding2d"
-    public var top: Int
-    public var bottom: Int
-    public var left: Int
-    public var right: Int
+    public var edges: EdgeAmounts
 
-    public init(top: Int, bottom: Int, left: Int, right: Int) {
-        (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
-    }
+    public init(_ edges: EdgeAmounts) { self.edges = edges }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
         var image = try ImageDims(inputs[0])
@@ -30,5 +25,4 @@ public struct ZeroPadding2D: EdgeAmountOperation {
             ShapeKernels.place(inputs[0], into: outputShape, top: padding.top, left: padding.left)
         }
     }
-
 }

@@ -39,7 +39,7 @@ extension SeparableConv2D: SpatialKernelOperation, WindowedConvolutionOperation,
     var spatialKernels: [String] { ["depthwise_kernel"] }
 }
 
-extension DepthwiseConvolutionOperation {
+extension DepthwiseConvolutionOperation where Geometry == Convolution2D {
     func replacingGeometry(_ geometry: Convolution2D) -> any LayerOperation {
         Self(geometry, depthMultiplier: depthMultiplier, activation: activation)
     }

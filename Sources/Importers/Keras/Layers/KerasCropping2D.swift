@@ -6,7 +6,6 @@ enum KerasCropping2D: KerasLayerMapping {
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
         try layer.checkChannelsLast()
-        let c = try layer.symmetricPairs("cropping")
-        return KerasMapped(Cropping2D(top: c[0], bottom: c[1], left: c[2], right: c[3]))
+        return KerasMapped(Cropping2D(try layer.edgeAmounts("cropping")))
     }
 }

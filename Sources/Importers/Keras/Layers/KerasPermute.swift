@@ -5,9 +5,9 @@ enum KerasPermute: KerasLayerMapping {
     static let classNames = ["Permute"]
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
-        guard let list = layer.config["dims"] as? [Any] else { throw layer.fail("Permute 'dims' must be a list") }
-        let dims = list.compactMap(ImportersJSON.integer)
-        guard dims.count == list.count else { throw layer.fail("Permute 'dims' must be integers") }
+        guard let dims = try layer.integerList("dims", notIntegers: "Permute 'dims' must be integers") else {
+            throw layer.fail("Permute 'dims' must be a list")
+        }
         return KerasMapped(Permute(dims: dims))
     }
 }

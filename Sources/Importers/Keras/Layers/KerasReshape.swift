@@ -5,9 +5,8 @@ enum KerasReshape: KerasLayerMapping {
     static let classNames = ["Reshape"]
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
-        guard let list = layer.config["target_shape"] as? [Any] else { throw layer.fail("Reshape has no target_shape") }
-        let target = list.compactMap(ImportersJSON.integer)
-        guard target.count == list.count else { throw layer.fail("Reshape target_shape must be integers") }
+        guard let target = try layer.integerList("target_shape", notIntegers: "Reshape target_shape must be integers")
+        else { throw layer.fail("Reshape has no target_shape") }
         return KerasMapped(Reshape(targetShape: target))
     }
 }

@@ -6,7 +6,6 @@ enum KerasZeroPadding2D: KerasLayerMapping {
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
         try layer.checkChannelsLast()
-        let p = try layer.symmetricPairs("padding")
-        return KerasMapped(ZeroPadding2D(top: p[0], bottom: p[1], left: p[2], right: p[3]))
+        return KerasMapped(ZeroPadding2D(try layer.edgeAmounts("padding")))
     }
 }

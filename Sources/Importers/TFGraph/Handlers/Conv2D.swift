@@ -4,7 +4,7 @@ import ParityModel
 struct Conv2DHandler: GraphOpHandler {
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let (kernel, geometry) = try Convolution.read(node, kernel: "filter", in: context)
-        return try Convolution.layer(
+        return try BiasAddition.layer(
             node, op: Conv2D(geometry), kernelSlot: "kernel", kernel: kernel, in: context)
     }
 }
@@ -17,13 +17,13 @@ struct DepthwiseConv2DHandler: GraphOpHandler {
             throw context.refuse(
                 node, "the filter has shape \(kernel.pending.shape), expected [kh, kw, in, multiplier]")
         }
-        return try Convolution.layer(
+        return try BiasAddition.layer(
             node, op: DepthwiseConv2D(geometry, depthMultiplier: kernel.pending.shape[3]),
             kernelSlot: "depthwise_kernel", kernel: kernel, in: context)
     }
 }
 
-/// What the convolution ops share: the filter weight, strides, dilations and padding, and the bias add.
+/// What the convolution ops share: the filter weight, strides, dilations and padding.
 enum Convolution {
     static func read(_ node: Int, kernel name: String, in context: LoweringContext) throws
         -> (GraphParameter, Convolution2D)
@@ -41,19 +41,5 @@ enum Convolution {
             kernelSize: [shape[0], shape[1]], strides: try context.spatial(node, "strides"),
             padding: try context.padding(node), dilation: try context.spatial(node, "dilations", default: [1, 1]))
         return (kernel, geometry)
-    }
-
-    static func layer(
-        _ node: Int, op: any LayerOperation, kernelSlot: String, kernel: GraphParameter, in context: LoweringContext
-    ) throws -> LoweredLayer {
-        var layer = LoweredLayer(
-            op: op, parameters: [(kernelSlot, kernel)], inputs: [context.node(node).inputs[0]],
-            output: GraphTensor(node: node, output: 0), nodes: [node], fallbackName: context.node(node).name)
-        if let (add, bias) = try BiasAddition.following(node, in: context) {
-            layer.parameters.append(("bias", bias))
-            layer.nodes.append(add)
-            layer.output = GraphTensor(node: add, output: 0)
-        }
-        return layer
     }
 }

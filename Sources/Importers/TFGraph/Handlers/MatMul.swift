@@ -13,14 +13,6 @@ struct MatMulHandler: GraphOpHandler {
         guard let kernel = try context.parameter(inputs[1]) else {
             throw context.refuse(node, "the weight matrix is computed, not a variable or constant")
         }
-        var layer = LoweredLayer(
-            op: Dense(), parameters: [("kernel", kernel)], inputs: [inputs[0]],
-            output: GraphTensor(node: node, output: 0), nodes: [node], fallbackName: context.node(node).name)
-        if let (add, bias) = try BiasAddition.following(node, in: context) {
-            layer.parameters.append(("bias", bias))
-            layer.nodes.append(add)
-            layer.output = GraphTensor(node: add, output: 0)
-        }
-        return layer
+        return try BiasAddition.layer(node, op: Dense(), kernelSlot: "kernel", kernel: kernel, in: context)
     }
 }

@@ -6,15 +6,10 @@ struct SwappedGammaBeta: PortingVariant {
     let id = "swapped-gamma-beta"
 
     func candidates(for layer: Layer, in context: VariantContext) -> [VariantCandidate] {
-        guard layer.op is BatchNormalization, let gamma = context.parameter(layer, "gamma"),
-            let beta = context.parameter(layer, "beta")
-        else { return [] }
-        return [
-            .parameters(
-                layer, [context.parameterKey(layer, "gamma"): beta, context.parameterKey(layer, "beta"): gamma],
-                detail: "the recording used beta as the scale and gamma as the offset; TensorFlow computes "
-                    + "gamma·(x − mean)/sqrt(variance + epsilon) + beta. Load gamma and beta by name, not by position "
-                    + "(Keras orders them gamma, beta, moving_mean, moving_variance).")
-        ]
+        context.swappingBatchNormParameters(
+            "gamma", "beta", of: layer,
+            detail: "the recording used beta as the scale and gamma as the offset; TensorFlow computes "
+                + "gamma·(x − mean)/sqrt(variance + epsilon) + beta. Load gamma and beta by name, not by position "
+                + "(Keras orders them gamma, beta, moving_mean, moving_variance).")
     }
 }
