@@ -6,7 +6,7 @@
     python Scripts/bench/onnxruntime_pair.py time MODEL.onnx INPUT.npy [--calls 7] [--threads 2]
 
 export  loads the Keras 3 model, traces it as a tf.function at the input's shape (inference mode) and converts it
-        with tf2onnx.convert.from_function, then runs the export once in onnxruntime against Keras' own output; prints
+        with tf2onnx.convert.from_graph_def (variables and captured constants frozen), then runs the export once in onnxruntime against Keras' own output; prints
         one JSON line {"seconds", "opset", "tf2onnx", "max_abs_vs_keras"}. Run once per model: Scripts/bench.sh
         keeps the .onnx.
 time    one onnxruntime InferenceSession (intra-op threads THREADS, one inter-op thread, sequential execution, every
@@ -40,7 +40,14 @@ def export(args):
 
     start = time.perf_counter()
     tmp = args.out + ".tmp"
-    tf2onnx.convert.from_function(forward, input_signature=spec, opset=args.opset, output_path=tmp)
+    # Frozen first: what the function captures (variables, and constants such as a Normalization layer's mean and
+    # variance, which from_function would leave as graph inputs) becomes constants of the graph.
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    frozen = convert_variables_to_constants_v2(forward.get_concrete_function())
+    tf2onnx.convert.from_graph_def(
+        frozen.graph.as_graph_def(), input_names=[t.name for t in frozen.inputs],
+        output_names=[t.name for t in frozen.outputs], opset=args.opset, output_path=tmp)
     seconds = time.perf_counter() - start
     import onnxruntime as ort
 

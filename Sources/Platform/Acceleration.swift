@@ -103,9 +103,11 @@ public enum Acceleration {
     /// (which runs its constructor).
     private static let dlopenable: Bool = {
         ["libopenblas.so.0", "libopenblas.so"].contains { name in
-            ["/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib/aarch64-linux-gnu/",
-             "/usr/lib/aarch64-linux-gnu/", "/usr/lib/", "/usr/local/lib/"]
-                .contains { FileManager.default.isReadableFile(atPath: $0 + name) }
+            [
+                "/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib/aarch64-linux-gnu/",
+                "/usr/lib/aarch64-linux-gnu/", "/usr/lib/", "/usr/local/lib/",
+            ]
+            .contains { FileManager.default.isReadableFile(atPath: $0 + name) }
         }
     }()
 

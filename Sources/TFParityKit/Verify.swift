@@ -153,7 +153,9 @@ public enum Verifier {
                 fullEngine: { engine })
         }
 
-        init(engine: Engine, model: Model, parameterShapes: [String: [Int]], fullEngine: @escaping () throws -> Engine) {
+        init(
+            engine: Engine, model: Model, parameterShapes: [String: [Int]], fullEngine: @escaping () throws -> Engine
+        ) {
             self.engine = engine
             self.model = model
             self.parameterShapes = parameterShapes
@@ -409,7 +411,9 @@ struct RecordingPlan {
     private var indexOfLayer: [String: Int] = [:]
 
     init(model: Model, recording: RecordedTensors) throws {
-        for (i, layer) in model.layers.enumerated() where indexOfLayer[layer.name] == nil { indexOfLayer[layer.name] = i }
+        for (i, layer) in model.layers.enumerated() where indexOfLayer[layer.name] == nil {
+            indexOfLayer[layer.name] = i
+        }
         let layers = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let inputNames = Set(model.inputNames)
         for name in model.inputNames where recording.shapes[name] != nil { known[name] = name }
