@@ -144,14 +144,9 @@ public enum Verifier {
         var model: Model
         /// The shape of every parameter of the model.
         var parameterShapes: [String: [Int]]
-        /// An engine whose model holds every parameter, for the porting diagnosis of a failing check.
+        /// An engine whose model holds every parameter, for the porting diagnosis of a failing check (made only then:
+        /// a failing verify holds the parameters twice while it diagnoses).
         var fullEngine: () throws -> Engine
-
-        init(engine: Engine) {
-            self.init(
-                engine: engine, model: engine.model, parameterShapes: engine.model.parameters.mapValues(\.shape),
-                fullEngine: { engine })
-        }
 
         init(
             engine: Engine, model: Model, parameterShapes: [String: [Int]], fullEngine: @escaping () throws -> Engine
