@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Benchmarks tfparity against what a user does today with TensorFlow, h5py and safetensors (issue 5), on this
-# machine, and prints a table of medians, ratios and peak memory. Not a test: it times, it does not judge.
+# Benchmarks tfparity against what a user does today with TensorFlow, h5py and safetensors (issue 5) and against
+# onnxruntime (issue 20), on this machine, and prints the ratios of issue 20's targets, then the details: medians,
+# ratios and peak memory. Not a test: it times, it does not judge (every ratio comes from commands run side by side,
+# alternating, in the same run).
 #
 #   Scripts/bench.sh                 # 5 alternating rounds
 #   BENCH_RUNS=7 Scripts/bench.sh    # more rounds
-#   BENCH_PAIRS=convert Scripts/bench.sh   # only some pairs (convert, verify, startup)
+#   BENCH_PAIRS=convert Scripts/bench.sh   # only some pairs (convert, verify, startup, onnxruntime)
 #
 # It does its own setup: a Python with TensorFlow (TFPARITY_PYTHON=/path/to/python to reuse one, e.g.
 # /work/venv-tf/bin/python; else a venv in .build/bench/venv from Scripts/requirements.txt), the release build,
@@ -19,16 +21,28 @@
 #             tfparity verify --end-to-end (also the whole model from `input`, every recorded tensor compared again)
 #             |  TensorFlow: load_model, probe model over every BN input/output, predict, compare
 #   forward   tfparity's timings.forward_ms (from that verify run)  |  TensorFlow's second model call in process
-#   startup   tfparity verify of the seed MLP fixture, end to end
+#   startup   tfparity verify of the seed MLP fixture, end to end  |  process start-up (tfparity --version)
+#   onnxruntime  tfparity's timings.forward_ms (verify --end-to-end --atol 1e-3 --rtol 1e-3 --format json: the fixed
+#             rule, so no rounding bounds are computed)  |  onnxruntime 1.32 on tf2onnx's export of the same model, one
+#             session with 2 intra-op threads, the median of its second call onward on the same batch; for the
+#             Keras 3 models of Scripts/integration_keras_apps.py build (BENCH_APPS, default MobileNetV2, ResNet50V2,
+#             DenseNet121, ResNet50, EfficientNetB0, Xception: 64x64, Xception 96x96, batch 2). Their cache is
+#             TFPARITY_APPS_CACHE (e.g. /work/apps) when it holds them, else .build/apps (built there when missing).
+#             onnxruntime and tf2onnx run in a venv of their own, .build/bench/venv-onnx, from
+#             Scripts/bench/requirements-onnxruntime.txt (TensorFlow, keras, tf2onnx, onnxruntime, onnx, and the numpy
+#             and protobuf they agree on); tf2onnx exports each model once (.build/bench/apps/<model>.onnx, redone
+#             when the .keras file is newer).
 # and, to show where convert's time goes: convert without the libhdf5 isolation child (TFPARITY_HDF5_ISOLATION=0),
 # the isolation child alone (__probe-hdf5), and process start-up (--version).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=".build/bench"
 runs="${BENCH_RUNS:-5}"
-pairs="${BENCH_PAIRS:-convert verify startup}"
+pairs="${BENCH_PAIRS:-convert verify startup onnxruntime}"
 models=(ResNet50 MobileNetV2)
+read -r -a apps <<<"${BENCH_APPS:-MobileNetV2 ResNet50V2 DenseNet121 ResNet50 EfficientNetB0 Xception}"
 mkdir -p "$work"
+wants() { [[ " $pairs " == *" $1 "* ]]; }
 
 py="${TFPARITY_PYTHON:-}"
 if [[ -z "$py" ]]; then
@@ -49,17 +63,57 @@ echo "== swift build -c release --static-swift-stdlib (the Swift runtime linked 
 swift build -c release --static-swift-stdlib --product tfparity 2>&1 | tail -1
 bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/tfparity"
 
-for m in "${models[@]}"; do
-  if [[ ! -f "$work/$m.recording.h5" ]]; then
-    echo "== making $m"
-    "$py" Scripts/integration_keras_apps.py "$m" --out "$work"
-    "$py" Scripts/record_keras.py "$work/$m.h5" "$work/$m.input.npy" -o "$work/$m.recording.h5"
-  fi
-  rm -f "$work/$m.safetensors"
-  "$bin" convert "$work/$m.h5" -o "$work/$m.safetensors" >/dev/null
-done
+if wants convert || wants verify; then
+  for m in "${models[@]}"; do
+    if [[ ! -f "$work/$m.recording.h5" ]]; then
+      echo "== making $m"
+      "$py" Scripts/integration_keras_apps.py "$m" --out "$work"
+      "$py" Scripts/record_keras.py "$work/$m.h5" "$work/$m.input.npy" -o "$work/$m.recording.h5"
+    fi
+    rm -f "$work/$m.safetensors"
+    "$bin" convert "$work/$m.h5" -o "$work/$m.safetensors" >/dev/null
+  done
+fi
 rm -f "$work/seed.safetensors"
 "$bin" convert Fixtures/seed/params.npz --spec Fixtures/seed/spec.yaml -o "$work/seed.safetensors" >/dev/null
+
+if wants onnxruntime; then
+  onnxpy="$work/venv-onnx/bin/python"
+  # Remade when the pins change (the venv keeps a copy of the file it was made from).
+  if [[ ! -x "$onnxpy" ]] || ! cmp -s Scripts/bench/requirements-onnxruntime.txt "$work/venv-onnx/requirements.txt"; then
+    echo "== creating $work/venv-onnx from Scripts/bench/requirements-onnxruntime.txt"
+    rm -rf "$work/venv-onnx"
+    "$(command -v python3.11 || command -v python3)" -m venv "$work/venv-onnx"
+    "$work/venv-onnx/bin/pip" install -q --no-deps -r Scripts/bench/requirements-onnxruntime.txt
+    cp Scripts/bench/requirements-onnxruntime.txt "$work/venv-onnx/requirements.txt"
+  fi
+  # The models: a cache that holds them all (the lead's /work/apps once its READY file is there), else our own.
+  cache="${TFPARITY_APPS_CACHE:-}"
+  have_all() { local m; for m in "${apps[@]}"; do [[ -f "$1/$m/keras3.recording.h5" ]] || return 1; done; }
+  if [[ -z "$cache" ]] || ! have_all "$cache"; then
+    [[ -n "$cache" ]] && echo "== $cache does not hold every model of BENCH_APPS yet: using .build/apps"
+    cache=".build/apps"
+    if ! have_all "$cache"; then
+      echo "== building ${apps[*]} (Keras 3, Scripts/integration_keras_apps.py build) into $cache"
+      "$py" Scripts/integration_keras_apps.py build --models "$(IFS=,; echo "${apps[*]}")" --flavours keras3 \
+        --cache "$cache"
+    fi
+  fi
+  echo "== apps from $cache"
+  mkdir -p "$work/apps"
+  timed=()
+  for m in "${apps[@]}"; do
+    rm -f "$work/apps/$m.safetensors"
+    "$bin" convert "$cache/$m/keras3.keras" -o "$work/apps/$m.safetensors" >/dev/null
+    if [[ ! "$work/apps/$m.onnx" -nt "$cache/$m/keras3.keras" ]]; then
+      echo "== tf2onnx: $m"
+      "$onnxpy" Scripts/bench/onnxruntime_pair.py export "$cache/$m/keras3.keras" "$cache/$m/input.npy" \
+        "$work/apps/$m.onnx" 2>"$work/tf2onnx-$m.log" | tail -1 ||
+        echo "   tf2onnx or onnxruntime failed on $m (see $work/tf2onnx-$m.log): not timed"
+    fi
+    [[ -f "$work/apps/$m.onnx" ]] && timed+=("$m")
+  done
+fi
 
 results="$work/results.tsv"
 printf 'name\tround\twall_s\tcpu_s\tpeak_rss_kb\tforward_ms\texit\n' >"$results"
@@ -77,6 +131,7 @@ measure() {
   case "$name" in
     tfparity-verify-*) forward=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timings"].get("forward_ms", ""))' "$work/last.out" 2>/dev/null || true) ;;
     tf-forward-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["second_ms"])' "$work/last.out" 2>/dev/null || true) ;;
+    onnxruntime-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["median_ms"])' "$work/last.out" 2>/dev/null || true) ;;
   esac
   awk -F': ' -v name="$name" -v round="$round" -v forward="$forward" -v rc="$rc" -v wall="$(((end - start) / 1000))e-6" '
     /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident set size/ { rss = $2 }
@@ -85,7 +140,6 @@ measure() {
 }
 
 echo "== $runs rounds (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
-wants() { [[ " $pairs " == *" $1 "* ]]; }
 for round in $(seq 1 "$runs"); do
   echo "   round $round"
   rm -f "$work/out.safetensors" "$work/out-py.safetensors" "$work/copy.h5"
@@ -109,9 +163,16 @@ for round in $(seq 1 "$runs"); do
   done
   wants startup && for _ in 1 2 3; do
     measure tfparity-verify-seed "$round" "$bin" verify "$work/seed.safetensors" Fixtures/seed/recording.npz --quiet
+    measure tfparity-start "$round" "$bin" --version
+  done
+  wants onnxruntime && for m in "${timed[@]}"; do
+    measure "tfparity-verify-app-$m" "$round" "$bin" verify "$work/apps/$m.safetensors" \
+      "$cache/$m/keras3.recording.h5" --end-to-end --atol 1e-3 --rtol 1e-3 --format json --quiet
+    measure "onnxruntime-$m" "$round" "$onnxpy" Scripts/bench/onnxruntime_pair.py time "$work/apps/$m.onnx" \
+      "$cache/$m/input.npy" --calls 7 --threads 2
   done
 done
 
 echo
 echo "== results (medians of $runs rounds; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
-python3 Scripts/bench/table.py "$results"
+BENCH_APPS="${apps[*]}" python3 Scripts/bench/table.py "$results"

@@ -14,6 +14,11 @@ import ParityModel
 /// never compute and, in `verify`, took a core from the engine's own parallel layers (a quarter of a ResNet50 verify's
 /// samples were those spins). Large products are instead split by rows over the cores with Dispatch, the pool the
 /// rest of the engine uses. Where `libopenblas.so.0` is missing the portable kernel is used.
+///
+/// Loading OpenBLAS costs about 25 ms (its constructor probes the CPU and sets up its buffers), as long as a small
+/// model's whole verify: `fastestProduct()` loads it at the first product large enough to pay for it and computes
+/// smaller ones with a plain loop (`smallProduct`), so the seed MLP never loads it. Which kernel computes a product
+/// depends only on the product's shape.
 public enum Acceleration {
     /// `cblas_sgemm` with Debian's 32-bit `blasint` (libopenblas0, not the ILP64 build).
     private typealias SGemm =
@@ -39,33 +44,88 @@ public enum Acceleration {
         return nil
     }()
 
-    /// OpenBLAS's product, loading the library on first use; nil where `libopenblas.so.0` is missing. Commands that
-    /// run a model ask for it; `convert` and `inspect` never load the library.
+    /// The cores products are split over, read once (`activeProcessorCount` reads the cgroup files on every call).
+    private static let cores = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Products of fewer multiply-adds than this are neither split over the cores nor worth loading OpenBLAS for
+    /// (the threshold is the portable kernel's for splitting).
+    public static let smallProduct = 1 << 18
+
+    /// OpenBLAS's product, loading the library now; nil where `libopenblas.so.0` is missing.
     public static func openBLASProduct() -> MatrixProduct? {
         guard let sgemm = openBLAS else { return nil }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
         return MatrixProduct(name: "openblas") { rows, inner, columns, x, w, y in
-            // Small products are not worth a second thread (the threshold is the portable kernel's).
-            let parts = rows * inner * columns < 1 << 18 ? 1 : max(1, min(cores, rows / 16))
-            let operands = Operands(x: x, w: w, y: y)
-            let multiply: @Sendable (Int) -> Void = { part in
-                let start = rows * part / parts
-                let end = rows * (part + 1) / parts
-                sgemm(
-                    rowMajor, noTranspose, noTranspose, Int32(end - start), Int32(columns), Int32(inner), 1,
-                    operands.x + start * inner, Int32(inner), operands.w, Int32(columns), 0,
-                    operands.y + start * columns, Int32(columns))
-            }
-            if parts == 1 {
-                multiply(0)
+            multiply(sgemm, rows, inner, columns, x, w, y)
+        }
+    }
+
+    /// `y = x · w` by OpenBLAS, split by rows over the cores when large.
+    private static func multiply(
+        _ sgemm: SGemm, _ rows: Int, _ inner: Int, _ columns: Int, _ x: UnsafePointer<Float>,
+        _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
+    ) {
+        // Small products are not worth a second thread (the threshold is the portable kernel's).
+        let parts = rows * inner * columns < smallProduct ? 1 : max(1, min(cores, rows / 16))
+        let operands = Operands(x: x, w: w, y: y)
+        let multiply: @Sendable (Int) -> Void = { part in
+            let start = rows * part / parts
+            let end = rows * (part + 1) / parts
+            sgemm(
+                rowMajor, noTranspose, noTranspose, Int32(end - start), Int32(columns), Int32(inner), 1,
+                operands.x + start * inner, Int32(inner), operands.w, Int32(columns), 0,
+                operands.y + start * columns, Int32(columns))
+        }
+        if parts == 1 {
+            multiply(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: multiply)
+        }
+    }
+
+    /// The command line's product: a plain loop for products under `smallProduct` multiply-adds, OpenBLAS (loaded at
+    /// the first larger product) for the others; the portable kernel where `libopenblas.so.0` is not installed (the
+    /// plain loop for every product should it be installed but fail to load).
+    ///
+    /// The plain loop sums each output over `inner` in order, in float32, as a reference GEMM does.
+    public static func fastestProduct() -> MatrixProduct {
+        guard dlopenable else { return .portable }
+        return MatrixProduct(name: "openblas") { rows, inner, columns, x, w, y in
+            // Shapes are the engine's own, checked when the model was: their product does not overflow.
+            if rows * inner * columns >= smallProduct, let sgemm = openBLAS {
+                multiply(sgemm, rows, inner, columns, x, w, y)
             } else {
-                DispatchQueue.concurrentPerform(iterations: parts, execute: multiply)
+                smallMultiply(rows, inner, columns, x, w, y)
             }
         }
     }
 
-    /// OpenBLAS's product where it loads, else the portable kernel.
-    public static func fastestProduct() -> MatrixProduct { openBLASProduct() ?? .portable }
+    /// Whether `libopenblas.so.0` is installed in one of the loader's default directories: known without loading it
+    /// (which runs its constructor).
+    private static let dlopenable: Bool = {
+        ["libopenblas.so.0", "libopenblas.so"].contains { name in
+            [
+                "/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib/aarch64-linux-gnu/",
+                "/usr/lib/aarch64-linux-gnu/", "/usr/lib/", "/usr/local/lib/",
+            ]
+            .contains { FileManager.default.isReadableFile(atPath: $0 + name) }
+        }
+    }()
+
+    /// `y = x · w` for a small product: for each row, `y[i, :] = Σₖ x[i, k] · w[k, :]` with `k` in order.
+    private static func smallMultiply(
+        _ rows: Int, _ inner: Int, _ columns: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>
+    ) {
+        for i in 0..<rows {
+            let out = y + i * columns
+            out.initialize(repeating: 0, count: columns)
+            for k in 0..<inner {
+                let a = x[i * inner + k]
+                let row = w + k * columns
+                for j in 0..<columns { out[j] += a * row[j] }
+            }
+        }
+    }
 
     /// One product's operands, shared by its row blocks: each reads `x` and `w` and writes only its own rows of `y`,
     /// inside the buffers' lifetime (`concurrentPerform` returns when every block is done).

@@ -106,8 +106,8 @@ public enum Folder {
     /// The probe input and its description, or nil when no shape is known.
     static func probeInput(model: Model, options: FoldOptions) throws -> (FloatTensor, String)? {
         if let path = options.recording {
-            let recording = try Recording.load(path: path)
-            guard let input = recording.values[Model.inputName] else {
+            // Only the input is read, not the whole recording.
+            guard let input = try RecordedTensors(path: path, layout: .nhwc).value(Model.inputName) else {
                 throw FileError(
                     path: path, member: Model.inputName,
                     reason: "missing: a recording must hold the batch fed to the model")

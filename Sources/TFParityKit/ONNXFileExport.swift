@@ -106,14 +106,15 @@ extension Exporter {
     /// Each model input's shape in the recording at `path`, under the input's own name: `input`, or
     /// `input/<Keras name>` for each of several (`Model.inputNames` spells them so).
     static func recordedInputShapes(_ path: String, model: Model) throws -> [String: [Int]] {
-        let recording = try Recording.load(path: path)
+        // The shapes alone: no recorded values are read.
+        let recording = try RecordedTensors(path: path, layout: .nhwc)
         var shapes: [String: [Int]] = [:]
         for name in model.inputNames {
             let key = model.inputNames.count == 1 ? Model.inputName : name
-            guard let value = recording.values[key] else {
+            guard let shape = recording.shapes[key] else {
                 throw FileError(path: path, member: key, reason: "missing: the batch fed to the model's input")
             }
-            shapes[name] = value.shape
+            shapes[name] = shape
         }
         return shapes
     }

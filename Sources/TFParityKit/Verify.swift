@@ -105,20 +105,57 @@ public enum Verifier {
         throws -> VerifyReport
     {
         var clock = Stopwatch()
-        let model = try ModelFile.read(path: modelPath)
+        var model = try ModelFile.read(path: modelPath)
+        // The engine keeps its float32 copy of every parameter; the file's bytes are dropped once it is made, except
+        // the batch-norm statistics the report summarises and the batch-norm diagnosis refits. A failing check's
+        // porting diagnosis, which needs every parameter, reads the model again.
         let engine: Engine
         do {
-            engine = try Engine(model: model, matrixProduct: options.matrixProduct)
+            engine = try Engine(model: model, matrixProduct: options.matrixProduct, retainingParameters: false)
         } catch {
             let (layer, reason) = error.layerAndReason
             throw FileError(path: modelPath, member: layer, reason: reason)
         }
+        let parameterShapes = model.parameters.mapValues(\.shape)
+        var kept: [String: Tensor] = [:]
+        for layer in model.layers where layer.isBatchNormalization {
+            for slot in layer.op.parameters {
+                let key = "\(layer.name)/\(slot.name)"
+                kept[key] = model.parameters[key]
+            }
+        }
+        model.parameters = kept
         clock.lap("load_model")
-        let recording = try Recording.load(path: recordingPath).inLayout(options.layout)
+        let recording = try RecordedTensors(path: recordingPath, layout: options.layout)
         clock.lap("load_recording")
-        var report = try verify(engine: engine, recording: recording, options: options, clock: &clock)
+        let context = CheckContext(
+            engine: engine, model: model, parameterShapes: parameterShapes,
+            fullEngine: { try Engine(model: ModelFile.read(path: modelPath), matrixProduct: options.matrixProduct) })
+        var report = try verify(context, recording: recording, options: options, clock: &clock)
         report.model = modelPath
         return report
+    }
+
+    /// What the checks run and refit with.
+    struct CheckContext {
+        /// Runs the layers; its model may hold no parameters.
+        var engine: Engine
+        /// The model's layers, with (at least) every batch-norm layer's parameters.
+        var model: Model
+        /// The shape of every parameter of the model.
+        var parameterShapes: [String: [Int]]
+        /// An engine whose model holds every parameter, for the porting diagnosis of a failing check (made only then:
+        /// a failing verify holds the parameters twice while it diagnoses).
+        var fullEngine: () throws -> Engine
+
+        init(
+            engine: Engine, model: Model, parameterShapes: [String: [Int]], fullEngine: @escaping () throws -> Engine
+        ) {
+            self.engine = engine
+            self.model = model
+            self.parameterShapes = parameterShapes
+            self.fullEngine = fullEngine
+        }
     }
 
     /// A recorded (exact) value: no rounding bound of its own.
@@ -133,15 +170,16 @@ public enum Verifier {
         bounded ? try withBound() : BoundedTensor(value: try plain(), bound: [])
     }
 
-    static func verify(engine: Engine, recording: Recording, options: VerifyOptions, clock: inout Stopwatch) throws
-        -> VerifyReport
-    {
-        let model = engine.model
+    static func verify(
+        _ context: CheckContext, recording: RecordedTensors, options: VerifyOptions, clock: inout Stopwatch
+    ) throws -> VerifyReport {
+        let engine = context.engine
+        let model = context.model
         let path = recording.path
         // `input`, or `input/<input layer>` for each input of a model with several: the names layers read them by.
         var inputs: [String: FloatTensor] = [:]
         for name in model.inputNames {
-            guard let value = recording.values[name] else {
+            guard let value = try recording.value(name) else {
                 let what = model.inputNames.count == 1 ? "the batch fed to the model" : "the batch fed to each input"
                 throw FileError(path: path, member: name, reason: "missing: a recording must hold \(what)")
             }
@@ -151,14 +189,35 @@ public enum Verifier {
         for (name, value) in inputs.sorted(by: { $0.key < $1.key }) where value.values.isEmpty {
             throw Self.nothingToCompare(path, name, value.shape)
         }
-        try ChannelsFirstDetection.requireChannelsLast(recording, model: model)
+        try ChannelsFirstDetection.requireChannelsLast(
+            recording, model: model, parameterShape: { context.parameterShapes[$0] })
         let plan = try RecordingPlan(model: model, recording: recording)
         var results: [StageResult] = []
+
+        // Recorded values are read when a check needs them and dropped after the last check that reads them.
+        var loaded: [String: FloatTensor] = [:]
+        func recorded(_ key: String) throws -> FloatTensor {
+            if let value = loaded[key] { return value }
+            guard let value = try recording.value(key) else {
+                preconditionFailure("planned key '\(key)' not recorded")
+            }
+            loaded[key] = value
+            return value
+        }
+        /// The recorded values a re-run of `target` starts from, read now.
+        func givens(_ target: String) throws -> [String: FloatTensor] {
+            var values: [String: FloatTensor] = [:]
+            for (name, key) in plan.knownKeys(reaching: target, in: model) {
+                values[name] = try inputs[key] ?? recorded(key)
+            }
+            return values
+        }
+        let lastRead = plan.lastReads(model)
 
         let auto = options.rule == .auto
         func compare(_ layer: String, _ stage: Stage, _ key: String, _ computed: BoundedTensor) throws -> StageResult {
             let actual = computed.value
-            guard let expected = recording.values[key] else { preconditionFailure("planned key '\(key)' not recorded") }
+            let expected = try recorded(key)
             guard actual.shape == expected.shape else {
                 throw FileError(
                     path: path, member: key,
@@ -194,14 +253,16 @@ public enum Verifier {
                 let actual = try run(preKey) { () throws -> BoundedTensor in
                     let source = layer.inputs.first ?? Model.inputName
                     if let value = inputs[source] { return exact(value) }
-                    return try computed(auto) { try engine.outputWithBound(of: source, given: plan.known) }
-                        plain: { try engine.output(of: source, given: plan.known) }
+                    let known = try givens(source)
+                    return try computed(auto) { try engine.outputWithBound(of: source, given: known) }
+                        plain: { try engine.output(of: source, given: known) }
                 }
                 results.append(try compare(layer.name, .preBN, preKey, actual))
             }
             if let postKey = plan.postBN[layer.name] {
                 let actual: BoundedTensor
-                if let preKey = plan.preBN[layer.name], let recordedInput = recording.values[preKey] {
+                if let preKey = plan.preBN[layer.name] {
+                    let recordedInput = try recorded(preKey)
                     actual = try run(preKey) {
                         try computed(auto) { try engine.applyWithBound(layer, to: [recordedInput]) }
                             plain: { try engine.apply(layer, to: [recordedInput]) }
@@ -209,28 +270,31 @@ public enum Verifier {
                     var result = try compare(layer.name, .postBN, postKey, actual)
                     if !result.passed {
                         result.diagnosis = diagnose(
-                            layer, engine: engine, x: recordedInput, key: postKey, recording: recording,
-                            options: options)
+                            layer, model: model, x: recordedInput, y: try recorded(postKey), options: options)
                     }
                     results.append(result)
                 } else {
+                    let known = try givens(layer.name)
                     actual = try run(postKey) {
-                        try computed(auto) { try engine.outputWithBound(of: layer.name, given: plan.known) }
-                            plain: { try engine.output(of: layer.name, given: plan.known) }
+                        try computed(auto) { try engine.outputWithBound(of: layer.name, given: known) }
+                            plain: { try engine.output(of: layer.name, given: known) }
                     }
                     results.append(try compare(layer.name, .postBN, postKey, actual))
                 }
             }
             for key in plan.outputs[layer.name, default: []] {
+                let known = try givens(layer.name)
                 let actual = try run(key) {
-                    try computed(auto) { try engine.outputWithBound(of: layer.name, given: plan.known) }
-                        plain: { try engine.output(of: layer.name, given: plan.known) }
+                    try computed(auto) { try engine.outputWithBound(of: layer.name, given: known) }
+                        plain: { try engine.output(of: layer.name, given: known) }
                 }
                 results.append(try compare(layer.name, .output, key, actual))
             }
+            loaded = loaded.filter { lastRead[$0.key, default: -1] > index }
         }
+        loaded = [:]
         clock.lap("local_checks")
-        diagnoseFailures(&results, engine: engine, plan: plan, recording: recording, options: options)
+        try diagnoseFailures(&results, context: context, plan: plan, recording: recording, options: options)
         clock.lap("diagnosis")
 
         if options.endToEnd {
@@ -254,6 +318,8 @@ public enum Verifier {
                 for key in plan.outputs[layer.name, default: []] {
                     if let value = trace[layer.name] { results.append(try compare(layer.name, .endToEnd, key, value)) }
                 }
+                // Each recorded value is compared once here.
+                loaded = [:]
             }
             clock.lap("end_to_end_compare")
         }
@@ -303,11 +369,11 @@ public enum Verifier {
         return errors
     }
 
-    private static func diagnose(
-        _ layer: Layer, engine: Engine, x: FloatTensor, key: String, recording: Recording, options: VerifyOptions
-    ) -> Diagnosis? {
-        guard let bn = layer.batchNormalization, let y = recording.values[key], let mean = engine.model.parameter(layer.name, "moving_mean"),
-            let variance = engine.model.parameter(layer.name, "moving_variance")
+    private static func diagnose(_ layer: Layer, model: Model, x: FloatTensor, y: FloatTensor, options: VerifyOptions)
+        -> Diagnosis?
+    {
+        guard let bn = layer.batchNormalization, let mean = model.parameter(layer.name, "moving_mean"),
+            let variance = model.parameter(layer.name, "moving_variance")
         else { return nil }
         let rank = x.shape.count
         let channelAxis = bn.axis < 0 ? bn.axis + rank : bn.axis
@@ -315,8 +381,8 @@ public enum Verifier {
         let inner = x.shape[(channelAxis + 1)...].reduce(1, *)
         let parameters = BatchNormDiagnosis.Parameters(
             mean: mean.floatValues(), variance: variance.floatValues(),
-            gamma: engine.model.parameter(layer.name, "gamma")?.floatValues(),
-            beta: engine.model.parameter(layer.name, "beta")?.floatValues(), epsilon: bn.epsilon)
+            gamma: model.parameter(layer.name, "gamma")?.floatValues(),
+            beta: model.parameter(layer.name, "beta")?.floatValues(), epsilon: bn.epsilon)
         return BatchNormDiagnosis.diagnose(
             x: x.values, y: y.values, parameters: parameters, inner: inner, tolerance: options.tolerance)
     }
@@ -330,20 +396,26 @@ struct RecordingPlan {
     var postBN: [String: String] = [:]
     /// Layer → `<layer>/output` keys (and `output` for the last layer).
     var outputs: [String: [String]] = [:]
-    /// Layer name (or `input`) → recorded value of its output, for re-running from the nearest recorded tensor.
-    var known: [String: FloatTensor] = [:]
+    /// Layer name (or `input`) → the key of the recorded value of its output, for re-running from the nearest
+    /// recorded tensor.
+    var known: [String: String] = [:]
     var ignored: [String] = []
     /// Keys of layers folding removed or changed; see `VerifyReport.foldedKeys`.
     var folded: [String] = []
+    /// Layer name → its index in model order (the first, should two share a name).
+    private var indexOfLayer: [String: Int] = [:]
 
-    init(model: Model, recording: Recording) throws {
+    init(model: Model, recording: RecordedTensors) throws {
+        for (i, layer) in model.layers.enumerated() where indexOfLayer[layer.name] == nil {
+            indexOfLayer[layer.name] = i
+        }
         let layers = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let inputNames = Set(model.inputNames)
-        for name in model.inputNames { known[name] = recording.values[name] }
-        for key in recording.values.keys.sorted() where !inputNames.contains(key) {
+        for name in model.inputNames where recording.shapes[name] != nil { known[name] = name }
+        for key in recording.shapes.keys.sorted() where !inputNames.contains(key) {
             if key == "output", let last = model.outputLayer {
                 outputs[last.name, default: []].append(key)
-                known[last.name] = known[last.name] ?? recording.values[key]
+                known[last.name] = known[last.name] ?? key
                 continue
             }
             guard let slash = key.lastIndex(of: "/") else {
@@ -357,7 +429,7 @@ struct RecordingPlan {
             {
                 if let target = folding.target(ofFolded: layerName) {
                     // The folded layer now computes what the BN did: its recorded output stands in for the target's.
-                    if suffix == "post_bn" || suffix == "output" { known[target] = recording.values[key] }
+                    if suffix == "post_bn" || suffix == "output" { known[target] = key }
                     folded.append(key)
                     continue
                 }
@@ -376,10 +448,10 @@ struct RecordingPlan {
                 preBN[layerName] = key
             case "post_bn" where layer.isBatchNormalization:
                 postBN[layerName] = key
-                known[layerName] = recording.values[key]
+                known[layerName] = key
             case "output":
                 outputs[layerName, default: []].insert(key, at: 0)
-                known[layerName] = recording.values[key]
+                known[layerName] = key
             default:
                 ignored.append(key)
             }
@@ -391,6 +463,51 @@ struct RecordingPlan {
                 reason: "no recorded tensor names a layer of the model (expected keys like '<bn layer>/pre_bn', "
                     + "'<bn layer>/post_bn', 'output'\(sample.isEmpty ? "" : "; found \(sample)"))")
         }
+    }
+
+    /// The recorded values a re-run of layer `target` starts from (value name → recording key): walking back from
+    /// its inputs to the nearest recorded ones, as `Engine.output(of:given:)` walks given `known`, so the engine
+    /// given only these computes what it computes given all of them.
+    func knownKeys(reaching target: String, in model: Model) -> [String: String] {
+        guard let start = indexOfLayer[target] else { return [:] }
+        var reached: [String: String] = [:]
+        var visited: Set<Int> = [start]
+        var stack = [start]
+        while let i = stack.popLast() {
+            for input in model.layers[i].inputs {
+                if let key = known[input] {
+                    reached[input] = key
+                } else if let upstream = indexOfLayer[input], visited.insert(upstream).inserted {
+                    stack.append(upstream)
+                }
+            }
+        }
+        return reached
+    }
+
+    /// For each recording key the local checks read, the index (in model order) of the last layer whose checks read
+    /// it: after that layer's checks the value can be dropped.
+    func lastReads(_ model: Model) -> [String: Int] {
+        var last: [String: Int] = [:]
+        let inputNames = Set(model.inputNames)
+        for (index, layer) in model.layers.enumerated() {
+            var keys: [String] = []
+            if let preKey = preBN[layer.name] {
+                keys.append(preKey)
+                let source = layer.inputs.first ?? Model.inputName
+                if !inputNames.contains(source) { keys += knownKeys(reaching: source, in: model).values }
+            }
+            if let postKey = postBN[layer.name] {
+                keys.append(postKey)
+                if preBN[layer.name] == nil { keys += knownKeys(reaching: layer.name, in: model).values }
+            }
+            if let outputKeys = outputs[layer.name] {
+                keys += outputKeys
+                keys += knownKeys(reaching: layer.name, in: model).values
+            }
+            for key in keys { last[key] = index }
+        }
+        return last
     }
 }
 
@@ -416,6 +533,62 @@ public struct Recording: Sendable {
             values[key] = FloatTensor(shape: tensor.shape, values: tensor.floatValues())
         }
         return Recording(path: path, values: values)
+    }
+}
+
+/// A recording opened for `verify`: every tensor's key and shape read up front, its values read from the file when a
+/// check needs them, so verifying holds the few recorded tensors a check compares rather than the whole recording
+/// (a ResNet50's at 224×224 is larger than the model).
+struct RecordedTensors {
+    let path: String
+    let layout: RecordingLayout
+    /// Recording key → shape, as compared: a 4-D tensor's NHWC shape under `--layout nchw`.
+    let shapes: [String: [Int]]
+    private let source: any TensorSource
+    /// Recording key → the file's spelling of it.
+    private let names: [String: String]
+
+    /// Opens the recording and reads every tensor's description.
+    /// - Throws: `FileError` for an unreadable file, a tensor that is not floating point, or a name recorded twice.
+    init(path: String, layout: RecordingLayout) throws {
+        let (source, _) = try SourceDetection.open(path)
+        var shapes: [String: [Int]] = [:]
+        var names: [String: String] = [:]
+        for name in source.tensorNames {
+            let (dtype, shape) = try source.tensorInfo(name)
+            guard dtype.isFloatingPoint else {
+                throw FileError(
+                    path: path, member: name,
+                    reason: "recorded values must be floating point, found \(dtype.numpyName)")
+            }
+            let key = TensorNameIndex.normalise(name)
+            guard names[key] == nil else {
+                throw FileError(path: path, member: name, reason: "recorded twice under spellings of the same name")
+            }
+            names[key] = name
+            shapes[key] = layout == .nchw && shape.count == 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape
+        }
+        self.path = path
+        self.layout = layout
+        self.shapes = shapes
+        self.source = source
+        self.names = names
+    }
+
+    /// The values recorded under `key`, read from the file now (transposed to NHWC under `--layout nchw`); nil when
+    /// nothing is recorded under it.
+    func value(_ key: String) throws -> FloatTensor? {
+        guard let name = names[key] else { return nil }
+        let tensor = try source.readTensor(name)
+        guard tensor.dtype.isFloatingPoint else {
+            throw FileError(path: path, member: name, reason: "changed while it was read")
+        }
+        let value = FloatTensor(shape: tensor.shape, values: tensor.floatValues())
+        let shaped = layout == .nchw && value.shape.count == 4 ? AxisPermutation.channelsLast(value) : value
+        guard shaped.shape == shapes[key] else {
+            throw FileError(path: path, member: name, reason: "changed while it was read")
+        }
+        return shaped
     }
 }
 

@@ -19,6 +19,7 @@ import Testing
 
     @Test(arguments: [
         Case(rows: 1, inner: 1, columns: 1), Case(rows: 7, inner: 13, columns: 9),
+        Case(rows: 32, inner: 90, columns: 91),
         Case(rows: 97, inner: 300, columns: 257),
         Case(rows: 200, inner: 600, columns: 64),
     ])
@@ -37,10 +38,12 @@ import Testing
         let portable = try Engine(model: model, matrixProduct: .portable).run(input)
         // Scripts/test.sh installs libopenblas-dev: a machine without it fails here rather than comparing nothing.
         let openBLAS = try #require(Acceleration.openBLASProduct(), "libopenblas.so.0 could not be loaded")
-        let blas = try Engine(model: model, matrixProduct: openBLAS).run(input)
-
-        #expect(blas.shape == portable.shape)
-        // Both sum in float32 in different orders: |error| grows like sqrt(inner) ulps of the terms.
-        expectClose(blas.values, portable.values, atol: 1e-5 * Double(c.inner).squareRoot(), rtol: 1e-5)
+        // The command line's product: the plain loop below `smallProduct` multiply-adds, OpenBLAS above.
+        for product in [openBLAS, Acceleration.fastestProduct()] {
+            let blas = try Engine(model: model, matrixProduct: product).run(input)
+            #expect(blas.shape == portable.shape)
+            // Both sum in float32 in different orders: |error| grows like sqrt(inner) ulps of the terms.
+            expectClose(blas.values, portable.values, atol: 1e-5 * Double(c.inner).squareRoot(), rtol: 1e-5)
+        }
     }
 }

@@ -22,19 +22,22 @@ extension Recording {
 enum ChannelsFirstDetection {
     /// Throws, naming the first such tensor, when the recording's 4-D tensors are the model's NHWC values laid out
     /// NCHW (the input, or a recorded layer value).
-    static func requireChannelsLast(_ recording: Recording, model: Model) throws {
+    /// - Parameter parameterShape: the shape of parameter `<layer>/<param>` of the model.
+    static func requireChannelsLast(
+        _ recording: RecordedTensors, model: Model, parameterShape: (String) -> [Int]?
+    ) throws {
         var inputs: [String: [Int]] = [:]
         var inputKeys: [String: String] = [:]
         for name in model.inputNames {
             let key = model.inputNames.count == 1 ? Model.inputName : "\(Model.inputName)/\(name)"
-            guard let value = recording.values[key] ?? recording.values[name] else { return }
-            inputs[name] = value.shape
+            guard let shape = recording.shapes[key] ?? recording.shapes[name] else { return }
+            inputs[name] = shape
             inputKeys[name] = key
         }
         func shapes(_ inputs: [String: [Int]]) -> [String: [Int]]? {
             let checked = try? LayerGraph.check(
                 model.layers, inputs: inputs.mapValues { ValueShape(concrete: $0) },
-                parameterShape: { model.parameters[$0]?.shape })
+                parameterShape: parameterShape)
             return checked?.compactMapValues(\.concrete)
         }
         guard let modelShapes = shapes(inputs) else {
@@ -46,8 +49,8 @@ enum ChannelsFirstDetection {
             throw channelsFirst(
                 recording, key: inputKeys[name] ?? name, recorded: shape, model: transposed[name] ?? shape)
         }
-        for key in recording.values.keys.sorted() {
-            guard let recorded = recording.values[key]?.shape, recorded.count == 4,
+        for key in recording.shapes.keys.sorted() {
+            guard let recorded = recording.shapes[key], recorded.count == 4,
                 let expected = modelShape(of: key, model: model, shapes: modelShapes, inputs: inputs),
                 expected.count == 4, recorded != expected,
                 recorded == [expected[0], expected[3], expected[1], expected[2]]
@@ -72,7 +75,7 @@ enum ChannelsFirstDetection {
         }
     }
 
-    private static func channelsFirst(_ recording: Recording, key: String, recorded: [Int], model: [Int]) -> FileError {
+    private static func channelsFirst(_ recording: RecordedTensors, key: String, recorded: [Int], model: [Int]) -> FileError {
         FileError(
             path: recording.path, member: key,
             reason: "recorded shape \(Shape.describe(recorded)) is the model's \(Shape.describe(model)) channels-first "
