@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The arithmetic a layer computes in, and its unit roundoff `u` (half the distance from 1 to the next number).
 public enum Precision: String, Sendable, Equatable, Codable, CaseIterable {
@@ -195,37 +194,25 @@ extension Activation {
     }
 }
 
-/// `|W|` and `W²` packed like `W`, made the first time a bound needs them (verify with the fixed rule never pays).
-final class AbsoluteMatrix: Sendable {
-    private struct State {
-        var values: [Float]
-        var inner: Int
-        var columns: Int
-        var product: MatrixProduct
-        var absolute: PackedMatrix?
-        var squared: PackedMatrix?
-    }
-    private let source: Mutex<State>
+/// `|W|` and `W²` packed like `W`, made each time a bound needs them and dropped after it: a verify evaluates each
+/// layer's bound about once (the local checks re-run a layer or two from recorded values, the end-to-end trace each
+/// layer once), so keeping them would buy nothing and hold two more copies of every weight matrix for the whole run
+/// (196 MiB of a ResNet50 verify's peak). The fixed rule never makes them.
+struct AbsoluteMatrix: Sendable {
+    /// `W`, sharing the packed weight's storage where the accelerated kernel keeps the plain array.
+    private let values: [Float]
+    private let inner: Int
+    private let columns: Int
+    private let product: MatrixProduct
 
     init(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) {
-        source = Mutex(State(values: w, inner: inner, columns: columns, product: product))
+        (values, self.inner, self.columns, self.product) = (w, inner, columns, product)
     }
 
     /// `|W|`.
-    var matrix: PackedMatrix { packed(squared: false) }
+    var matrix: PackedMatrix { PackedMatrix(values.map { abs($0) }, inner: inner, columns: columns, product: product) }
     /// `W²`.
-    var squared: PackedMatrix { packed(squared: true) }
-
-    private func packed(squared: Bool) -> PackedMatrix {
-        source.withLock { state in
-            if !squared, let packed = state.absolute { return packed }
-            if squared, let packed = state.squared { return packed }
-            let values = squared ? state.values.map { $0 * $0 } : state.values.map { abs($0) }
-            let packed = PackedMatrix(values, inner: state.inner, columns: state.columns, product: state.product)
-            if squared { state.squared = packed } else { state.absolute = packed }
-            return packed
-        }
-    }
+    var squared: PackedMatrix { PackedMatrix(values.map { $0 * $0 }, inner: inner, columns: columns, product: product) }
 }
 
 extension RoundingBound {
