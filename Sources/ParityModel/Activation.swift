@@ -205,10 +205,12 @@ extension Activation {
         switch self {
         case .linear:
             return
-        case .relu:
-            for i in y.indices { y[i] = max(y[i], 0) }
-        case .relu6:
-            for i in y.indices { y[i] = min(max(y[i], 0), 6) }
+        case .relu, .relu6:
+            let maximum: Float? = self == .relu6 ? 6 : nil
+            y.withUnsafeMutableBufferPointer { y in
+                guard let base = y.baseAddress else { return }
+                Kernels.clamp(base, into: base, count: y.count, maximum: maximum)
+            }
         case .elu(let alpha):
             for i in y.indices where y[i] <= 0 { y[i] = alpha * Foundation.expm1(y[i]) }
         case .selu:

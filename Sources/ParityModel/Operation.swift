@@ -46,6 +46,15 @@ public protocol PreparedOperation: Sendable {
     /// inputs are exact, recorded values). See `RoundingBound` for the rule of each kind of layer.
     func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff: Float)
         -> [Float]
+    /// `apply`, with scratch memory lent by the pass (`Workspace`); the same values.
+    func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor
+}
+
+extension PreparedOperation {
+    /// A kernel without temporaries of its own ignores the workspace.
+    public func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor {
+        apply(inputs, outputShape: outputShape)
+    }
 }
 
 /// A parameter an operation owns: `kernel`, `bias`, `moving_mean`, ….

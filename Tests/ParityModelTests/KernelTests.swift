@@ -64,7 +64,35 @@ import Testing
         #expect(worst <= allowed, "relative error \(worst) above \(allowed)")
     }
 
-    @Test(arguments: [(1, 19), (2, 19), (1, 64)])
+    /// A pass keeping some values gives exactly what the full trace gives for them.
+    @Test func traceKeepingGivesTheTracedValues() throws {
+        let channels = 12
+        let geometry = Convolution2D(kernelSize: [3, 3], padding: .same)
+        let model = Model(
+            layers: [
+                Layer(name: "conv", op: Conv2D(geometry), inputs: [Model.inputName]),
+                Layer(name: "relu", op: ReLU(maxValue: 6), inputs: ["conv"]),
+                Layer(name: "dw", op: DepthwiseConv2D(geometry), inputs: ["relu"]),
+                Layer(name: "sum", op: Add(), inputs: ["dw", "relu"]),
+                Layer(
+                    name: "pool", op: MaxPooling2D(Pooling2D(poolSize: [2, 2], strides: [2, 2], padding: .valid)),
+                    inputs: ["sum"]),
+            ],
+            parameters: [
+                "conv/kernel": Tensor(shape: [3, 3, 3, channels], floats: Self.values(9 * 3 * channels, seed: 5)),
+                "dw/depthwise_kernel": Tensor(shape: [3, 3, channels, 1], floats: Self.values(9 * channels, seed: 6)),
+            ])
+        let engine = try Engine(model: model, matrixProduct: .portable)
+        let inputs = [Model.inputName: FloatTensor(shape: [2, 6, 5, 3], values: Self.values(180, seed: 7))]
+        let all = try engine.trace(inputs: inputs)
+        let kept = try engine.trace(inputs: inputs, keeping: ["conv", "pool"])
+        #expect(Set(kept.keys) == ["conv", "pool"])
+        // The same arithmetic in the same order: bit-exact.
+        #expect(kept["conv"] == all["conv"])
+        #expect(kept["pool"] == all["pool"])
+    }
+
+    @Test(arguments: [(1, 19), (2, 19), (1, 64), (1, 43)])
     func depthwiseMatchesFloat64Reference(multiplier: Int, channels: Int) throws {
         let (batch, height, width) = (2, 9, 7)
         let geometry = Convolution2D(kernelSize: [3, 3], strides: [2, 1], padding: .same)

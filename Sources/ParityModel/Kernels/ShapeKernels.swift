@@ -69,7 +69,21 @@ enum ShapeKernels {
     /// `inputs` combined elementwise by `op`, left to right, broadcast to `outputShape`.
     static func combine(_ inputs: [FloatTensor], outputShape: [Int], _ op: (Float, Float) -> Float) -> FloatTensor {
         var y = inputs[0]
-        for other in inputs.dropFirst() {
+        var rest = inputs.dropFirst()
+        if let second = rest.first, second.shape == y.shape {
+            // The first two in one pass into the new value, rather than a copy of the first and a pass over it.
+            let values = [Float](unsafeUninitializedCapacity: y.count) { target, initialized in
+                y.values.withUnsafeBufferPointer { a in
+                    second.values.withUnsafeBufferPointer { b in
+                        for i in 0..<a.count { target[i] = op(a[i], b[i]) }
+                    }
+                }
+                initialized = y.count
+            }
+            y = FloatTensor(shape: y.shape, values: values)
+            rest = rest.dropFirst()
+        }
+        for other in rest {
             if other.shape == y.shape {
                 y.values.withUnsafeMutableBufferPointer { values in
                     other.values.withUnsafeBufferPointer { b in

@@ -44,6 +44,10 @@ public struct ReLU: LayerOperation {
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let (maxValue, slope, threshold) = (relu.maxValue, relu.negativeSlope, relu.threshold)
+            if threshold == 0, slope == 0 {
+                // Keras' ReLU and ReLU6: one vectorised pass into the new value.
+                return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maxValue))
+            }
             var y = inputs[0].values
             for i in y.indices {
                 let value = y[i]
