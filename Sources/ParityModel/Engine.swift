@@ -94,6 +94,8 @@ public struct Engine: Sendable {
     public let model: Model
     public let matrixProduct: MatrixProduct
     private let prepared: [any PreparedOperation]
+    /// The layers the engine may apply in place on their input's value (`InPlaceOperation`), by index.
+    private let inPlace: [(any InPlaceOperation)?]
     private let indexOfLayer: [String: Int]
     private let parameterShapes: [String: [Int]]
 
@@ -124,6 +126,7 @@ public struct Engine: Sendable {
             }
         }
         self.prepared = prepared
+        inPlace = prepared.map { $0 as? any InPlaceOperation }
         self.indexOfLayer = indexOfLayer
         parameterShapes = model.parameters.mapValues(\.shape)
     }
@@ -185,10 +188,18 @@ public struct Engine: Sendable {
         var values = inputs
         var kept: [String: FloatTensor] = [:]
         let workspace = Workspace()
-        for layer in model.layers {
-            let value = try evaluate(
-                layer, try self.inputs(of: layer, in: values), inputBounds: nil, bounded: false, workspace: workspace
-            ).value
+        for (index, layer) in model.layers.enumerated() {
+            let value: FloatTensor
+            if let only = layer.inputs.first, layer.inputs.count == 1, inputs[only] == nil, !keeping.contains(only),
+                readers[only] == 1, let fused = try appliedInPlace(layer, at: index, taking: &values)
+            {
+                value = fused
+            } else {
+                value = try evaluate(
+                    layer, try self.inputs(of: layer, in: values), inputBounds: nil, bounded: false,
+                    workspace: workspace
+                ).value
+            }
             for input in layer.inputs where inputs[input] == nil {
                 readers[input, default: 0] -= 1
                 if readers[input] == 0 { values[input] = nil }
@@ -224,9 +235,16 @@ public struct Engine: Sendable {
         let workspace = Workspace()
         for index in order {
             let layer = model.layers[index]
-            let value = try evaluate(
-                layer, try inputs(of: layer, in: values), inputBounds: nil, bounded: false, workspace: workspace
-            ).value
+            let value: FloatTensor
+            if let only = layer.inputs.first, layer.inputs.count == 1, known[only] == nil, readers[only] == 1,
+                let fused = try appliedInPlace(layer, at: index, taking: &values)
+            {
+                value = fused
+            } else {
+                value = try evaluate(
+                    layer, try inputs(of: layer, in: values), inputBounds: nil, bounded: false, workspace: workspace
+                ).value
+            }
             if index == target { return value }
             for input in layer.inputs where known[input] == nil {
                 readers[input, default: 0] -= 1
@@ -314,12 +332,32 @@ public struct Engine: Sendable {
         return values
     }
 
-    private func evaluate(
-        _ layer: Layer, _ inputs: [FloatTensor], inputBounds: [[Float]]?, bounded: Bool, workspace: Workspace
-    ) throws(EngineError) -> BoundedTensor {
-        guard let index = indexOfLayer[layer.name] else { throw .unknownLayer(layer.name) }
+    /// Layer `index` (an `InPlaceOperation`, of one input, in float32) applied in place on its input's value, taken
+    /// out of `values`: a run-time fusion with the layer that produced it, for a value no one else reads (the caller
+    /// checks). Nil, with `values` as it was, where the layer cannot be applied in place.
+    private func appliedInPlace(_ layer: Layer, at index: Int, taking values: inout [String: FloatTensor])
+        throws(EngineError) -> FloatTensor?
+    {
         let stored = model.layers[index]
-        let op = stored.op
+        guard let op = inPlace[index], stored.precision == .float32, let name = stored.inputs.first,
+            var value = values.removeValue(forKey: name)
+        else { return nil }
+        // The same shape rule as `evaluate`; the output must be the input's shape to be written over it.
+        let shape: [Int]
+        do throws(EngineError) {
+            shape = try checkedOutputShape(stored, [value])
+        } catch {
+            values[name] = value
+            throw error
+        }
+        if shape == value.shape, op.applyInPlace(&value) { return value }
+        values[name] = value
+        return nil
+    }
+
+    /// The output shape of `layer` (the model's own) for `inputs`, by its operation's rule.
+    private func checkedOutputShape(_ layer: Layer, _ inputs: [FloatTensor]) throws(EngineError) -> [Int] {
+        let op = layer.op
         let shape: ValueShape
         do throws(LayerProblem) {
             guard type(of: op).inputCount.contains(inputs.count) else {
@@ -334,6 +372,15 @@ public struct Engine: Sendable {
         guard let outputShape = shape.concrete else {
             preconditionFailure("\(op.typeName) gave \(shape) for concrete inputs")
         }
+        return outputShape
+    }
+
+    private func evaluate(
+        _ layer: Layer, _ inputs: [FloatTensor], inputBounds: [[Float]]?, bounded: Bool, workspace: Workspace
+    ) throws(EngineError) -> BoundedTensor {
+        guard let index = indexOfLayer[layer.name] else { throw .unknownLayer(layer.name) }
+        let stored = model.layers[index]
+        let outputShape = try checkedOutputShape(stored, inputs)
         let precision = stored.precision
         // A reduced-precision layer sees its inputs and gives its output rounded to its precision, as Keras casts.
         let operands = precision == .float32 ? inputs : inputs.map { precision.rounded($0) }

@@ -50,6 +50,16 @@ public protocol PreparedOperation: Sendable {
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor
 }
 
+/// A kernel that maps each element of its one input to the output element at the same place (a batch
+/// normalisation over the last axis, an elementwise activation): the engine may apply it in place, on the value its
+/// input layer just produced when nothing else reads that value, instead of into a new value (a run-time fusion with
+/// the layer before; the same arithmetic, element for element).
+public protocol InPlaceOperation: PreparedOperation {
+    /// Applies the kernel to `value` in place; false (and `value` unchanged) where this layer cannot for `value`'s
+    /// shape, so the engine applies it the ordinary way.
+    func applyInPlace(_ value: inout FloatTensor) -> Bool
+}
+
 extension PreparedOperation {
     /// A kernel without temporaries of its own ignores the workspace.
     public func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor {

@@ -70,6 +70,32 @@ enum Kernels {
         }
     }
 
+    /// `scaleAndShift` of channels-last `y` (`inner` 1), in place.
+    static func scaleAndShift(_ y: inout [Float], _ scale: [Float], _ offset: [Float]) {
+        let channels = scale.count
+        let count = y.count
+        y.withUnsafeMutableBufferPointer { y in
+            scale.withUnsafeBufferPointer { scale in
+                offset.withUnsafeBufferPointer { offset in
+                    guard let yp = y.baseAddress, let s = scale.baseAddress, let o = offset.baseAddress else { return }
+                    for start in stride(from: 0, to: count, by: channels) {
+                        let row = yp + start
+                        var c = 0
+                        while c + 8 <= channels {
+                            let value = load(row + c) * load(s + c) + load(o + c)
+                            UnsafeMutableRawPointer(row + c).storeBytes(of: value, as: SIMD8<Float>.self)
+                            c += 8
+                        }
+                        while c < channels {
+                            row[c] = row[c] * s[c] + o[c]
+                            c += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// `min(max(x, 0), maximum)` elementwise (`max(x, 0)` without a maximum) as Swift's `max` and `min` compute it
     /// (NaN stays NaN, -0 becomes 0), written into a new array in one vectorised pass.
     static func clamped(_ x: [Float], maximum: Float?) -> [Float] {

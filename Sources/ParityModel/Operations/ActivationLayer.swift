@@ -47,6 +47,15 @@ public struct ActivationLayer: LayerOperation {
     }
 }
 
+extension ActivationLayer.Prepared: InPlaceOperation {
+    /// Every activation but `glu` (which halves the last axis), as `apply` computes it.
+    func applyInPlace(_ value: inout FloatTensor) -> Bool {
+        guard activation.preservesShape else { return false }
+        activation.apply(to: &value.values, lastDimension: value.lastDimension)
+        return true
+    }
+}
+
 /// The identity at inference (Keras' Dropout, SpatialDropout, GaussianNoise, …); `rate` is kept for the record.
 public struct Dropout: LayerOperation {
     public static let typeName = "dropout"

@@ -60,3 +60,16 @@ public struct ReLU: LayerOperation {
         }
     }
 }
+
+extension ReLU.Prepared: InPlaceOperation {
+    /// Keras' ReLU and ReLU6 (no threshold, no slope), as `apply` computes them.
+    func applyInPlace(_ value: inout FloatTensor) -> Bool {
+        guard relu.threshold == 0, relu.negativeSlope == 0 else { return false }
+        let maximum = relu.maxValue
+        value.values.withUnsafeMutableBufferPointer { y in
+            guard let base = y.baseAddress else { return }
+            Kernels.clamp(base, into: base, count: y.count, maximum: maximum)
+        }
+        return true
+    }
+}
