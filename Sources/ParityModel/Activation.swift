@@ -208,10 +208,12 @@ extension Activation {
         switch self {
         case .linear:
             return
-        case .relu:
-            for i in y.indices { y[i] = max(y[i], 0) }
-        case .relu6:
-            for i in y.indices { y[i] = min(max(y[i], 0), 6) }
+        case .relu, .relu6:
+            let maximum: Float? = self == .relu6 ? 6 : nil
+            y.withUnsafeMutableBufferPointer { y in
+                guard let base = y.baseAddress else { return }
+                Kernels.clamp(base, into: base, count: y.count, maximum: maximum)
+            }
         case .elu(let alpha):
             for i in y.indices where y[i] <= 0 { y[i] = alpha * Foundation.expm1(y[i]) }
         case .selu:
@@ -219,7 +221,9 @@ extension Activation {
             let alpha: Float = 1.6732632423543772
             for i in y.indices { y[i] = y[i] > 0 ? scale * y[i] : scale * alpha * Foundation.expm1(y[i]) }
         case .sigmoid:
-            for i in y.indices { y[i] = 1 / (1 + Foundation.exp(-y[i])) }
+            // Below -89, exp(-x) overflows to infinity and the quotient is 0: given directly, not through the
+            // C library's overflow path (errno, a slow call per element).
+            for i in y.indices { y[i] = y[i] < -89 ? 0 : 1 / (1 + Foundation.exp(-y[i])) }
         case .tanh:
             for i in y.indices { y[i] = Foundation.tanh(y[i]) }
         case .softmax:
@@ -241,7 +245,8 @@ extension Activation {
         case .hardSigmoidKeras2:
             for i in y.indices { y[i] = min(max(0.2 * y[i] + 0.5, 0), 1) }
         case .swish:
-            for i in y.indices { y[i] = y[i] * (1 / (1 + Foundation.exp(-y[i]))) }
+            // As sigmoid: below -89 the gate is exactly 0 (and `x * 0` keeps the sign TensorFlow's product has).
+            for i in y.indices { y[i] = y[i] * (y[i] < -89 ? 0 : 1 / (1 + Foundation.exp(-y[i]))) }
         case .gelu:
             let scale: Float = 0.7071067811865476
             for i in y.indices { y[i] = 0.5 * y[i] * Foundation.erfc(-y[i] * scale) }

@@ -94,6 +94,8 @@ public struct Engine: Sendable {
     public let model: Model
     public let matrixProduct: MatrixProduct
     private let prepared: [any PreparedOperation]
+    /// The layers the engine may apply in place on their input's value (`InPlaceOperation`), by index.
+    private let inPlace: [(any InPlaceOperation)?]
     private let indexOfLayer: [String: Int]
     private let parameterShapes: [String: [Int]]
 
@@ -124,6 +126,7 @@ public struct Engine: Sendable {
             }
         }
         self.prepared = prepared
+        inPlace = prepared.map { $0 as? any InPlaceOperation }
         self.indexOfLayer = indexOfLayer
         parameterShapes = model.parameters.mapValues(\.shape)
     }
@@ -162,11 +165,49 @@ public struct Engine: Sendable {
     public func trace(inputs: [String: FloatTensor]) throws(EngineError) -> [String: FloatTensor] {
         try checkInputs(inputs)
         var values = inputs
+        let workspace = Workspace()
         for layer in model.layers {
-            values[layer.name] = try apply(layer, to: try self.inputs(of: layer, in: values))
+            values[layer.name] = try evaluate(
+                layer, try self.inputs(of: layer, in: values), inputBounds: nil, bounded: false, workspace: workspace
+            ).value
         }
         for name in model.inputNames { values[name] = nil }
         return values
+    }
+
+    /// The values of the layers `keeping` names (others are ignored), computed from `inputs` (input name → value) in
+    /// one pass like `trace`; every other value is dropped after its last reader, so its memory serves the layers
+    /// after it (a `trace` holds all of them at once, each in memory of its own).
+    public func trace(inputs: [String: FloatTensor], keeping: Set<String>) throws(EngineError) -> [String: FloatTensor]
+    {
+        try checkInputs(inputs)
+        var readers: [String: Int] = [:]
+        for layer in model.layers {
+            for input in layer.inputs { readers[input, default: 0] += 1 }
+        }
+        var values = inputs
+        var kept: [String: FloatTensor] = [:]
+        let workspace = Workspace()
+        for (index, layer) in model.layers.enumerated() {
+            let value: FloatTensor
+            if let only = layer.inputs.first, layer.inputs.count == 1, inputs[only] == nil, !keeping.contains(only),
+                readers[only] == 1, let fused = try appliedInPlace(layer, at: index, taking: &values)
+            {
+                value = fused
+            } else {
+                value = try evaluate(
+                    layer, try self.inputs(of: layer, in: values), inputBounds: nil, bounded: false,
+                    workspace: workspace
+                ).value
+            }
+            for input in layer.inputs where inputs[input] == nil {
+                readers[input, default: 0] -= 1
+                if readers[input] == 0 { values[input] = nil }
+            }
+            if keeping.contains(layer.name) { kept[layer.name] = value }
+            if readers[layer.name, default: 0] > 0 { values[layer.name] = value }
+        }
+        return kept
     }
 
     /// Computes layer `name`'s output. Its inputs are taken from `known` (layer name, or `Model.inputName`, → value)
@@ -184,11 +225,31 @@ public struct Engine: Sendable {
                 if needed.insert(upstream).inserted { stack.append(upstream) }
             }
         }
+        // Each computed value is dropped after its last reader, so its memory serves the layers after.
+        let order = needed.sorted()
+        var readers: [String: Int] = [:]
+        for index in order {
+            for input in model.layers[index].inputs where known[input] == nil { readers[input, default: 0] += 1 }
+        }
         var values = known
-        for index in needed.sorted() {
+        let workspace = Workspace()
+        for index in order {
             let layer = model.layers[index]
-            let value = try apply(layer, to: try inputs(of: layer, in: values))
+            let value: FloatTensor
+            if let only = layer.inputs.first, layer.inputs.count == 1, known[only] == nil, readers[only] == 1,
+                let fused = try appliedInPlace(layer, at: index, taking: &values)
+            {
+                value = fused
+            } else {
+                value = try evaluate(
+                    layer, try inputs(of: layer, in: values), inputBounds: nil, bounded: false, workspace: workspace
+                ).value
+            }
             if index == target { return value }
+            for input in layer.inputs where known[input] == nil {
+                readers[input, default: 0] -= 1
+                if readers[input] == 0 { values[input] = nil }
+            }
             values[layer.name] = value
         }
         preconditionFailure("layer '\(name)' was not computed")
@@ -211,7 +272,7 @@ public struct Engine: Sendable {
 
     /// Applies one layer to its input values, after checking their shapes against the layer's rule.
     public func apply(_ layer: Layer, to inputs: [FloatTensor]) throws(EngineError) -> FloatTensor {
-        try evaluate(layer, inputs, inputBounds: nil, bounded: false).value
+        try evaluate(layer, inputs, inputBounds: nil, bounded: false, workspace: Workspace()).value
     }
 
     /// `apply`, with the bound on each output element's rounding difference (`RoundingBound`), given bounds on the
@@ -219,7 +280,7 @@ public struct Engine: Sendable {
     public func applyWithBound(_ layer: Layer, to inputs: [FloatTensor], inputBounds: [[Float]]? = nil)
         throws(EngineError) -> BoundedTensor
     {
-        try evaluate(layer, inputs, inputBounds: inputBounds, bounded: true)
+        try evaluate(layer, inputs, inputBounds: inputBounds, bounded: true, workspace: Workspace())
     }
 
     /// `output(of:given:)` with the rounding bound carried through every layer computed (the `known` values exact).
@@ -239,6 +300,7 @@ public struct Engine: Sendable {
         }
         // Known values are exact: an empty bound, so layers fed only by them skip the propagation products.
         var values: [String: BoundedTensor] = known.mapValues { BoundedTensor(value: $0, bound: []) }
+        let workspace = Workspace()
         for index in needed.sorted() {
             let layer = model.layers[index]
             let inputs = try layer.inputs.map { name throws(EngineError) in
@@ -246,7 +308,7 @@ public struct Engine: Sendable {
                 return value
             }
             let value = try evaluate(
-                layer, inputs.map(\.value), inputBounds: inputs.map(\.bound), bounded: true)
+                layer, inputs.map(\.value), inputBounds: inputs.map(\.bound), bounded: true, workspace: workspace)
             if index == target { return value }
             values[layer.name] = value
         }
@@ -257,24 +319,45 @@ public struct Engine: Sendable {
     /// bound: each layer's `|Jacobian|` applied to the incoming bound, plus its own rounding).
     public func traceWithBounds(_ inputs: [String: FloatTensor]) throws(EngineError) -> [String: BoundedTensor] {
         var values: [String: BoundedTensor] = inputs.mapValues { BoundedTensor(value: $0, bound: []) }
+        let workspace = Workspace()
         for layer in model.layers {
             let operands = try layer.inputs.map { name throws(EngineError) in
                 guard let value = values[name] else { throw .missingValue(layer: layer.name, input: name) }
                 return value
             }
             values[layer.name] = try evaluate(
-                layer, operands.map(\.value), inputBounds: operands.map(\.bound), bounded: true)
+                layer, operands.map(\.value), inputBounds: operands.map(\.bound), bounded: true, workspace: workspace)
         }
         for name in inputs.keys { values[name] = nil }
         return values
     }
 
-    private func evaluate(_ layer: Layer, _ inputs: [FloatTensor], inputBounds: [[Float]]?, bounded: Bool)
-        throws(EngineError) -> BoundedTensor
+    /// Layer `index` (an `InPlaceOperation`, of one input, in float32) applied in place on its input's value, taken
+    /// out of `values`: a run-time fusion with the layer that produced it, for a value no one else reads (the caller
+    /// checks). Nil, with `values` as it was, where the layer cannot be applied in place.
+    private func appliedInPlace(_ layer: Layer, at index: Int, taking values: inout [String: FloatTensor])
+        throws(EngineError) -> FloatTensor?
     {
-        guard let index = indexOfLayer[layer.name] else { throw .unknownLayer(layer.name) }
         let stored = model.layers[index]
-        let op = stored.op
+        guard let op = inPlace[index], stored.precision == .float32, let name = stored.inputs.first,
+            var value = values.removeValue(forKey: name)
+        else { return nil }
+        // The same shape rule as `evaluate`; the output must be the input's shape to be written over it.
+        let shape: [Int]
+        do throws(EngineError) {
+            shape = try checkedOutputShape(stored, [value])
+        } catch {
+            values[name] = value
+            throw error
+        }
+        if shape == value.shape, op.applyInPlace(&value) { return value }
+        values[name] = value
+        return nil
+    }
+
+    /// The output shape of `layer` (the model's own) for `inputs`, by its operation's rule.
+    private func checkedOutputShape(_ layer: Layer, _ inputs: [FloatTensor]) throws(EngineError) -> [Int] {
+        let op = layer.op
         let shape: ValueShape
         do throws(LayerProblem) {
             guard type(of: op).inputCount.contains(inputs.count) else {
@@ -289,10 +372,19 @@ public struct Engine: Sendable {
         guard let outputShape = shape.concrete else {
             preconditionFailure("\(op.typeName) gave \(shape) for concrete inputs")
         }
+        return outputShape
+    }
+
+    private func evaluate(
+        _ layer: Layer, _ inputs: [FloatTensor], inputBounds: [[Float]]?, bounded: Bool, workspace: Workspace
+    ) throws(EngineError) -> BoundedTensor {
+        guard let index = indexOfLayer[layer.name] else { throw .unknownLayer(layer.name) }
+        let stored = model.layers[index]
+        let outputShape = try checkedOutputShape(stored, inputs)
         let precision = stored.precision
         // A reduced-precision layer sees its inputs and gives its output rounded to its precision, as Keras casts.
         let operands = precision == .float32 ? inputs : inputs.map { precision.rounded($0) }
-        var output = prepared[index].apply(operands, outputShape: outputShape)
+        var output = prepared[index].apply(operands, outputShape: outputShape, workspace: workspace)
         if precision != .float32 { output = precision.rounded(output) }
         guard bounded else { return BoundedTensor(value: output, bound: []) }
         let u = precision.unitRoundoff

@@ -48,6 +48,25 @@ public protocol PreparedOperation: Sendable {
     /// values rounds nothing), so the layers it feeds need no propagation products.
     func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff: Float)
         -> [Float]
+    /// `apply`, with scratch memory lent by the pass (`Workspace`); the same values.
+    func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor
+}
+
+/// A kernel that maps each element of its one input to the output element at the same place (a batch
+/// normalisation over the last axis, an elementwise activation): the engine may apply it in place, on the value its
+/// input layer just produced when nothing else reads that value, instead of into a new value (a run-time fusion with
+/// the layer before; the same arithmetic, element for element).
+public protocol InPlaceOperation: PreparedOperation {
+    /// Applies the kernel to `value` in place; false (and `value` unchanged) where this layer cannot for `value`'s
+    /// shape, so the engine applies it the ordinary way.
+    func applyInPlace(_ value: inout FloatTensor) -> Bool
+}
+
+extension PreparedOperation {
+    /// A kernel without temporaries of its own ignores the workspace.
+    public func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor {
+        apply(inputs, outputShape: outputShape)
+    }
 }
 
 /// A parameter an operation owns: `kernel`, `bias`, `moving_mean`, ….

@@ -64,7 +64,65 @@ import Testing
         #expect(worst <= allowed, "relative error \(worst) above \(allowed)")
     }
 
-    @Test(arguments: [(1, 19), (2, 19), (1, 64)])
+    /// A pass keeping some values gives exactly what the full trace gives for them.
+    @Test func traceKeepingGivesTheTracedValues() throws {
+        let channels = 12
+        let geometry = Convolution2D(kernelSize: [3, 3], padding: .same)
+        let model = Model(
+            layers: [
+                Layer(name: "conv", op: Conv2D(geometry), inputs: [Model.inputName]),
+                Layer(name: "relu", op: ReLU(maxValue: 6), inputs: ["conv"]),
+                Layer(name: "dw", op: DepthwiseConv2D(geometry), inputs: ["relu"]),
+                Layer(name: "sum", op: Add(), inputs: ["dw", "relu"]),
+                Layer(
+                    name: "pool", op: MaxPooling2D(Pooling2D(poolSize: [2, 2], strides: [2, 2], padding: .valid)),
+                    inputs: ["sum"]),
+            ],
+            parameters: [
+                "conv/kernel": Tensor(shape: [3, 3, 3, channels], floats: Self.values(9 * 3 * channels, seed: 5)),
+                "dw/depthwise_kernel": Tensor(shape: [3, 3, channels, 1], floats: Self.values(9 * channels, seed: 6)),
+            ])
+        let engine = try Engine(model: model, matrixProduct: .portable)
+        let inputs = [Model.inputName: FloatTensor(shape: [2, 6, 5, 3], values: Self.values(180, seed: 7))]
+        let all = try engine.trace(inputs: inputs)
+        let kept = try engine.trace(inputs: inputs, keeping: ["conv", "pool"])
+        #expect(Set(kept.keys) == ["conv", "pool"])
+        // The same arithmetic in the same order: bit-exact.
+        #expect(kept["conv"] == all["conv"])
+        #expect(kept["pool"] == all["pool"])
+    }
+
+    /// Layers applied in place on a value no one else reads (batch normalisation, ReLU, an activation after a
+    /// convolution) give exactly what the trace, which keeps every value, gives.
+    @Test func inPlaceLayersGiveTheTracedValues() throws {
+        let channels = 20
+        let model = Model(
+            layers: [
+                Layer(name: "conv", op: Conv2D(Convolution2D(kernelSize: [1, 1])), inputs: [Model.inputName]),
+                Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3), inputs: ["conv"]),
+                Layer(name: "relu6", op: ReLU(maxValue: 6), inputs: ["bn"]),
+                Layer(name: "swish", op: ActivationLayer(.swish), inputs: ["relu6"]),
+            ],
+            parameters: [
+                "conv/kernel": Tensor(shape: [1, 1, 3, channels], floats: Self.values(3 * channels, seed: 8)),
+                "bn/moving_mean": Tensor(shape: [channels], floats: Self.values(channels, seed: 9)),
+                "bn/moving_variance": Tensor(
+                    shape: [channels], floats: Self.values(channels, seed: 10).map { $0 * $0 + 0.5 }),
+                "bn/gamma": Tensor(shape: [channels], floats: Self.values(channels, seed: 11).map { $0 * 4 }),
+                "bn/beta": Tensor(shape: [channels], floats: Self.values(channels, seed: 12)),
+            ])
+        let engine = try Engine(model: model, matrixProduct: .portable)
+        let input = FloatTensor(shape: [2, 4, 3, 3], values: Self.values(72, seed: 13).map { $0 * 8 })
+        let all = try engine.trace(input)
+        // The same arithmetic in the same order: bit-exact.
+        #expect(try engine.run(input) == all["swish"])
+        #expect(try engine.output(of: "relu6", given: [Model.inputName: input]) == all["relu6"])
+        let kept = try engine.trace(inputs: [Model.inputName: input], keeping: ["bn", "swish"])
+        #expect(kept["bn"] == all["bn"])
+        #expect(kept["swish"] == all["swish"])
+    }
+
+    @Test(arguments: [(1, 19), (2, 19), (1, 64), (1, 43)])
     func depthwiseMatchesFloat64Reference(multiplier: Int, channels: Int) throws {
         let (batch, height, width) = (2, 9, 7)
         let geometry = Convolution2D(kernelSize: [3, 3], strides: [2, 1], padding: .same)

@@ -30,11 +30,18 @@ private struct DepthwiseBuffers: @unchecked Sendable {
 
 /// Splitting a loop over the cores.
 enum Parallel {
+    /// The cores, read once: `activeProcessorCount` reads the cgroup's CPU quota from files on every call, which cost
+    /// more than many small layers compute.
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+
+    /// The least work (a rough count of multiply-adds) worth a second thread: below it, waking the pool and joining
+    /// it costs more than the loop (on a loaded 2-core machine, tens of microseconds).
+    static let minimumWork = 1 << 18
+
     /// Runs `body(i)` for every `i` in `0..<count`, on all cores when `work` (a rough count of operations) is large
     /// enough to pay for it. `body` must write only what iteration `i` owns.
     static func forEach(_ count: Int, work: Int, _ body: @Sendable (Int) -> Void) {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        guard count > 1, cores > 1, work >= 1 << 16 else {
+        guard count > 1, cores > 1, work >= minimumWork else {
             for i in 0..<count { body(i) }
             return
         }
@@ -47,23 +54,98 @@ enum Parallel {
     }
 }
 
-/// `target[i] += source[i] * weights[i]` for `i` in `0..<count`, eight lanes at a time.
+/// One output pixel of a depthwise convolution with multiplier 1: `target[ci] = Σ source(ky, kx)[ci] · w(ky, kx)[ci]`
+/// over the window's taps inside the image, summed from 0 in `(ky, kx)` order (TensorFlow's order, and the order of
+/// a sum kept in memory), the partial sums of 32, then 8, channels held in registers across the taps. `origin` is
+/// where tap (0, 0) would read (possibly outside the image; only taps in `rows` × `columns` are read).
 @inline(__always)
-private func multiplyAdd(
-    _ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, _ weights: UnsafePointer<Float>, count: Int
+private func depthwisePixel(
+    _ target: UnsafeMutablePointer<Float>, _ origin: UnsafePointer<Float>, _ k: UnsafePointer<Float>, channels c: Int,
+    kw: Int, rowStep: Int, columnStep: Int, rows: Range<Int>, columns: Range<Int>
 ) {
-    var i = 0
-    while i + 8 <= count {
-        let t = UnsafeMutableRawPointer(target + i)
-        let sum =
-            t.loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self)
-            * UnsafeRawPointer(weights + i).loadUnaligned(as: SIMD8<Float>.self)
-        t.storeBytes(of: sum, as: SIMD8<Float>.self)
-        i += 8
+    typealias V = SIMD8<Float>
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    var ci = 0
+    while ci + 32 <= c {
+        var (a0, a1, a2, a3) = (V(), V(), V(), V())
+        for ky in rows {
+            for kx in columns {
+                let s = origin + ky * rowStep + kx * columnStep + ci
+                let w = k + (ky * kw + kx) * c + ci
+                a0 = a0 + load(s) * load(w)
+                a1 = a1 + load(s + 8) * load(w + 8)
+                a2 = a2 + load(s + 16) * load(w + 16)
+                a3 = a3 + load(s + 24) * load(w + 24)
+            }
+        }
+        let t = UnsafeMutableRawPointer(target + ci)
+        t.storeBytes(of: a0, as: V.self)
+        t.storeBytes(of: a1, toByteOffset: 32, as: V.self)
+        t.storeBytes(of: a2, toByteOffset: 64, as: V.self)
+        t.storeBytes(of: a3, toByteOffset: 96, as: V.self)
+        ci += 32
     }
-    while i < count {
-        target[i] += source[i] * weights[i]
-        i += 1
+    while ci + 8 <= c {
+        var a = V()
+        for ky in rows {
+            for kx in columns {
+                a = a + load(origin + ky * rowStep + kx * columnStep + ci) * load(k + (ky * kw + kx) * c + ci)
+            }
+        }
+        UnsafeMutableRawPointer(target + ci).storeBytes(of: a, as: V.self)
+        ci += 8
+    }
+    while ci < c {
+        var a: Float = 0
+        for ky in rows {
+            for kx in columns { a = a + origin[ky * rowStep + kx * columnStep + ci] * k[(ky * kw + kx) * c + ci] }
+        }
+        target[ci] = a
+        ci += 1
+    }
+}
+
+/// One output pixel of a max or average pool over the window `rows` × `columns` of one image (`image` its first
+/// element), channels eight at a time: the window's elements in row-major order, a max keeping the first of equal
+/// values and taking any value it is not at least (NaN), an average dividing the sum by the window's real size.
+@inline(__always)
+private func poolPixel(
+    _ image: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, channels c: Int, width: Int,
+    rows: Range<Int>, columns: Range<Int>, average: Bool
+) {
+    typealias V = SIMD8<Float>
+    let size = Float(rows.count * columns.count)
+    var ci = 0
+    while ci + 8 <= c {
+        var accumulator = V(repeating: average ? 0 : -Float.infinity)
+        for iy in rows {
+            for ix in columns {
+                let value = UnsafeRawPointer(image + (iy * width + ix) * c + ci).loadUnaligned(as: V.self)
+                if average {
+                    accumulator += value
+                } else {
+                    accumulator.replace(with: value, where: .!(value .<= accumulator))
+                }
+            }
+        }
+        if average { accumulator /= V(repeating: size) }
+        UnsafeMutableRawPointer(target + ci).storeBytes(of: accumulator, as: V.self)
+        ci += 8
+    }
+    while ci < c {
+        var accumulator: Float = average ? 0 : -Float.infinity
+        for iy in rows {
+            for ix in columns {
+                let value = image[(iy * width + ix) * c + ci]
+                if average {
+                    accumulator += value
+                } else if !(value <= accumulator) {
+                    accumulator = value
+                }
+            }
+        }
+        target[ci] = average ? accumulator / size : accumulator
+        ci += 1
     }
 }
 
@@ -87,7 +169,8 @@ enum ImageKernels {
     /// channels gathered row by row (im2col), then one matmul. TensorFlow's grouped convolution: output channel `o`
     /// reads input channels `g·in/groups ..< (g+1)·in/groups` for `g = o / (out / groups)`.
     static func conv2D(
-        _ input: FloatTensor, kernels: [PackedMatrix], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int]
+        _ input: FloatTensor, kernels: [PackedMatrix], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int],
+        workspace: Workspace = Workspace()
     ) -> FloatTensor {
         let (x, image) = (input.values, ImageShape(input.shape))
         let (kh, kw, groupChannels, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
@@ -98,23 +181,25 @@ enum ImageKernels {
         let pixels = image.batch * rows.output * columns.output
         let shape = [image.batch, rows.output, columns.output, outChannels]
         if groups == 1, kh == 1, kw == 1, geometry.strides == [1, 1], rows.padBefore == 0, columns.padBefore == 0 {
+            // A 1×1 convolution is a product on the NHWC buffer itself: no patches.
             let y = Kernels.matmul(x, rows: pixels, kernels[0])
             return FloatTensor(shape: shape, values: y)
         }
+        // The patches (im2col) live in the pass's workspace, reused by every convolution after this one; every
+        // element is written by `gatherPatches`, so the buffer is never cleared.
         let patch = kh * kw * groupChannels
-        var patches = [Float](repeating: 0, count: pixels * patch)
+        let patches = workspace.floats(pixels * patch)
         if groups == 1 {
             gatherPatches(
-                x, image, into: &patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
+                x, image, into: patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
                 channels: 0..<groupChannels)
             return FloatTensor(shape: shape, values: Kernels.matmul(patches, rows: pixels, kernels[0]))
         }
         let groupOutputs = outChannels / groups
         var y = [Float](repeating: 0, count: pixels * outChannels)
         for (g, kernel) in kernels.enumerated() {
-            if g > 0 { patches.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
             gatherPatches(
-                x, image, into: &patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
+                x, image, into: patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
                 channels: (g * groupChannels)..<((g + 1) * groupChannels))
             let part = Kernels.matmul(patches, rows: pixels, kernel)
             y.withUnsafeMutableBufferPointer { y in
@@ -204,11 +289,11 @@ enum ImageKernels {
         return FloatTensor(shape: outputShape, values: y)
     }
 
-    /// Fills `patches` (zeroed, `[pixels, kh·kw·channels.count]`) with each output pixel's window over input
-    /// channels `channels`, in `(ky, kx, c)` order; padded positions stay zero.
+    /// Fills `patches` (`[pixels, kh·kw·channels.count]`) with each output pixel's window over input channels
+    /// `channels`, in `(ky, kx, c)` order; padded positions are written as zeros.
     private static func gatherPatches(
-        _ x: [Float], _ image: ImageShape, into patches: inout [Float], rows: WindowAxis, columns: WindowAxis,
-        geometry: Convolution2D, kernel: [Int], channels: Range<Int>
+        _ x: [Float], _ image: ImageShape, into patches: UnsafeMutablePointer<Float>, rows: WindowAxis,
+        columns: WindowAxis, geometry: Convolution2D, kernel: [Int], channels: Range<Int>
     ) {
         let (kh, kw, c) = (kernel[0], kernel[1], channels.count)
         let patch = kh * kw * c
@@ -217,24 +302,29 @@ enum ImageKernels {
         let outputRows = image.batch * rows.output
         let (firstChannel, inChannels) = (channels.lowerBound, image.channels)
         x.withUnsafeBufferPointer { x in
-            patches.withUnsafeMutableBufferPointer { patches in
-                guard let source = x.baseAddress, let target = patches.baseAddress else { return }
-                let buffers = ImageBuffers(x: source, y: target)
-                // One output row (all its columns) per iteration; iterations write disjoint patch rows.
-                Parallel.forEach(outputRows, work: outputRows * columns.output * patch) { outputRow in
-                    let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
-                    for ox in 0..<columns.output {
-                        let base = buffers.y + (outputRow * columns.output + ox) * patch
-                        for ky in 0..<kh {
-                            let iy = oy * sh - rows.padBefore + ky * dh
-                            guard iy >= 0, iy < image.height else { continue }
-                            for kx in 0..<kw {
-                                let ix = ox * sw - columns.padBefore + kx * dw
-                                guard ix >= 0, ix < image.width else { continue }
-                                (base + (ky * kw + kx) * c).update(
-                                    from: buffers.x + ((b * image.height + iy) * image.width + ix) * inChannels
-                                        + firstChannel, count: c)
+            guard let source = x.baseAddress else { return }
+            let buffers = ImageBuffers(x: source, y: patches)
+            // One output row (all its columns) per iteration; iterations write disjoint patch rows.
+            Parallel.forEach(outputRows, work: outputRows * columns.output * patch) { outputRow in
+                let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
+                for ox in 0..<columns.output {
+                    let base = buffers.y + (outputRow * columns.output + ox) * patch
+                    for ky in 0..<kh {
+                        let iy = oy * sh - rows.padBefore + ky * dh
+                        guard iy >= 0, iy < image.height else {
+                            (base + ky * kw * c).update(repeating: 0, count: kw * c)
+                            continue
+                        }
+                        for kx in 0..<kw {
+                            let ix = ox * sw - columns.padBefore + kx * dw
+                            let target = base + (ky * kw + kx) * c
+                            guard ix >= 0, ix < image.width else {
+                                target.update(repeating: 0, count: c)
+                                continue
                             }
+                            target.update(
+                                from: buffers.x + ((b * image.height + iy) * image.width + ix) * inChannels
+                                    + firstChannel, count: c)
                         }
                     }
                 }
@@ -253,15 +343,17 @@ enum ImageKernels {
             image, kernel: [kh, kw], strides: geometry.strides, dilation: geometry.dilation,
             padding: geometry.padding)
         let outChannels = c * multiplier
-        var y = [Float](repeating: 0, count: image.batch * rows.output * columns.output * outChannels)
+        let count = image.batch * rows.output * columns.output * outChannels
         let (sh, sw) = (geometry.strides[0], geometry.strides[1])
         let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
         // Summed in float32 over the window in (ky, kx) order, as TensorFlow's depthwise kernels do; eight channels
-        // at a time. Iterations are output rows, each writing only its own row.
+        // at a time. Iterations are output rows, each writing only its own row, every element of it (so the new
+        // array is not zeroed first).
         let outputRows = image.batch * rows.output
-        x.withUnsafeBufferPointer { x in
-            kernel.withUnsafeBufferPointer { k in
-                y.withUnsafeMutableBufferPointer { y in
+        let y = [Float](unsafeUninitializedCapacity: count) { y, initialized in
+            defer { initialized = count }
+            x.withUnsafeBufferPointer { x in
+                kernel.withUnsafeBufferPointer { k in
                     guard let xBase = x.baseAddress, let kBase = k.baseAddress, let yBase = y.baseAddress else {
                         return
                     }
@@ -269,26 +361,39 @@ enum ImageKernels {
                     Parallel.forEach(outputRows, work: y.count * kh * kw) { outputRow in
                         let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
                         let (x, k) = (buffers.x, buffers.k)
+                        // The window's rows inside the image, the same for every pixel of this output row.
+                        var kyRange = 0..<0
+                        for ky in 0..<kh {
+                            let iy = oy * sh - rows.padBefore + ky * dh
+                            guard iy >= 0, iy < image.height else { continue }
+                            kyRange = kyRange.isEmpty ? ky..<(ky + 1) : kyRange.lowerBound..<(ky + 1)
+                        }
+                        let rowBase = x + (b * image.height + oy * sh - rows.padBefore) * image.width * c
                         for ox in 0..<columns.output {
                             let target = buffers.y + (outputRow * columns.output + ox) * outChannels
+                            var kxRange = 0..<0
+                            for kx in 0..<kw {
+                                let ix = ox * sw - columns.padBefore + kx * dw
+                                guard ix >= 0, ix < image.width else { continue }
+                                kxRange = kxRange.isEmpty ? kx..<(kx + 1) : kxRange.lowerBound..<(kx + 1)
+                            }
+                            let pixelBase = rowBase + (ox * sw - columns.padBefore) * c
+                            if multiplier == 1 {
+                                depthwisePixel(
+                                    target, pixelBase, k, channels: c, kw: kw, rowStep: dh * image.width * c,
+                                    columnStep: dw * c, rows: kyRange, columns: kxRange)
+                                continue
+                            }
                             target.initialize(repeating: 0, count: outChannels)
-                            for ky in 0..<kh {
-                                let iy = oy * sh - rows.padBefore + ky * dh
-                                guard iy >= 0, iy < image.height else { continue }
-                                for kx in 0..<kw {
-                                    let ix = ox * sw - columns.padBefore + kx * dw
-                                    guard ix >= 0, ix < image.width else { continue }
-                                    let source = x + ((b * image.height + iy) * image.width + ix) * c
+                            for ky in kyRange {
+                                for kx in kxRange {
+                                    let source = pixelBase + ky * dh * image.width * c + kx * dw * c
                                     let weights = k + (ky * kw + kx) * outChannels
-                                    if multiplier == 1 {
-                                        multiplyAdd(target, source, weights, count: c)
-                                    } else {
-                                        for ci in 0..<c {
-                                            let value = source[ci]
-                                            for m in 0..<multiplier {
-                                                let o = ci * multiplier + m
-                                                target[o] += value * weights[o]
-                                            }
+                                    for ci in 0..<c {
+                                        let value = source[ci]
+                                        for m in 0..<multiplier {
+                                            let o = ci * multiplier + m
+                                            target[o] += value * weights[o]
                                         }
                                     }
                                 }
@@ -308,37 +413,29 @@ enum ImageKernels {
         let (rows, columns) = axes(
             image, kernel: pooling.poolSize, strides: pooling.strides, dilation: [1, 1], padding: pooling.padding)
         let c = image.channels
-        var y = [Float](repeating: 0, count: image.batch * rows.output * columns.output * c)
-        var accumulator = [Float](repeating: 0, count: c)
-        x.values.withUnsafeBufferPointer { x in
-            var pixel = 0
-            for b in 0..<image.batch {
-                for oy in 0..<rows.output {
-                    for ox in 0..<columns.output {
+        let count = image.batch * rows.output * columns.output * c
+        let y = [Float](unsafeUninitializedCapacity: count) { y, initialized in
+            x.values.withUnsafeBufferPointer { x in
+                guard let source = x.baseAddress, let target = y.baseAddress else { return }
+                var pixel = 0
+                for b in 0..<image.batch {
+                    for oy in 0..<rows.output {
                         let y0 = max(oy * pooling.strides[0] - rows.padBefore, 0)
-                        let y1 = min(oy * pooling.strides[0] - rows.padBefore + pooling.poolSize[0], image.height)
-                        let x0 = max(ox * pooling.strides[1] - columns.padBefore, 0)
-                        let x1 = min(ox * pooling.strides[1] - columns.padBefore + pooling.poolSize[1], image.width)
-                        for ci in 0..<c { accumulator[ci] = average ? 0 : -Float.infinity }
-                        for iy in y0..<max(y1, y0) {
-                            for ix in x0..<max(x1, x0) {
-                                let source = ((b * image.height + iy) * image.width + ix) * c
-                                if average {
-                                    for ci in 0..<c { accumulator[ci] += x[source + ci] }
-                                } else {
-                                    for ci in 0..<c where !(x[source + ci] <= accumulator[ci]) {
-                                        accumulator[ci] = x[source + ci]
-                                    }
-                                }
-                            }
+                        let y1 = max(
+                            min(oy * pooling.strides[0] - rows.padBefore + pooling.poolSize[0], image.height), y0)
+                        for ox in 0..<columns.output {
+                            let x0 = max(ox * pooling.strides[1] - columns.padBefore, 0)
+                            let x1 = max(
+                                min(ox * pooling.strides[1] - columns.padBefore + pooling.poolSize[1], image.width), x0)
+                            poolPixel(
+                                source + (b * image.height * image.width) * c, into: target + pixel * c, channels: c,
+                                width: image.width, rows: y0..<y1, columns: x0..<x1, average: average)
+                            pixel += 1
                         }
-                        let count = Float(max(y1 - y0, 0) * max(x1 - x0, 0))
-                        let target = pixel * c
-                        for ci in 0..<c { y[target + ci] = average ? accumulator[ci] / count : accumulator[ci] }
-                        pixel += 1
                     }
                 }
             }
+            initialized = count
         }
         return FloatTensor(shape: [image.batch, rows.output, columns.output, c], values: y)
     }
@@ -357,15 +454,34 @@ extension ImageKernels {
         let c = image.channels
         let area = image.height * image.width
         var y = [Float](repeating: average ? 0 : -Float.infinity, count: image.batch * c)
-        for b in 0..<image.batch {
-            for p in 0..<area {
-                let source = (b * area + p) * c
-                for ci in 0..<c {
-                    let value = x.values[source + ci]
-                    if average {
-                        y[b * c + ci] += value
-                    } else if !(value <= y[b * c + ci]) {
-                        y[b * c + ci] = value
+        x.values.withUnsafeBufferPointer { x in
+            y.withUnsafeMutableBufferPointer { y in
+                guard let source = x.baseAddress, let target = y.baseAddress else { return }
+                for b in 0..<image.batch {
+                    let out = target + b * c
+                    for p in 0..<area {
+                        let row = source + (b * area + p) * c
+                        var ci = 0
+                        while ci + 8 <= c {
+                            let value = Kernels.load(row + ci)
+                            var accumulator = Kernels.load(out + ci)
+                            if average {
+                                accumulator += value
+                            } else {
+                                accumulator.replace(with: value, where: .!(value .<= accumulator))
+                            }
+                            UnsafeMutableRawPointer(out + ci).storeBytes(of: accumulator, as: SIMD8<Float>.self)
+                            ci += 8
+                        }
+                        while ci < c {
+                            let value = row[ci]
+                            if average {
+                                out[ci] += value
+                            } else if !(value <= out[ci]) {
+                                out[ci] = value
+                            }
+                            ci += 1
+                        }
                     }
                 }
             }

@@ -7,14 +7,20 @@ enum Kernels {
     /// float32 rounding of the terms).
     static func matmul(_ x: [Float], rows: Int, _ w: PackedMatrix) -> [Float] {
         precondition(x.count == rows * w.inner, "matmul: \(x.count) values for [\(rows), \(w.inner)]")
-        var y = [Float](repeating: 0, count: rows * w.columns)
-        x.withUnsafeBufferPointer { x in
-            y.withUnsafeMutableBufferPointer { y in
-                guard let xBase = x.baseAddress, let yBase = y.baseAddress else { return }
-                Gemm.multiply(xBase, rows: rows, w, into: yBase)
-            }
+        return x.withUnsafeBufferPointer { x in
+            guard let xBase = x.baseAddress else { return [Float](repeating: 0, count: rows * w.columns) }
+            return matmul(xBase, rows: rows, w)
         }
-        return y
+    }
+
+    /// `matmul` of `x[rows, w.inner]` at `x`. `Gemm.multiply` writes every element of the product, so the new array
+    /// is not zeroed first.
+    static func matmul(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix) -> [Float] {
+        let count = rows * w.columns
+        return [Float](unsafeUninitializedCapacity: count) { y, initialized in
+            if let yBase = y.baseAddress { Gemm.multiply(x, rows: rows, w, into: yBase) }
+            initialized = count
+        }
     }
 
     static func addBias(_ y: inout [Float], _ bias: [Float]) {
@@ -26,24 +32,116 @@ enum Kernels {
         }
     }
 
-    /// `x * scale[c] + offset[c]` where the channel `c` of flat index `i` is `(i / inner) % channels`.
+    /// `x * scale[c] + offset[c]` where the channel `c` of flat index `i` is `(i / inner) % channels`: a product
+    /// rounded, then a sum rounded, per element (never fused), eight channels at a time where channels are last.
     static func scaleAndShift(_ x: [Float], _ scale: [Float], _ offset: [Float], inner: Int) -> [Float] {
-        var y = [Float](repeating: 0, count: x.count)
         let channels = scale.count
-        x.withUnsafeBufferPointer { x in
-            y.withUnsafeMutableBufferPointer { y in
-                if inner == 1 {
-                    for start in stride(from: 0, to: x.count, by: channels) {
-                        for c in 0..<channels { y[start + c] = x[start + c] * scale[c] + offset[c] }
+        return [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
+            x.withUnsafeBufferPointer { x in
+                scale.withUnsafeBufferPointer { scale in
+                    offset.withUnsafeBufferPointer { offset in
+                        guard let xp = x.baseAddress, let yp = y.baseAddress, let s = scale.baseAddress,
+                            let o = offset.baseAddress
+                        else { return }
+                        if inner == 1 {
+                            for start in stride(from: 0, to: x.count, by: channels) {
+                                let (source, target) = (xp + start, yp + start)
+                                var c = 0
+                                while c + 8 <= channels {
+                                    let value = load(source + c) * load(s + c) + load(o + c)
+                                    UnsafeMutableRawPointer(target + c).storeBytes(of: value, as: SIMD8<Float>.self)
+                                    c += 8
+                                }
+                                while c < channels {
+                                    target[c] = source[c] * s[c] + o[c]
+                                    c += 1
+                                }
+                            }
+                        } else {
+                            for i in 0..<x.count {
+                                let c = (i / inner) % channels
+                                yp[i] = xp[i] * s[c] + o[c]
+                            }
+                        }
                     }
-                } else {
-                    for i in 0..<x.count {
-                        let c = (i / inner) % channels
-                        y[i] = x[i] * scale[c] + offset[c]
+                }
+            }
+            initialized = x.count
+        }
+    }
+
+    /// `scaleAndShift` of channels-last `y` (`inner` 1), in place.
+    static func scaleAndShift(_ y: inout [Float], _ scale: [Float], _ offset: [Float]) {
+        let channels = scale.count
+        let count = y.count
+        y.withUnsafeMutableBufferPointer { y in
+            scale.withUnsafeBufferPointer { scale in
+                offset.withUnsafeBufferPointer { offset in
+                    guard let yp = y.baseAddress, let s = scale.baseAddress, let o = offset.baseAddress else { return }
+                    for start in stride(from: 0, to: count, by: channels) {
+                        let row = yp + start
+                        var c = 0
+                        while c + 8 <= channels {
+                            let value = load(row + c) * load(s + c) + load(o + c)
+                            UnsafeMutableRawPointer(row + c).storeBytes(of: value, as: SIMD8<Float>.self)
+                            c += 8
+                        }
+                        while c < channels {
+                            row[c] = row[c] * s[c] + o[c]
+                            c += 1
+                        }
                     }
                 }
             }
         }
-        return y
+    }
+
+    /// `min(max(x, 0), maximum)` elementwise (`max(x, 0)` without a maximum) as Swift's `max` and `min` compute it
+    /// (NaN stays NaN, -0 becomes 0), written into a new array in one vectorised pass.
+    static func clamped(_ x: [Float], maximum: Float?) -> [Float] {
+        [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
+            x.withUnsafeBufferPointer { x in
+                guard let xp = x.baseAddress, let yp = y.baseAddress else { return }
+                clamp(xp, into: yp, count: x.count, maximum: maximum)
+            }
+            initialized = x.count
+        }
+    }
+
+    /// `clamped`, from `x` into `y` (which may be `x`).
+    static func clamp(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, maximum: Float?) {
+        // Swift's `max(a, b)` is `b >= a ? b : a` and `min(a, b)` is `b < a ? b : a`: the same selects, lane-wise.
+        let zero = SIMD8<Float>()
+        var i = 0
+        if let maximum {
+            let top = SIMD8<Float>(repeating: maximum)
+            while i + 8 <= count {
+                var v = load(x + i)
+                v.replace(with: zero, where: zero .>= v)
+                v.replace(with: top, where: top .< v)
+                UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < count {
+                y[i] = min(max(x[i], 0), maximum)
+                i += 1
+            }
+        } else {
+            while i + 8 <= count {
+                var v = load(x + i)
+                v.replace(with: zero, where: zero .>= v)
+                UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < count {
+                y[i] = max(x[i], 0)
+                i += 1
+            }
+        }
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 }

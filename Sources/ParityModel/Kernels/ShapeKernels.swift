@@ -69,7 +69,21 @@ enum ShapeKernels {
     /// `inputs` combined elementwise by `op`, left to right, broadcast to `outputShape`.
     static func combine(_ inputs: [FloatTensor], outputShape: [Int], _ op: (Float, Float) -> Float) -> FloatTensor {
         var y = inputs[0]
-        for other in inputs.dropFirst() {
+        var rest = inputs.dropFirst()
+        if let second = rest.first, second.shape == y.shape {
+            // The first two in one pass into the new value, rather than a copy of the first and a pass over it.
+            let values = [Float](unsafeUninitializedCapacity: y.count) { target, initialized in
+                y.values.withUnsafeBufferPointer { a in
+                    second.values.withUnsafeBufferPointer { b in
+                        for i in 0..<a.count { target[i] = op(a[i], b[i]) }
+                    }
+                }
+                initialized = y.count
+            }
+            y = FloatTensor(shape: y.shape, values: values)
+            rest = rest.dropFirst()
+        }
+        for other in rest {
             if other.shape == y.shape {
                 y.values.withUnsafeMutableBufferPointer { values in
                     other.values.withUnsafeBufferPointer { b in
@@ -85,6 +99,7 @@ enum ShapeKernels {
 
     /// `a op b` with NumPy broadcasting; the shapes were checked by `broadcastShape`.
     static func broadcast(_ a: FloatTensor, _ b: FloatTensor, _ op: (Float, Float) -> Float) -> FloatTensor {
+        if let y = perChannel(a, b, op) { return y }
         let rank = max(a.shape.count, b.shape.count)
         let sa = [Int](repeating: 1, count: rank - a.shape.count) + a.shape
         let sb = [Int](repeating: 1, count: rank - b.shape.count) + b.shape
@@ -119,6 +134,46 @@ enum ShapeKernels {
             }
         }
         return FloatTensor(shape: shape, values: y)
+    }
+
+    /// `a op b` where one operand holds one value per batch item and channel (`[N, 1, …, 1, C]`, a squeeze-and-excite
+    /// gate) and the other is the full `[N, …, C]` value: each run of `C` paired with its batch item's row, without
+    /// the general index arithmetic. Nil for any other pair of shapes.
+    private static func perChannel(_ a: FloatTensor, _ b: FloatTensor, _ op: (Float, Float) -> Float) -> FloatTensor? {
+        let rank = a.shape.count
+        guard rank >= 3, b.shape.count == rank else { return nil }
+        func isGate(_ small: [Int], of full: [Int]) -> Bool {
+            small[0] == full[0] && small[rank - 1] == full[rank - 1] && small[1..<(rank - 1)].allSatisfy { $0 == 1 }
+                && full[1..<(rank - 1)].contains { $0 != 1 }
+        }
+        let gateFirst: Bool
+        if isGate(b.shape, of: a.shape) {
+            gateFirst = false
+        } else if isGate(a.shape, of: b.shape) {
+            gateFirst = true
+        } else {
+            return nil
+        }
+        let (full, gate) = gateFirst ? (b, a) : (a, b)
+        let (batch, channels) = (full.shape[0], full.shape[rank - 1])
+        guard batch > 0, channels > 0 else { return nil }
+        let perItem = full.count / batch
+        let values = [Float](unsafeUninitializedCapacity: full.count) { y, initialized in
+            full.values.withUnsafeBufferPointer { x in
+                gate.values.withUnsafeBufferPointer { g in
+                    for n in 0..<batch {
+                        let row = n * channels
+                        for start in stride(from: n * perItem, to: (n + 1) * perItem, by: channels) {
+                            for c in 0..<channels {
+                                y[start + c] = gateFirst ? op(g[row + c], x[start + c]) : op(x[start + c], g[row + c])
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = full.count
+        }
+        return FloatTensor(shape: full.shape, values: values)
     }
 
     /// `inputs` joined along axis `a` (0-based); shapes checked by the operation.

@@ -37,10 +37,24 @@ public struct ActivationLayer: LayerOperation {
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             if activation == .glu { return Activation.gatedLinearUnit(inputs[0]) }
+            if activation == .relu || activation == .relu6 {
+                // One pass into the new value rather than a copy then a pass over it.
+                let maximum: Float? = activation == .relu6 ? 6 : nil
+                return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maximum))
+            }
             var y = inputs[0].values
             activation.apply(to: &y, lastDimension: inputs[0].lastDimension)
             return FloatTensor(shape: outputShape, values: y)
         }
+    }
+}
+
+extension ActivationLayer.Prepared: InPlaceOperation {
+    /// Every activation but `glu` (which halves the last axis), as `apply` computes it.
+    func applyInPlace(_ value: inout FloatTensor) -> Bool {
+        guard activation.preservesShape else { return false }
+        activation.apply(to: &value.values, lastDimension: value.lastDimension)
+        return true
     }
 }
 

@@ -118,3 +118,13 @@ public struct BatchNormalization: LayerOperation {
         return x * scale[0] + offset[0]
     }
 }
+
+extension BatchNormalization.Prepared: InPlaceOperation {
+    /// Over the last axis only (the common NHWC case), as `apply` computes it.
+    func applyInPlace(_ value: inout FloatTensor) -> Bool {
+        let rank = value.shape.count
+        guard rank > 0, axis == -1 || axis == rank - 1 else { return false }
+        Kernels.scaleAndShift(&value.values, scale, offset)
+        return true
+    }
+}

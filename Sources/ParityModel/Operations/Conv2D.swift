@@ -99,8 +99,13 @@ public struct Conv2D: GroupedConvolutionOperation {
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            apply(inputs, outputShape: outputShape, workspace: Workspace())
+        }
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor {
             var y = ImageKernels.conv2D(
-                inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
+                inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
+                workspace: workspace)
             if let bias { Kernels.addBias(&y.values, bias) }
             activation.apply(to: &y.values, lastDimension: kernelShape[3])
             return y

@@ -48,6 +48,10 @@ public struct ReLU: LayerOperation {
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let (maxValue, slope, threshold) = (relu.maxValue, relu.negativeSlope, relu.threshold)
+            if threshold == 0, slope == 0 {
+                // Keras' ReLU and ReLU6: one vectorised pass into the new value.
+                return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maxValue))
+            }
             var y = inputs[0].values
             for i in y.indices {
                 let value = y[i]
@@ -58,5 +62,18 @@ public struct ReLU: LayerOperation {
             }
             return FloatTensor(shape: outputShape, values: y)
         }
+    }
+}
+
+extension ReLU.Prepared: InPlaceOperation {
+    /// Keras' ReLU and ReLU6 (no threshold, no slope), as `apply` computes them.
+    func applyInPlace(_ value: inout FloatTensor) -> Bool {
+        guard relu.threshold == 0, relu.negativeSlope == 0 else { return false }
+        let maximum = relu.maxValue
+        value.values.withUnsafeMutableBufferPointer { y in
+            guard let base = y.baseAddress else { return }
+            Kernels.clamp(base, into: base, count: y.count, maximum: maximum)
+        }
+        return true
     }
 }
