@@ -92,7 +92,11 @@ let package = Package(
             dependencies: ["ONNXExport", "ONNXFormat", "ParityModel", "TFParityKit", "NumPyFormat", "TestSupport"]),
         .testTarget(name: "ParityModelTests", dependencies: ["ParityModel", "NumPyFormat", "TestSupport"]),
         .testTarget(
-            name: "TFParityKitTests", dependencies: ["TFParityKit", "Importers", "Reports", "Platform", "TestSupport"]),
+            name: "TFParityKitTests",
+            dependencies: [
+                "TFParityKit", "Importers", "Reports", "Platform", "TestSupport", "NumPyFormat", "SafeTensors",
+                "TFCheckpoint",
+            ]),
         .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport", "NumPyFormat", "TensorCore"]),
         .testTarget(
             name: "TFParityRuntimeTests",

@@ -14,11 +14,13 @@ struct CorpusCase: Decodable, Sendable, CustomTestStringConvertible {
     /// Steps run in the test's directory first: `["copy", FROM, NAME]`, `["mkfifo", NAME]`, `["chardev", NAME]`,
     /// `["mkdir", NAME]`, `["symlink", TARGET, NAME]`, `["hardlink", EXISTING, NAME]` (see the corpus script).
     var setup: [[String]]?
+    /// Variables set for the run (the HDF5 probe's timeout, for a file libhdf5 hangs on).
+    var environment: [String: String]?
     var knownIssue: String?
     var testDescription: String { name }
 
     enum CodingKeys: String, CodingKey {
-        case name, `class`, args, generate, setup
+        case name, `class`, args, generate, setup, environment
         case exitCode = "exit_code"
         case errorPath = "error_path"
         case errorContains = "error_contains"
@@ -66,7 +68,7 @@ struct CorpusCase: Decodable, Sendable, CustomTestStringConvertible {
         let snapshot = try Self.snapshot(dir)
         let arguments = try entry.args.map { try resolve($0, in: dir) }
 
-        let result = try runTFParityMeasured(arguments, timeout: 60)
+        let result = try runTFParityMeasured(arguments, environment: entry.environment ?? [:], timeout: 60)
 
         #expect(result.signal == nil, "killed by signal \(result.signal ?? 0)")
         #expect(result.status == entry.exitCode, "stderr: \(result.stderr)")

@@ -36,8 +36,10 @@ final class DescribedWeights: KerasWeightStore {
         return ValueShape([nil] + list.dropFirst().map { ImportersJSON.integer($0).map { max($0, 0) } })
     }
 
-    func variables(ofLayer name: String) throws -> [(name: String, tensor: PendingTensor)] {
-        guard let entry = entries[name] else { return [] }
+    /// `layerPath` ends in the layer's own name; a layer inside a nested model is described only when the config's
+    /// top-level list names it too (the shapes flowing inside a nested model are not worked out).
+    func variables(ofLayer layerPath: [String]) throws -> [(name: String, tensor: PendingTensor)] {
+        guard let name = layerPath.last, let entry = entries[name] else { return [] }
         let layer = KerasLayer(entry: entry, path: path, isKeras2: config.isKeras2)
         guard let mapped = try? KerasLayerRegistry.mapping(forClass: entry.className)?.map(layer) else { return [] }
         let inputs = entry.inbound.map { inputLayers.contains($0) ? Model.inputName : $0 }
