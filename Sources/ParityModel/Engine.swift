@@ -318,18 +318,44 @@ public struct Engine: Sendable {
     /// `trace`, with every layer's rounding bound propagated from the exact input (a first-order forward error
     /// bound: each layer's `|Jacobian|` applied to the incoming bound, plus its own rounding).
     public func traceWithBounds(_ inputs: [String: FloatTensor]) throws(EngineError) -> [String: BoundedTensor] {
+        try traceWithBounds(inputs, keeping: nil)
+    }
+
+    /// `traceWithBounds` returning only the layers `keeping` names; every other value and bound is dropped after its
+    /// last reader (nil: every layer kept).
+    public func traceWithBounds(_ inputs: [String: FloatTensor], keeping: Set<String>?) throws(EngineError)
+        -> [String: BoundedTensor]
+    {
+        var readers: [String: Int] = [:]
+        for layer in model.layers {
+            for input in layer.inputs { readers[input, default: 0] += 1 }
+        }
         var values: [String: BoundedTensor] = inputs.mapValues { BoundedTensor(value: $0, bound: []) }
+        var kept: [String: BoundedTensor] = [:]
         let workspace = Workspace()
         for layer in model.layers {
             let operands = try layer.inputs.map { name throws(EngineError) in
                 guard let value = values[name] else { throw .missingValue(layer: layer.name, input: name) }
                 return value
             }
-            values[layer.name] = try evaluate(
+            let value = try evaluate(
                 layer, operands.map(\.value), inputBounds: operands.map(\.bound), bounded: true, workspace: workspace)
+            guard let keeping else {
+                values[layer.name] = value
+                continue
+            }
+            for input in layer.inputs where inputs[input] == nil {
+                readers[input, default: 0] -= 1
+                if readers[input] == 0 { values[input] = nil }
+            }
+            if keeping.contains(layer.name) { kept[layer.name] = value }
+            if readers[layer.name, default: 0] > 0 { values[layer.name] = value }
         }
-        for name in inputs.keys { values[name] = nil }
-        return values
+        guard keeping != nil else {
+            for name in inputs.keys { values[name] = nil }
+            return values
+        }
+        return kept
     }
 
     /// Layer `index` (an `InPlaceOperation`, of one input, in float32) applied in place on its input's value, taken

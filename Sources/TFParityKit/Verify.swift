@@ -299,9 +299,17 @@ public enum Verifier {
 
         if options.endToEnd {
             options.progress?(ProgressEvent(completed: model.layers.count, total: total, label: "end to end"))
+            var compared = Set<String>()
+            for layer in model.layers {
+                if plan.preBN[layer.name] != nil { compared.insert(layer.inputs.first ?? Model.inputName) }
+                if plan.postBN[layer.name] != nil || !plan.outputs[layer.name, default: []].isEmpty {
+                    compared.insert(layer.name)
+                }
+            }
             let trace: [String: BoundedTensor] = try run(model.inputNames[0]) {
-                if auto { return try engine.traceWithBounds(inputs) }
-                return try engine.trace(inputs: inputs).mapValues(exact)
+                // Only the values a check reads are kept; the rest are freed after their last reader.
+                if auto { return try engine.traceWithBounds(inputs, keeping: compared) }
+                return try engine.trace(inputs: inputs, keeping: compared).mapValues(exact)
             }
             clock.lap("forward")
             for layer in model.layers {

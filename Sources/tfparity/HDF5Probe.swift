@@ -52,13 +52,15 @@ enum HDF5Probe {
         HDF5Isolation.probe = { path in try run(path) }
     }
 
-    /// Seconds the child may take: generous, since it reads the whole file (`TFPARITY_HDF5_PROBE_TIMEOUT` overrides).
+    /// Seconds the child may take (`TFPARITY_HDF5_PROBE_TIMEOUT` overrides): 8 s plus 1 s per 100 MB, since it reads
+    /// the whole file. The child reads a 98 MB ResNet50 in about 0.1 s, so that is a wide margin for a real file, and a
+    /// file that makes libhdf5 loop for ever is refused in under 10 s (the hostile-input contract), not 30.
     static func timeout(for path: String) -> Double {
         if let text = ProcessInfo.processInfo.environment["TFPARITY_HDF5_PROBE_TIMEOUT"], let seconds = Double(text) {
             return seconds
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return 30 + Double(size) / 20_000_000
+        return 8 + Double(size) / 100_000_000
     }
 
     /// Runs the child on `path`; returns when libhdf5 read the file without incident.
