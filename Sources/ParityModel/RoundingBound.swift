@@ -235,7 +235,10 @@ extension RoundingBound {
     static let largest: Float = 1e30
 
     static func capped(_ bound: inout [Float]) {
-        for i in bound.indices where !(bound[i] <= largest) { bound[i] = largest }
+        // A select, not a branch: the loop vectorises (NaN fails `<=` and is replaced too).
+        bound.withUnsafeMutableBufferPointer { b in
+            for i in b.indices { b[i] = b[i] <= largest ? b[i] : largest }
+        }
     }
 }
 

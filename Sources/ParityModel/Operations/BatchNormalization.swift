@@ -75,15 +75,25 @@ public struct BatchNormalization: LayerOperation {
             let channelAxis = axis < 0 ? axis + x.shape.count : axis
             let inner = x.shape[(channelAxis + 1)...].reduce(1, *)
             let channels = scale.count
-            var bound = [Float](repeating: 0, count: x.count)
-            let incoming = inputBounds?[0]
-            for i in 0..<x.count {
-                let c = (i / inner) % channels
-                let s = scale[c]
-                bound[i] =
-                    abs(s) * (incoming?[i] ?? 0) + u * (8 * abs(x.values[i] * s) + 4 * abs(offset[c]) + 8 * cancellation[c])
+            let incoming = inputBounds?[0] ?? []
+            // Per channel: |s|, and the constant part u·(4|o| + 8·|mean·s|); elements walked channel by channel.
+            let magnitude = scale.map { abs($0) }
+            let constant = (0..<channels).map { u * (4 * abs(offset[$0]) + 8 * cancellation[$0]) }
+            return [Float](unsafeUninitializedCapacity: x.count) { bound, initialized in
+                x.values.withUnsafeBufferPointer { x in
+                    var i = 0
+                    while i < x.count {
+                        for c in 0..<channels {
+                            let (m, k) = (magnitude[c], constant[c])
+                            for _ in 0..<inner {
+                                bound[i] = m * (incoming.isEmpty ? 0 : incoming[i]) + (8 * u) * abs(x[i]) * m + k
+                                i += 1
+                            }
+                        }
+                    }
+                }
+                initialized = x.count
             }
-            return bound
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {

@@ -118,6 +118,9 @@ struct PreparedMerge: PreparedOperation {
     func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
         -> [Float]
     {
+        if inputs.count == 2, inputs[0].shape == inputs[1].shape, inputs[0].shape == output.shape {
+            return sameShapeBound(inputs[0], inputs[1], inputBounds: inputBounds, output: output, roundoff: u)
+        }
         var value = inputs[0]
         var bound = FloatTensor(shape: value.shape, values: inputBounds?[0] ?? [Float](repeating: 0, count: value.count))
         for (index, other) in inputs.enumerated().dropFirst() {
@@ -138,6 +141,29 @@ struct PreparedMerge: PreparedOperation {
             bound = FloatTensor(shape: shape, values: nextBound)
         }
         return bound.values
+    }
+
+    /// The common case (a residual add: two operands of the output's shape) without broadcast copies: the bound of
+    /// each element from its operands', their bounds (absent: exact, 0) and the output the kernel gave.
+    private func sameShapeBound(
+        _ a: FloatTensor, _ b: FloatTensor, inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float
+    ) -> [Float] {
+        let n = output.count
+        let ba = inputBounds?[0] ?? []
+        let bb = inputBounds?[1] ?? []
+        return [Float](unsafeUninitializedCapacity: n) { bound, initialized in
+            a.values.withUnsafeBufferPointer { a in
+                b.values.withUnsafeBufferPointer { b in
+                    output.values.withUnsafeBufferPointer { y in
+                        for i in 0..<n {
+                            bound[i] = combinedBound(
+                                a[i], ba.isEmpty ? 0 : ba[i], b[i], bb.isEmpty ? 0 : bb[i], y[i], u)
+                        }
+                    }
+                }
+            }
+            initialized = n
+        }
     }
 
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
