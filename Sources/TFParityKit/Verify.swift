@@ -529,19 +529,25 @@ public struct Recording: Sendable {
         var values: [String: FloatTensor] = [:]
         for name in source.tensorNames {
             let tensor = try source.readTensor(name)
-            guard tensor.dtype.isFloatingPoint else {
-                throw FileError(
-                    path: path, member: name,
-                    reason: "recorded values must be floating point, found \(tensor.dtype.numpyName)")
-            }
-            let key = TensorNameIndex.normalise(name)
-            guard values[key] == nil else {
-                throw FileError(path: path, member: name, reason: "recorded twice under spellings of the same name")
-            }
+            let key = try recordingKey(name, dtype: tensor.dtype, path: path, taken: values[TensorNameIndex.normalise(name)] != nil)
             values[key] = FloatTensor(shape: tensor.shape, values: tensor.floatValues())
         }
         return Recording(path: path, values: values)
     }
+}
+
+/// A recorded tensor's key (its name normalised), after checking it holds floating-point values and that no other
+/// spelling of the name was recorded (`taken`).
+/// - Throws: `FileError` naming the file and the tensor.
+private func recordingKey(_ name: String, dtype: DType, path: String, taken: Bool) throws -> String {
+    guard dtype.isFloatingPoint else {
+        throw FileError(
+            path: path, member: name, reason: "recorded values must be floating point, found \(dtype.numpyName)")
+    }
+    guard !taken else {
+        throw FileError(path: path, member: name, reason: "recorded twice under spellings of the same name")
+    }
+    return TensorNameIndex.normalise(name)
 }
 
 /// A recording opened for `verify`: every tensor's key and shape read up front, its values read from the file when a
@@ -564,15 +570,7 @@ struct RecordedTensors {
         var names: [String: String] = [:]
         for name in source.tensorNames {
             let (dtype, shape) = try source.tensorInfo(name)
-            guard dtype.isFloatingPoint else {
-                throw FileError(
-                    path: path, member: name,
-                    reason: "recorded values must be floating point, found \(dtype.numpyName)")
-            }
-            let key = TensorNameIndex.normalise(name)
-            guard names[key] == nil else {
-                throw FileError(path: path, member: name, reason: "recorded twice under spellings of the same name")
-            }
+            let key = try recordingKey(name, dtype: dtype, path: path, taken: names[TensorNameIndex.normalise(name)] != nil)
             names[key] = name
             shapes[key] = layout == .nchw && shape.count == 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape
         }

@@ -45,17 +45,7 @@ enum Kernels {
                         else { return }
                         if inner == 1 {
                             for start in stride(from: 0, to: x.count, by: channels) {
-                                let (source, target) = (xp + start, yp + start)
-                                var c = 0
-                                while c + 8 <= channels {
-                                    let value = load(source + c) * load(s + c) + load(o + c)
-                                    UnsafeMutableRawPointer(target + c).storeBytes(of: value, as: SIMD8<Float>.self)
-                                    c += 8
-                                }
-                                while c < channels {
-                                    target[c] = source[c] * s[c] + o[c]
-                                    c += 1
-                                }
+                                scaleAndShiftRow(xp + start, into: yp + start, s, o, channels: channels)
                             }
                         } else {
                             for i in 0..<x.count {
@@ -70,6 +60,25 @@ enum Kernels {
         }
     }
 
+    /// One channels-last row: `target[c] = source[c] · s[c] + o[c]`, eight channels at a time (`source` may be
+    /// `target`).
+    @inline(__always)
+    private static func scaleAndShiftRow(
+        _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>,
+        _ o: UnsafePointer<Float>, channels: Int
+    ) {
+        var c = 0
+        while c + 8 <= channels {
+            let value = load(source + c) * load(s + c) + load(o + c)
+            UnsafeMutableRawPointer(target + c).storeBytes(of: value, as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < channels {
+            target[c] = source[c] * s[c] + o[c]
+            c += 1
+        }
+    }
+
     /// `scaleAndShift` of channels-last `y` (`inner` 1), in place.
     static func scaleAndShift(_ y: inout [Float], _ scale: [Float], _ offset: [Float]) {
         let channels = scale.count
@@ -79,17 +88,7 @@ enum Kernels {
                 offset.withUnsafeBufferPointer { offset in
                     guard let yp = y.baseAddress, let s = scale.baseAddress, let o = offset.baseAddress else { return }
                     for start in stride(from: 0, to: count, by: channels) {
-                        let row = yp + start
-                        var c = 0
-                        while c + 8 <= channels {
-                            let value = load(row + c) * load(s + c) + load(o + c)
-                            UnsafeMutableRawPointer(row + c).storeBytes(of: value, as: SIMD8<Float>.self)
-                            c += 8
-                        }
-                        while c < channels {
-                            row[c] = row[c] * s[c] + o[c]
-                            c += 1
-                        }
+                        scaleAndShiftRow(yp + start, into: yp + start, s, o, channels: channels)
                     }
                 }
             }
