@@ -17,7 +17,8 @@ import argparse
 import json
 import os
 import sys
-import time
+
+from timing import time_calls
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -80,14 +81,7 @@ def forward(args):
 
     model, _ = load_model(args.model)
     x = np.load(args.input).astype(np.float32)
-    times = []
-    for _ in range(args.calls):
-        t = time.perf_counter()
-        np.asarray(model(x, training=False))
-        times.append((time.perf_counter() - t) * 1e3)
-    rest = sorted(times[1:])
-    print(json.dumps({"first_ms": times[0], "second_ms": times[1] if len(times) > 1 else times[0],
-                      "median_ms": rest[len(rest) // 2] if rest else times[0]}))
+    print(json.dumps(time_calls(lambda: np.asarray(model(x, training=False)), args.calls)))
 
 
 def main():

@@ -17,9 +17,10 @@ time    one onnxruntime InferenceSession (intra-op threads THREADS, one inter-op
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
+
+from timing import time_calls
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -71,13 +72,7 @@ def time_session(args):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    times = []
-    for _ in range(args.calls):
-        start = time.perf_counter()
-        session.run(None, {name: x})
-        times.append((time.perf_counter() - start) * 1e3)
-    rest = times[1:] or times
-    print(json.dumps({"first_ms": times[0], "median_ms": statistics.median(rest), "calls": len(times)}))
+    print(json.dumps(time_calls(lambda: session.run(None, {name: x}), args.calls)))
 
 
 def main():
