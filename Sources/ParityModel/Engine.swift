@@ -181,10 +181,7 @@ public struct Engine: Sendable {
     public func trace(inputs: [String: FloatTensor], keeping: Set<String>) throws(EngineError) -> [String: FloatTensor]
     {
         try checkInputs(inputs)
-        var readers: [String: Int] = [:]
-        for layer in model.layers {
-            for input in layer.inputs { readers[input, default: 0] += 1 }
-        }
+        var readers = readerCounts
         var values = inputs
         var kept: [String: FloatTensor] = [:]
         let workspace = Workspace()
@@ -315,6 +312,15 @@ public struct Engine: Sendable {
         preconditionFailure("layer '\(name)' was not computed")
     }
 
+    /// How many layers read each value (layer name or input name), for dropping a value after its last reader.
+    private var readerCounts: [String: Int] {
+        var readers: [String: Int] = [:]
+        for layer in model.layers {
+            for input in layer.inputs { readers[input, default: 0] += 1 }
+        }
+        return readers
+    }
+
     /// `trace`, with every layer's rounding bound propagated from the exact input (a first-order forward error
     /// bound: each layer's `|Jacobian|` applied to the incoming bound, plus its own rounding).
     public func traceWithBounds(_ inputs: [String: FloatTensor]) throws(EngineError) -> [String: BoundedTensor] {
@@ -326,10 +332,7 @@ public struct Engine: Sendable {
     public func traceWithBounds(_ inputs: [String: FloatTensor], keeping: Set<String>?) throws(EngineError)
         -> [String: BoundedTensor]
     {
-        var readers: [String: Int] = [:]
-        for layer in model.layers {
-            for input in layer.inputs { readers[input, default: 0] += 1 }
-        }
+        var readers = readerCounts
         var values: [String: BoundedTensor] = inputs.mapValues { BoundedTensor(value: $0, bound: []) }
         var kept: [String: BoundedTensor] = [:]
         let workspace = Workspace()

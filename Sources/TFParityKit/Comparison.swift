@@ -294,10 +294,6 @@ struct RatioHistogram: Sendable, Equatable {
     static let binCount = 80 * 8 + 2
     private(set) var bins = [Int](repeating: 0, count: binCount)
 
-    mutating func add(_ ratio: Double) {
-        withBins { Self.add(ratio, over: 1, to: $0) }
-    }
-
     /// Counts `error / allowed` in `bins`: the exponent and the top three significand bits of the ratio give eight
     /// bins per octave, without a logarithm per element.
     @inline(__always)
@@ -325,11 +321,9 @@ struct RatioHistogram: Sendable, Equatable {
         for i in bins.indices { bins[i] += other.bins[i] }
     }
 
-    /// The geometric middle of the bin holding the median of `count` ratios; 0 when most are 0.
-    /// The median of every ratio counted.
-    func median() -> Double { median(count: bins.reduce(0, +)) }
-
-    func median(count: Int) -> Double {
+    /// The geometric middle of the bin holding the median of every ratio counted; 0 when most are 0.
+    func median() -> Double {
+        let count = bins.reduce(0, +)
         guard count > 0 else { return 0 }
         var seen = 0
         for (bin, n) in bins.enumerated() {
