@@ -101,24 +101,46 @@ public struct Engine: Sendable {
 
     /// Checks the model (`LayerGraph.check`) and converts its parameters to float32.
     public init(model: Model, matrixProduct: MatrixProduct) throws(EngineError) {
-        try self.init(model: model, matrixProduct: matrixProduct, retainingParameters: true)
+        var parameters = model.parameters
+        try self.init(model: model, parameters: &parameters, taking: false, matrixProduct: matrixProduct)
     }
 
-    /// As `init(model:matrixProduct:)`; without `retainingParameters`, `model` keeps its layers but drops its
-    /// parameter tensors once converted, so an inference-only engine holds each value once.
-    public init(model: Model, matrixProduct: MatrixProduct, retainingParameters: Bool) throws(EngineError) {
+    /// As `init(model:matrixProduct:)` for a model whose parameter tensors are handed over in `parameters` (the
+    /// model's own `parameters` are not read, and are what `model` keeps): each layer's are taken out as it is
+    /// prepared and freed after, so an inference-only engine holds each value once, and making it never holds the
+    /// file's tensors and all their float32 copies at the same time (a ResNet50's weights are 98 MB). What is left in
+    /// `parameters` belongs to no layer.
+    public init(model: Model, takingParameters parameters: inout [String: Tensor], matrixProduct: MatrixProduct)
+        throws(EngineError)
+    {
+        try self.init(model: model, parameters: &parameters, taking: true, matrixProduct: matrixProduct)
+    }
+
+    private init(model: Model, parameters: inout [String: Tensor], taking: Bool, matrixProduct: MatrixProduct)
+        throws(EngineError)
+    {
+        let parameterShapes = parameters.mapValues(\.shape)
         _ = try LayerGraph.check(model.layers, inputs: model.unknownInputs, outputs: model.declaredOutputs) {
-            model.parameters[$0]?.shape
+            parameterShapes[$0]
         }
-        var kept = model
-        if !retainingParameters { kept.parameters = [:] }
-        self.model = kept
+        self.model = model
         self.matrixProduct = matrixProduct
         var prepared: [any PreparedOperation] = []
         var indexOfLayer: [String: Int] = [:]
         for (index, layer) in model.layers.enumerated() {
             indexOfLayer[layer.name] = index
-            let values = ParameterValues { model.parameters["\(layer.name)/\($0)"] }
+            let own: [String: Tensor]
+            if taking {
+                var taken: [String: Tensor] = [:]
+                for slot in layer.op.parameters {
+                    let key = "\(layer.name)/\(slot.name)"
+                    taken[key] = parameters.removeValue(forKey: key)
+                }
+                own = taken
+            } else {
+                own = parameters
+            }
+            let values = ParameterValues { own["\(layer.name)/\($0)"] }
             do throws(LayerProblem) {
                 prepared.append(try layer.op.prepare(values, matrixProduct: matrixProduct))
             } catch {
@@ -128,7 +150,7 @@ public struct Engine: Sendable {
         self.prepared = prepared
         inPlace = prepared.map { $0 as? any InPlaceOperation }
         self.indexOfLayer = indexOfLayer
-        parameterShapes = model.parameters.mapValues(\.shape)
+        self.parameterShapes = parameterShapes
     }
 
     /// The model's (first) output for `input`, for a model with one input.
@@ -210,24 +232,8 @@ public struct Engine: Sendable {
     /// Computes layer `name`'s output. Its inputs are taken from `known` (layer name, or `Model.inputName`, → value)
     /// where present, else computed the same way; the layer itself is always computed, even when `known` has it.
     public func output(of name: String, given known: [String: FloatTensor]) throws(EngineError) -> FloatTensor {
-        guard let target = indexOfLayer[name] else { throw .unknownLayer(name) }
-        // The layers `name` needs, found walking back from it (iteratively), then computed in model order.
-        var needed = Set<Int>([target])
-        var stack = [target]
-        while let index = stack.popLast() {
-            for input in model.layers[index].inputs where known[input] == nil {
-                guard let upstream = indexOfLayer[input] else {
-                    throw .missingValue(layer: model.layers[index].name, input: input)
-                }
-                if needed.insert(upstream).inserted { stack.append(upstream) }
-            }
-        }
-        // Each computed value is dropped after its last reader, so its memory serves the layers after.
-        let order = needed.sorted()
-        var readers: [String: Int] = [:]
-        for index in order {
-            for input in model.layers[index].inputs where known[input] == nil { readers[input, default: 0] += 1 }
-        }
+        let (target, order, counts) = try plan(reaching: name, given: known)
+        var readers = counts
         var values = known
         let workspace = Workspace()
         for index in order {
@@ -284,6 +290,36 @@ public struct Engine: Sendable {
     public func outputWithBound(of name: String, given known: [String: FloatTensor]) throws(EngineError)
         -> BoundedTensor
     {
+        let (target, order, counts) = try plan(reaching: name, given: known)
+        var readers = counts
+        // Known values are exact: an empty bound, so layers fed only by them skip the propagation products.
+        var values: [String: BoundedTensor] = known.mapValues { BoundedTensor(value: $0, bound: []) }
+        let workspace = Workspace()
+        for index in order {
+            let layer = model.layers[index]
+            let inputs = try layer.inputs.map { name throws(EngineError) in
+                guard let value = values[name] else { throw .missingValue(layer: layer.name, input: name) }
+                return value
+            }
+            let value = try evaluate(
+                layer, inputs.map(\.value), inputBounds: inputs.map(\.bound), bounded: true, workspace: workspace)
+            if index == target { return value }
+            // Each computed value and its bound are dropped after their last reader, as in `output(of:given:)`.
+            for input in layer.inputs where known[input] == nil {
+                readers[input, default: 0] -= 1
+                if readers[input] == 0 { values[input] = nil }
+            }
+            values[layer.name] = value
+        }
+        preconditionFailure("layer '\(name)' was not computed")
+    }
+
+    /// The layers a value `name` needs given `known` values, found walking back from it (iteratively), in model
+    /// order (`target`, its index, last), and how many of them read each value computed on the way, for dropping
+    /// each one after its last reader, so its memory serves the layers after.
+    private func plan(reaching name: String, given known: [String: FloatTensor]) throws(EngineError)
+        -> (target: Int, order: [Int], readers: [String: Int])
+    {
         guard let target = indexOfLayer[name] else { throw .unknownLayer(name) }
         var needed = Set<Int>([target])
         var stack = [target]
@@ -295,21 +331,12 @@ public struct Engine: Sendable {
                 if needed.insert(upstream).inserted { stack.append(upstream) }
             }
         }
-        // Known values are exact: an empty bound, so layers fed only by them skip the propagation products.
-        var values: [String: BoundedTensor] = known.mapValues { BoundedTensor(value: $0, bound: []) }
-        let workspace = Workspace()
-        for index in needed.sorted() {
-            let layer = model.layers[index]
-            let inputs = try layer.inputs.map { name throws(EngineError) in
-                guard let value = values[name] else { throw .missingValue(layer: layer.name, input: name) }
-                return value
-            }
-            let value = try evaluate(
-                layer, inputs.map(\.value), inputBounds: inputs.map(\.bound), bounded: true, workspace: workspace)
-            if index == target { return value }
-            values[layer.name] = value
+        let order = needed.sorted()
+        var readers: [String: Int] = [:]
+        for index in order {
+            for input in model.layers[index].inputs where known[input] == nil { readers[input, default: 0] += 1 }
         }
-        preconditionFailure("layer '\(name)' was not computed")
+        return (target, order, readers)
     }
 
     /// How many layers read each value (layer name or input name), for dropping a value after its last reader.

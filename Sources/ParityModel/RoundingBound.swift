@@ -79,7 +79,14 @@ public enum RoundingBound {
         // rounding, which the dot product's bound does not cover.
         let ulps = activation.isPiecewiseLinear ? 1 : elementaryFunctionUlps
         let tail = ulps * u * activation.negativeTailScale
-        for i in bound.indices { bound[i] = slope * bound[i] + ulps * u * abs(y[i]) + (y[i] < 0 ? tail : 0) }
+        let scale = ulps * u
+        // Through buffers, so the loop has no bounds checks and vectorises.
+        bound.withUnsafeMutableBufferPointer { bound in
+            y.withUnsafeBufferPointer { y in
+                precondition(y.count >= bound.count, "a bound for every output element")
+                for i in 0..<bound.count { bound[i] = slope * bound[i] + scale * abs(y[i]) + (y[i] < 0 ? tail : 0) }
+            }
+        }
     }
 }
 

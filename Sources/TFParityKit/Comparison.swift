@@ -213,11 +213,17 @@ public struct Comparison: Sendable, Equatable {
                             i += width
                             continue
                         }
-                        let relative = (error / magnitude).replacing(with: 0, where: magnitude .== 0)
-                        let ratio = (error / allowed).replacing(with: 0, where: error .== 0)
+                        // Divided out only when a lane may raise its maximum, as `compareOne` does: after the first
+                        // blocks the maxima rarely move, and two vector divisions per block were most of its cost.
+                        if any(error .> blockRel * magnitude) {
+                            let relative = (error / magnitude).replacing(with: 0, where: magnitude .== 0)
+                            blockRel.replace(with: relative, where: relative .> blockRel)
+                        }
+                        if any(error .> blockRatio * allowed) {
+                            let ratio = (error / allowed).replacing(with: 0, where: error .== 0)
+                            blockRatio.replace(with: ratio, where: ratio .> blockRatio)
+                        }
                         blockAbs.replace(with: error, where: error .> blockAbs)
-                        blockRel.replace(with: relative, where: relative .> blockRel)
-                        blockRatio.replace(with: ratio, where: ratio .> blockRatio)
                         blockAllowed.replace(with: allowed, where: allowed .> blockAllowed)
                         if countsUninformative {
                             blockUninformative &+= SIMD8<Int64>().replacing(with: 1, where: allowed .>= typicalLanes)

@@ -1,5 +1,6 @@
 import Foundation
 import ParityModel
+import TensorCore
 
 @_exported import struct ParityModel.FloatTensor
 @_exported import struct ParityModel.FoldedBatchNormalization
@@ -41,14 +42,17 @@ public struct Model: Sendable {
     /// - Parameter matrixProduct: the kernel dense and convolution layers multiply with. The runtime's own is the
     ///   portable Swift `Gemm` (no C dependency); a program linking a tuned BLAS can pass its product instead.
     public init(path: String, matrixProduct: MatrixProduct = .portable) throws(RuntimeError) {
-        let graph: ParityModel.Model
+        var graph: ParityModel.Model
         do {
             graph = try ModelFile.read(path: path)
         } catch {
             throw .unreadableModel(path: path, reason: Self.describe(error, path: path))
         }
+        // The engine takes the tensors (and frees each layer's once converted); the graph keeps its layers.
+        var parameters: [String: Tensor] = [:]
+        swap(&parameters, &graph.parameters)
         do {
-            engine = try Engine(model: graph, matrixProduct: matrixProduct, retainingParameters: false)
+            engine = try Engine(model: graph, takingParameters: &parameters, matrixProduct: matrixProduct)
         } catch {
             throw .invalidModel(path: path, reason: "\(error)")
         }

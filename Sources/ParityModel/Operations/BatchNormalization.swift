@@ -79,15 +79,27 @@ public struct BatchNormalization: LayerOperation {
             // Per channel: |s|, and the constant part u·(4|o| + 8·|mean·s|); elements walked channel by channel.
             let magnitude = scale.map { abs($0) }
             let constant = (0..<channels).map { u * (4 * abs(offset[$0]) + 8 * cancellation[$0]) }
+            let hasIncoming = !incoming.isEmpty
             return [Float](unsafeUninitializedCapacity: x.count) { bound, initialized in
                 x.values.withUnsafeBufferPointer { x in
-                    var i = 0
-                    while i < x.count {
-                        for c in 0..<channels {
-                            let (m, k) = (magnitude[c], constant[c])
-                            for _ in 0..<inner {
-                                bound[i] = m * (incoming.isEmpty ? 0 : incoming[i]) + (8 * u) * abs(x[i]) * m + k
-                                i += 1
+                    incoming.withUnsafeBufferPointer { incoming in
+                        @inline(__always) func element(_ i: Int, _ m: Float, _ k: Float) {
+                            bound[i] = m * (hasIncoming ? incoming[i] : 0) + (8 * u) * abs(x[i]) * m + k
+                        }
+                        if inner == 1 {
+                            // Channels last: a row of every channel at a time, a loop that vectorises.
+                            for start in stride(from: 0, to: x.count, by: channels) {
+                                for c in 0..<channels { element(start + c, magnitude[c], constant[c]) }
+                            }
+                        } else {
+                            var i = 0
+                            while i < x.count {
+                                for c in 0..<channels {
+                                    for _ in 0..<inner {
+                                        element(i, magnitude[c], constant[c])
+                                        i += 1
+                                    }
+                                }
                             }
                         }
                     }

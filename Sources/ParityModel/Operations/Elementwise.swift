@@ -18,9 +18,31 @@ public struct Elementwise: LayerOperation {
             case .subtract: a - b
             case .multiply: a * b
             case .divide: a / b
-            // TensorFlow's Maximum/Minimum propagate NaN.
-            case .maximum: a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
-            case .minimum: a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
+            case .maximum: Self.maximum(a, b)
+            case .minimum: Self.minimum(a, b)
+            }
+        }
+
+        // TensorFlow's Maximum/Minimum propagate NaN.
+        @inline(__always) static func maximum(_ a: Float, _ b: Float) -> Float {
+            a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
+        }
+
+        @inline(__always) static func minimum(_ a: Float, _ b: Float) -> Float {
+            a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
+        }
+
+        /// `inputs` combined left to right by this function (NumPy broadcasting, `ShapeKernels.combine`). The switch
+        /// is outside the loop, each case a literal closure the kernel is specialised for: a stored closure (or a
+        /// switch) called per element kept the residual adds of a ResNet from being a vector loop.
+        func combine(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            switch self {
+            case .add: ShapeKernels.combine(inputs, outputShape: outputShape) { $0 + $1 }
+            case .subtract: ShapeKernels.combine(inputs, outputShape: outputShape) { $0 - $1 }
+            case .multiply: ShapeKernels.combine(inputs, outputShape: outputShape) { $0 * $1 }
+            case .divide: ShapeKernels.combine(inputs, outputShape: outputShape) { $0 / $1 }
+            case .maximum: ShapeKernels.combine(inputs, outputShape: outputShape) { Self.maximum($0, $1) }
+            case .minimum: ShapeKernels.combine(inputs, outputShape: outputShape) { Self.minimum($0, $1) }
             }
         }
 
@@ -92,7 +114,7 @@ public struct Elementwise: LayerOperation {
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let function = function
             guard let c = constant else {
-                return ShapeKernels.combine(inputs, outputShape: outputShape) { function.apply($0, $1) }
+                return function.combine(inputs, outputShape: outputShape)
             }
             let values =
                 constantFirst

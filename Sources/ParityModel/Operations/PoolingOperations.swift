@@ -105,14 +105,12 @@ extension BroadcastingMergeOperation {
     }
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        let function = Self.function
-        return PreparedMerge(combine: function.apply, combinedBound: function.bound)
+        PreparedMerge(function: Self.function)
     }
 }
 
 struct PreparedMerge: PreparedOperation {
-    let combine: @Sendable (Float, Float) -> Float
-    let combinedBound: @Sendable (Float, Float, Float, Float, Float, Float) -> Float
+    let function: Elementwise.Function
 
     /// Left to right as the kernel combines, each step's bound from its operands' (broadcast like the values).
     func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
@@ -134,8 +132,8 @@ struct PreparedMerge: PreparedOperation {
             var next = [Float](repeating: 0, count: a.count)
             var nextBound = [Float](repeating: 0, count: a.count)
             for i in 0..<a.count {
-                next[i] = combine(a.values[i], b.values[i])
-                nextBound[i] = combinedBound(a.values[i], ba.values[i], b.values[i], bb.values[i], next[i], u)
+                next[i] = function.apply(a.values[i], b.values[i])
+                nextBound[i] = function.bound(a.values[i], ba.values[i], b.values[i], bb.values[i], next[i], u)
             }
             value = FloatTensor(shape: shape, values: next)
             bound = FloatTensor(shape: shape, values: nextBound)
@@ -151,13 +149,26 @@ struct PreparedMerge: PreparedOperation {
         let n = output.count
         let ba = inputBounds?[0] ?? []
         let bb = inputBounds?[1] ?? []
+        // A sum's or difference's bound in its own loop (it vectorises); the other functions through `bound`.
+        let sum = function == .add || function == .subtract
+        let function = function
         return [Float](unsafeUninitializedCapacity: n) { bound, initialized in
             a.values.withUnsafeBufferPointer { a in
                 b.values.withUnsafeBufferPointer { b in
                     output.values.withUnsafeBufferPointer { y in
-                        for i in 0..<n {
-                            bound[i] = combinedBound(
-                                a[i], ba.isEmpty ? 0 : ba[i], b[i], bb.isEmpty ? 0 : bb[i], y[i], u)
+                        ba.withUnsafeBufferPointer { ba in
+                            bb.withUnsafeBufferPointer { bb in
+                                if sum, ba.count == n, bb.count == n {
+                                    for i in 0..<n { bound[i] = ba[i] + bb[i] + u * (abs(a[i]) + abs(b[i])) }
+                                } else if sum, ba.isEmpty, bb.isEmpty {
+                                    for i in 0..<n { bound[i] = u * (abs(a[i]) + abs(b[i])) }
+                                } else {
+                                    for i in 0..<n {
+                                        bound[i] = function.bound(
+                                            a[i], ba.isEmpty ? 0 : ba[i], b[i], bb.isEmpty ? 0 : bb[i], y[i], u)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -167,6 +178,6 @@ struct PreparedMerge: PreparedOperation {
     }
 
     func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-        ShapeKernels.combine(inputs, outputShape: outputShape, combine)
+        function.combine(inputs, outputShape: outputShape)
     }
 }
