@@ -189,17 +189,8 @@ public enum Limits {
 
 /// Overflow-checked arithmetic for sizes derived from file contents.
 public enum Checked {
-    /// The product of `values`, or nil when it overflows `Int` or a factor is negative.
-    public static func product(_ values: [Int]) -> Int? {
-        var result = 1
-        for value in values {
-            guard value >= 0 else { return nil }
-            let (next, overflow) = result.multipliedReportingOverflow(by: value)
-            guard !overflow else { return nil }
-            result = next
-        }
-        return result
-    }
+    /// The product of `values`, or nil when it overflows `Int` or a factor is negative (`Shape.elementCount`'s rule).
+    public static func product(_ values: [Int]) -> Int? { Shape.elementCount(values) }
 
     /// Throws `tooLarge` unless a value of `dims` elements fits `Limits.elements`; unknown dimensions are skipped.
     public static func elementCount(_ dims: [Int?], _ what: @autoclosure () -> String) throws(LayerProblem) {
