@@ -6,26 +6,26 @@ import ParityModel
 struct SwappedBatchNormParameters: PortingVariant {
     let id: String
     /// The two parameters the recording exchanged.
-    let first: String
-    let second: String
+    let swapped: (String, String)
     /// What the recording did, what TensorFlow does and what to change.
     let detail: String
 
     /// The scale and offset exchanged.
     static let gammaBeta = SwappedBatchNormParameters(
-        id: "swapped-gamma-beta", first: "gamma", second: "beta",
+        id: "swapped-gamma-beta", swapped: ("gamma", "beta"),
         detail: "the recording used beta as the scale and gamma as the offset; TensorFlow computes "
             + "gamma·(x − mean)/sqrt(variance + epsilon) + beta. Load gamma and beta by name, not by position "
             + "(Keras orders them gamma, beta, moving_mean, moving_variance).")
 
     /// The moving mean and moving variance exchanged (PyTorch's `running_mean` and `running_var` loaded by position).
     static let meanVariance = SwappedBatchNormParameters(
-        id: "swapped-mean-variance", first: "moving_mean", second: "moving_variance",
+        id: "swapped-mean-variance", swapped: ("moving_mean", "moving_variance"),
         detail: "the recording used the moving variance as the mean and the moving mean as the variance. "
             + "Load moving_mean and moving_variance by name (PyTorch's running_mean and running_var).")
 
-    /// The batch norm with `first` and `second` exchanged; none for another layer or when either is missing.
+    /// The batch norm with the two parameters exchanged; none for another layer or when either is missing.
     func candidates(for layer: Layer, in context: VariantContext) -> [VariantCandidate] {
+        let (first, second) = swapped
         guard layer.op is BatchNormalization, let a = context.parameter(layer, first),
             let b = context.parameter(layer, second)
         else { return [] }
