@@ -78,8 +78,7 @@ public enum AttrValue: Sendable, Equatable {
         guard depth <= limits.maxAttributeDepth else {
             throw ProtobufReader.Malformed(reason: "attribute values nest deeper than \(limits.maxAttributeDepth)")
         }
-        var value = AttrValue.none
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        return try ProtobufReader.decode(bytes, into: AttrValue.none) { value, reader, number, wireType in
             switch number {
             case 1:
                 value = .list(
@@ -110,7 +109,6 @@ public enum AttrValue: Sendable, Equatable {
                 try reader.skip(wireType)
             }
         }
-        return value
     }
 
     /// Decodes a `map<string, AttrValue>` entry.
@@ -132,10 +130,9 @@ public enum AttrValue: Sendable, Equatable {
 
 extension AttrValue.ListValue {
     static func decode(_ bytes: ArraySlice<UInt8>, depth: Int, limits: GraphLimits) throws -> Self {
-        var list = Self()
         var words: [UInt32] = []
         var varints: [UInt64] = []
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        return try ProtobufReader.decode(bytes, into: Self()) { list, reader, number, wireType in
             switch number {
             case 2:
                 try ProtobufReader.expect(.lengthDelimited, wireType, field: 2, "list.s")
@@ -171,7 +168,6 @@ extension AttrValue.ListValue {
                 try reader.skip(wireType)
             }
         }
-        return list
     }
 }
 
@@ -186,8 +182,7 @@ public struct NameAttrList: Sendable, Equatable {
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>, depth: Int, limits: GraphLimits) throws -> NameAttrList {
-        var list = NameAttrList()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: NameAttrList()) { list, reader, number, wireType in
             switch number {
             case 1: list.name = try reader.string(wireType, field: 1, "func.name")
             case 2:
@@ -197,6 +192,5 @@ public struct NameAttrList: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return list
     }
 }

@@ -71,6 +71,17 @@ extension ProtobufReader {
         }
     }
 
+    /// The message `bytes` decoded into `empty`: `read` is given the message so far with each field's number and
+    /// wire type, until the message ends (each decoder's "start empty, read every field, return it").
+    static func decode<Message>(
+        _ bytes: ArraySlice<UInt8>, into empty: Message,
+        _ read: (inout Message, inout ProtobufReader, Int, WireType) throws -> Void
+    ) throws -> Message {
+        var message = empty
+        try fields(bytes) { reader, number, wireType in try read(&message, &reader, number, wireType) }
+        return message
+    }
+
     /// Calls `read` with each occurrence of field `number` in the message `bytes`, skipping every other field: for
     /// the wrapper messages (`SavedUserObject`, `CollectionDef.NodeList`, …) of which a reader needs one field.
     static func field(

@@ -60,8 +60,7 @@ public struct TensorShapeProto: Sendable, Equatable {
     static let maxRank = 254
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> TensorShapeProto {
-        var shape = TensorShapeProto()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: TensorShapeProto()) { shape, reader, number, wireType in
             switch number {
             case 2:
                 let dim = try reader.message(wireType, field: 2, "dim")
@@ -91,7 +90,6 @@ public struct TensorShapeProto: Sendable, Equatable {
                 try reader.skip(wireType)
             }
         }
-        return shape
     }
 }
 
@@ -118,11 +116,10 @@ public struct TensorProto: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> TensorProto {
-        var tensor = TensorProto()
         var words32: [UInt32] = []
         var words64: [UInt64] = []
         var varints: [UInt64] = []
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        return try ProtobufReader.decode(bytes, into: TensorProto()) { tensor, reader, number, wireType in
             switch number {
             case 1: tensor.dtype = try TFDataType.read(&reader, wireType, field: 1, "dtype")
             case 2:
@@ -185,7 +182,6 @@ public struct TensorProto: Sendable, Equatable {
                 try reader.skip(wireType)
             }
         }
-        return tensor
     }
 
     /// This tensor's values as a `Tensor`, decoded as TensorFlow's `Tensor::FromProto` does: `tensor_content` must
