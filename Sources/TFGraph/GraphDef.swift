@@ -178,8 +178,9 @@ public struct FunctionDef: Sendable, Equatable {
     }
 }
 
-/// `GraphDef` (tensorflow/core/framework/graph.proto): a frozen `.pb`, or the graph inside a meta graph.
-public struct GraphDef: Sendable, Equatable {
+/// `GraphDef` (tensorflow/core/framework/graph.proto): a frozen `.pb`, or the graph inside a meta graph. Read one
+/// with `read(contentsOf:limits:)` (`GraphFileMessage`).
+public struct GraphDef: GraphFileMessage, Sendable, Equatable {
     public var nodes: [NodeDef] = []
     /// The function library: `If` branches, `tf.function` bodies.
     public var functions: [FunctionDef] = []
@@ -188,12 +189,6 @@ public struct GraphDef: Sendable, Equatable {
     public init(nodes: [NodeDef] = [], functions: [FunctionDef] = []) {
         self.nodes = nodes
         self.functions = functions
-    }
-
-    /// Reads a binary GraphDef file (`frozen.pb`), refusing files over `limits.maxFileBytes` unread.
-    public static func read(contentsOf path: String, limits: GraphLimits = .standard) throws -> GraphDef {
-        let bytes = try GraphFile.read(path, limits: limits)
-        return try decode(bytes[...], path: path, limits: limits)
     }
 
     /// Decodes a binary GraphDef; `path` names the file in errors.

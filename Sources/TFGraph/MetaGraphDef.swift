@@ -116,8 +116,8 @@ public enum CollectionDef: Sendable, Equatable {
 }
 
 /// `MetaGraphDef` (tensorflow/core/protobuf/meta_graph.proto): what `Saver` writes to `model.ckpt.meta`, and each
-/// graph of a SavedModel.
-public struct MetaGraphDef: Sendable, Equatable {
+/// graph of a SavedModel. Read a `.meta` file with `read(contentsOf:limits:)` (`GraphFileMessage`).
+public struct MetaGraphDef: GraphFileMessage, Sendable, Equatable {
     /// `meta_info_def.tags` (`serve`, `train`).
     public var tags: [String] = []
     public var tensorflowVersion: String = ""
@@ -129,12 +129,6 @@ public struct MetaGraphDef: Sendable, Equatable {
     public var objectGraph: SavedObjectGraph?
 
     public init() {}
-
-    /// Reads a `.meta` file, refusing files over `limits.maxFileBytes` unread.
-    public static func read(contentsOf path: String, limits: GraphLimits = .standard) throws -> MetaGraphDef {
-        let bytes = try GraphFile.read(path, limits: limits)
-        return try decode(bytes[...], path: path, limits: limits)
-    }
 
     /// Decodes a binary MetaGraphDef; `path` names the file in errors.
     public static func decode(_ bytes: ArraySlice<UInt8>, path: String, limits: GraphLimits = .standard) throws
