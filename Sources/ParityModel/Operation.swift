@@ -52,6 +52,14 @@ public protocol PreparedOperation: Sendable {
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor
 }
 
+/// An operation whose kernel needs nothing but its attributes (no parameters to convert: an activation, a padding, a
+/// reduction) is its own prepared kernel, rather than a copy of its attributes in a `Prepared` struct.
+public protocol SelfPreparedOperation: LayerOperation, PreparedOperation {}
+
+extension SelfPreparedOperation {
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation { self }
+}
+
 /// A kernel that maps each element of its one input to the output element at the same place (a batch
 /// normalisation over the last axis, an elementwise activation): the engine may apply it in place, on the value its
 /// input layer just produced when nothing else reads that value, instead of into a new value (a run-time fusion with
