@@ -24,7 +24,7 @@ public struct ONNXGraph: Sendable, Equatable {
     }
 }
 
-extension ONNXGraph: ProtobufMessage {
+extension ONNXGraph: ProtobufFields {
     private enum Field {
         static let node = 1
         static let name = 2
@@ -34,22 +34,12 @@ extension ONNXGraph: ProtobufMessage {
         static let valueInfo = 13
     }
 
-    public var encodedSize: Int {
-        var size = ProtobufWriter.messagesFieldSize(Field.node, nodes)
-        size += ProtobufWriter.stringFieldSize(Field.name, name)
-        size += ProtobufWriter.messagesFieldSize(Field.initializer, initializers)
-        size += ProtobufWriter.messagesFieldSize(Field.input, inputs)
-        size += ProtobufWriter.messagesFieldSize(Field.output, outputs)
-        size += ProtobufWriter.messagesFieldSize(Field.valueInfo, valueInfo)
-        return size
-    }
-
-    public func encode(into writer: inout ProtobufWriter) {
-        writer.writeMessages(Field.node, nodes)
-        writer.writeString(Field.name, name)
-        writer.writeMessages(Field.initializer, initializers)
-        writer.writeMessages(Field.input, inputs)
-        writer.writeMessages(Field.output, outputs)
-        writer.writeMessages(Field.valueInfo, valueInfo)
+    public func writeFields(to sink: inout some ProtobufFieldSink) {
+        sink.writeMessages(Field.node, nodes)
+        sink.writeString(Field.name, name)
+        sink.writeMessages(Field.initializer, initializers)
+        sink.writeMessages(Field.input, inputs)
+        sink.writeMessages(Field.output, outputs)
+        sink.writeMessages(Field.valueInfo, valueInfo)
     }
 }

@@ -63,7 +63,7 @@ public struct ONNXModel: Sendable, Equatable {
     }
 }
 
-extension ONNXModel: ProtobufMessage {
+extension ONNXModel: ProtobufFields {
     private enum Field {
         static let irVersion = 1
         static let producerName = 2
@@ -73,23 +73,13 @@ extension ONNXModel: ProtobufMessage {
         static let metadataProps = 14
     }
 
-    public var encodedSize: Int {
-        var size = ProtobufWriter.int64FieldSize(Field.irVersion, Int64(irVersion))
-        if !producerName.isEmpty { size += ProtobufWriter.stringFieldSize(Field.producerName, producerName) }
-        if !producerVersion.isEmpty { size += ProtobufWriter.stringFieldSize(Field.producerVersion, producerVersion) }
-        size += ProtobufWriter.messageFieldSize(Field.graph, graph)
-        size += ProtobufWriter.messagesFieldSize(Field.opsetImport, opsetImports)
-        size += ProtobufWriter.messagesFieldSize(Field.metadataProps, metadata)
-        return size
-    }
-
-    public func encode(into writer: inout ProtobufWriter) {
-        writer.writeInt64(Field.irVersion, Int64(irVersion))
-        if !producerName.isEmpty { writer.writeString(Field.producerName, producerName) }
-        if !producerVersion.isEmpty { writer.writeString(Field.producerVersion, producerVersion) }
-        writer.writeMessage(Field.graph, graph)
-        writer.writeMessages(Field.opsetImport, opsetImports)
-        writer.writeMessages(Field.metadataProps, metadata)
+    public func writeFields(to sink: inout some ProtobufFieldSink) {
+        sink.writeInt64(Field.irVersion, Int64(irVersion))
+        if !producerName.isEmpty { sink.writeString(Field.producerName, producerName) }
+        if !producerVersion.isEmpty { sink.writeString(Field.producerVersion, producerVersion) }
+        sink.writeMessage(Field.graph, graph)
+        sink.writeMessages(Field.opsetImport, opsetImports)
+        sink.writeMessages(Field.metadataProps, metadata)
     }
 }
 

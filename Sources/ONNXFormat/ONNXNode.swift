@@ -38,7 +38,7 @@ public struct ONNXAttribute: Sendable, Equatable {
     }
 }
 
-extension ONNXAttribute: ProtobufMessage {
+extension ONNXAttribute: ProtobufFields {
     private enum Field {
         static let name = 1
         static let f = 2
@@ -65,32 +65,18 @@ extension ONNXAttribute: ProtobufMessage {
     }
 
     // `floats` and `ints` are proto2 repeated fields without `packed`: one key per element, as the reference writes.
-    public var encodedSize: Int {
-        var size = ProtobufWriter.stringFieldSize(Field.name, name)
+    public func writeFields(to sink: inout some ProtobufFieldSink) {
+        sink.writeString(Field.name, name)
         switch value {
-        case .float: size += ProtobufWriter.tagSize(Field.f) + 4
-        case .int(let value): size += ProtobufWriter.int64FieldSize(Field.i, value)
-        case .string(let value): size += ProtobufWriter.stringFieldSize(Field.s, value)
-        case .tensor(let tensor): size += ProtobufWriter.messageFieldSize(Field.t, tensor)
-        case .floats(let values): size += values.count * (ProtobufWriter.tagSize(Field.floats) + 4)
-        case .ints(let values): size += values.reduce(0) { $0 + ProtobufWriter.int64FieldSize(Field.ints, $1) }
-        case .strings(let values): size += ProtobufWriter.stringsFieldSize(Field.strings, values)
+        case .float(let value): sink.writeFloat(Field.f, value)
+        case .int(let value): sink.writeInt64(Field.i, value)
+        case .string(let value): sink.writeString(Field.s, value)
+        case .tensor(let tensor): sink.writeMessage(Field.t, tensor)
+        case .floats(let values): for value in values { sink.writeFloat(Field.floats, value) }
+        case .ints(let values): for value in values { sink.writeInt64(Field.ints, value) }
+        case .strings(let values): sink.writeStrings(Field.strings, values)
         }
-        return size + ProtobufWriter.varintFieldSize(Field.type, typeCode)
-    }
-
-    public func encode(into writer: inout ProtobufWriter) {
-        writer.writeString(Field.name, name)
-        switch value {
-        case .float(let value): writer.writeFloat(Field.f, value)
-        case .int(let value): writer.writeInt64(Field.i, value)
-        case .string(let value): writer.writeString(Field.s, value)
-        case .tensor(let tensor): writer.writeMessage(Field.t, tensor)
-        case .floats(let values): for value in values { writer.writeFloat(Field.floats, value) }
-        case .ints(let values): for value in values { writer.writeInt64(Field.ints, value) }
-        case .strings(let values): writer.writeStrings(Field.strings, values)
-        }
-        writer.writeVarint(Field.type, typeCode)
+        sink.writeVarint(Field.type, typeCode)
     }
 }
 
@@ -117,7 +103,7 @@ public struct ONNXNode: Sendable, Equatable {
     }
 }
 
-extension ONNXNode: ProtobufMessage {
+extension ONNXNode: ProtobufFields {
     private enum Field {
         static let input = 1
         static let output = 2
@@ -127,22 +113,12 @@ extension ONNXNode: ProtobufMessage {
         static let domain = 7
     }
 
-    public var encodedSize: Int {
-        var size = ProtobufWriter.stringsFieldSize(Field.input, inputs)
-        size += ProtobufWriter.stringsFieldSize(Field.output, outputs)
-        if !name.isEmpty { size += ProtobufWriter.stringFieldSize(Field.name, name) }
-        size += ProtobufWriter.stringFieldSize(Field.opType, opType)
-        size += ProtobufWriter.messagesFieldSize(Field.attribute, attributes)
-        if !domain.isEmpty { size += ProtobufWriter.stringFieldSize(Field.domain, domain) }
-        return size
-    }
-
-    public func encode(into writer: inout ProtobufWriter) {
-        writer.writeStrings(Field.input, inputs)
-        writer.writeStrings(Field.output, outputs)
-        if !name.isEmpty { writer.writeString(Field.name, name) }
-        writer.writeString(Field.opType, opType)
-        writer.writeMessages(Field.attribute, attributes)
-        if !domain.isEmpty { writer.writeString(Field.domain, domain) }
+    public func writeFields(to sink: inout some ProtobufFieldSink) {
+        sink.writeStrings(Field.input, inputs)
+        sink.writeStrings(Field.output, outputs)
+        if !name.isEmpty { sink.writeString(Field.name, name) }
+        sink.writeString(Field.opType, opType)
+        sink.writeMessages(Field.attribute, attributes)
+        if !domain.isEmpty { sink.writeString(Field.domain, domain) }
     }
 }

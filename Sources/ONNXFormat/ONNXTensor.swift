@@ -118,7 +118,7 @@ public struct ONNXTensor: Sendable, Equatable {
     }
 }
 
-extension ONNXTensor: ProtobufMessage {
+extension ONNXTensor: ProtobufFields {
     private enum Field {
         static let dims = 1
         static let dataType = 2
@@ -140,32 +140,18 @@ extension ONNXTensor: ProtobufMessage {
         ]
     }
 
-    public var encodedSize: Int {
+    public func writeFields(to sink: inout some ProtobufFieldSink) {
         // `dims` is a proto2 repeated int64 without `packed`: one key per element, as the reference writes it.
-        var size = dims.reduce(0) { $0 + ProtobufWriter.int64FieldSize(Field.dims, Int64($1)) }
-        size += ProtobufWriter.int64FieldSize(Field.dataType, Int64(dataType.rawValue))
-        size += ProtobufWriter.stringFieldSize(Field.name, name)
-        switch contents {
-        case .raw(let bytes):
-            size += ProtobufWriter.lengthDelimitedFieldSize(Field.rawData, length: bytes.count)
-        case .external:
-            size += ProtobufWriter.messagesFieldSize(Field.externalData, externalEntries)
-            size += ProtobufWriter.varintFieldSize(Field.dataLocation, Self.external)
-        }
-        return size
-    }
-
-    public func encode(into writer: inout ProtobufWriter) {
-        for dim in dims { writer.writeInt64(Field.dims, Int64(dim)) }
-        writer.writeInt64(Field.dataType, Int64(dataType.rawValue))
+        for dim in dims { sink.writeInt64(Field.dims, Int64(dim)) }
+        sink.writeInt64(Field.dataType, Int64(dataType.rawValue))
         // Written even when empty (a tensor attribute's value), as onnx's `make_tensor` sets it.
-        writer.writeString(Field.name, name)
+        sink.writeString(Field.name, name)
         switch contents {
         case .raw(let bytes):
-            writer.writeBytes(Field.rawData, bytes)
+            sink.writeBytes(Field.rawData, bytes)
         case .external:
-            writer.writeMessages(Field.externalData, externalEntries)
-            writer.writeVarint(Field.dataLocation, Self.external)
+            sink.writeMessages(Field.externalData, externalEntries)
+            sink.writeVarint(Field.dataLocation, Self.external)
         }
     }
 }

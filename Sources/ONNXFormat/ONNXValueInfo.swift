@@ -86,12 +86,10 @@ public struct ONNXStringEntry: Sendable, Equatable {
     }
 }
 
-extension ONNXStringEntry: ProtobufMessage {
-    public var encodedSize: Int { ProtobufWriter.stringFieldSize(1, key) + ProtobufWriter.stringFieldSize(2, value) }
-
-    public func encode(into writer: inout ProtobufWriter) {
-        writer.writeString(1, key)
-        writer.writeString(2, value)
+extension ONNXStringEntry: ProtobufFields {
+    public func writeFields(to sink: inout some ProtobufFieldSink) {
+        sink.writeString(1, key)
+        sink.writeString(2, value)
     }
 }
 
@@ -106,14 +104,10 @@ public struct ONNXOperatorSet: Sendable, Equatable {
     }
 }
 
-extension ONNXOperatorSet: ProtobufMessage {
+extension ONNXOperatorSet: ProtobufFields {
     // The domain is written even when empty, as onnx's `make_opsetid` sets it.
-    public var encodedSize: Int {
-        ProtobufWriter.stringFieldSize(1, domain) + ProtobufWriter.int64FieldSize(2, Int64(version))
-    }
-
-    public func encode(into writer: inout ProtobufWriter) {
-        writer.writeString(1, domain)
-        writer.writeInt64(2, Int64(version))
+    public func writeFields(to sink: inout some ProtobufFieldSink) {
+        sink.writeString(1, domain)
+        sink.writeInt64(2, Int64(version))
     }
 }

@@ -97,43 +97,18 @@ public enum Activation: Sendable, Equatable {
         }
     }
 
-    /// Every name `init(name:alpha:)` accepts, in the order messages list them, with the activation it names
-    /// (`alpha` for `elu` / `celu` / `leaky_relu`, defaults 1, 1 and 0.2).
-    private static let named: [(name: String, make: @Sendable (_ alpha: Float?) -> Activation)] = [
-        ("linear", { _ in .linear }),
-        ("relu", { _ in .relu }),
-        ("relu6", { _ in .relu6 }),
-        ("elu", { alpha in .elu(alpha: alpha ?? 1) }),
-        ("selu", { _ in .selu }),
-        ("sigmoid", { _ in .sigmoid }),
-        ("tanh", { _ in .tanh }),
-        ("softmax", { _ in .softmax }),
-        ("leaky_relu", { alpha in .leakyRelu(alpha: alpha ?? 0.2) }),
-        ("hard_sigmoid", { _ in .hardSigmoid }),
-        ("hard_sigmoid_keras2", { _ in .hardSigmoidKeras2 }),
-        ("swish", { _ in .swish }),
-        ("silu", { _ in .swish }),
-        ("gelu", { _ in .gelu }),
-        ("gelu_approximate", { _ in .geluApproximate }),
-        ("gelu_tanh", { _ in .geluApproximate }),
-        ("softplus", { _ in .softplus }),
-        ("softsign", { _ in .softsign }),
-        ("exponential", { _ in .exponential }),
-        ("hard_silu", { _ in .hardSilu }),
-        ("hard_swish", { _ in .hardSilu }),
-        ("mish", { _ in .mish }),
-        ("log_softmax", { _ in .logSoftmax }),
-        ("celu", { alpha in .celu(alpha: alpha ?? 1) }),
-        ("glu", { _ in .glu }),
-        ("hard_shrink", { _ in .hardShrink }),
-        ("hard_tanh", { _ in .hardTanh }),
-        ("log_sigmoid", { _ in .logSigmoid }),
-        ("soft_shrink", { _ in .softShrink }),
-        ("sparse_plus", { _ in .sparsePlus }),
-        ("sparse_sigmoid", { _ in .sparseSigmoid }),
-        ("sparsemax", { _ in .sparsemax }),
-        ("squareplus", { _ in .squareplus }),
-        ("tanh_shrink", { _ in .tanhShrink }),
+    /// Every name `init(name:alpha:)` accepts, in the order messages list them, with the activation it names (`elu`,
+    /// `celu` and `leaky_relu` with their default `alpha`, 1, 1 and 0.2).
+    private static let named: [(name: String, activation: Activation)] = [
+        ("linear", .linear), ("relu", .relu), ("relu6", .relu6), ("elu", .elu(alpha: 1)), ("selu", .selu),
+        ("sigmoid", .sigmoid), ("tanh", .tanh), ("softmax", .softmax), ("leaky_relu", .leakyRelu(alpha: 0.2)),
+        ("hard_sigmoid", .hardSigmoid), ("hard_sigmoid_keras2", .hardSigmoidKeras2), ("swish", .swish),
+        ("silu", .swish), ("gelu", .gelu), ("gelu_approximate", .geluApproximate), ("gelu_tanh", .geluApproximate),
+        ("softplus", .softplus), ("softsign", .softsign), ("exponential", .exponential), ("hard_silu", .hardSilu),
+        ("hard_swish", .hardSilu), ("mish", .mish), ("log_softmax", .logSoftmax), ("celu", .celu(alpha: 1)),
+        ("glu", .glu), ("hard_shrink", .hardShrink), ("hard_tanh", .hardTanh), ("log_sigmoid", .logSigmoid),
+        ("soft_shrink", .softShrink), ("sparse_plus", .sparsePlus), ("sparse_sigmoid", .sparseSigmoid),
+        ("sparsemax", .sparsemax), ("squareplus", .squareplus), ("tanh_shrink", .tanhShrink),
     ]
 
     /// Every name `init(name:alpha:)` accepts.
@@ -144,7 +119,17 @@ public enum Activation: Sendable, Equatable {
     public init?(name: String, alpha: Float? = nil) {
         let name = name == "leakyrelu" ? "leaky_relu" : name
         guard let entry = Self.named.first(where: { $0.name == name }) else { return nil }
-        self = entry.make(alpha)
+        self = alpha.map(entry.activation.with(alpha:)) ?? entry.activation
+    }
+
+    /// This activation with parameter `alpha`, for the kinds that have one; the others ignore it.
+    private func with(alpha: Float) -> Activation {
+        switch self {
+        case .elu: .elu(alpha: alpha)
+        case .celu: .celu(alpha: alpha)
+        case .leakyRelu: .leakyRelu(alpha: alpha)
+        default: self
+        }
     }
 
     public var alpha: Float? {
@@ -227,16 +212,13 @@ extension Activation {
         case .tanh:
             for i in y.indices { y[i] = Foundation.tanh(y[i]) }
         case .softmax:
-            guard lastDimension > 0 else { return }
-            for start in stride(from: 0, to: y.count, by: lastDimension) {
-                let end = start + lastDimension
-                let peak = y[start..<end].max() ?? 0
+            Self.forEachRow(of: &y, lastDimension: lastDimension) { y, row, peak in
                 var sum: Float = 0
-                for i in start..<end {
+                for i in row {
                     y[i] = Foundation.exp(y[i] - peak)
                     sum += y[i]
                 }
-                for i in start..<end { y[i] /= sum }
+                for i in row { y[i] /= sum }
             }
         case .leakyRelu(let alpha):
             for i in y.indices where y[i] < 0 { y[i] *= alpha }
@@ -303,17 +285,26 @@ extension Activation {
 
     /// TensorFlow's `LogSoftmax` kernel per row: `shifted = x - max; shifted - log(sum(exp(shifted)))`.
     static func logSoftmaxRows(_ y: inout [Float], lastDimension: Int) {
-        guard lastDimension > 0 else { return }
-        for start in stride(from: 0, to: y.count, by: lastDimension) {
-            let end = start + lastDimension
-            let peak = y[start..<end].max() ?? 0
+        forEachRow(of: &y, lastDimension: lastDimension) { y, row, peak in
             var sum: Float = 0
-            for i in start..<end {
+            for i in row {
                 y[i] -= peak
                 sum += Foundation.exp(y[i])
             }
             let logSum = Foundation.log(sum)
-            for i in start..<end { y[i] -= logSum }
+            for i in row { y[i] -= logSum }
+        }
+    }
+
+    /// Calls `body` with `y`, the index range of each of its rows of `lastDimension` values and the row's largest
+    /// value: what softmax and log-softmax subtract before `exp`, so that it cannot overflow.
+    static func forEachRow(
+        of y: inout [Float], lastDimension: Int, _ body: (inout [Float], Range<Int>, _ peak: Float) -> Void
+    ) {
+        guard lastDimension > 0 else { return }
+        for start in stride(from: 0, to: y.count, by: lastDimension) {
+            let row = start..<(start + lastDimension)
+            body(&y, row, y[row].max() ?? 0)
         }
     }
 

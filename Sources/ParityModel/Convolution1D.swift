@@ -155,6 +155,14 @@ extension Convolution1DOperation {
 }
 
 extension Convolution1DOperation
-where Self: DepthwiseConvolutionOperation, Planar: DepthwiseConvolutionOperation, Planar.Geometry == Convolution2D {
+where
+    Self: DepthwiseConvolutionOperation, Geometry == Convolution1D, Planar: DepthwiseConvolutionOperation,
+    Planar.Geometry == Convolution2D
+{
     public var planar: Planar { Planar(geometry.planar, depthMultiplier: depthMultiplier, activation: activation) }
+}
+
+extension Convolution1DOperation where Self: BatchNormFoldable {
+    /// The channel axis of `[N, L, C]`, whichever operation's kernel it is.
+    public var foldableAxes: Set<Int> { [-1, 2] }
 }

@@ -52,6 +52,14 @@ public protocol PreparedOperation: Sendable {
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor
 }
 
+/// An operation whose kernel needs nothing but its attributes (no parameters to convert: an activation, a padding, a
+/// reduction) is its own prepared kernel, rather than a copy of its attributes in a `Prepared` struct.
+public protocol SelfPreparedOperation: LayerOperation, PreparedOperation {}
+
+extension SelfPreparedOperation {
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation { self }
+}
+
 /// A kernel that maps each element of its one input to the output element at the same place (a batch
 /// normalisation over the last axis, an elementwise activation): the engine may apply it in place, on the value its
 /// input layer just produced when nothing else reads that value, instead of into a new value (a run-time fusion with
@@ -189,17 +197,8 @@ public enum Limits {
 
 /// Overflow-checked arithmetic for sizes derived from file contents.
 public enum Checked {
-    /// The product of `values`, or nil when it overflows `Int` or a factor is negative.
-    public static func product(_ values: [Int]) -> Int? {
-        var result = 1
-        for value in values {
-            guard value >= 0 else { return nil }
-            let (next, overflow) = result.multipliedReportingOverflow(by: value)
-            guard !overflow else { return nil }
-            result = next
-        }
-        return result
-    }
+    /// The product of `values`, or nil when it overflows `Int` or a factor is negative (`Shape.elementCount`'s rule).
+    public static func product(_ values: [Int]) -> Int? { Shape.elementCount(values) }
 
     /// Throws `tooLarge` unless a value of `dims` elements fits `Limits.elements`; unknown dimensions are skipped.
     public static func elementCount(_ dims: [Int?], _ what: @autoclosure () -> String) throws(LayerProblem) {

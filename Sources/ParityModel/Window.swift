@@ -146,20 +146,46 @@ extension GroupedConvolutionOperation {
     }
 }
 
-/// What the depthwise convolutions (`DepthwiseConv2D`, `SeparableConv2D` and their 1-D forms) share: their window,
-/// `depth_multiplier` and activation as flat attributes, and (2-D; the 1-D forms validate as their planar forms) the
-/// validation of those.
-public protocol DepthwiseConvolutionOperation: LayerOperation {
-    associatedtype Geometry: Codable
-    var geometry: Geometry { get }
-    var depthMultiplier: Int { get }
-    var activation: Activation { get }
-    init(_ geometry: Geometry, depthMultiplier: Int, activation: Activation)
+/// The attributes every depthwise convolution has: its window, `depth_multiplier` and fused activation, flat in the
+/// model file's `attributes` (the geometry's keys beside `depth_multiplier` and `activation`).
+public struct DepthwiseAttributes<Geometry: Codable & Sendable & Equatable>: Sendable, Equatable, Codable {
+    public var geometry: Geometry
+    public var depthMultiplier: Int
+    public var activation: Activation
+
+    public init(_ geometry: Geometry, depthMultiplier: Int, activation: Activation) {
+        self.geometry = geometry
+        self.depthMultiplier = depthMultiplier
+        self.activation = activation
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case activation
+        case depthMultiplier = "depth_multiplier"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            try Geometry(from: decoder), depthMultiplier: try container.decode(Int.self, forKey: .depthMultiplier),
+            activation: try container.decode(Activation.self, forKey: .activation))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try geometry.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(depthMultiplier, forKey: .depthMultiplier)
+        try container.encode(activation, forKey: .activation)
+    }
 }
 
-private enum DepthwiseCodingKeys: String, CodingKey {
-    case activation
-    case depthMultiplier = "depth_multiplier"
+/// What the depthwise convolutions (`DepthwiseConv2D`, `SeparableConv2D` and their 1-D forms) share: their
+/// `DepthwiseAttributes` (stored, initialised and coded here once rather than in each operation), and (2-D; the 1-D
+/// forms validate as their planar forms) the validation of those.
+public protocol DepthwiseConvolutionOperation: LayerOperation {
+    associatedtype Geometry: Codable & Sendable & Equatable
+    var attributes: DepthwiseAttributes<Geometry> { get set }
+    init(attributes: DepthwiseAttributes<Geometry>)
 }
 
 extension DepthwiseConvolutionOperation where Geometry == Convolution2D {
@@ -171,19 +197,28 @@ extension DepthwiseConvolutionOperation where Geometry == Convolution2D {
 }
 
 extension DepthwiseConvolutionOperation {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: DepthwiseCodingKeys.self)
-        self.init(
-            try Geometry(from: decoder), depthMultiplier: try container.decode(Int.self, forKey: .depthMultiplier),
-            activation: try container.decode(Activation.self, forKey: .activation))
+    public init(_ geometry: Geometry, depthMultiplier: Int = 1, activation: Activation = .linear) {
+        self.init(attributes: DepthwiseAttributes(geometry, depthMultiplier: depthMultiplier, activation: activation))
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        try geometry.encode(to: encoder)
-        var container = encoder.container(keyedBy: DepthwiseCodingKeys.self)
-        try container.encode(depthMultiplier, forKey: .depthMultiplier)
-        try container.encode(activation, forKey: .activation)
+    public var geometry: Geometry {
+        get { attributes.geometry }
+        set { attributes.geometry = newValue }
     }
+
+    public var depthMultiplier: Int {
+        get { attributes.depthMultiplier }
+        set { attributes.depthMultiplier = newValue }
+    }
+
+    public var activation: Activation {
+        get { attributes.activation }
+        set { attributes.activation = newValue }
+    }
+
+    public init(from decoder: any Decoder) throws { self.init(attributes: try DepthwiseAttributes(from: decoder)) }
+
+    public func encode(to encoder: any Encoder) throws { try attributes.encode(to: encoder) }
 }
 
 /// What the edge operations (`ZeroPadding2D`, `Cropping2D`) share: four amounts at the edges of height and width,

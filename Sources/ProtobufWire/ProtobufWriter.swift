@@ -261,3 +261,73 @@ extension ProtobufMessage {
         return writer.bytes
     }
 }
+
+/// Where a message's fields go: a `ProtobufWriter` writes them, a `ProtobufSizeCounter` adds up the bytes they take.
+/// A `ProtobufFields` message states its fields once, for both.
+public protocol ProtobufFieldSink {
+    mutating func writeString(_ number: Int, _ value: String)
+    mutating func writeStrings(_ number: Int, _ values: [String])
+    mutating func writeInt64(_ number: Int, _ value: Int64)
+    mutating func writeVarint(_ number: Int, _ value: UInt64)
+    mutating func writeFloat(_ number: Int, _ value: Float)
+    mutating func writeBytes(_ number: Int, _ value: [UInt8])
+    mutating func writeMessage(_ number: Int, _ message: some ProtobufMessage)
+    mutating func writeMessages(_ number: Int, _ messages: [some ProtobufMessage])
+}
+
+extension ProtobufWriter: ProtobufFieldSink {}
+
+/// The bytes the fields given to it would take when written (`ProtobufWriter`'s size functions, field by field).
+public struct ProtobufSizeCounter: ProtobufFieldSink {
+    public private(set) var size = 0
+
+    public init() {}
+
+    public mutating func writeString(_ number: Int, _ value: String) {
+        size += ProtobufWriter.stringFieldSize(number, value)
+    }
+
+    public mutating func writeStrings(_ number: Int, _ values: [String]) {
+        size += ProtobufWriter.stringsFieldSize(number, values)
+    }
+
+    public mutating func writeInt64(_ number: Int, _ value: Int64) {
+        size += ProtobufWriter.int64FieldSize(number, value)
+    }
+
+    public mutating func writeVarint(_ number: Int, _ value: UInt64) {
+        size += ProtobufWriter.varintFieldSize(number, value)
+    }
+
+    /// A `float` field: its key and four bytes.
+    public mutating func writeFloat(_ number: Int, _ value: Float) { size += ProtobufWriter.tagSize(number) + 4 }
+
+    public mutating func writeBytes(_ number: Int, _ value: [UInt8]) {
+        size += ProtobufWriter.lengthDelimitedFieldSize(number, length: value.count)
+    }
+
+    public mutating func writeMessage(_ number: Int, _ message: some ProtobufMessage) {
+        size += ProtobufWriter.messageFieldSize(number, message)
+    }
+
+    public mutating func writeMessages(_ number: Int, _ messages: [some ProtobufMessage]) {
+        size += ProtobufWriter.messagesFieldSize(number, messages)
+    }
+}
+
+/// A message whose fields are stated once (`writeFields(to:)`), so that its size and its bytes cannot disagree: the
+/// size is what a `ProtobufSizeCounter` counts of them, the encoding what a `ProtobufWriter` writes.
+public protocol ProtobufFields: ProtobufMessage {
+    /// Gives each field to `sink`, in field order.
+    func writeFields(to sink: inout some ProtobufFieldSink)
+}
+
+extension ProtobufFields {
+    public var encodedSize: Int {
+        var counter = ProtobufSizeCounter()
+        writeFields(to: &counter)
+        return counter.size
+    }
+
+    public func encode(into writer: inout ProtobufWriter) { writeFields(to: &writer) }
+}

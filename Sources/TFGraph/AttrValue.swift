@@ -78,8 +78,7 @@ public enum AttrValue: Sendable, Equatable {
         guard depth <= limits.maxAttributeDepth else {
             throw ProtobufReader.Malformed(reason: "attribute values nest deeper than \(limits.maxAttributeDepth)")
         }
-        var value = AttrValue.none
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        return try ProtobufReader.decode(bytes, into: AttrValue.none) { value, reader, number, wireType in
             switch number {
             case 1:
                 value = .list(
@@ -110,7 +109,6 @@ public enum AttrValue: Sendable, Equatable {
                 try reader.skip(wireType)
             }
         }
-        return value
     }
 
     /// Decodes a `map<string, AttrValue>` entry.
@@ -132,30 +130,17 @@ public enum AttrValue: Sendable, Equatable {
 
 extension AttrValue.ListValue {
     static func decode(_ bytes: ArraySlice<UInt8>, depth: Int, limits: GraphLimits) throws -> Self {
-        var list = Self()
-        var words: [UInt32] = []
-        var varints: [UInt64] = []
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        var buffers = RepeatedFieldBuffers()
+        return try ProtobufReader.decode(bytes, into: Self()) { list, reader, number, wireType in
             switch number {
             case 2:
                 try ProtobufReader.expect(.lengthDelimited, wireType, field: 2, "list.s")
                 list.strings.append(try reader.bytes())
-            case 3:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "list.i", to: &varints)
-                list.ints += varints.map { Int64(bitPattern: $0) }
-            case 4:
-                words.removeAll(keepingCapacity: true)
-                try reader.appendFixed32s(wireType, "list.f", to: &words)
-                list.floats += words.map(Float.init(bitPattern:))
-            case 5:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "list.b", to: &varints)
-                list.bools += varints.map { $0 != 0 }
+            case 3: list.ints += try buffers.int64s(&reader, wireType, "list.i")
+            case 4: list.floats += try buffers.floats(&reader, wireType, "list.f")
+            case 5: list.bools += try buffers.bools(&reader, wireType, "list.b")
             case 6:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "list.type", to: &varints)
-                for code in varints {
+                for code in try buffers.varints(&reader, wireType, "list.type") {
                     guard code < 1000 else { throw ProtobufReader.Malformed(reason: "list.type holds \(code)") }
                     list.types.append(TFDataType(rawValue: Int(code)))
                 }
@@ -171,7 +156,6 @@ extension AttrValue.ListValue {
                 try reader.skip(wireType)
             }
         }
-        return list
     }
 }
 
@@ -186,8 +170,7 @@ public struct NameAttrList: Sendable, Equatable {
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>, depth: Int, limits: GraphLimits) throws -> NameAttrList {
-        var list = NameAttrList()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: NameAttrList()) { list, reader, number, wireType in
             switch number {
             case 1: list.name = try reader.string(wireType, field: 1, "func.name")
             case 2:
@@ -197,6 +180,5 @@ public struct NameAttrList: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return list
     }
 }

@@ -71,6 +71,17 @@ extension ProtobufReader {
         }
     }
 
+    /// The message `bytes` decoded into `empty`: `read` is given the message so far with each field's number and
+    /// wire type, until the message ends (each decoder's "start empty, read every field, return it").
+    static func decode<Message>(
+        _ bytes: ArraySlice<UInt8>, into empty: Message,
+        _ read: (inout Message, inout ProtobufReader, Int, WireType) throws -> Void
+    ) throws -> Message {
+        var message = empty
+        try fields(bytes) { reader, number, wireType in try read(&message, &reader, number, wireType) }
+        return message
+    }
+
     /// Calls `read` with each occurrence of field `number` in the message `bytes`, skipping every other field: for
     /// the wrapper messages (`SavedUserObject`, `CollectionDef.NodeList`, …) of which a reader needs one field.
     static func field(
@@ -151,5 +162,46 @@ extension ProtobufReader {
             throw DecodeFailure(kind: .tooMany(what: what, count: count, limit: limit), node: nil, reason: what)
         }
         return count
+    }
+}
+
+/// The buffers a decoder reuses for its repeated numeric fields (`float_val`, `list.i`, …): each occurrence, one
+/// value or a packed run, is read into one of them and converted from there, without a new array per occurrence.
+struct RepeatedFieldBuffers {
+    typealias WireType = ProtobufReader.WireType
+
+    private var varints: [UInt64] = []
+    private var words32: [UInt32] = []
+    private var words64: [UInt64] = []
+
+    /// One occurrence of a repeated varint field (`ProtobufReader.appendVarints`).
+    mutating func varints(_ reader: inout ProtobufReader, _ wireType: WireType, _ name: String) throws -> [UInt64] {
+        varints.removeAll(keepingCapacity: true)
+        try reader.appendVarints(wireType, name, to: &varints)
+        return varints
+    }
+
+    /// One occurrence of a repeated `int64` field.
+    mutating func int64s(_ reader: inout ProtobufReader, _ wireType: WireType, _ name: String) throws -> [Int64] {
+        try varints(&reader, wireType, name).map { Int64(bitPattern: $0) }
+    }
+
+    /// One occurrence of a repeated `bool` field.
+    mutating func bools(_ reader: inout ProtobufReader, _ wireType: WireType, _ name: String) throws -> [Bool] {
+        try varints(&reader, wireType, name).map { $0 != 0 }
+    }
+
+    /// One occurrence of a repeated `float` field.
+    mutating func floats(_ reader: inout ProtobufReader, _ wireType: WireType, _ name: String) throws -> [Float] {
+        words32.removeAll(keepingCapacity: true)
+        try reader.appendFixed32s(wireType, name, to: &words32)
+        return words32.map(Float.init(bitPattern:))
+    }
+
+    /// One occurrence of a repeated `double` field.
+    mutating func doubles(_ reader: inout ProtobufReader, _ wireType: WireType, _ name: String) throws -> [Double] {
+        words64.removeAll(keepingCapacity: true)
+        try reader.appendFixed64s(wireType, name, to: &words64)
+        return words64.map(Double.init(bitPattern:))
     }
 }

@@ -69,9 +69,8 @@ public struct VersionDef: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> VersionDef {
-        var version = VersionDef()
         var varints: [UInt64] = []
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        return try ProtobufReader.decode(bytes, into: VersionDef()) { version, reader, number, wireType in
             switch number {
             case 1: version.producer = try reader.int64(wireType, field: 1, "producer")
             case 2: version.minConsumer = try reader.int64(wireType, field: 2, "min_consumer")
@@ -81,7 +80,6 @@ public struct VersionDef: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return version
     }
 }
 
@@ -99,8 +97,7 @@ public struct ArgDef: Sendable, Equatable {
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> ArgDef {
-        var arg = ArgDef()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: ArgDef()) { arg, reader, number, wireType in
             switch number {
             case 1: arg.name = try reader.string(wireType, field: 1, "arg.name")
             case 3: arg.type = try TFDataType.read(&reader, wireType, field: 3, "arg.type")
@@ -110,7 +107,6 @@ public struct ArgDef: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return arg
     }
 }
 
@@ -122,8 +118,7 @@ public struct FunctionSignature: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> FunctionSignature {
-        var signature = FunctionSignature()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: FunctionSignature()) { signature, reader, number, wireType in
             switch number {
             case 1: signature.name = try reader.string(wireType, field: 1, "signature.name")
             case 2: signature.inputs.append(try ArgDef.decode(try reader.message(wireType, field: 2, "input_arg")))
@@ -131,7 +126,6 @@ public struct FunctionSignature: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return signature
     }
 }
 
@@ -184,8 +178,9 @@ public struct FunctionDef: Sendable, Equatable {
     }
 }
 
-/// `GraphDef` (tensorflow/core/framework/graph.proto): a frozen `.pb`, or the graph inside a meta graph.
-public struct GraphDef: Sendable, Equatable {
+/// `GraphDef` (tensorflow/core/framework/graph.proto): a frozen `.pb`, or the graph inside a meta graph. Read one
+/// with `read(contentsOf:limits:)` (`GraphFileMessage`).
+public struct GraphDef: GraphFileMessage, Sendable, Equatable {
     public var nodes: [NodeDef] = []
     /// The function library: `If` branches, `tf.function` bodies.
     public var functions: [FunctionDef] = []
@@ -194,12 +189,6 @@ public struct GraphDef: Sendable, Equatable {
     public init(nodes: [NodeDef] = [], functions: [FunctionDef] = []) {
         self.nodes = nodes
         self.functions = functions
-    }
-
-    /// Reads a binary GraphDef file (`frozen.pb`), refusing files over `limits.maxFileBytes` unread.
-    public static func read(contentsOf path: String, limits: GraphLimits = .standard) throws -> GraphDef {
-        let bytes = try GraphFile.read(path, limits: limits)
-        return try decode(bytes[...], path: path, limits: limits)
     }
 
     /// Decodes a binary GraphDef; `path` names the file in errors.

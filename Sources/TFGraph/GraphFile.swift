@@ -35,3 +35,17 @@ enum GraphFile {
         }
     }
 }
+
+/// A message that is a whole graph file by itself (`GraphDef`'s frozen `.pb`, `MetaGraphDef`'s `.meta`).
+public protocol GraphFileMessage {
+    /// Decodes the message from a file's bytes; `path` names the file in errors.
+    static func decode(_ bytes: ArraySlice<UInt8>, path: String, limits: GraphLimits) throws -> Self
+}
+
+extension GraphFileMessage {
+    /// Reads the file at `path` and decodes it, refusing files over `limits.maxFileBytes` unread.
+    public static func read(contentsOf path: String, limits: GraphLimits = .standard) throws -> Self {
+        let bytes = try GraphFile.read(path, limits: limits)
+        return try decode(bytes[...], path: path, limits: limits)
+    }
+}

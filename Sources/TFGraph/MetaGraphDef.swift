@@ -10,8 +10,7 @@ public struct TensorInfo: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> TensorInfo {
-        var info = TensorInfo()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: TensorInfo()) { info, reader, number, wireType in
             switch number {
             case 1: info.name = try reader.string(wireType, field: 1, "name")
             case 2: info.dtype = try TFDataType.read(&reader, wireType, field: 2, "dtype")
@@ -19,7 +18,6 @@ public struct TensorInfo: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return info
     }
 }
 
@@ -31,8 +29,7 @@ public struct SignatureDef: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> SignatureDef {
-        var signature = SignatureDef()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: SignatureDef()) { signature, reader, number, wireType in
             switch number {
             case 1:
                 let (key, value) = try ProtobufReader.mapEntry(
@@ -48,7 +45,6 @@ public struct SignatureDef: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return signature
     }
 }
 
@@ -61,8 +57,7 @@ public struct SaverDef: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> SaverDef {
-        var saver = SaverDef()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: SaverDef()) { saver, reader, number, wireType in
             switch number {
             case 1: saver.filenameTensorName = try reader.string(wireType, field: 1, "filename_tensor_name")
             case 2: saver.saveTensorName = try reader.string(wireType, field: 2, "save_tensor_name")
@@ -71,7 +66,6 @@ public struct SaverDef: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return saver
     }
 }
 
@@ -87,8 +81,7 @@ public enum CollectionDef: Sendable, Equatable {
     case other
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> CollectionDef {
-        var collection = CollectionDef.other
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: CollectionDef.other) { collection, reader, number, wireType in
             switch number {
             case 1:
                 var names: [String] = []
@@ -119,13 +112,12 @@ public enum CollectionDef: Sendable, Equatable {
                 try reader.skip(wireType)
             }
         }
-        return collection
     }
 }
 
 /// `MetaGraphDef` (tensorflow/core/protobuf/meta_graph.proto): what `Saver` writes to `model.ckpt.meta`, and each
-/// graph of a SavedModel.
-public struct MetaGraphDef: Sendable, Equatable {
+/// graph of a SavedModel. Read a `.meta` file with `read(contentsOf:limits:)` (`GraphFileMessage`).
+public struct MetaGraphDef: GraphFileMessage, Sendable, Equatable {
     /// `meta_info_def.tags` (`serve`, `train`).
     public var tags: [String] = []
     public var tensorflowVersion: String = ""
@@ -138,12 +130,6 @@ public struct MetaGraphDef: Sendable, Equatable {
 
     public init() {}
 
-    /// Reads a `.meta` file, refusing files over `limits.maxFileBytes` unread.
-    public static func read(contentsOf path: String, limits: GraphLimits = .standard) throws -> MetaGraphDef {
-        let bytes = try GraphFile.read(path, limits: limits)
-        return try decode(bytes[...], path: path, limits: limits)
-    }
-
     /// Decodes a binary MetaGraphDef; `path` names the file in errors.
     public static func decode(_ bytes: ArraySlice<UInt8>, path: String, limits: GraphLimits = .standard) throws
         -> MetaGraphDef
@@ -152,8 +138,7 @@ public struct MetaGraphDef: Sendable, Equatable {
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>, limits: GraphLimits) throws -> MetaGraphDef {
-        var meta = MetaGraphDef()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: MetaGraphDef()) { meta, reader, number, wireType in
             switch number {
             case 1:
                 try ProtobufReader.fields(try reader.message(wireType, field: 1, "meta_info_def")) {
@@ -193,6 +178,5 @@ public struct MetaGraphDef: Sendable, Equatable {
                 try reader.skip(wireType)
             }
         }
-        return meta
     }
 }

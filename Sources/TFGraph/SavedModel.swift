@@ -29,8 +29,7 @@ public struct SavedModel: Sendable, Equatable {
         -> SavedModel
     {
         try decodingFile(path) {
-            var saved = SavedModel()
-            try ProtobufReader.fields(bytes) { reader, number, wireType in
+            try ProtobufReader.decode(bytes, into: SavedModel()) { saved, reader, number, wireType in
                 switch number {
                 case 1: saved.schemaVersion = try reader.int64(wireType, field: 1, "saved_model_schema_version")
                 case 2:
@@ -41,7 +40,6 @@ public struct SavedModel: Sendable, Equatable {
                 default: try reader.skip(wireType)
                 }
             }
-            return saved
         }
     }
 }
@@ -56,8 +54,7 @@ public struct ObjectReference: Sendable, Equatable {
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> ObjectReference {
-        var reference = ObjectReference()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: ObjectReference()) { reference, reader, number, wireType in
             switch number {
             case 1:
                 try ProtobufReader.expect(.varint, wireType, field: 1, "node_id")
@@ -68,7 +65,6 @@ public struct ObjectReference: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return reference
     }
 }
 
@@ -82,8 +78,7 @@ public struct SavedVariable: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> SavedVariable {
-        var variable = SavedVariable()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: SavedVariable()) { variable, reader, number, wireType in
             switch number {
             case 1: variable.dtype = try TFDataType.read(&reader, wireType, field: 1, "variable.dtype")
             case 2:
@@ -94,7 +89,6 @@ public struct SavedVariable: Sendable, Equatable {
             default: try reader.skip(wireType)
             }
         }
-        return variable
     }
 }
 
@@ -121,8 +115,7 @@ public struct SavedObject: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> SavedObject {
-        var object = SavedObject()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: SavedObject()) { object, reader, number, wireType in
             switch number {
             case 1:
                 object.children.append(try ObjectReference.decode(try reader.message(wireType, field: 1, "children")))
@@ -169,7 +162,6 @@ public struct SavedObject: Sendable, Equatable {
                 try reader.skip(wireType)
             }
         }
-        return object
     }
 }
 

@@ -60,8 +60,7 @@ public struct TensorShapeProto: Sendable, Equatable {
     static let maxRank = 254
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> TensorShapeProto {
-        var shape = TensorShapeProto()
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        try ProtobufReader.decode(bytes, into: TensorShapeProto()) { shape, reader, number, wireType in
             switch number {
             case 2:
                 let dim = try reader.message(wireType, field: 2, "dim")
@@ -91,7 +90,6 @@ public struct TensorShapeProto: Sendable, Equatable {
                 try reader.skip(wireType)
             }
         }
-        return shape
     }
 }
 
@@ -118,11 +116,8 @@ public struct TensorProto: Sendable, Equatable {
     public init() {}
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> TensorProto {
-        var tensor = TensorProto()
-        var words32: [UInt32] = []
-        var words64: [UInt64] = []
-        var varints: [UInt64] = []
-        try ProtobufReader.fields(bytes) { reader, number, wireType in
+        var buffers = RepeatedFieldBuffers()
+        return try ProtobufReader.decode(bytes, into: TensorProto()) { tensor, reader, number, wireType in
             switch number {
             case 1: tensor.dtype = try TFDataType.read(&reader, wireType, field: 1, "dtype")
             case 2:
@@ -133,18 +128,10 @@ public struct TensorProto: Sendable, Equatable {
                 try ProtobufReader.expect(.varint, wireType, field: 3, "version_number")
                 tensor.versionNumber = try reader.int32("version_number")
             case 4: tensor.content = Array(try reader.message(wireType, field: 4, "tensor_content"))
-            case 5:
-                words32.removeAll(keepingCapacity: true)
-                try reader.appendFixed32s(wireType, "float_val", to: &words32)
-                tensor.floatValues += words32.map(Float.init(bitPattern:))
-            case 6:
-                words64.removeAll(keepingCapacity: true)
-                try reader.appendFixed64s(wireType, "double_val", to: &words64)
-                tensor.doubleValues += words64.map(Double.init(bitPattern:))
+            case 5: tensor.floatValues += try buffers.floats(&reader, wireType, "float_val")
+            case 6: tensor.doubleValues += try buffers.doubles(&reader, wireType, "double_val")
             case 7:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "int_val", to: &varints)
-                for value in varints {
+                for value in try buffers.varints(&reader, wireType, "int_val") {
                     guard let narrow = Int32(exactly: Int64(bitPattern: value)) else {
                         throw ProtobufReader.Malformed(reason: "int_val holds \(Int64(bitPattern: value))")
                     }
@@ -153,39 +140,25 @@ public struct TensorProto: Sendable, Equatable {
             case 8:
                 try ProtobufReader.expect(.lengthDelimited, wireType, field: 8, "string_val")
                 tensor.stringValues.append(try reader.bytes())
-            case 10:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "int64_val", to: &varints)
-                tensor.int64Values += varints.map { Int64(bitPattern: $0) }
-            case 11:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "bool_val", to: &varints)
-                tensor.boolValues += varints.map { $0 != 0 }
+            case 10: tensor.int64Values += try buffers.int64s(&reader, wireType, "int64_val")
+            case 11: tensor.boolValues += try buffers.bools(&reader, wireType, "bool_val")
             case 13:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "half_val", to: &varints)
-                for value in varints {
+                for value in try buffers.varints(&reader, wireType, "half_val") {
                     guard value <= 0xffff else { throw ProtobufReader.Malformed(reason: "half_val holds \(value)") }
                     tensor.halfValues.append(UInt32(value))
                 }
             case 16:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "uint32_val", to: &varints)
-                for value in varints {
+                for value in try buffers.varints(&reader, wireType, "uint32_val") {
                     guard let narrow = UInt32(exactly: value) else {
                         throw ProtobufReader.Malformed(reason: "uint32_val holds \(value)")
                     }
                     tensor.uint32Values.append(narrow)
                 }
-            case 17:
-                varints.removeAll(keepingCapacity: true)
-                try reader.appendVarints(wireType, "uint64_val", to: &varints)
-                tensor.uint64Values += varints
+            case 17: tensor.uint64Values += try buffers.varints(&reader, wireType, "uint64_val")
             default:
                 try reader.skip(wireType)
             }
         }
-        return tensor
     }
 
     /// This tensor's values as a `Tensor`, decoded as TensorFlow's `Tensor::FromProto` does: `tensor_content` must

@@ -50,10 +50,7 @@ struct Export: ParsableCommand {
                 "--opset \(opset) is not supported: give \(ONNXExporter.supportedOpsets.lowerBound) to "
                     + "\(ONNXExporter.supportedOpsets.upperBound)")
         }
-        if let inputShape, parsedShape(inputShape) == nil {
-            throw ValidationError("--input-shape must be positive integers separated by commas, got '\(inputShape)'")
-        }
-        if recording != nil, inputShape != nil { throw ValidationError("give --recording or --input-shape, not both") }
+        try InputShapeOption.validate(recording: recording, inputShape: inputShape)
         try paths.validate()
     }
 
@@ -67,18 +64,13 @@ struct Export: ParsableCommand {
         try runReportingErrors(paths: paths) {
             if let onnx {
                 let options = ONNXFileOptions(
-                    opset: opset, layout: layout, recording: recording, inputShape: inputShape.flatMap(parsedShape))
+                    opset: opset, layout: layout, recording: recording,
+                    inputShape: inputShape.flatMap(InputShapeOption.parse))
                 printOut(Rendering.text(try Exporter.export(model: model, onnx: onnx, options: options)))
             } else if let npz {
                 printOut(Rendering.text(try Exporter.export(model: model, npz: npz)))
             }
         }
-    }
-
-    private func parsedShape(_ text: String) -> [Int]? {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
-        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
-        return parts.compactMap { $0 }
     }
 }
 

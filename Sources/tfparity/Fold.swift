@@ -24,12 +24,7 @@ struct Fold: ParsableCommand {
     var inputShape: String?
 
     func validate() throws {
-        if let inputShape, parsedShape(inputShape) == nil {
-            throw ValidationError("--input-shape must be positive integers separated by commas, got '\(inputShape)'")
-        }
-        if recording != nil, inputShape != nil {
-            throw ValidationError("give --recording or --input-shape, not both")
-        }
+        try InputShapeOption.validate(recording: recording, inputShape: inputShape)
         try paths.validate()
     }
 
@@ -40,14 +35,9 @@ struct Fold: ParsableCommand {
     func run() throws {
         try runReportingErrors(paths: paths) {
             let options = FoldOptions(
-                recording: recording, inputShape: inputShape.flatMap(parsedShape), matrixProduct: commandLineMatrixProduct)
+                recording: recording, inputShape: inputShape.flatMap(InputShapeOption.parse),
+                matrixProduct: commandLineMatrixProduct)
             printOut(Rendering.text(try Folder.fold(model: model, output: output, options: options)))
         }
-    }
-
-    private func parsedShape(_ text: String) -> [Int]? {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
-        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
-        return parts.compactMap { $0 }
     }
 }

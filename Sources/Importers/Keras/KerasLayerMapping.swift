@@ -206,6 +206,27 @@ struct KerasLayer {
             dilation: try single("dilation_rate", default: 1))
     }
 
+    /// A grouped convolution (`Conv1D`, `Conv2D`): the window, the activation and `groups` (default 1); variables
+    /// `kernel`, then the bias.
+    func groupedConvolution<Operation: GroupedConvolutionOperation>(_: Operation.Type) throws -> KerasMapped
+    where Operation.Geometry: KerasConvolutionGeometry {
+        let op = Operation(
+            try Operation.Geometry(self, allowingGroups: true), activation: try activation(),
+            groups: integer("groups") ?? 1)
+        return KerasMapped(op, variables: ["kernel"] + bias)
+    }
+
+    /// A depthwise or separable convolution (1-D or 2-D): the window, `depth_multiplier` (default 1) and the
+    /// activation; variables `kernels` in the layer's order, then the bias.
+    func depthwiseConvolution<Operation: DepthwiseConvolutionOperation>(_: Operation.Type, kernels: [String]) throws
+        -> KerasMapped
+    where Operation.Geometry: KerasConvolutionGeometry {
+        let op = Operation(
+            try Operation.Geometry(self, allowingGroups: false), depthMultiplier: integer("depth_multiplier") ?? 1,
+            activation: try activation())
+        return KerasMapped(op, variables: kernels + bias)
+    }
+
     /// A list of axes (`-1`, `[1, 2, 3]`; null or `[]`: none), `value` when absent.
     func axes(default value: [Int]) throws -> [Int] {
         guard let raw = config["axis"] else { return value }
@@ -229,5 +250,22 @@ struct KerasLayer {
             throw fail("\(className) over several axes (\(list)) is not supported")
         }
         throw fail("\(className) axis \(config["axis"] ?? ""): is not an integer axis")
+    }
+}
+
+/// A convolution window read from a Keras layer's config, so that one mapping reads the 1-D and the 2-D forms.
+protocol KerasConvolutionGeometry {
+    init(_ layer: KerasLayer, allowingGroups: Bool) throws
+}
+
+extension Convolution2D: KerasConvolutionGeometry {
+    init(_ layer: KerasLayer, allowingGroups: Bool) throws {
+        self = try layer.convolution(allowingGroups: allowingGroups)
+    }
+}
+
+extension Convolution1D: KerasConvolutionGeometry {
+    init(_ layer: KerasLayer, allowingGroups: Bool) throws {
+        self = try layer.convolution1D(allowingGroups: allowingGroups)
     }
 }

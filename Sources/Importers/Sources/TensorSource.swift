@@ -110,7 +110,7 @@ public enum SourceDetection {
         case .npy: return (try SingleNPYSource(path: path), kind)
         case .npyDirectory: return (try TensorFileSource<NPYDirectory>(path: path), kind)
         case .hdf5, .keras2H5, .keras3H5, .keras3Weights: return (try HDF5Source(path: path), kind)
-        case .keras3Keras: return (try KerasArchiveSource(path: path), kind)
+        case .keras3Keras: return (try HDF5Source(kerasArchive: path), kind)
         case .safetensors: return (try TensorFileSource<SafeTensorsFile>(path: path), kind)
         case .tensorflowCheckpoint, .savedModel: return (try CheckpointSource(path: path), kind)
         case .tensorflowGraph:
@@ -184,41 +184,37 @@ struct SingleNPYSource: TensorSource {
 }
 
 /// A source whose tensors are the datasets of an HDF5 file: an HDF5 dump or Keras file, or a `.keras` archive's
-/// extracted weights.
-protocol HDF5TensorSource: TensorSource {
-    var hdf5: HDF5File { get }
-}
+/// extracted weights (one type for both: only how the file is opened, and what must outlive it, differ).
+struct HDF5Source: TensorSource {
+    let path: String
+    let hdf5: HDF5File
+    /// A `.keras` archive's extraction (nil for an HDF5 file of its own): owned here, it lives as long as this source
+    /// (and the pending tensors that capture it).
+    let extraction: ExtractedWeights?
+    let tensorNames: [String]
 
-extension HDF5TensorSource {
+    private init(path: String, hdf5: HDF5File, extraction: ExtractedWeights?) throws {
+        self.path = path
+        self.hdf5 = hdf5
+        self.extraction = extraction
+        tensorNames = try hdf5.datasetPaths()
+    }
+
+    /// An HDF5 file, opened once the isolation probe has read it.
+    init(path: String) throws {
+        try HDF5Isolation.check(path)
+        try self.init(path: path, hdf5: try HDF5File(path: path), extraction: nil)
+    }
+
+    /// The weights of a `.keras` file (its `model.weights.h5`, extracted to a private file).
+    init(kerasArchive path: String) throws {
+        let weights = try ExtractedWeights(try ZipArchive(path: path), member: KerasFiles.weightsMember)
+        try self.init(path: path, hdf5: weights.file, extraction: weights)
+    }
+
     func readTensor(_ name: String) throws -> Tensor { try hdf5.readTensor(name) }
     func tensorInfo(_ name: String) throws -> (dtype: DType, shape: [Int]) { try hdf5.datasetInfo(name) }
     func storedRange(_ name: String) throws -> FileRange? { try hdf5.describe(name).stored }
-}
-
-struct HDF5Source: HDF5TensorSource {
-    let path: String
-    let hdf5: HDF5File
-    let tensorNames: [String]
-    init(path: String) throws {
-        self.path = path
-        try HDF5Isolation.check(path)
-        hdf5 = try HDF5File(path: path)
-        tensorNames = try hdf5.datasetPaths()
-    }
-}
-
-/// The weights of a `.keras` file (its `model.weights.h5`, extracted to a private file) as a tensor source.
-struct KerasArchiveSource: HDF5TensorSource {
-    let path: String
-    /// Owns the extraction: it lives as long as this source (and the pending tensors that capture it).
-    let weights: ExtractedWeights
-    let tensorNames: [String]
-    init(path: String) throws {
-        self.path = path
-        weights = try ExtractedWeights(try ZipArchive(path: path), member: KerasFiles.weightsMember)
-        tensorNames = try weights.file.datasetPaths()
-    }
-    var hdf5: HDF5File { weights.file }
 }
 
 /// Resolves user-written tensor names against a source's names, tolerating `:0`, `.npy` and a leading `/`.

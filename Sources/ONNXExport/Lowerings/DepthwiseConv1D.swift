@@ -5,7 +5,6 @@ struct DepthwiseConv1DLowering: ONNXLowering {
     static func lower(_ op: DepthwiseConv1D, in context: inout LoweringContext) throws(ONNXExportError)
         -> LoweredValue
     {
-        let y = Convolution1DLowering.depthwise(op.geometry, kernel: "depthwise_kernel", bias: "bias", in: &context)
-        return try Convolution1DLowering.finish(y, activation: op.activation, in: &context)
+        try op.loweredDepthwise(in: &context)
     }
 }

@@ -6,9 +6,7 @@ struct DepthwiseConv2DLowering: ONNXLowering {
     static func lower(_ op: DepthwiseConv2D, in context: inout LoweringContext) throws(ONNXExportError)
         -> LoweredValue
     {
-        let y = depthwise(op.geometry, kernel: "depthwise_kernel", bias: "bias", in: &context)
-        return LoweredValue(
-            name: try context.apply(op.activation, to: y, rank: 4, channelsFirst: true), channelsFirst: true)
+        try op.loweredDepthwise(in: &context)
     }
 
     /// The grouped convolution of the current layer's input with its parameter `kernel` (and `bias` when present).

@@ -1,6 +1,6 @@
 import ParityModel
 
-/// Keras' `ReLU` layer, by its kernel's formula (`ReLU.Prepared.apply`), in whatever layout the input has:
+/// Keras' `ReLU` layer, by its kernel's formula (`ReLU.apply(_:outputShape:)`), in whatever layout the input has:
 ///
 ///     out = threshold != 0 ? (x > threshold ? x : 0) : max(x, 0)
 ///     out = clip(out, 0, max_value)                  (when max_value is given)

@@ -6,9 +6,6 @@ struct SeparableConv1DLowering: ONNXLowering {
     static func lower(_ op: SeparableConv1D, in context: inout LoweringContext) throws(ONNXExportError)
         -> LoweredValue
     {
-        let middle = Convolution1DLowering.depthwise(
-            op.geometry, kernel: "depthwise_kernel", bias: nil, in: &context)
-        let y = SeparableConv2DLowering.pointwiseConv(middle, in: &context)
-        return try Convolution1DLowering.finish(y, activation: op.activation, in: &context)
+        try op.loweredSeparable(in: &context)
     }
 }

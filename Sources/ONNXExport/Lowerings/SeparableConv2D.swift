@@ -6,11 +6,7 @@ struct SeparableConv2DLowering: ONNXLowering {
     static func lower(_ op: SeparableConv2D, in context: inout LoweringContext) throws(ONNXExportError)
         -> LoweredValue
     {
-        let middle = DepthwiseConv2DLowering.depthwise(
-            op.geometry, kernel: "depthwise_kernel", bias: nil, in: &context)
-        let y = Self.pointwiseConv(middle, in: &context)
-        return LoweredValue(
-            name: try context.apply(op.activation, to: y, rank: 4, channelsFirst: true), channelsFirst: true)
+        try op.loweredSeparable(in: &context)
     }
 
     /// The pointwise stage of a separable convolution: a `Conv` of size 1 along each spatial axis of `x` with the

@@ -213,22 +213,8 @@ enum NormalizationKernels {
             strides[axis] = expanded[axis] == 1 ? 0 : step
             step *= expanded[axis]
         }
-        let count = shape.reduce(1, *)
-        var index = [Int](repeating: 0, count: count)
-        var position = [Int](repeating: 0, count: shape.count)
-        var offset = 0
-        for i in 0..<count {
-            index[i] = offset
-            var axis = shape.count - 1
-            while axis >= 0 {
-                position[axis] += 1
-                offset += strides[axis]
-                if position[axis] < shape[axis] { break }
-                offset -= strides[axis] * position[axis]
-                position[axis] = 0
-                axis -= 1
-            }
-        }
+        var index = [Int](repeating: 0, count: shape.reduce(1, *))
+        ShapeKernels.forEachOffset(shape, strides: strides) { i, offset in index[i] = offset }
         return index
     }
 }

@@ -225,22 +225,31 @@ enum ShapeKernels {
         let shape = axes.map { x.shape[$0] }
         let strides = axes.map { inputStrides[$0] }
         var y = [Float](repeating: 0, count: x.count)
-        var position = [Int](repeating: 0, count: rank)
-        var offset = 0
         x.values.withUnsafeBufferPointer { x in
-            for i in 0..<y.count {
-                y[i] = x[offset]
-                var axis = rank - 1
-                while axis >= 0 {
-                    position[axis] += 1
-                    offset += strides[axis]
-                    if position[axis] < shape[axis] { break }
-                    offset -= strides[axis] * position[axis]
-                    position[axis] = 0
-                    axis -= 1
-                }
-            }
+            forEachOffset(shape, strides: strides) { i, offset in y[i] = x[offset] }
         }
         return FloatTensor(shape: shape, values: y)
+    }
+
+    /// Calls `body` with each row-major index `i` of a value of `shape` and the offset `Σ position · strides` of that
+    /// position, in order. The offset is kept by an odometer (one addition a step, a carry at the end of an axis)
+    /// rather than recomputed per element.
+    @inline(__always)
+    static func forEachOffset(_ shape: [Int], strides: [Int], _ body: (_ i: Int, _ offset: Int) -> Void) {
+        let count = shape.reduce(1, *)
+        var position = [Int](repeating: 0, count: shape.count)
+        var offset = 0
+        for i in 0..<count {
+            body(i, offset)
+            var axis = shape.count - 1
+            while axis >= 0 {
+                position[axis] += 1
+                offset += strides[axis]
+                if position[axis] < shape[axis] { break }
+                offset -= strides[axis] * position[axis]
+                position[axis] = 0
+                axis -= 1
+            }
+        }
     }
 }

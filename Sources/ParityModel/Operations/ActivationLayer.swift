@@ -1,6 +1,6 @@
 /// An activation applied elementwise (softmax: over the last axis), as Keras' `Activation` layer and the spec's
 /// `relu`, `sigmoid`, … entries.
-public struct ActivationLayer: LayerOperation {
+public struct ActivationLayer: SelfPreparedOperation {
     public static let typeName = "activation"
     public var activation: Activation
 
@@ -17,41 +17,33 @@ public struct ActivationLayer: LayerOperation {
         return inputs[0].replacingLast(with: size / 2)
     }
 
-    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        Prepared(activation: activation)
+    public func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+        -> [Float]
+    {
+        // An exact function of exact values is exact.
+        if inputBounds == nil, activation.isExact { return [] }
+        var bound = inputBounds?[0] ?? [Float](repeating: 0, count: output.count)
+        activation.roundingBound(
+            &bound, output: output.values, lastDimension: inputs[0].lastDimension, roundoff: u)
+        return bound
     }
 
-    struct Prepared: PreparedOperation {
-        let activation: Activation
-
-        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
-            -> [Float]
-        {
-            // An exact function of exact values is exact.
-            if inputBounds == nil, activation.isExact { return [] }
-            var bound = inputBounds?[0] ?? [Float](repeating: 0, count: output.count)
-            activation.roundingBound(
-                &bound, output: output.values, lastDimension: inputs[0].lastDimension, roundoff: u)
-            return bound
+    public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+        if activation == .glu { return Activation.gatedLinearUnit(inputs[0]) }
+        if activation == .relu || activation == .relu6 {
+            // One pass into the new value rather than a copy then a pass over it.
+            let maximum: Float? = activation == .relu6 ? 6 : nil
+            return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maximum))
         }
-
-        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            if activation == .glu { return Activation.gatedLinearUnit(inputs[0]) }
-            if activation == .relu || activation == .relu6 {
-                // One pass into the new value rather than a copy then a pass over it.
-                let maximum: Float? = activation == .relu6 ? 6 : nil
-                return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maximum))
-            }
-            var y = inputs[0].values
-            activation.apply(to: &y, lastDimension: inputs[0].lastDimension)
-            return FloatTensor(shape: outputShape, values: y)
-        }
+        var y = inputs[0].values
+        activation.apply(to: &y, lastDimension: inputs[0].lastDimension)
+        return FloatTensor(shape: outputShape, values: y)
     }
 }
 
-extension ActivationLayer.Prepared: InPlaceOperation {
+extension ActivationLayer: InPlaceOperation {
     /// Every activation but `glu` (which halves the last axis), as `apply` computes it.
-    func applyInPlace(_ value: inout FloatTensor) -> Bool {
+    public func applyInPlace(_ value: inout FloatTensor) -> Bool {
         guard activation.preservesShape else { return false }
         activation.apply(to: &value.values, lastDimension: value.lastDimension)
         return true

@@ -39,7 +39,6 @@ public struct Conv1D: Convolution1DOperation, GroupedConvolutionOperation {
 }
 
 extension Conv1D: BatchNormFoldable {
-    public var foldableAxes: Set<Int> { [-1, 2] }
     public var foldedKernel: String { "kernel" }
     public func outputChannels(ofKernel shape: [Int]) -> Int { shape.last ?? 0 }
 }

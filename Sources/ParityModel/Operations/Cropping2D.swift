@@ -1,6 +1,6 @@
 /// Rows and columns removed from the edges of an NHWC input (attribute `cropping`: `[top, bottom, left, right]`), as
 /// Keras' `Cropping2D`.
-public struct Cropping2D: EdgeAmountOperation {
+public struct Cropping2D: EdgeAmountOperation, SelfPreparedOperation {
     public static let attributeKey = "cropping"
     public static let typeName = "cropping2d"
     public var edges: EdgeAmounts
@@ -28,16 +28,7 @@ public struct Cropping2D: EdgeAmountOperation {
         return image.shape
     }
 
-    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        Prepared(top: top, left: left)
-    }
-
-    struct Prepared: PreparedOperation {
-        let top: Int
-        let left: Int
-
-        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            ShapeKernels.place(inputs[0], into: outputShape, top: -top, left: -left)
-        }
+    public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+        ShapeKernels.place(inputs[0], into: outputShape, top: -top, left: -left)
     }
 }

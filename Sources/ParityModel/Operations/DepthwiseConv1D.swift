@@ -4,19 +4,12 @@ public struct DepthwiseConv1D: Convolution1DOperation, DepthwiseConvolutionOpera
     public static let typeName = "depthwise_conv1d"
     public static let kernels: Set<String> = ["depthwise_kernel"]
     public typealias Planar = DepthwiseConv2D
-    public var geometry: Convolution1D
-    public var depthMultiplier: Int
-    public var activation: Activation
+    public var attributes: DepthwiseAttributes<Convolution1D>
 
-    public init(_ geometry: Convolution1D, depthMultiplier: Int = 1, activation: Activation = .linear) {
-        self.geometry = geometry
-        self.depthMultiplier = depthMultiplier
-        self.activation = activation
-    }
+    public init(attributes: DepthwiseAttributes<Convolution1D>) { self.attributes = attributes }
 }
 
 extension DepthwiseConv1D: BatchNormFoldable {
-    public var foldableAxes: Set<Int> { [-1, 2] }
     public var foldedKernel: String { "depthwise_kernel" }
     /// Output channel `c · multiplier + m`: the last two axes together.
     public func outputChannels(ofKernel shape: [Int]) -> Int { shape.count == 3 ? shape[1] * shape[2] : 0 }

@@ -1,6 +1,6 @@
 /// Keras' `ReLU` layer: zero below `threshold`, `negative_slope * (x - threshold)` there when non-zero, clipped at
 /// `max_value`.
-public struct ReLU: LayerOperation {
+public struct ReLU: SelfPreparedOperation {
     public static let typeName = "relu"
     public var maxValue: Float?
     public var negativeSlope: Float
@@ -26,50 +26,42 @@ public struct ReLU: LayerOperation {
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) -> ValueShape { inputs[0] }
 
-    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        Prepared(relu: self)
+    /// Piecewise linear: its largest slope times the incoming bound, plus `u·|y|` for the slope's product (a clip
+    /// rounds nothing).
+    public func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+        -> [Float]
+    {
+        // Without a negative slope it only clips (exact); the slope's product rounds.
+        if inputBounds == nil, negativeSlope == 0 { return [] }
+        let slope = max(1, abs(negativeSlope))
+        let own = negativeSlope == 0 ? 0 : u
+        let incoming = inputBounds?[0]
+        return output.values.indices.map { i in slope * (incoming?[i] ?? 0) + own * abs(output.values[i]) }
     }
 
-    struct Prepared: PreparedOperation {
-        let relu: ReLU
-
-        /// Piecewise linear: its largest slope times the incoming bound, plus `u·|y|` for the slope's product (a clip rounds
-        /// nothing).
-        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
-            -> [Float]
-        {
-            // Without a negative slope it only clips (exact); the slope's product rounds.
-            if inputBounds == nil, relu.negativeSlope == 0 { return [] }
-            let slope = max(1, abs(relu.negativeSlope))
-            let own = relu.negativeSlope == 0 ? 0 : u
-            let incoming = inputBounds?[0]
-            return output.values.indices.map { i in slope * (incoming?[i] ?? 0) + own * abs(output.values[i]) }
+    public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+        let slope = negativeSlope
+        if threshold == 0, slope == 0 {
+            // Keras' ReLU and ReLU6: one vectorised pass into the new value.
+            return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maxValue))
         }
-
-        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            let (maxValue, slope, threshold) = (relu.maxValue, relu.negativeSlope, relu.threshold)
-            if threshold == 0, slope == 0 {
-                // Keras' ReLU and ReLU6: one vectorised pass into the new value.
-                return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maxValue))
-            }
-            var y = inputs[0].values
-            for i in y.indices {
-                let value = y[i]
-                var out = threshold != 0 ? (value > threshold ? value : 0) : max(value, 0)
-                if let maxValue { out = min(max(out, 0), maxValue) }
-                if slope != 0 { out -= slope * max(-value + threshold, 0) }
-                y[i] = out
-            }
-            return FloatTensor(shape: outputShape, values: y)
+        var y = inputs[0].values
+        for i in y.indices {
+            let value = y[i]
+            var out = threshold != 0 ? (value > threshold ? value : 0) : max(value, 0)
+            if let maxValue { out = min(max(out, 0), maxValue) }
+            if slope != 0 { out -= slope * max(-value + threshold, 0) }
+            y[i] = out
         }
+        return FloatTensor(shape: outputShape, values: y)
     }
 }
 
-extension ReLU.Prepared: InPlaceOperation {
+extension ReLU: InPlaceOperation {
     /// Keras' ReLU and ReLU6 (no threshold, no slope), as `apply` computes them.
-    func applyInPlace(_ value: inout FloatTensor) -> Bool {
-        guard relu.threshold == 0, relu.negativeSlope == 0 else { return false }
-        let maximum = relu.maxValue
+    public func applyInPlace(_ value: inout FloatTensor) -> Bool {
+        guard threshold == 0, negativeSlope == 0 else { return false }
+        let maximum = maxValue
         value.values.withUnsafeMutableBufferPointer { y in
             guard let base = y.baseAddress else { return }
             Kernels.clamp(base, into: base, count: y.count, maximum: maximum)

@@ -4,19 +4,12 @@ public struct SeparableConv1D: Convolution1DOperation, DepthwiseConvolutionOpera
     public static let typeName = "separable_conv1d"
     public static let kernels: Set<String> = ["depthwise_kernel", "pointwise_kernel"]
     public typealias Planar = SeparableConv2D
-    public var geometry: Convolution1D
-    public var depthMultiplier: Int
-    public var activation: Activation
+    public var attributes: DepthwiseAttributes<Convolution1D>
 
-    public init(_ geometry: Convolution1D, depthMultiplier: Int = 1, activation: Activation = .linear) {
-        self.geometry = geometry
-        self.depthMultiplier = depthMultiplier
-        self.activation = activation
-    }
+    public init(attributes: DepthwiseAttributes<Convolution1D>) { self.attributes = attributes }
 }
 
 extension SeparableConv1D: BatchNormFoldable {
-    public var foldableAxes: Set<Int> { [-1, 2] }
     public var foldedKernel: String { "pointwise_kernel" }
     public func outputChannels(ofKernel shape: [Int]) -> Int { shape.last ?? 0 }
 }

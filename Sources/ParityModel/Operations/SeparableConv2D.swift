@@ -2,15 +2,9 @@
 /// [1, 1, in * multiplier, out]`), `bias` optional, over NHWC input.
 public struct SeparableConv2D: DepthwiseConvolutionOperation {
     public static let typeName = "separable_conv2d"
-    public var geometry: Convolution2D
-    public var depthMultiplier: Int
-    public var activation: Activation
+    public var attributes: DepthwiseAttributes<Convolution2D>
 
-    public init(_ geometry: Convolution2D, depthMultiplier: Int = 1, activation: Activation = .linear) {
-        self.geometry = geometry
-        self.depthMultiplier = depthMultiplier
-        self.activation = activation
-    }
+    public init(attributes: DepthwiseAttributes<Convolution2D>) { self.attributes = attributes }
 
     public var parameters: [ParameterSlot] {
         [.required("depthwise_kernel"), .required("pointwise_kernel"), .optional("bias", vector: true)]

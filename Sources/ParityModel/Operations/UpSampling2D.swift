@@ -3,7 +3,7 @@ import TensorCore
 /// NHWC input enlarged `size = [sh, sw]` times, as Keras' `UpSampling2D`: `nearest` repeats each row and column
 /// (what `ops.repeat`, and TensorFlow's nearest resize with half-pixel centres, give for integer factors);
 /// `bilinear` is TensorFlow's `ResizeBilinear` with `half_pixel_centers`, as `tf.image.resize` calls it.
-public struct UpSampling2D: LayerOperation {
+public struct UpSampling2D: SelfPreparedOperation {
     public static let typeName = "upsampling2d"
 
     public enum Interpolation: String, Sendable, Equatable, Codable {
@@ -36,18 +36,10 @@ public struct UpSampling2D: LayerOperation {
         return image.shape
     }
 
-    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        Prepared(interpolation: interpolation)
-    }
-
-    struct Prepared: PreparedOperation {
-        let interpolation: Interpolation
-
-        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            switch interpolation {
-            case .nearest: ImageKernels.repeatPixels(inputs[0], outputShape: outputShape)
-            case .bilinear: ImageKernels.resizeBilinear(inputs[0], outputShape: outputShape)
-            }
+    public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+        switch interpolation {
+        case .nearest: ImageKernels.repeatPixels(inputs[0], outputShape: outputShape)
+        case .bilinear: ImageKernels.resizeBilinear(inputs[0], outputShape: outputShape)
         }
     }
 }

@@ -1,5 +1,5 @@
 /// Zeros added around the height and width axes of an NHWC input (attribute `padding`: `[top, bottom, left, right]`).
-public struct ZeroPadding2D: EdgeAmountOperation {
+public struct ZeroPadding2D: EdgeAmountOperation, SelfPreparedOperation {
     public static let attributeKey = "padding"
     public static let typeName = "zero_padding2d"
     public var edges: EdgeAmounts
@@ -14,15 +14,7 @@ public struct ZeroPadding2D: EdgeAmountOperation {
         return image.shape
     }
 
-    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        Prepared(padding: self)
-    }
-
-    struct Prepared: PreparedOperation {
-        let padding: ZeroPadding2D
-
-        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            ShapeKernels.place(inputs[0], into: outputShape, top: padding.top, left: padding.left)
-        }
+    public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+        ShapeKernels.place(inputs[0], into: outputShape, top: top, left: left)
     }
 }

@@ -117,13 +117,4 @@ public struct VariantContext: Sendable {
 
     /// The parameter's name in the model (`conv1/kernel`), the key of `VariantCandidate.parameters`.
     public func parameterKey(_ layer: Layer, _ param: String) -> String { "\(layer.name)/\(param)" }
-
-    /// The candidate of batch norm `layer` with its parameters `a` and `b` exchanged; none for another layer or when
-    /// either is missing.
-    func swappingBatchNormParameters(_ a: String, _ b: String, of layer: Layer, detail: String) -> [VariantCandidate] {
-        guard layer.op is BatchNormalization, let first = parameter(layer, a), let second = parameter(layer, b) else {
-            return []
-        }
-        return [.parameters(layer, [parameterKey(layer, a): second, parameterKey(layer, b): first], detail: detail)]
-    }
 }

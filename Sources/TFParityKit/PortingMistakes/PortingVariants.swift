@@ -2,8 +2,9 @@
 public enum PortingVariants {
     public static let all: [any PortingVariant] = [
         KernelFlipped(), PaddingSymmetric(), AveragePoolCountsPadding(), FlattenOrder(), KernelTransposed(),
-        KernelLayout(), NoBias(), ActivationMismatch(), InputChannelOrder(), InputScale(), SwappedGammaBeta(),
-        SwappedMeanVariance(), BatchStatistics(unbiased: true), BatchStatistics(unbiased: false),
+        KernelLayout(), NoBias(), ActivationMismatch(), InputChannelOrder(), InputScale(),
+        SwappedBatchNormParameters.gammaBeta, SwappedBatchNormParameters.meanVariance, BatchStatistics(unbiased: true),
+        BatchStatistics(unbiased: false),
     ]
 
     /// Every id, sorted.

@@ -6,9 +6,6 @@ enum KerasConv1D: KerasLayerMapping {
     static let classNames = ["Conv1D", "Convolution1D"]
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
-        let op = Conv1D(
-            try layer.convolution1D(allowingGroups: true), activation: try layer.activation(),
-            groups: layer.integer("groups") ?? 1)
-        return KerasMapped(op, variables: ["kernel"] + layer.bias)
+        try layer.groupedConvolution(Conv1D.self)
     }
 }

@@ -5,9 +5,6 @@ enum KerasConv2D: KerasLayerMapping {
     static let classNames = ["Conv2D", "Convolution2D"]
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
-        let op = Conv2D(
-            try layer.convolution(allowingGroups: true), activation: try layer.activation(),
-            groups: layer.integer("groups") ?? 1)
-        return KerasMapped(op, variables: ["kernel"] + layer.bias)
+        try layer.groupedConvolution(Conv2D.self)
     }
 }

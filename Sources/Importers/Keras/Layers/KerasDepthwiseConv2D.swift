@@ -5,9 +5,6 @@ enum KerasDepthwiseConv2D: KerasLayerMapping {
     static let classNames = ["DepthwiseConv2D"]
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
-        let op = DepthwiseConv2D(
-            try layer.convolution(), depthMultiplier: layer.integer("depth_multiplier") ?? 1,
-            activation: try layer.activation())
-        return KerasMapped(op, variables: ["depthwise_kernel"] + layer.bias)
+        try layer.depthwiseConvolution(DepthwiseConv2D.self, kernels: ["depthwise_kernel"])
     }
 }

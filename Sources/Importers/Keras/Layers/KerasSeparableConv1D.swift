@@ -6,9 +6,6 @@ enum KerasSeparableConv1D: KerasLayerMapping {
     static let classNames = ["SeparableConv1D", "SeparableConvolution1D"]
 
     static func map(_ layer: KerasLayer) throws -> KerasMapped {
-        let op = SeparableConv1D(
-            try layer.convolution1D(), depthMultiplier: layer.integer("depth_multiplier") ?? 1,
-            activation: try layer.activation())
-        return KerasMapped(op, variables: ["depthwise_kernel", "pointwise_kernel"] + layer.bias)
+        try layer.depthwiseConvolution(SeparableConv1D.self, kernels: ["depthwise_kernel", "pointwise_kernel"])
     }
 }
