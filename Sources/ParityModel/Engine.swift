@@ -249,10 +249,7 @@ public struct Engine: Sendable {
                 ).value
             }
             if index == target { return value }
-            for input in layer.inputs where known[input] == nil {
-                readers[input, default: 0] -= 1
-                if readers[input] == 0 { values[input] = nil }
-            }
+            Self.release(readOnceMore: layer, known: known, readers: &readers, values: &values)
             values[layer.name] = value
         }
         preconditionFailure("layer '\(name)' was not computed")
@@ -305,13 +302,22 @@ public struct Engine: Sendable {
                 layer, inputs.map(\.value), inputBounds: inputs.map(\.bound), bounded: true, workspace: workspace)
             if index == target { return value }
             // Each computed value and its bound are dropped after their last reader, as in `output(of:given:)`.
-            for input in layer.inputs where known[input] == nil {
-                readers[input, default: 0] -= 1
-                if readers[input] == 0 { values[input] = nil }
-            }
+            Self.release(readOnceMore: layer, known: known, readers: &readers, values: &values)
             values[layer.name] = value
         }
         preconditionFailure("layer '\(name)' was not computed")
+    }
+
+    /// Counts down the readers of each value `layer` has just read and drops the computed ones (not in `known`, the
+    /// caller's) no later layer reads.
+    private static func release<Value>(
+        readOnceMore layer: Layer, known: [String: FloatTensor], readers: inout [String: Int],
+        values: inout [String: Value]
+    ) {
+        for input in layer.inputs where known[input] == nil {
+            readers[input, default: 0] -= 1
+            if readers[input] == 0 { values[input] = nil }
+        }
     }
 
     /// The layers a value `name` needs given `known` values, found walking back from it (iteratively), in model

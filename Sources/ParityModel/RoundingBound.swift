@@ -216,6 +216,12 @@ struct AbsoluteMatrix: Sendable {
         (values, self.inner, self.columns, self.product) = (w, inner, columns, product)
     }
 
+    /// `w` packed for the product and kept for its bound: one array both share, not a second copy of the weights.
+    static func packing(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) -> (PackedMatrix, Self) {
+        let packed = PackedMatrix(w, inner: inner, columns: columns, product: product)
+        return (packed, Self(w, inner: inner, columns: columns, product: product))
+    }
+
     /// `|W|`.
     var matrix: PackedMatrix { PackedMatrix(values.map { abs($0) }, inner: inner, columns: columns, product: product) }
     /// `W²`.

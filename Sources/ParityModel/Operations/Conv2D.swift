@@ -66,11 +66,10 @@ public struct Conv2D: GroupedConvolutionOperation {
                 bias: parameters.floats("bias"),
                 geometry: geometry, activation: activation)
         }
-        let kernels = parts.map { PackedMatrix($0, inner: inner, columns: columns, product: matrixProduct) }
+        let matrices = parts.map { AbsoluteMatrix.packing($0, inner: inner, columns: columns, product: matrixProduct) }
         return Prepared(
-            kernels: kernels, kernelShape: kernel.shape, bias: parameters.floats("bias"), geometry: geometry,
-            activation: activation,
-            absolute: parts.map { AbsoluteMatrix($0, inner: inner, columns: columns, product: matrixProduct) })
+            kernels: matrices.map(\.0), kernelShape: kernel.shape, bias: parameters.floats("bias"),
+            geometry: geometry, activation: activation, absolute: matrices.map(\.1))
     }
 
     struct Prepared: PreparedOperation {
@@ -87,16 +86,11 @@ public struct Conv2D: GroupedConvolutionOperation {
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
-            var bound = Convolution2D.linearBound(
-                inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
-                roundoff: u
-            ) { v, squared in
+            Conv2D.fusedBound(inputs, inputBounds, output, kernelShape, bias, activation, roundoff: u) { v, squared in
                 ImageKernels.conv2D(
                     v, kernels: absolute.map { squared ? $0.squared : $0.matrix }, kernelShape: kernelShape,
                     geometry: geometry, outputShape: output.shape)
             }
-            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
-            return bound
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
@@ -111,6 +105,20 @@ public struct Conv2D: GroupedConvolutionOperation {
             activation.apply(to: &y.values, lastDimension: kernelShape[3])
             return y
         }
+    }
+
+    /// A fused convolution's bound (`Convolution2D.linearBound` of a `kh·kw·in`-term product, then the bias's
+    /// rounding and the activation's slope); `convolve` is the layer's convolution with `|K|` (`squared`: `K²`).
+    static func fusedBound(
+        _ inputs: [FloatTensor], _ inputBounds: [[Float]]?, _ output: FloatTensor, _ kernelShape: [Int],
+        _ bias: [Float]?, _ activation: Activation, roundoff u: Float,
+        convolve: (FloatTensor, _ squared: Bool) -> FloatTensor
+    ) -> [Float] {
+        var bound = Convolution2D.linearBound(
+            inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
+            roundoff: u, convolve: convolve)
+        activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
+        return bound
     }
 
     /// The largest group matrix (`kh·kw·in/groups × out/groups` floats, 32 KiB) computed directly rather than by
@@ -130,16 +138,11 @@ public struct Conv2D: GroupedConvolutionOperation {
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
-            var bound = Convolution2D.linearBound(
-                inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
-                roundoff: u
-            ) { v, squared in
+            Conv2D.fusedBound(inputs, inputBounds, output, kernelShape, bias, activation, roundoff: u) { v, squared in
                 ImageKernels.groupedConv2D(
                     v, kernel: kernel.map { squared ? $0 * $0 : abs($0) }, kernelShape: kernelShape, groups: groups,
                     geometry: geometry, outputShape: output.shape)
             }
-            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
-            return bound
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {

@@ -30,12 +30,9 @@ public struct Dense: LayerOperation {
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         let kernel = parameters.required("kernel")
-        return Prepared(
-            kernel: PackedMatrix(
-                kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1], product: matrixProduct),
-            bias: parameters.floats("bias"), activation: activation,
-            absolute: AbsoluteMatrix(
-                kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1], product: matrixProduct))
+        let (packed, absolute) = AbsoluteMatrix.packing(
+            kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1], product: matrixProduct)
+        return Prepared(kernel: packed, bias: parameters.floats("bias"), activation: activation, absolute: absolute)
     }
 
     struct Prepared: PreparedOperation {

@@ -27,14 +27,13 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         let depthwise = parameters.required("depthwise_kernel")
         let pointwise = parameters.required("pointwise_kernel")
-        let (inner, columns) = (pointwise.shape[2], pointwise.shape[3])
+        let (packed, absolute) = AbsoluteMatrix.packing(
+            pointwise.floatValues(), inner: pointwise.shape[2], columns: pointwise.shape[3], product: matrixProduct)
         return Prepared(
             depthwise: DepthwiseConv2D.Prepared(
                 kernel: depthwise.floatValues(), kernelShape: depthwise.shape, bias: nil, geometry: geometry,
                 activation: .linear),
-            pointwise: PackedMatrix(pointwise.floatValues(), inner: inner, columns: columns, product: matrixProduct),
-            absolutePointwise: AbsoluteMatrix(
-                pointwise.floatValues(), inner: inner, columns: columns, product: matrixProduct),
+            pointwise: packed, absolutePointwise: absolute,
             bias: parameters.floats("bias"), activation: activation)
     }
 
