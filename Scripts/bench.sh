@@ -32,6 +32,9 @@
 #             Scripts/bench/requirements-onnxruntime.txt (TensorFlow, keras, tf2onnx, onnxruntime, onnx, and the numpy
 #             and protobuf they agree on); tf2onnx exports each model once (.build/bench/apps/<model>.onnx, redone
 #             when the .keras file is newer).
+#   baseline  with TFPARITY_BASELINE=/path/to/an/earlier/tfparity (a build of an earlier commit, e.g. the release
+#             before issue 17's verdict): its verify of the same models (converted by that binary) beside ours, both
+#             with their default rule, for issue 17's "verify at most 1.3x today's" (ratios in the details table)
 # and, to show where convert's time goes: convert without the libhdf5 isolation child (TFPARITY_HDF5_ISOLATION=0),
 # the isolation child alone (__probe-hdf5), and process start-up (--version).
 set -euo pipefail
@@ -72,6 +75,10 @@ if wants convert || wants verify; then
     fi
     rm -f "$work/$m.safetensors"
     "$bin" convert "$work/$m.h5" -o "$work/$m.safetensors" >/dev/null
+    if [[ -n "${TFPARITY_BASELINE:-}" ]]; then
+      rm -f "$work/$m.baseline.safetensors"
+      "$TFPARITY_BASELINE" convert "$work/$m.h5" -o "$work/$m.baseline.safetensors" >/dev/null
+    fi
   done
 fi
 rm -f "$work/seed.safetensors"
@@ -156,6 +163,10 @@ for round in $(seq 1 "$runs"); do
   fi
   wants verify && for m in "${models[@]}"; do
     measure "tfparity-check-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" --quiet
+    if [[ -n "${TFPARITY_BASELINE:-}" ]]; then
+      measure "baseline-check-$m" "$round" "$TFPARITY_BASELINE" verify "$work/$m.baseline.safetensors" \
+        "$work/$m.recording.h5" --quiet
+    fi
     measure "tfparity-verify-$m" "$round" "$bin" verify "$work/$m.safetensors" "$work/$m.recording.h5" \
       --end-to-end --atol 1e-3 --rtol 1e-3 --format json --quiet
     measure "tf-verify-$m" "$round" "$py" Scripts/bench/baselines.py verify "$work/$m.h5" "$work/$m.recording.h5"

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """keras.applications integration (issue 14): the Python half of Scripts/integration_keras_apps.sh.
 
-Three commands (run with the pinned venv, e.g. /work/venv-tf/bin/python):
+Four commands (run with the pinned venv, e.g. /work/venv-tf/bin/python):
 
     integration_keras_apps.py build  [--models A,B] [--flavours keras3,keras2] [--cache .build/apps] [--rebuild]
     integration_keras_apps.py run    --bin TFPARITY [--models ...] [--flavours ...] [--onnx] [--results FILE]
     integration_keras_apps.py survey [--models ...] [--results FILE] [-o Scripts/apps_survey.json]
+    integration_keras_apps.py selfparity [--models ...] [--flavours ...] [--atol 1e-3 --rtol 1e-3]
 
 `--models` (or the environment variable TFPARITY_APPS, comma-separated) selects families; the default is every
 family of issue 14's table plus `TransferResNet50`. `--flavours` selects Keras 3 (`keras3`: `.keras`) and Keras 2
@@ -40,6 +41,14 @@ otherwise.
 classes (nested models expanded), activation names, TFOpLambda/SlicingOpLambda functions with their call-argument
 patterns as tf_keras' `inbound_nodes` record them, Keras 3 operations (`keras.src.ops.*` classes), the config
 keys that matter, and what tfparity lacks today (from the classes it converts, plus the convert error `run` saw).
+
+**selfparity** asks how far TensorFlow disagrees with itself under the end-to-end rule `run` applies: each cached
+model is recorded a second time by Scripts/record_keras.py with oneDNN's kernels (TF_ENABLE_ONEDNN_OPTS=1; the
+recordings `build` makes use TensorFlow's Eigen kernels, TF_ENABLE_ONEDNN_OPTS=0), into
+`<flavour>.recording-onednn.h5`, and the two recordings are compared tensor by tensor at --atol/--rtol (default
+1e-3): two correct float32 implementations that differ only in summation order. It prints, per model, how many
+recorded tensors fail that rule and the worst one, beside tfparity's own end-to-end result at the same tolerance
+from `run`'s results (CACHE/results.json), and writes CACHE/selfparity.json.
 
 The old form `integration_keras_apps.py ResNet50 --out DIR` (Keras 3 legacy .h5, 224x224, used by Scripts/bench.sh)
 still works.
@@ -277,10 +286,11 @@ def cmd_build(args):
 # ---------------------------------------------------------------------------------------------
 # running tfparity
 # ---------------------------------------------------------------------------------------------
-def sh(argv, timeout=3600):
+def sh(argv, timeout=3600, env=None):
     t0 = time.time()
     try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                           env=None if env is None else {**os.environ, **env})
         return p.returncode, p.stdout, p.stderr, time.time() - t0
     except subprocess.TimeoutExpired:
         return 124, "", f"timed out after {timeout}s", time.time() - t0
@@ -617,6 +627,82 @@ def cmd_survey(args):
 
 
 # ---------------------------------------------------------------------------------------------
+# TensorFlow against itself
+# ---------------------------------------------------------------------------------------------
+def read_recording(path):
+    import h5py
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, np.asarray(obj, dtype=np.float32))
+                     if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def compare_recordings(a, b, atol, rtol):
+    """Every tensor of recording `b` (the reference) against `a` under |a - b| <= atol + rtol * |b|: the tensors that
+    fail, each with its failing element count and max abs error, and the largest error overall."""
+    failing, worst = [], (0.0, None)
+    for key in sorted(b):
+        if key == "input" or key.startswith("input/") or key not in a or a[key].shape != b[key].shape:
+            continue
+        x, e = a[key].astype(np.float64), b[key].astype(np.float64)
+        err = np.abs(x - e)
+        bad = int(np.count_nonzero(~(err <= atol + rtol * np.abs(e))))
+        m = float(err.max()) if err.size else 0.0
+        if m > worst[0]:
+            worst = (m, key)
+        if bad:
+            failing.append({"tensor": key, "mismatches": bad, "count": int(e.size), "max_abs_error": m})
+    return failing, worst
+
+
+def cmd_selfparity(args):
+    atol, rtol = float(args.atol), float(args.rtol)
+    results_path = os.path.join(args.cache, "results.json")
+    try:
+        with open(results_path) as f:
+            results = json.load(f)
+    except (OSError, ValueError):
+        results = {}
+    rows, doc = [], {"rule": f"|a - e| <= {atol:g} + {rtol:g}*|e|",
+                     "what": "TensorFlow with oneDNN kernels against TensorFlow with Eigen kernels (the recording)",
+                     "models": {}}
+    for family in selected(args):
+        d = os.path.join(args.cache, family)
+        for f in flavours(args):
+            src, rec = os.path.join(d, FLAVOURS[f]), os.path.join(d, f"{f}.recording.h5")
+            if not (os.path.exists(src) and os.path.exists(rec)):
+                continue
+            other = os.path.join(d, f"{f}.recording-onednn.h5")
+            if not os.path.exists(other) or os.path.getmtime(other) < os.path.getmtime(rec):
+                rc, _, err, _ = sh([sys.executable, os.path.join(HERE, "record_keras.py"), src,
+                                    os.path.join(d, "input.npy"), "-o", other, "--quiet"],
+                                   env={"TF_ENABLE_ONEDNN_OPTS": "1"})
+                if rc != 0:
+                    log(f"[{family}] {f}: recording with oneDNN failed: {last_line(err)}")
+                    continue
+            failing, (worst, worst_key) = compare_recordings(read_recording(other), read_recording(rec), atol, rtol)
+            n = len([k for k in read_recording(rec) if k != "input" and not k.startswith("input/")])
+            tfp = results.get(f"{family}/{f}", {}).get("end_to_end", "-")
+            row = {"family": family, "flavour": f, "tensors": n, "tf_failing": len(failing),
+                   "worst": f"{worst_key} {worst:.3g}" if worst_key else "-", "tfparity_end_to_end": tfp}
+            rows.append(row)
+            doc["models"][f"{family}/{f}"] = {**row, "failing": failing}
+            log(f"  {family} {f}: TF vs TF fails {len(failing)}/{n} tensors at the fixed rule; tfparity {tfp}")
+    with open(os.path.join(args.cache, "selfparity.json"), "w") as fh:
+        json.dump(doc, fh, indent=1)
+    cols = ["family", "flavour", "tensors", "tf_failing", "worst", "tfparity_end_to_end"]
+    print("| " + " | ".join(["family", "flavour", "recorded tensors",
+                             f"TF oneDNN vs TF Eigen: tensors failing {atol:g}/{rtol:g}", "largest difference",
+                             "tfparity --end-to-end at the same rule (run)"]) + " |")
+    print("|" + "---|" * len(cols))
+    for r in rows:
+        print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # the old form (Scripts/bench.sh): Keras 3 legacy .h5 at 224x224
 # ---------------------------------------------------------------------------------------------
 def legacy(argv):
@@ -660,22 +746,23 @@ def legacy(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] not in ("build", "run", "survey", "-h", "--help"):
+    if argv and argv[0] not in ("build", "run", "survey", "selfparity", "-h", "--help"):
         return legacy(argv)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("build", "run", "survey"):
+    for name in ("build", "run", "survey", "selfparity"):
         p = sub.add_parser(name)
         p.add_argument("--models", help="comma-separated families (default: TFPARITY_APPS, else all)")
         p.add_argument("--flavours", help="keras3,keras2 (default both)")
         p.add_argument("--cache", default=os.path.join(ROOT, ".build", "apps"))
         if name == "build":
             p.add_argument("--rebuild", action="store_true", help="rebuild cached models")
-        if name == "run":
-            p.add_argument("--bin", required=True, help="the tfparity binary")
+        if name in ("run", "selfparity"):
             p.add_argument("--atol", default=os.environ.get("TFPARITY_E2E_ATOL", "1e-3"))
             p.add_argument("--rtol", default=os.environ.get("TFPARITY_E2E_RTOL", "1e-3"))
+        if name == "run":
+            p.add_argument("--bin", required=True, help="the tfparity binary")
             p.add_argument("--onnx", action="store_true",
                            help="also export --onnx --recording and check it in onnxruntime against the recording")
             p.add_argument("--onnx-python",
@@ -689,7 +776,7 @@ def main(argv=None):
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)
-    return {"build": cmd_build, "run": cmd_run, "survey": cmd_survey}[args.cmd](args)
+    return {"build": cmd_build, "run": cmd_run, "survey": cmd_survey, "selfparity": cmd_selfparity}[args.cmd](args)
 
 
 if __name__ == "__main__":

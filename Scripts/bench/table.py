@@ -90,6 +90,13 @@ def main(path):
                           secs(med(base, "wall_s")), fmt(med(ours, "wall_s") / med(base, "wall_s")),
                           mib(med(ours, "peak_rss_kb")), mib(med(base, "peak_rss_kb"))))
     for m in ("ResNet50", "MobileNetV2"):
+        ours, base = f"tfparity-check-{m}", f"baseline-check-{m}"
+        if ours in by and base in by:
+            lines.append((f"verify {m} 224, whole command, wall (vs TFPARITY_BASELINE, the earlier build)",
+                          secs(med(ours, "wall_s")), secs(med(base, "wall_s")),
+                          fmt(med(ours, "wall_s") / med(base, "wall_s")), mib(med(ours, "peak_rss_kb")),
+                          mib(med(base, "peak_rss_kb"))))
+    for m in ("ResNet50", "MobileNetV2"):
         ours, base = f"tfparity-verify-{m}", f"tf-forward-{m}"
         if ours in by:
             lines.append((f"forward pass {m} 224 (batch 2), in process (vs TensorFlow's second call)",
