@@ -36,6 +36,13 @@ extension AbsoluteMatrix {
 }
 
 extension Activation {
+    /// A fused layer's output from that of its linear part (`y`, in place, `channels` last): plus the bias per
+    /// channel, then this activation.
+    func finish(_ y: inout [Float], bias: [Float]?, channels: Int) {
+        if let bias { Kernels.addBias(&y, bias) }
+        apply(to: &y, lastDimension: channels)
+    }
+
     /// A fused layer's bound from that of its linear part (`bound`, in place): plus `u·|bias|` per channel, then
     /// this activation's slope; `output` is the layer's result.
     func roundingBound(_ bound: inout [Float], bias: [Float]?, output: FloatTensor, roundoff u: Float) {

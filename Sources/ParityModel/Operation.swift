@@ -294,6 +294,17 @@ enum Attribute {
 
 /// Parameter shape checks shared by the operations.
 enum ParameterShape {
+    /// A product layer's output: `x` with its last axis `channels` wide, after checking the optional `bias` (one value
+    /// per output channel) and that the output's element count fits.
+    static func productOutput(_ x: ValueShape, channels: Int, _ parameter: (String) -> [Int]?) throws(LayerProblem)
+        -> ValueShape
+    {
+        try vector("bias", length: channels, parameter)
+        let y = x.replacingLast(with: channels)
+        try Checked.elementCount(y.dims, "the output")
+        return y
+    }
+
     /// The shape of required parameter `name`, with no zero dimension.
     static func required(_ name: String, _ parameter: (String) -> [Int]?) throws(LayerProblem) -> [Int] {
         guard let shape = parameter(name) else { throw .missingParameter(name) }

@@ -101,8 +101,7 @@ public struct Conv2D: GroupedConvolutionOperation {
             var y = ImageKernels.conv2D(
                 inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
                 workspace: workspace)
-            if let bias { Kernels.addBias(&y.values, bias) }
-            activation.apply(to: &y.values, lastDimension: kernelShape[3])
+            activation.finish(&y.values, bias: bias, channels: kernelShape[3])
             return y
         }
     }
@@ -149,8 +148,7 @@ public struct Conv2D: GroupedConvolutionOperation {
             var y = ImageKernels.groupedConv2D(
                 inputs[0], kernel: kernel, kernelShape: kernelShape, groups: groups, geometry: geometry,
                 outputShape: outputShape)
-            if let bias { Kernels.addBias(&y.values, bias) }
-            activation.apply(to: &y.values, lastDimension: kernelShape[3])
+            activation.finish(&y.values, bias: bias, channels: kernelShape[3])
             return y
         }
     }

@@ -110,8 +110,7 @@ public struct Conv2DTranspose: LayerOperation {
             var y = ImageKernels.conv2DTranspose(
                 x, kernel: kernel, kernelShape: kernelShape, geometry: operation.geometry,
                 padBefore: [rows.padBefore, columns.padBefore], outputShape: outputShape)
-            if let bias { Kernels.addBias(&y.values, bias) }
-            operation.activation.apply(to: &y.values, lastDimension: kernelShape[2])
+            operation.activation.finish(&y.values, bias: bias, channels: kernelShape[2])
             return y
         }
     }

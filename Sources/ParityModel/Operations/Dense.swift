@@ -22,10 +22,7 @@ public struct Dense: LayerOperation {
                 "kernel", expected: "[\(features), out] (the previous layer gives \(features) features)",
                 actual: kernel)
         }
-        try ParameterShape.vector("bias", length: kernel[1], parameter)
-        let y = x.replacingLast(with: kernel[1])
-        try Checked.elementCount(y.dims, "the output")
-        return y
+        return try ParameterShape.productOutput(x, channels: kernel[1], parameter)
     }
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
@@ -55,8 +52,7 @@ public struct Dense: LayerOperation {
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let x = inputs[0]
             var y = Kernels.matmul(x.values, rows: x.count / kernel.inner, kernel)
-            if let bias { Kernels.addBias(&y, bias) }
-            activation.apply(to: &y, lastDimension: kernel.columns)
+            activation.finish(&y, bias: bias, channels: kernel.columns)
             return FloatTensor(shape: outputShape, values: y)
         }
     }

@@ -59,8 +59,7 @@ public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             var y = ImageKernels.depthwiseConv2D(
                 inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
-            if let bias { Kernels.addBias(&y.values, bias) }
-            activation.apply(to: &y.values, lastDimension: y.lastDimension)
+            activation.finish(&y.values, bias: bias, channels: y.lastDimension)
             return y
         }
     }

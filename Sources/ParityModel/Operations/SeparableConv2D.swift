@@ -18,10 +18,7 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
         guard pointwise.count == 4, pointwise[0] == 1, pointwise[1] == 1, pointwise[2] == channels else {
             throw .parameterShape("pointwise_kernel", expected: "[1, 1, \(channels), out]", actual: pointwise)
         }
-        try ParameterShape.vector("bias", length: pointwise[3], parameter)
-        let output = middle.replacingLast(with: pointwise[3])
-        try Checked.elementCount(output.dims, "the output")
-        return output
+        return try ParameterShape.productOutput(middle, channels: pointwise[3], parameter)
     }
 
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
@@ -48,8 +45,7 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let middle = depthwise.apply(inputs, outputShape: middleShape(outputShape))
             var y = Kernels.matmul(middle.values, rows: middle.count / pointwise.inner, pointwise)
-            if let bias { Kernels.addBias(&y, bias) }
-            activation.apply(to: &y, lastDimension: pointwise.columns)
+            activation.finish(&y, bias: bias, channels: pointwise.columns)
             return FloatTensor(shape: outputShape, values: y)
         }
 
