@@ -35,7 +35,8 @@ public enum Precision: String, Sendable, Equatable, Codable, CaseIterable {
 ///   `rsqrt` accurate to a few ulps in optimised kernels, the multiply-add, and the cancellation that separates the
 ///   `x·s + (beta − mean·s)` and `(x − mean)·s + beta` formulations);
 /// - elementwise activations: `slope·b + c·u·|y|`, `c = elementaryFunctionUlps` for exp/tanh/erf-based ones (their
-///   library implementations are accurate to a few ulps, not to ½), 1 for piecewise-linear ones;
+///   library implementations are accurate to a few ulps, not to ½), 1 for piecewise-linear ones; softmax
+///   `min(y·(e^(2·max b) − 1) + c·u·y, 1)` over its row;
 /// - averages over `k` values: the mean of `b` plus `λ·√k·u·mean(|x|)`; sums of inputs: `Σb + (k−1)·u·Σ|x|`;
 ///   products: `|y|·(b_a/|a| + b_b/|b|)` in its exact form `|b|·b_a + |a|·b_b + b_a·b_b`, plus `u·|y|`;
 /// - layers that only move values (padding, cropping, reshaping, concatenation) or pick one (max pooling) pass `b`
@@ -150,13 +151,19 @@ extension Activation {
     func roundingBound(_ bound: inout [Float], output y: [Float], lastDimension: Int, roundoff u: Float) {
         switch self {
         case .softmax:
-            // |Δyᵢ| ≤ yᵢ·(|Δzᵢ| + Σⱼ yⱼ|Δzⱼ|) ≤ 2·yᵢ·max|Δz| over the row.
+            // With |Δzⱼ| ≤ b over the row, every ratio yᵢ'/yᵢ = e^(Δzᵢ) / Σⱼ yⱼe^(Δzⱼ) lies in [e^(−2b), e^(2b)]:
+            // |Δyᵢ| ≤ yᵢ·(e^(2b) − 1), which is 2·yᵢ·b to first order, and never more than 1 (both lie in [0, 1]).
+            // Not first order only: through a network that amplifies its rounding (a randomly initialised
+            // EfficientNet) b reaches 10⁶, where a saturated softmax may flip from 0 to 1. A 0 stands for anything
+            // below the smallest subnormal, 2⁻¹⁴⁹, which e^(2b) can raise as well.
             guard lastDimension > 0 else { return }
+            let ulps = RoundingBound.elementaryFunctionUlps
             for start in stride(from: 0, to: y.count, by: lastDimension) {
                 let end = start + lastDimension
-                let largest = bound[start..<end].max() ?? 0
+                let growth = Foundation.expm1(2 * (bound[start..<end].max() ?? 0))
                 for i in start..<end {
-                    bound[i] = y[i] * (2 * largest + RoundingBound.elementaryFunctionUlps * u)
+                    let reach = growth == 0 ? 0 : Swift.max(y[i], .leastNonzeroMagnitude) * growth
+                    bound[i] = Swift.min(reach + ulps * u * y[i], 1)
                 }
             }
         case .logSoftmax, .sparsemax:

@@ -76,6 +76,22 @@ import Testing
         expectClose(y.values, c.expected, atol: 1e-6, rtol: 1e-5)
     }
 
+    /// A softmax's bound from its input's: first order (`2·y·b`) for a small incoming bound, and never beyond 1 for a
+    /// large one, where a value rounded to 0 may become 1 (a saturated softmax after a network that amplifies its
+    /// rounding): a flip within the bound is not a failure.
+    @Test func softmaxBoundIsFirstOrderWhenSmallAndAtMostOne() throws {
+        let layer = Layer(name: "s", op: ActivationLayer(.softmax), inputs: [Model.inputName])
+        let engine = try Engine(model: Self.model([layer], [:]), matrixProduct: .portable)
+        let x = FloatTensor(shape: [1, 3], values: [0, 1, 200])
+        let small = try engine.applyWithBound(layer, to: [x], inputBounds: [[1e-6, 1e-6, 1e-6]])
+        for (y, b) in zip(small.value.values, small.bound) {
+            #expect(b >= 2 * y * 1e-6 && b <= 2 * y * 1e-6 * 1.001 + 8 * Float.ulpOfOne * y)
+        }
+        #expect(small.value.values[0] == 0 && small.bound[0] < 1e-40)
+        let large = try engine.applyWithBound(layer, to: [x], inputBounds: [[1e6, 1e6, 1e6]])
+        #expect(large.bound == [1, 1, 1])
+    }
+
     @Test func missingParameterIsAnError() {
         let model = Self.model(
             [Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3, axis: -1), inputs: [Model.inputName])], [:])
