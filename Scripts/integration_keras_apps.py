@@ -46,7 +46,9 @@ keys that matter, and what tfparity lacks today (from the classes it converts, p
 model is recorded a second time by Scripts/record_keras.py with oneDNN's kernels (TF_ENABLE_ONEDNN_OPTS=1; the
 recordings `build` makes use TensorFlow's Eigen kernels, TF_ENABLE_ONEDNN_OPTS=0), into
 `<flavour>.recording-onednn.h5`, and the two recordings are compared tensor by tensor at --atol/--rtol (default
-1e-3): two correct float32 implementations that differ only in summation order. It prints, per model, how many
+1e-3): two correct float32 implementations that differ only in summation order. A Keras 3 model is also recorded
+with every layer's dtype policy float64 (`keras3.recording-float64.h5`), and TensorFlow's float32 recording is
+compared with that: how far float32 itself is from the exact result. It prints, per model, how many
 recorded tensors fail that rule and the worst one, beside tfparity's own end-to-end result at the same tolerance
 from `run`'s results (CACHE/results.json), and writes CACHE/selfparity.json.
 
@@ -657,6 +659,38 @@ def compare_recordings(a, b, atol, rtol):
     return failing, worst
 
 
+def float64_recording(src, x_path, out):
+    """Records the Keras 3 model `src` with every layer's dtype policy float64 (the .keras archive's config rewritten,
+    its float32 weights widened on load) on the same batch, into `out`: the exact result the float32 recordings
+    approximate."""
+    import tempfile
+    import zipfile
+
+    import keras
+    import record_keras
+
+    with tempfile.TemporaryDirectory() as d:
+        with zipfile.ZipFile(src) as z:
+            names = z.namelist()
+            z.extractall(d)
+        path = os.path.join(d, "config.json")
+        with open(path) as f:
+            config = f.read().replace('"name": "float32"', '"name": "float64"')
+        with open(path, "w") as f:
+            f.write(config)
+        wide = os.path.join(d, "float64.keras")
+        with zipfile.ZipFile(wide, "w") as z:
+            for n in names:
+                z.write(os.path.join(d, n), n)
+        model = keras.saving.load_model(wide, compile=False)
+        rec = record_keras.record(model, keras, np.load(x_path).astype(np.float64), all_layers=False)
+    import h5py
+
+    with h5py.File(out, "w") as f:
+        for k, v in rec.items():
+            f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
+
+
 def cmd_selfparity(args):
     atol, rtol = float(args.atol), float(args.rtol)
     results_path = os.path.join(args.cache, "results.json")
@@ -682,19 +716,36 @@ def cmd_selfparity(args):
                 if rc != 0:
                     log(f"[{family}] {f}: recording with oneDNN failed: {last_line(err)}")
                     continue
-            failing, (worst, worst_key) = compare_recordings(read_recording(other), read_recording(rec), atol, rtol)
-            n = len([k for k in read_recording(rec) if k != "input" and not k.startswith("input/")])
+            recorded = read_recording(rec)
+            failing, (worst, worst_key) = compare_recordings(read_recording(other), recorded, atol, rtol)
+            n = len([k for k in recorded if k != "input" and not k.startswith("input/")])
             tfp = results.get(f"{family}/{f}", {}).get("end_to_end", "-")
             row = {"family": family, "flavour": f, "tensors": n, "tf_failing": len(failing),
-                   "worst": f"{worst_key} {worst:.3g}" if worst_key else "-", "tfparity_end_to_end": tfp}
+                   "worst": f"{worst_key} {worst:.3g}" if worst_key else "-", "float64_failing": "-",
+                   "float64_worst": "-", "tfparity_end_to_end": tfp}
+            exact_failing = []
+            if f == "keras3":
+                # TensorFlow's float32 result (the recording) against the float64 one: the rounding of float32 itself.
+                exact = os.path.join(d, "keras3.recording-float64.h5")
+                if not os.path.exists(exact) or os.path.getmtime(exact) < os.path.getmtime(rec):
+                    try:
+                        float64_recording(src, os.path.join(d, "input.npy"), exact)
+                    except Exception as e:  # noqa: BLE001 - a model that will not widen is a row, not the end
+                        log(f"[{family}] {f}: float64 recording failed: {type(e).__name__}: {e}")
+                if os.path.exists(exact):
+                    exact_failing, (w64, k64) = compare_recordings(recorded, read_recording(exact), atol, rtol)
+                    row["float64_failing"] = len(exact_failing)
+                    row["float64_worst"] = f"{k64} {w64:.3g}" if k64 else "-"
             rows.append(row)
-            doc["models"][f"{family}/{f}"] = {**row, "failing": failing}
+            doc["models"][f"{family}/{f}"] = {**row, "failing": failing, "float64_failing_tensors": exact_failing}
             log(f"  {family} {f}: TF vs TF fails {len(failing)}/{n} tensors at the fixed rule; tfparity {tfp}")
     with open(os.path.join(args.cache, "selfparity.json"), "w") as fh:
         json.dump(doc, fh, indent=1)
-    cols = ["family", "flavour", "tensors", "tf_failing", "worst", "tfparity_end_to_end"]
+    cols = ["family", "flavour", "tensors", "tf_failing", "worst", "float64_failing", "float64_worst",
+            "tfparity_end_to_end"]
     print("| " + " | ".join(["family", "flavour", "recorded tensors",
                              f"TF oneDNN vs TF Eigen: tensors failing {atol:g}/{rtol:g}", "largest difference",
+                             "TF float32 vs TF float64 (Keras 3): tensors failing", "largest difference",
                              "tfparity --end-to-end at the same rule (run)"]) + " |")
     print("|" + "---|" * len(cols))
     for r in rows:
