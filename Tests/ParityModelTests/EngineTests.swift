@@ -76,6 +76,23 @@ import Testing
         expectClose(y.values, c.expected, atol: 1e-6, rtol: 1e-5)
     }
 
+    /// Activations that call libm per element run on every core for a large tensor; the values are exactly those of
+    /// the same activation over small pieces (one thread each).
+    @Test(arguments: [Activation.gelu, .swish, .tanh, .sigmoid, .elu(alpha: 1), .mish])
+    func largeActivationsMatchSmallOnesBitForBit(_ activation: Activation) throws {
+        let count = 40_000
+        let x = (0..<count).map { Float(($0 * 7919) % 2001 - 1000) / 125 }
+        func run(_ values: [Float]) throws -> [Float] {
+            let layer = Layer(name: "a", op: ActivationLayer(activation), inputs: [Model.inputName])
+            return try Engine(model: Self.model([layer], [:]), matrixProduct: .portable)
+                .run(FloatTensor(shape: [1, values.count], values: values)).values
+        }
+        let whole = try run(x)
+        var pieces: [Float] = []
+        for start in stride(from: 0, to: count, by: 1000) { pieces += try run(Array(x[start..<(start + 1000)])) }
+        #expect(whole.map(\.bitPattern) == pieces.map(\.bitPattern))
+    }
+
     /// A softmax's bound from its input's: first order (`2·y·b`) for a small incoming bound, and never beyond 1 for a
     /// large one, where a value rounded to 0 may become 1 (a saturated softmax after a network that amplifies its
     /// rounding): a flip within the bound is not a failure.
