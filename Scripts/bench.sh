@@ -22,8 +22,10 @@
 #             |  TensorFlow: load_model, probe model over every BN input/output, predict, compare
 #   forward   tfparity's timings.forward_ms (from that verify run)  |  TensorFlow's second model call in process
 #   startup   tfparity verify of the seed MLP fixture, end to end  |  process start-up (tfparity --version)
-#   onnxruntime  tfparity's timings.forward_ms (verify --end-to-end --atol 1e-3 --rtol 1e-3 --format json: the fixed
-#             rule, so no rounding bounds are computed)  |  onnxruntime 1.32 on tf2onnx's export of the same model, one
+#   onnxruntime  tfparity's engine timed as onnxruntime is (`tfparity __time-forward MODEL INPUT --calls 7`: one
+#             process, the model's output only, the median of the second call onward; verify --end-to-end's
+#             timings.forward_ms, one cold pass that also keeps every value a check reads, is shown beside it)  |
+#             onnxruntime 1.32 on tf2onnx's export of the same model, one
 #             session with 2 intra-op threads, the median of its second call onward on the same batch; for the
 #             Keras 3 models of Scripts/integration_keras_apps.py build (BENCH_APPS, default MobileNetV2, ResNet50V2,
 #             DenseNet121, ResNet50, EfficientNetB0, Xception: 64x64, Xception 96x96, batch 2). Their cache is
@@ -138,7 +140,7 @@ measure() {
   case "$name" in
     tfparity-verify-*) forward=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timings"].get("forward_ms", ""))' "$work/last.out" 2>/dev/null || true) ;;
     tf-forward-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["second_ms"])' "$work/last.out" 2>/dev/null || true) ;;
-    onnxruntime-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["median_ms"])' "$work/last.out" 2>/dev/null || true) ;;
+    onnxruntime-* | tfparity-forward-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["median_ms"])' "$work/last.out" 2>/dev/null || true) ;;
   esac
   awk -F': ' -v name="$name" -v round="$round" -v forward="$forward" -v rc="$rc" -v wall="$(((end - start) / 1000))e-6" '
     /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident set size/ { rss = $2 }
@@ -177,6 +179,8 @@ for round in $(seq 1 "$runs"); do
     measure tfparity-start "$round" "$bin" --version
   done
   wants onnxruntime && for m in "${timed[@]}"; do
+    measure "tfparity-forward-app-$m" "$round" "$bin" __time-forward "$work/apps/$m.safetensors" \
+      "$cache/$m/input.npy" --calls 7
     measure "tfparity-verify-app-$m" "$round" "$bin" verify "$work/apps/$m.safetensors" \
       "$cache/$m/keras3.recording.h5" --end-to-end --atol 1e-3 --rtol 1e-3 --format json --quiet
     measure "onnxruntime-$m" "$round" "$onnxpy" Scripts/bench/onnxruntime_pair.py time "$work/apps/$m.onnx" \

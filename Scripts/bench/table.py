@@ -28,7 +28,9 @@ def main(path):
         return sum(1 for r in by.get(name, []) if r["exit"] != "0")
 
     apps = [m for m in os.environ.get("BENCH_APPS", DEFAULT_APPS).split() if f"onnxruntime-{m}" in by]
-    app_ratios = {m: med(f"tfparity-verify-app-{m}", "forward_ms") / med(f"onnxruntime-{m}", "forward_ms")
+    # Like for like: the engine's warm forward pass of the output alone (tfparity __time-forward) against
+    # onnxruntime's; verify's cold timings.forward_ms, which keeps every value a check reads, is shown beside it.
+    app_ratios = {m: med(f"tfparity-forward-app-{m}", "forward_ms") / med(f"onnxruntime-{m}", "forward_ms")
                   for m in apps}
 
     # Issue 20's targets, each a ratio (or a figure) from commands run side by side in this run.
@@ -41,7 +43,7 @@ def main(path):
         ratios = [app_ratios[m] for m in apps]
         geo = geomean(ratios)
         target(f"forward pass vs onnxruntime, geometric mean over {len(apps)} models (batch 2)",
-               "timings.forward_ms", "onnxruntime, 2 threads", geo, "≤ 1.0× (milestone ≤ 1.5×)", geo <= 1.0)
+               "__time-forward, warm", "onnxruntime, 2 threads, warm", geo, "≤ 1.0× (milestone ≤ 1.5×)", geo <= 1.0)
     t, f = "tfparity-verify-ResNet50", "tf-forward-ResNet50"
     if t in by:
         r = med(t, "forward_ms") / med(f, "forward_ms")
@@ -112,14 +114,16 @@ def main(path):
         print_table(lines)
 
     if apps:
-        print("\nforward pass against onnxruntime (batch 2; tfparity's timings.forward_ms, onnxruntime's median of "
-              "its second call onward, 2 intra-op threads; medians over rounds):")
-        table = [("model", "tfparity", "onnxruntime", "ratio", "tfparity verify --end-to-end, peak RSS")]
+        print("\nforward pass against onnxruntime (batch 2; both the median of the second call onward in one process, "
+              "the output alone: tfparity __time-forward, onnxruntime with 2 intra-op threads; medians over rounds; "
+              "beside them verify --end-to-end's cold timings.forward_ms, which keeps every value a check reads):")
+        table = [("model", "tfparity", "onnxruntime", "ratio", "verify's forward_ms",
+                  "tfparity verify --end-to-end, peak RSS")]
         for m in apps:
-            ours = f"tfparity-verify-app-{m}"
+            ours, check = f"tfparity-forward-app-{m}", f"tfparity-verify-app-{m}"
             table.append((m, ms(med(ours, "forward_ms")), ms(med(f"onnxruntime-{m}", "forward_ms")),
-                          fmt(app_ratios[m]), mib(med(ours, "peak_rss_kb"))))
-        table.append(("geometric mean", "", "", fmt(geomean(list(app_ratios.values()))), ""))
+                          fmt(app_ratios[m]), ms(med(check, "forward_ms")), mib(med(check, "peak_rss_kb"))))
+        table.append(("geometric mean", "", "", fmt(geomean(list(app_ratios.values()))), "", ""))
         print_table(table)
 
     if "tfparity-convert-unisolated" in by:

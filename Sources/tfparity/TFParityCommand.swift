@@ -13,7 +13,9 @@ struct TFParityCommand: ParsableCommand {
         abstract:
             "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
         version: toolVersion,
-        subcommands: [Convert.self, Verify.self, Inspect.self, Fold.self, Export.self, ProbeHDF5.self]
+        subcommands: [
+            Convert.self, Verify.self, Inspect.self, Fold.self, Export.self, ProbeHDF5.self, TimeForward.self,
+        ]
     )
 }
 
