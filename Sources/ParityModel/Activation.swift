@@ -190,23 +190,38 @@ extension Activation {
     /// `glu` changes the shape: `gatedLinearUnit` computes it, and an operation that fuses an activation refuses it
     /// when validated.
     func apply(to y: inout [Float], lastDimension: Int) {
-        guard callsLibmPerElement, let chunks = Self.chunks(y.count) else {
-            applyInOneThread(to: &y, lastDimension: lastDimension)
-            return
-        }
-        // Functions that call `exp`, `erfc`, `tanh` or `log` for every element (ConvNeXt's GELU over its 4×-wide
-        // layers was a third of its forward pass) run on every core, each chunk through the same code: element by
-        // element, so the values are those of one thread.
-        let count = y.count
-        y.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            let shared = SharedFloats(base: base)
-            Parallel.forEach(chunks, work: count * Self.libmCallWork) { chunk in
-                let range = (chunk * count / chunks)..<((chunk + 1) * count / chunks)
-                let start = shared.base + range.lowerBound
-                var part = Array(UnsafeBufferPointer(start: start, count: range.count))
-                applyInOneThread(to: &part, lastDimension: lastDimension)
-                part.withUnsafeBufferPointer { start.update(from: $0.baseAddress!, count: range.count) }
+        switch self {
+        case .softmax:
+            Self.forEachRow(of: &y, lastDimension: lastDimension) { y, row, peak in
+                var sum: Float = 0
+                for i in row {
+                    y[i] = Foundation.exp(y[i] - peak)
+                    sum += y[i]
+                }
+                for i in row { y[i] /= sum }
+            }
+        case .logSoftmax:
+            Self.logSoftmaxRows(&y, lastDimension: lastDimension)
+        case .sparsemax:
+            Self.sparsemaxRows(&y, lastDimension: lastDimension)
+        case .glu:
+            preconditionFailure("glu changes the shape: apply it with gatedLinearUnit")
+        default:
+            y.withUnsafeMutableBufferPointer { y in
+                guard let base = y.baseAddress else { return }
+                guard callsLibmPerElement, let chunks = Self.chunks(y.count) else {
+                    applyElementwise(to: y)
+                    return
+                }
+                // Functions that call `exp`, `erfc`, `tanh` or `log` for every element (ConvNeXt's GELU over its
+                // 4×-wide layers was a third of its forward pass) run on every core, each chunk in place through the
+                // same loop: element by element, so the values are those of one thread.
+                let (shared, count) = (SharedFloats(base: base), y.count)
+                Parallel.forEach(chunks, work: count * Self.libmCallWork) { chunk in
+                    let start = chunk * count / chunks
+                    let end = (chunk + 1) * count / chunks
+                    applyElementwise(to: UnsafeMutableBufferPointer(start: shared.base + start, count: end - start))
+                }
             }
         }
     }
@@ -231,16 +246,14 @@ extension Activation {
         }
     }
 
-    private func applyInOneThread(to y: inout [Float], lastDimension: Int) {
+    /// An element-by-element function over `y`, in place (the row-wise ones are `apply(to:lastDimension:)`'s).
+    private func applyElementwise(to y: UnsafeMutableBufferPointer<Float>) {
         switch self {
         case .linear:
             return
         case .relu, .relu6:
-            let maximum: Float? = self == .relu6 ? 6 : nil
-            y.withUnsafeMutableBufferPointer { y in
-                guard let base = y.baseAddress else { return }
-                Kernels.clamp(base, into: base, count: y.count, maximum: maximum)
-            }
+            guard let base = y.baseAddress else { return }
+            Kernels.clamp(base, into: base, count: y.count, maximum: self == .relu6 ? 6 : nil)
         case .elu(let alpha):
             for i in y.indices where y[i] <= 0 { y[i] = alpha * Foundation.expm1(y[i]) }
         case .selu:
@@ -253,15 +266,6 @@ extension Activation {
             for i in y.indices { y[i] = y[i] < -89 ? 0 : 1 / (1 + Foundation.exp(-y[i])) }
         case .tanh:
             for i in y.indices { y[i] = Foundation.tanh(y[i]) }
-        case .softmax:
-            Self.forEachRow(of: &y, lastDimension: lastDimension) { y, row, peak in
-                var sum: Float = 0
-                for i in row {
-                    y[i] = Foundation.exp(y[i] - peak)
-                    sum += y[i]
-                }
-                for i in row { y[i] /= sum }
-            }
         case .leakyRelu(let alpha):
             for i in y.indices where y[i] < 0 { y[i] *= alpha }
         case .hardSigmoid:
@@ -284,12 +288,8 @@ extension Activation {
             for i in y.indices { y[i] = y[i] * (min(max(y[i] + 3, 0), 6) / 6) }
         case .mish:
             for i in y.indices { y[i] = y[i] * Foundation.tanh(Self.softplus(y[i])) }
-        case .logSoftmax:
-            Self.logSoftmaxRows(&y, lastDimension: lastDimension)
         case .celu(let alpha):
             for i in y.indices { y[i] = max(y[i], 0) + alpha * Foundation.expm1(min(y[i], 0) / alpha) }
-        case .glu:
-            preconditionFailure("glu changes the shape: apply it with gatedLinearUnit")
         case .hardShrink:
             for i in y.indices where !(abs(y[i]) > 0.5) { y[i] = 0 }
         case .hardTanh:
@@ -302,8 +302,6 @@ extension Activation {
             for i in y.indices { y[i] = y[i] <= -1 ? 0 : (y[i] < 1 ? 0.25 * ((y[i] + 1) * (y[i] + 1)) : y[i]) }
         case .sparseSigmoid:
             for i in y.indices { y[i] = y[i] <= -1 ? 0 : (y[i] >= 1 ? 1 : 0.5 * (y[i] + 1)) }
-        case .sparsemax:
-            Self.sparsemaxRows(&y, lastDimension: lastDimension)
         case .squareplus:
             for i in y.indices { y[i] = (y[i] + (y[i] * y[i] + 4).squareRoot()) / 2 }
         case .tanhShrink:
@@ -314,6 +312,8 @@ extension Activation {
             for i in y.indices { y[i] = y[i] / (1 + abs(y[i])) }
         case .exponential:
             for i in y.indices { y[i] = Foundation.exp(y[i]) }
+        case .softmax, .logSoftmax, .sparsemax, .glu:
+            preconditionFailure("\(self) works over rows: apply(to:lastDimension:) computes it")
         }
     }
 

@@ -219,10 +219,7 @@ public struct Engine: Sendable {
                     workspace: workspace
                 ).value
             }
-            for input in layer.inputs where inputs[input] == nil {
-                readers[input, default: 0] -= 1
-                if readers[input] == 0 { values[input] = nil }
-            }
+            Self.release(readOnceMore: layer, known: inputs, readers: &readers, values: &values)
             if keeping.contains(layer.name) { kept[layer.name] = value }
             if readers[layer.name, default: 0] > 0 { values[layer.name] = value }
         }
@@ -380,10 +377,7 @@ public struct Engine: Sendable {
                 values[layer.name] = value
                 continue
             }
-            for input in layer.inputs where inputs[input] == nil {
-                readers[input, default: 0] -= 1
-                if readers[input] == 0 { values[input] = nil }
-            }
+            Self.release(readOnceMore: layer, known: inputs, readers: &readers, values: &values)
             if keeping.contains(layer.name) { kept[layer.name] = value }
             if readers[layer.name, default: 0] > 0 { values[layer.name] = value }
         }

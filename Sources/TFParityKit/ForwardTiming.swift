@@ -20,18 +20,11 @@ public struct ForwardTiming: Sendable, Equatable {
         model modelPath: String, input inputPath: String, calls: Int, matrixProduct: MatrixProduct
     ) throws -> ForwardTiming {
         var model = try ModelFile.read(path: modelPath)
-        var parameters: [String: Tensor] = [:]
-        swap(&parameters, &model.parameters)
-        let engine: Engine
-        do {
-            engine = try Engine(model: model, takingParameters: &parameters, matrixProduct: matrixProduct)
-        } catch {
-            let (layer, reason) = error.layerAndReason
-            throw FileError(path: modelPath, member: layer, reason: reason)
-        }
+        let engine = try Engine.taking(&model, path: modelPath, matrixProduct: matrixProduct)
         let batch = try NPYFile.read(path: inputPath)
         guard batch.dtype == .float32 || batch.dtype == .float64 else {
-            throw FileError(path: inputPath, reason: "the batch is \(batch.dtype), not floating point")
+            throw FileError(
+                path: inputPath, reason: "the batch is \(batch.dtype.numpyName); expected float32 or float64")
         }
         let input = FloatTensor(shape: batch.shape, values: batch.floatValues())
         var times: [Double] = []

@@ -117,16 +117,8 @@ public enum Verifier {
                 kept[key] = model.parameters[key]
             }
         }
-        var parameters: [String: Tensor] = [:]
-        swap(&parameters, &model.parameters)
+        let engine = try Engine.taking(&model, path: modelPath, matrixProduct: options.matrixProduct)
         model.parameters = kept
-        let engine: Engine
-        do {
-            engine = try Engine(model: model, takingParameters: &parameters, matrixProduct: options.matrixProduct)
-        } catch {
-            let (layer, reason) = error.layerAndReason
-            throw FileError(path: modelPath, member: layer, reason: reason)
-        }
         clock.lap("load_model")
         let recording = try RecordedTensors(path: recordingPath, layout: options.layout)
         clock.lap("load_recording")
@@ -542,25 +534,43 @@ public struct Recording: Sendable {
         var values: [String: FloatTensor] = [:]
         for name in source.tensorNames {
             let tensor = try source.readTensor(name)
-            let key = try recordingKey(name, dtype: tensor.dtype, path: path, taken: values[TensorNameIndex.normalise(name)] != nil)
+            let key = try recordingKey(name, dtype: tensor.dtype, path: path) { values[$0] != nil }
             values[key] = FloatTensor(shape: tensor.shape, values: tensor.floatValues())
         }
         return Recording(path: path, values: values)
     }
 }
 
+extension Engine {
+    /// The engine for `model`, read from the file at `path`, handed the model's tensors (`model` is left with its
+    /// layers and no parameters): each layer's are freed once converted, so the file's tensors and the engine's copy
+    /// are never all held at once.
+    /// - Throws: `FileError` naming `path` and the layer that does not fit its parameters or inputs.
+    static func taking(_ model: inout Model, path: String, matrixProduct: MatrixProduct) throws -> Engine {
+        var parameters: [String: Tensor] = [:]
+        swap(&parameters, &model.parameters)
+        do {
+            return try Engine(model: model, takingParameters: &parameters, matrixProduct: matrixProduct)
+        } catch {
+            let (layer, reason) = error.layerAndReason
+            throw FileError(path: path, member: layer, reason: reason)
+        }
+    }
+}
+
 /// A recorded tensor's key (its name normalised), after checking it holds floating-point values and that no other
-/// spelling of the name was recorded (`taken`).
+/// spelling of the name was recorded (`isTaken(key)`).
 /// - Throws: `FileError` naming the file and the tensor.
-private func recordingKey(_ name: String, dtype: DType, path: String, taken: Bool) throws -> String {
+private func recordingKey(_ name: String, dtype: DType, path: String, isTaken: (String) -> Bool) throws -> String {
     guard dtype.isFloatingPoint else {
         throw FileError(
             path: path, member: name, reason: "recorded values must be floating point, found \(dtype.numpyName)")
     }
-    guard !taken else {
+    let key = TensorNameIndex.normalise(name)
+    guard !isTaken(key) else {
         throw FileError(path: path, member: name, reason: "recorded twice under spellings of the same name")
     }
-    return TensorNameIndex.normalise(name)
+    return key
 }
 
 /// A recording opened for `verify`: every tensor's key and shape read up front, its values read from the file when a
@@ -583,7 +593,7 @@ struct RecordedTensors {
         var names: [String: String] = [:]
         for name in source.tensorNames {
             let (dtype, shape) = try source.tensorInfo(name)
-            let key = try recordingKey(name, dtype: dtype, path: path, taken: names[TensorNameIndex.normalise(name)] != nil)
+            let key = try recordingKey(name, dtype: dtype, path: path) { names[$0] != nil }
             names[key] = name
             shapes[key] = layout == .nchw && shape.count == 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape
         }
