@@ -29,7 +29,10 @@ enum Terminal {
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setEventHandler {
             TemporaryFiles.removeAll()
-            exit(128 + number)
+            // `_exit`, not `exit`: this runs on a Dispatch thread while the main thread is still working, and `exit`'s
+            // atexit handlers and static destructors (libhdf5's, OpenSSL's) racing it could crash the process, which
+            // then died of a signal instead of exiting 128 + the signal (as InterruptTests once saw under load).
+            _exit(128 + number)
         }
         source.resume()
         return source
