@@ -208,9 +208,11 @@ public enum Acceleration {
 /// `xᵀ` per product, and each block product goes to the core's kernel. Each output sums its inner blocks in order,
 /// whatever the split of column blocks over the cores.
 final class OpenBLASOperand: MatrixOperand, @unchecked Sendable {
-    /// Products of at most this many rows use the packed matrix (at 64 rows it took 0.83× `cblas_sgemm`'s time, at 8
-    /// rows a third to a half; above, the same).
-    static let fewRows = 64
+    /// Products of at most this many rows use the packed matrix (at 8 rows it took a third to a half of
+    /// `cblas_sgemm`'s time, at 64 rows 0.83×, at 128 0.89×, at 256 and more about the same). Xception's middle flow at
+    /// 96×96 multiplies 72 rows; ResNet50's last stage at 224×224, batch 2, 98 rows, so a verify there packs nothing
+    /// (its peak memory stays under issue 5's 256 MiB).
+    static let fewRows = 96
     /// The inner positions of one packed block (its panel fits the core's L2 cache with room for the rows).
     static let blockInner = 384
     /// The widest column block.
