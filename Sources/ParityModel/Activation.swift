@@ -233,12 +233,13 @@ extension Activation {
     }
 
     /// A rough count of operations one element costs, against `Parallel.minimumWork`, for the elementwise functions
-    /// worth splitting over the cores: 32 for a call to the C library's `exp`, `tanh` or `log` per element, 8 for the
-    /// vectorised ones (`VectorMath`); nil for the piecewise-linear ones (a few instructions an element) and the
-    /// row-wise softmax family.
+    /// worth splitting over the cores: 32 for a call to the C library's `exp`, `tanh` or `log` per element and for the
+    /// vectorised ones (`VectorMath`, about 12 SSE instructions an element, as long as a libm call), so a layer of 8 K
+    /// elements or more is split; nil for the piecewise-linear ones (a few instructions an element) and the row-wise
+    /// softmax family.
     private var elementWork: Int? {
         switch self {
-        case .sigmoid, .swish, .gelu: 8
+        case .sigmoid, .swish, .gelu: 32
         case .elu, .selu, .tanh, .geluApproximate, .mish, .celu, .logSigmoid, .tanhShrink, .softplus, .exponential: 32
         default: nil
         }

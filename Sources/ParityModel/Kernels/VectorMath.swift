@@ -33,7 +33,7 @@ enum VectorMath {
         return p * scale
     }
 
-    /// 1 / (1 + e⁻ˣ); exactly 0 below -89 (as TensorFlow's overflowing `exp` gives, and so `swish(-∞)` is NaN as
+    /// 1 / (1 + e⁻ˣ) (NaN for NaN: the clamps keep it, `exp` and the quotient pass it on); exactly 0 below -89 (as TensorFlow's overflowing `exp` gives, and so `swish(-∞)` is NaN as
     /// there), NaN for NaN; between -89 and -87 a value below 10⁻³⁷ (the verdict's absolute floor covers the tail).
     @inline(__always)
     static func sigmoid(_ x: V) -> V {
@@ -42,7 +42,6 @@ enum VectorMath {
         m.replace(with: V(repeating: -87), where: m .< V(repeating: -87))
         var s = V(repeating: 1) / (V(repeating: 1) + exp(m))
         s.replace(with: V(), where: x .< V(repeating: -89))
-        s.replace(with: x, where: x .!= x)
         return s
     }
 
@@ -83,12 +82,10 @@ enum VectorMath {
         return near.replacing(with: far, where: a .>= one)
     }
 
-    /// `0.5·x·erfc(−x/√2)` (Keras' exact GELU), NaN for NaN.
+    /// `0.5·x·erfc(−x/√2)` (Keras' exact GELU); NaN for NaN (no select takes it out of the polynomials).
     @inline(__always)
     static func gelu(_ x: V) -> V {
-        var y = V(repeating: 0.5) * x * onePlusErf(x * V(repeating: 0.707_106_781_186_547_6))
-        y.replace(with: x, where: x .!= x)
-        return y
+        V(repeating: 0.5) * x * onePlusErf(x * V(repeating: 0.707_106_781_186_547_6))
     }
 }
 
