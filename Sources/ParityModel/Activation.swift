@@ -209,7 +209,7 @@ extension Activation {
         default:
             y.withUnsafeMutableBufferPointer { y in
                 guard let base = y.baseAddress else { return }
-                guard callsLibmPerElement, let chunks = Self.chunks(y.count) else {
+                guard let work = elementWork, let chunks = Self.chunks(y.count, work: work) else {
                     applyElementwise(to: y)
                     return
                 }
@@ -217,7 +217,7 @@ extension Activation {
                 // 4×-wide layers was a third of its forward pass) run on every core, each chunk in place through the
                 // same loop: element by element, so the values are those of one thread.
                 let (shared, count) = (SharedFloats(base: base), y.count)
-                Parallel.forEach(chunks, work: count * Self.libmCallWork) { chunk in
+                Parallel.forEach(chunks, work: count * work) { chunk in
                     let start = chunk * count / chunks
                     let end = (chunk + 1) * count / chunks
                     applyElementwise(to: UnsafeMutableBufferPointer(start: shared.base + start, count: end - start))
@@ -226,23 +226,22 @@ extension Activation {
         }
     }
 
-    /// A rough count of operations one libm call stands for, against `Parallel.minimumWork`.
-    private static let libmCallWork = 32
-
     /// How many chunks `count` elements are split in across the cores; nil below what pays for a second thread.
-    private static func chunks(_ count: Int) -> Int? {
-        guard Parallel.cores > 1, count * libmCallWork >= Parallel.minimumWork else { return nil }
+    private static func chunks(_ count: Int, work: Int) -> Int? {
+        guard Parallel.cores > 1, count * work >= Parallel.minimumWork else { return nil }
         return Parallel.cores * 4
     }
 
-    /// Elementwise and calling a transcendental function per element (not the row-wise softmax family, not the
-    /// piecewise-linear ones, whose loops are a few instructions an element).
-    private var callsLibmPerElement: Bool {
+    /// A rough count of operations one element costs, against `Parallel.minimumWork`, for the elementwise functions
+    /// worth splitting over the cores: 32 for a call to the C library's `exp`, `tanh` or `log` per element and for the
+    /// vectorised ones (`VectorMath`, about 12 SSE instructions an element, as long as a libm call), so a layer of 8 K
+    /// elements or more is split; nil for the piecewise-linear ones (a few instructions an element) and the row-wise
+    /// softmax family.
+    private var elementWork: Int? {
         switch self {
-        case .elu, .selu, .sigmoid, .tanh, .swish, .gelu, .geluApproximate, .mish, .celu, .logSigmoid, .tanhShrink,
-            .softplus, .exponential:
-            true
-        default: false
+        case .sigmoid, .swish, .gelu: 32
+        case .elu, .selu, .tanh, .geluApproximate, .mish, .celu, .logSigmoid, .tanhShrink, .softplus, .exponential: 32
+        default: nil
         }
     }
 
@@ -261,9 +260,7 @@ extension Activation {
             let alpha: Float = 1.6732632423543772
             for i in y.indices { y[i] = y[i] > 0 ? scale * y[i] : scale * alpha * Foundation.expm1(y[i]) }
         case .sigmoid:
-            // Below -89, exp(-x) overflows to infinity and the quotient is 0: given directly, not through the
-            // C library's overflow path (errno, a slow call per element).
-            for i in y.indices { y[i] = y[i] < -89 ? 0 : 1 / (1 + Foundation.exp(-y[i])) }
+            VectorMath.map(y, VectorMath.sigmoid)
         case .tanh:
             for i in y.indices { y[i] = Foundation.tanh(y[i]) }
         case .leakyRelu(let alpha):
@@ -274,10 +271,9 @@ extension Activation {
             for i in y.indices { y[i] = min(max(0.2 * y[i] + 0.5, 0), 1) }
         case .swish:
             // As sigmoid: below -89 the gate is exactly 0 (and `x * 0` keeps the sign TensorFlow's product has).
-            for i in y.indices { y[i] = y[i] * (y[i] < -89 ? 0 : 1 / (1 + Foundation.exp(-y[i]))) }
+            VectorMath.map(y) { x in x * VectorMath.sigmoid(x) }
         case .gelu:
-            let scale: Float = 0.7071067811865476
-            for i in y.indices { y[i] = 0.5 * y[i] * Foundation.erfc(-y[i] * scale) }
+            VectorMath.map(y, VectorMath.gelu)
         case .geluApproximate:
             let (coefficient, scale): (Float, Float) = (0.044715, 0.7978845608028654)
             for i in y.indices {

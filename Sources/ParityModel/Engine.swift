@@ -98,6 +98,8 @@ public struct Engine: Sendable {
     private let inPlace: [(any InPlaceOperation)?]
     private let indexOfLayer: [String: Int]
     private let parameterShapes: [String: [Int]]
+    /// `run(_:)`'s plans, one per input shape seen (`ForwardPlan`).
+    private let plans = ForwardPlans()
 
     /// Checks the model (`LayerGraph.check`) and converts its parameters to float32.
     public init(model: Model, matrixProduct: MatrixProduct) throws(EngineError) {
@@ -154,9 +156,88 @@ public struct Engine: Sendable {
     }
 
     /// The model's (first) output for `input`, for a model with one input.
+    ///
+    /// Computed as `output(of:given:)` computes it, by a plan made at the first call for `input`'s shape
+    /// (`ForwardPlan`): which layers run, in which order, what each reads and its checked output shape, so a call
+    /// looks nothing up by name and checks no shape again.
     public func run(_ input: FloatTensor) throws(EngineError) -> FloatTensor {
         guard let last = model.outputLayer else { return input }
-        return try output(of: last.name, given: [Model.inputName: input])
+        let plan: ForwardPlan
+        if let known = plans.plan(for: input.shape) {
+            plan = known
+        } else {
+            plan = try forwardPlan(reaching: last.name, input: input)
+            plans.keep(plan, for: input.shape)
+        }
+        return run(plan, input)
+    }
+
+    /// The plan of `run(_:)` for inputs of `input`'s shape: the steps `output(of:given:)` takes, each layer's output
+    /// shape checked by its operation's rule once, here.
+    private func forwardPlan(reaching name: String, input: FloatTensor) throws(EngineError) -> ForwardPlan {
+        let (target, order, counts) = try plan(reaching: name, given: [Model.inputName: input])
+        var shapes: [String: [Int]] = [Model.inputName: input.shape]
+        var steps: [ForwardPlan.Step] = []
+        for index in order {
+            let layer = model.layers[index]
+            var sources: [Int] = []
+            var operands: [[Int]] = []
+            for input in layer.inputs {
+                guard let shape = shapes[input] else { throw .missingValue(layer: layer.name, input: input) }
+                sources.append(input == Model.inputName ? -1 : indexOfLayer[input] ?? -1)
+                operands.append(shape)
+            }
+            let shape = try checkedOutputShape(layer, shapes: operands)
+            shapes[layer.name] = shape
+            steps.append(ForwardPlan.Step(layer: index, sources: sources, outputShape: shape))
+        }
+        var readers = [Int](repeating: 0, count: model.layers.count)
+        for (name, count) in counts where name != Model.inputName { readers[indexOfLayer[name] ?? 0] = count }
+        return ForwardPlan(steps: steps, target: target, readers: readers)
+    }
+
+    /// `output(of:given:)`'s loop over a plan's steps: values held by layer index, each dropped after its last reader,
+    /// a one-input layer applied in place on a value only it reads.
+    private func run(_ plan: ForwardPlan, _ input: FloatTensor) -> FloatTensor {
+        var values = [FloatTensor?](repeating: nil, count: model.layers.count)
+        var readers = plan.readers
+        let workspace = Workspace()
+        for step in plan.steps {
+            let index = step.layer
+            let precision = model.layers[index].precision
+            var value: FloatTensor?
+            if step.sources.count == 1, let source = step.sources.first, source >= 0, readers[source] == 1,
+                let op = inPlace[index], precision == .float32, var operand = values[source],
+                operand.shape == step.outputShape
+            {
+                values[source] = nil
+                if op.applyInPlace(&operand) {
+                    value = operand
+                } else {
+                    values[source] = operand
+                }
+            }
+            if value == nil {
+                var operands = step.sources.map { source in
+                    guard source >= 0 else { return input }
+                    guard let value = values[source] else { preconditionFailure("a planned value was dropped") }
+                    return value
+                }
+                // A reduced-precision layer sees its inputs and gives its output rounded, as `evaluate` does.
+                if precision != .float32 { operands = operands.map { precision.rounded($0) } }
+                var output = prepared[index].apply(operands, outputShape: step.outputShape, workspace: workspace)
+                if precision != .float32 { output = precision.rounded(output) }
+                value = output
+            }
+            guard let value else { preconditionFailure("layer \(index) gave no value") }
+            if index == plan.target { return value }
+            for source in step.sources where source >= 0 {
+                readers[source] -= 1
+                if readers[source] == 0 { values[source] = nil }
+            }
+            values[index] = value
+        }
+        preconditionFailure("the planned target was not computed")
     }
 
     /// The model's outputs, in `Model.outputNames` order, for `inputs` (input name, as `Model.inputNames` spells it,
@@ -413,13 +494,18 @@ public struct Engine: Sendable {
 
     /// The output shape of `layer` (the model's own) for `inputs`, by its operation's rule.
     private func checkedOutputShape(_ layer: Layer, _ inputs: [FloatTensor]) throws(EngineError) -> [Int] {
+        try checkedOutputShape(layer, shapes: inputs.map(\.shape))
+    }
+
+    /// The output shape of `layer` for inputs of shapes `inputs`, by its operation's rule.
+    private func checkedOutputShape(_ layer: Layer, shapes inputs: [[Int]]) throws(EngineError) -> [Int] {
         let op = layer.op
         let shape: ValueShape
         do throws(LayerProblem) {
             guard type(of: op).inputCount.contains(inputs.count) else {
                 throw .inputCount(expected: "\(type(of: op).inputCount)", actual: inputs.count)
             }
-            shape = try op.outputShape(inputs: inputs.map { ValueShape(concrete: $0.shape) }) {
+            shape = try op.outputShape(inputs: inputs.map { ValueShape(concrete: $0) }) {
                 parameterShapes["\(layer.name)/\($0)"]
             }
         } catch {
@@ -493,5 +579,41 @@ extension Precision {
             let roundedBits = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000
             return Float(bitPattern: roundedBits)
         }
+    }
+}
+
+/// What `Engine.run(_:)` does for one input shape, worked out once: the layers it computes in order, where each one's
+/// inputs come from (a layer's index, or -1 for the model input), its output shape (checked by the operation's rule
+/// when the plan was made), and how many steps read each layer's value.
+struct ForwardPlan: Sendable {
+    struct Step: Sendable {
+        var layer: Int
+        var sources: [Int]
+        var outputShape: [Int]
+    }
+
+    var steps: [Step]
+    var target: Int
+    var readers: [Int]
+}
+
+/// An engine's forward plans by input shape: made at the first call for a shape, then only read; a handful kept (a
+/// caller alternating between many shapes makes a plan per call, as costly as the checks it replaces).
+final class ForwardPlans: @unchecked Sendable {
+    private let lock = NSLock()
+    private var plans: [[Int]: ForwardPlan] = [:]
+    private static let kept = 8
+
+    func plan(for shape: [Int]) -> ForwardPlan? {
+        lock.lock()
+        defer { lock.unlock() }
+        return plans[shape]
+    }
+
+    func keep(_ plan: ForwardPlan, for shape: [Int]) {
+        lock.lock()
+        defer { lock.unlock() }
+        if plans.count >= Self.kept { plans.removeAll() }
+        plans[shape] = plan
     }
 }

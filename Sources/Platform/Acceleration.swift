@@ -17,11 +17,12 @@ import ParityModel
 ///
 /// Loading OpenBLAS costs about 25 ms (its constructor probes the CPU and sets up its buffers), as long as a small
 /// model's whole verify: `fastestProduct()` loads it at the first product large enough to pay for it and computes
-/// smaller ones with a plain loop (`smallProduct`), so the seed MLP never loads it. Which kernel computes a product
-/// depends only on the product's shape.
+/// smaller ones with a plain loop (`smallProduct`), so the seed MLP never loads it. Products of few rows multiply a
+/// weight matrix packed once into OpenBLAS's panels (`OpenBLASOperand`). Which kernel computes a product depends only
+/// on the product's shape.
 public enum Acceleration {
     /// `cblas_sgemm` with Debian's 32-bit `blasint` (libopenblas0, not the ILP64 build).
-    private typealias SGemm =
+    fileprivate typealias SGemm =
         @convention(c) (
             Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?,
             Int32, Float, UnsafeMutablePointer<Float>?, Int32
@@ -32,7 +33,7 @@ public enum Acceleration {
     private static let noTranspose: Int32 = 111
 
     /// OpenBLAS's `cblas_sgemm`, loaded once (Swift runs a static's initialiser once, thread-safely).
-    private static let openBLAS: SGemm? = {
+    fileprivate static let openBLAS: SGemm? = {
         // Read by OpenBLAS's constructor when the library loads: no worker threads of its own.
         setenv("OPENBLAS_NUM_THREADS", "1", 1)
         for name in ["libopenblas.so.0", "libopenblas.so"] {
@@ -45,7 +46,7 @@ public enum Acceleration {
     }()
 
     /// The cores products are split over, read once (`activeProcessorCount` reads the cgroup files on every call).
-    private static let cores = ProcessInfo.processInfo.activeProcessorCount
+    fileprivate static let cores = ProcessInfo.processInfo.activeProcessorCount
 
     /// Products of fewer multiply-adds than this are neither split over the cores nor worth loading OpenBLAS for
     /// (the threshold is the portable kernel's for splitting).
@@ -58,13 +59,16 @@ public enum Acceleration {
     /// OpenBLAS's product, loading the library now; nil where `libopenblas.so.0` is missing.
     public static func openBLASProduct() -> MatrixProduct? {
         guard let sgemm = openBLAS else { return nil }
-        return MatrixProduct(name: "openblas") { rows, inner, columns, x, w, y in
-            multiply(sgemm, rows, inner, columns, x, w, y)
-        }
+        return MatrixProduct(
+            name: "openblas",
+            kernel: { rows, inner, columns, x, w, y in multiply(sgemm, rows, inner, columns, x, w, y) },
+            operand: { w, inner, columns in
+                OpenBLASOperand(w, inner: inner, columns: columns, smallProduct: 0)
+            })
     }
 
     /// `y = x · w` by OpenBLAS, split by rows over the cores when large.
-    private static func multiply(
+    fileprivate static func multiply(
         _ sgemm: SGemm, _ rows: Int, _ inner: Int, _ columns: Int, _ x: UnsafePointer<Float>,
         _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
     ) {
@@ -92,13 +96,24 @@ public enum Acceleration {
     /// The plain loop sums each output over `inner` in order, in float32, as a reference GEMM does.
     public static func fastestProduct() -> MatrixProduct {
         guard dlopenable else { return .portable }
-        return MatrixProduct(name: "openblas") { rows, inner, columns, x, w, y in
-            // Shapes are the engine's own, checked when the model was: their product does not overflow.
-            if rows * inner * columns >= smallProduct, let sgemm = openBLAS {
-                multiply(sgemm, rows, inner, columns, x, w, y)
-            } else {
-                smallMultiply(rows, inner, columns, x, w, y)
-            }
+        return MatrixProduct(
+            name: "openblas",
+            kernel: { rows, inner, columns, x, w, y in fastestMultiply(rows, inner, columns, x, w, y) },
+            operand: { w, inner, columns in
+                OpenBLASOperand(w, inner: inner, columns: columns, smallProduct: smallProduct)
+            })
+    }
+
+    /// `fastestProduct`'s kernel for a plain matrix.
+    fileprivate static func fastestMultiply(
+        _ rows: Int, _ inner: Int, _ columns: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>
+    ) {
+        // Shapes are the engine's own, checked when the model was: their product does not overflow.
+        if rows * inner * columns >= smallProduct, let sgemm = openBLAS {
+            multiply(sgemm, rows, inner, columns, x, w, y)
+        } else {
+            smallMultiply(rows, inner, columns, x, w, y)
         }
     }
 
@@ -115,7 +130,7 @@ public enum Acceleration {
     }()
 
     /// `y = x · w` for a small product: for each row, `y[i, :] = Σₖ x[i, k] · w[k, :]` with `k` in order.
-    private static func smallMultiply(
+    fileprivate static func smallMultiply(
         _ rows: Int, _ inner: Int, _ columns: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
         _ y: UnsafeMutablePointer<Float>
     ) {
@@ -132,10 +147,210 @@ public enum Acceleration {
 
     /// One product's operands, shared by its row blocks: each reads `x` and `w` and writes only its own rows of `y`,
     /// inside the buffers' lifetime (`concurrentPerform` returns when every block is done).
-    private struct Operands: @unchecked Sendable {
+    fileprivate struct Operands: @unchecked Sendable {
         let x: UnsafePointer<Float>
         let w: UnsafePointer<Float>
         let y: UnsafeMutablePointer<Float>
     }
 
+    /// OpenBLAS's own packing routines and inner kernel for the core it selected (`openblas_get_corename`): the
+    /// pieces `cblas_sgemm` is made of (its level-3 driver, `driver/level3/level3.c`), exported by the library as
+    /// `sgemm_itcopy_<CORE>`, `sgemm_oncopy_<CORE>` and `sgemm_kernel_<CORE>`. With them a weight matrix is packed
+    /// once instead of at every product. Nil where the library lacks them (then `cblas_sgemm` computes everything).
+    fileprivate struct OpenBLASKernels: @unchecked Sendable {
+        /// `copy(k, n, a, lda, packed)`: a column-major `a` block of `k` × `n` (for `itcopy` the left operand's
+        /// `n` rows by `k` inner positions, for `oncopy` the right operand's `k` × `n`) into the kernel's panels.
+        typealias Copy =
+            @convention(c) (Int, Int, UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?) -> Int32
+        /// `kernel(m, n, k, alpha, packedA, packedB, c, ldc)`: `c += alpha · A · B` for packed blocks, column-major
+        /// `c`.
+        typealias Kernel =
+            @convention(c) (
+                Int, Int, Int, Float, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int
+            ) -> Int32
+        typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
+
+        let packLeft: Copy
+        let packRight: Copy
+        let kernel: Kernel
+    }
+
+    fileprivate static let openBLASKernels: OpenBLASKernels? = {
+        guard openBLAS != nil else { return nil }
+        for name in ["libopenblas.so.0", "libopenblas.so"] {
+            // The handle `openBLAS` opened: dlopen of a loaded library returns it (no second constructor run).
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD),
+                let coreSymbol = dlsym(handle, "openblas_get_corename"),
+                let corePointer = unsafeBitCast(coreSymbol, to: OpenBLASKernels.CoreName.self)()
+            else { continue }
+            let core = String(cString: corePointer).uppercased()
+            guard let itcopy = dlsym(handle, "sgemm_itcopy_\(core)"),
+                let oncopy = dlsym(handle, "sgemm_oncopy_\(core)"),
+                let kernel = dlsym(handle, "sgemm_kernel_\(core)")
+            else { return nil }
+            return OpenBLASKernels(
+                packLeft: unsafeBitCast(itcopy, to: OpenBLASKernels.Copy.self),
+                packRight: unsafeBitCast(oncopy, to: OpenBLASKernels.Copy.self),
+                kernel: unsafeBitCast(kernel, to: OpenBLASKernels.Kernel.self))
+        }
+        return nil
+    }()
+}
+
+/// A weight matrix for OpenBLAS: products of few rows (`fewRows` or fewer, as a late layer at 64×64 or a dense layer
+/// computes) multiply it packed once into OpenBLAS's panels (made at the first such product), where `cblas_sgemm`
+/// would copy the whole matrix again at every call for a handful of rows (a quarter of MobileNetV2's and a third of
+/// ConvNeXtTiny's forward pass was that copy); other products go to `cblas_sgemm` with the plain matrix, which is all
+/// a model run on large images ever packs (the packed copy costs a second copy of the matrix in memory).
+///
+/// The packed path is OpenBLAS's own level-3 loop with the left operand's packing hoisted out: in OpenBLAS's
+/// column-major terms `yᵀ = wᵀ · xᵀ`, `wᵀ` is packed in blocks of `blockInner` inner positions by column blocks,
+/// `xᵀ` per product, and each block product goes to the core's kernel. Each output sums its inner blocks in order,
+/// whatever the split of column blocks over the cores.
+final class OpenBLASOperand: MatrixOperand, @unchecked Sendable {
+    /// Products of at most this many rows use the packed matrix (at 8 rows it took a third to a half of
+    /// `cblas_sgemm`'s time, at 64 rows 0.83×, at 128 0.89×, at 256 and more about the same). Xception's middle flow at
+    /// 96×96 multiplies 72 rows; ResNet50's last stage at 224×224, batch 2, 98 rows, so a verify there packs nothing
+    /// (its peak memory stays under issue 5's 256 MiB).
+    static let fewRows = 96
+    /// The inner positions of one packed block (its panel fits the core's L2 cache with room for the rows).
+    static let blockInner = 384
+    /// The widest column block.
+    static let blockColumns = 384
+
+    private let w: [Float]
+    private let inner: Int
+    private let columns: Int
+    /// Products under this many multiply-adds take the plain loop (`Acceleration.fastestProduct`'s rule).
+    private let smallProduct: Int
+    private let lock = NSLock()
+    /// The packed blocks, made under `lock` at the first product of few rows, then only read.
+    private var packed: PackedBlocks?
+
+    init(_ w: [Float], inner: Int, columns: Int, smallProduct: Int) {
+        (self.w, self.inner, self.columns, self.smallProduct) = (w, inner, columns, smallProduct)
+    }
+
+    func multiply(rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let work = rows * inner * columns
+        guard work >= smallProduct, rows <= Self.fewRows, let kernels = Acceleration.openBLASKernels else {
+            w.withUnsafeBufferPointer { w in
+                guard let base = w.baseAddress else { return }
+                if smallProduct > 0 {
+                    Acceleration.fastestMultiply(rows, inner, columns, x, base, y)
+                } else if let sgemm = Acceleration.openBLAS {
+                    Acceleration.multiply(sgemm, rows, inner, columns, x, base, y)
+                }
+            }
+            return
+        }
+        let blocks = packedBlocks(kernels)
+        blocks.multiply(rows: rows, x, into: y, parts: work < Acceleration.splitProduct ? 1 : Acceleration.cores)
+    }
+
+    private func packedBlocks(_ kernels: Acceleration.OpenBLASKernels) -> PackedBlocks {
+        lock.lock()
+        defer { lock.unlock() }
+        if let packed { return packed }
+        let made = PackedBlocks(w, inner: inner, columns: columns, kernels: kernels)
+        packed = made
+        return made
+    }
+}
+
+/// `wᵀ` in OpenBLAS's packed panels, block by block.
+private final class PackedBlocks: @unchecked Sendable {
+    let inner: Int
+    let columns: Int
+    let kernels: Acceleration.OpenBLASKernels
+    /// The inner blocks' starts (every `blockInner`) and the column blocks' starts (equal widths, a multiple of 16).
+    let innerStarts: [Int]
+    let columnStarts: [Int]
+    /// Block (inner block `i`, column block `j`) at `storage + offsets[i * columnBlocks + j]`.
+    let offsets: [Int]
+    let storage: UnsafeMutablePointer<Float>
+
+    /// Room past each packed block, in floats, in case a core's copy routine or kernel reads a panel's padding.
+    static let slack = 64
+
+    init(_ w: [Float], inner: Int, columns: Int, kernels: Acceleration.OpenBLASKernels) {
+        (self.inner, self.columns, self.kernels) = (inner, columns, kernels)
+        innerStarts = Array(stride(from: 0, to: inner, by: OpenBLASOperand.blockInner))
+        let columnBlocks = (columns + OpenBLASOperand.blockColumns - 1) / OpenBLASOperand.blockColumns
+        let width = ((columns + columnBlocks - 1) / columnBlocks + 15) / 16 * 16
+        columnStarts = Array(stride(from: 0, to: columns, by: width))
+        var offsets: [Int] = []
+        var total = 0
+        for i in innerStarts.indices {
+            for j in columnStarts.indices {
+                offsets.append(total)
+                // Each block starts on a 64-byte boundary.
+                total +=
+                    (Self.extent(innerStarts, i, inner) * Self.extent(columnStarts, j, columns) + Self.slack + 15)
+                    / 16 * 16
+            }
+        }
+        self.offsets = offsets
+        storage = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1) * 4, alignment: 4096)
+            .bindMemory(to: Float.self, capacity: max(total, 1))
+        w.withUnsafeBufferPointer { w in
+            guard let base = w.baseAddress else { return }
+            for i in innerStarts.indices {
+                for j in columnStarts.indices {
+                    // wᵀ is column-major [columns, inner] with leading dimension `columns`: w itself.
+                    _ = kernels.packLeft(
+                        Self.extent(innerStarts, i, inner), Self.extent(columnStarts, j, columns),
+                        base + columnStarts[j] + innerStarts[i] * columns, columns,
+                        storage + offsets[i * columnStarts.count + j])
+                }
+            }
+        }
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The length of block `index` of `starts`, the last one ending at `end`.
+    private static func extent(_ starts: [Int], _ index: Int, _ end: Int) -> Int {
+        (index + 1 < starts.count ? starts[index + 1] : end) - starts[index]
+    }
+
+    /// `y = x · w`, the column blocks split in `parts` runs over the cores.
+    func multiply(rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, parts: Int) {
+        y.initialize(repeating: 0, count: rows * columns)
+        // xᵀ (column-major [inner, rows], leading dimension `inner`: x itself) packed per inner block, once for every
+        // column block.
+        let stride = (rows + Self.slack) * OpenBLASOperand.blockInner
+        let packedRows = UnsafeMutableRawPointer.allocate(byteCount: innerStarts.count * stride * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: innerStarts.count * stride)
+        defer { packedRows.deallocate() }
+        for i in innerStarts.indices {
+            _ = kernels.packRight(
+                Self.extent(innerStarts, i, inner), rows, x + innerStarts[i], inner, packedRows + i * stride)
+        }
+        let buffers = Buffers(x: packedRows, y: y)
+        let blocks = columnStarts.count
+        let parts = min(parts, blocks)
+        let run: @Sendable (Int) -> Void = { part in
+            for j in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
+                let width = Self.extent(self.columnStarts, j, self.columns)
+                for i in self.innerStarts.indices {
+                    _ = self.kernels.kernel(
+                        width, rows, Self.extent(self.innerStarts, i, self.inner), 1,
+                        self.storage + self.offsets[i * blocks + j], buffers.x + i * stride,
+                        buffers.y + self.columnStarts[j], self.columns)
+                }
+            }
+        }
+        if parts <= 1 {
+            run(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: run)
+        }
+    }
+
+    /// The packed rows and the product, shared by the column runs: each writes only its own columns of `y`.
+    private struct Buffers: @unchecked Sendable {
+        let x: UnsafeMutablePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+    }
 }

@@ -120,6 +120,15 @@ import Testing
         let kept = try engine.trace(inputs: [Model.inputName: input], keeping: ["bn", "swish"])
         #expect(kept["bn"] == all["bn"])
         #expect(kept["swish"] == all["swish"])
+        // `run` follows a plan made at its first call for a shape: the same values at the next call, and for
+        // another shape (its own plan), and an input that does not fit is refused as before.
+        #expect(try engine.run(input) == all["swish"])
+        let other = FloatTensor(shape: [1, 5, 2, 3], values: Self.values(30, seed: 14).map { $0 * 8 })
+        #expect(try engine.run(other) == engine.trace(other)["swish"])
+        #expect(try engine.run(input) == all["swish"])
+        #expect(throws: EngineError.self) {
+            try engine.run(FloatTensor(shape: [1, 2, 2, 4], values: [Float](repeating: 1, count: 16)))
+        }
     }
 
     @Test(arguments: [(1, 19), (2, 19), (1, 64), (1, 43)])

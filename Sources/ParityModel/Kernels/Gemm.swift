@@ -14,6 +14,8 @@ struct PackedMatrix: Sendable {
     let values: [Float]
     /// The kernel this matrix was prepared for; nil: `values` are `Gemm`'s panels.
     let accelerated: MatrixProduct.Kernel?
+    /// The tuned kernel's own form of the matrix, where it keeps one (`MatrixProduct.Operand`).
+    let operand: (any MatrixOperand)?
 
     init(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) {
         precondition(w.count == inner * columns, "packed matrix: \(w.count) values for [\(inner), \(columns)]")
@@ -23,9 +25,11 @@ struct PackedMatrix: Sendable {
             paddedColumns = columns
             values = w
             accelerated = kernel
+            operand = product.operand.map { $0(w, inner, columns) }
             return
         }
         accelerated = nil
+        operand = nil
         let nr = Gemm.nr
         self.inner = inner
         self.columns = columns
@@ -53,6 +57,14 @@ struct PackedMatrix: Sendable {
     }
 }
 
+/// A right operand `w[inner, columns]` a tuned kernel keeps in a form of its own (packed once, when the kernel first
+/// needs it, rather than at every product), multiplied by any number of rows.
+public protocol MatrixOperand: AnyObject, Sendable {
+    /// `y[rows, columns] = x[rows, inner] · w`, all row-major float32; `y` need not be initialised. Which kernel
+    /// computes it (and so the summation order) depends only on the product's shape.
+    func multiply(rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>)
+}
+
 /// Which matrix product an engine computes with: the portable `Gemm`, or a tuned kernel supplied from above the
 /// runtime (the `tfparity` CLI passes OpenBLAS's). Passed to `Engine` explicitly, so what decides the summation order
 /// is visible where the engine is made; nothing global changes it.
@@ -66,21 +78,33 @@ public struct MatrixProduct: Sendable {
 
     /// What the product is called in reports (`portable`, `openblas`).
     public let name: String
+    /// Makes a kernel's own form of a right operand `w[inner, columns]` (nil: `kernel` is given `w` as it is).
+    public typealias Operand = @Sendable (_ w: [Float], _ inner: Int, _ columns: Int) -> any MatrixOperand
+
     /// nil: the portable `Gemm`.
     let kernel: Kernel?
+    /// nil: every product goes to `kernel` with the plain matrix.
+    let operand: Operand?
 
     /// The portable blocked SIMD kernel in Swift (`Gemm`): the runtime library's, and the reference tests hold tuned
     /// kernels to.
-    public static let portable = MatrixProduct(name: "portable", kernel: nil)
+    public static let portable = MatrixProduct(name: "portable", kernel: nil, operand: nil)
 
     /// A tuned kernel, named for reports.
     public init(name: String, kernel: @escaping Kernel) {
-        self.init(name: name, kernel: Optional(kernel))
+        self.init(name: name, kernel: Optional(kernel), operand: nil)
     }
 
-    private init(name: String, kernel: Kernel?) {
+    /// A tuned kernel that keeps each right operand in a form of its own, made once by `operand` when a layer is
+    /// prepared (its products then go to that form's `multiply`); `kernel` computes products with plain matrices.
+    public init(name: String, kernel: @escaping Kernel, operand: @escaping Operand) {
+        self.init(name: name, kernel: Optional(kernel), operand: operand)
+    }
+
+    private init(name: String, kernel: Kernel?, operand: Operand?) {
         self.name = name
         self.kernel = kernel
+        self.operand = operand
     }
 }
 
@@ -108,6 +132,14 @@ enum Gemm {
     /// `y[rows, columns] = x[rows, inner] · w` for row-major `x` and `y`.
     static func multiply(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>) {
         let (inner, columns) = (w.inner, w.columns)
+        if let operand = w.operand {
+            if rows > 0, columns > 0, inner > 0 {
+                operand.multiply(rows: rows, x, into: y)
+            } else {
+                y.initialize(repeating: 0, count: rows * columns)
+            }
+            return
+        }
         if let kernel = w.accelerated {
             w.values.withUnsafeBufferPointer { values in
                 if let base = values.baseAddress, rows > 0, columns > 0, inner > 0 {

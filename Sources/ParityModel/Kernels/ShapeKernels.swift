@@ -7,22 +7,36 @@ enum ShapeKernels {
     static func place(_ x: FloatTensor, into outputShape: [Int], top: Int, left: Int) -> FloatTensor {
         let image = ImageShape(x.shape)
         let (height, width, c) = (outputShape[1], outputShape[2], image.channels)
-        var y = [Float](repeating: 0, count: outputShape.reduce(1, *))
+        let count = outputShape.reduce(1, *)
         let columns = max(0, min(image.width, width - left) - max(0, -left))
-        guard columns > 0 else { return FloatTensor(shape: outputShape, values: y) }
+        guard columns > 0 else { return FloatTensor(shape: outputShape, values: [Float](repeating: 0, count: count)) }
         let firstColumn = max(0, -left)
-        x.values.withUnsafeBufferPointer { x in
-            y.withUnsafeMutableBufferPointer { y in
+        let rows = max(0, -top)..<min(image.height, height - top)
+        // Every element written once: the copied run of each row the image covers, zeros around it (rather than a
+        // zeroed buffer written over).
+        let values = [Float](unsafeUninitializedCapacity: count) { y, initialized in
+            defer { initialized = count }
+            x.values.withUnsafeBufferPointer { x in
+                guard let target = y.baseAddress, let source = x.baseAddress else { return }
+                let rowLength = width * c
+                let (before, run) = ((firstColumn + left) * c, columns * c)
                 for b in 0..<image.batch {
-                    for iy in max(0, -top)..<min(image.height, height - top) {
-                        let source = ((b * image.height + iy) * image.width + firstColumn) * c
-                        let target = ((b * height + iy + top) * width + firstColumn + left) * c
-                        for i in 0..<(columns * c) { y[target + i] = x[source + i] }
+                    for oy in 0..<height {
+                        let row = target + (b * height + oy) * rowLength
+                        let iy = oy - top
+                        guard rows.contains(iy) else {
+                            row.initialize(repeating: 0, count: rowLength)
+                            continue
+                        }
+                        row.initialize(repeating: 0, count: before)
+                        (row + before).initialize(
+                            from: source + ((b * image.height + iy) * image.width + firstColumn) * c, count: run)
+                        (row + before + run).initialize(repeating: 0, count: rowLength - before - run)
                     }
                 }
             }
         }
-        return FloatTensor(shape: outputShape, values: y)
+        return FloatTensor(shape: outputShape, values: values)
     }
 
     /// The NumPy broadcast of `inputs`' shapes (aligned at the last axis, size-1 axes stretched).
