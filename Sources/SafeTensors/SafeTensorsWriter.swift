@@ -205,8 +205,18 @@ public enum SafeTensorsWriter {
                     }
                     same = failed == nil ? checksum.value == value : nil
                 case .copy(let source, let sourceDescriptor):
-                    same = FileIO.equalBytes(
-                        descriptor, at: offset, sourceDescriptor, at: source.offset, count: count)
+                    // Against the checksum the digest took as it read the source, when it took one: the source is
+                    // then read once. Otherwise against the source read again.
+                    if let expected = source.sourceChecksum?.wait() {
+                        var checksum = DataChecksum()
+                        let failed = FileIO.withBlocks(descriptor, offset: offset, count: count) { block, _ in
+                            checksum.update(block)
+                        }
+                        same = failed == nil ? checksum.value == expected : nil
+                    } else {
+                        same = FileIO.equalBytes(
+                            descriptor, at: offset, sourceDescriptor, at: source.offset, count: count)
+                    }
                 }
                 guard same != true else { return }
                 let reason =

@@ -16,6 +16,9 @@ public struct FileRange: Sendable, Equatable {
     /// The file as errors name it: `path`, or what the user knows it as when `path` is a private extraction (the
     /// weights of a `.keras` archive: `model.keras: model.weights.h5`).
     public var displayPath: String
+    /// The checksum of these bytes as the provenance digest read them, when it takes one: a copy is then checked
+    /// against it rather than against a second read of the source. Not part of the range's equality.
+    public var sourceChecksum: SourceChecksum?
 
     public init(path: String, member: String, offset: Int, count: Int, displayPath: String? = nil) {
         self.path = path
@@ -23,6 +26,11 @@ public struct FileRange: Sendable, Equatable {
         self.offset = offset
         self.count = count
         self.displayPath = displayPath ?? path
+    }
+
+    public static func == (lhs: FileRange, rhs: FileRange) -> Bool {
+        (lhs.path, lhs.member, lhs.offset, lhs.count, lhs.displayPath)
+            == (rhs.path, rhs.member, rhs.offset, rhs.count, rhs.displayPath)
     }
 }
 

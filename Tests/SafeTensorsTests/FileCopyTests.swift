@@ -45,6 +45,46 @@ import Testing
         #expect(file.metadata == ["k": "v"])
     }
 
+    /// A copy is checked against the checksum its source bytes had when the digest read them, when there is one: the
+    /// right one passes, a wrong one (the source changed between the digest and the copy) refuses the file, and none
+    /// (nil) falls back to comparing with the source.
+    @Test(arguments: [("right", true), ("wrong", false), ("none", true)])
+    func copiesAreCheckedAgainstTheDigestsChecksum(_ kind: String, _ passes: Bool) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let source = try makeSource(in: dir)
+        let path = dir.appendingPathComponent("m.safetensors").path
+        let offsets = [7, 0, 501]
+        let write = {
+            try SafeTensorsWriter.write(
+                layout, to: path,
+                streaming: { index in
+                    var range = FileRange(
+                        path: source, member: "t\(index)", offset: offsets[index], count: layout[index].byteCount)
+                    var checksum = ByteChecksum()
+                    checksum.update(sourceBytes(offsets[index], range.count))
+                    range.sourceChecksum = SourceChecksum()
+                    switch kind {
+                    case "right": range.sourceChecksum?.deliver(checksum.value)
+                    case "wrong": range.sourceChecksum?.deliver(checksum.value &+ 1)
+                    default: range.sourceChecksum?.deliver(nil)
+                    }
+                    return .file(range)
+                })
+        }
+        if passes {
+            try write()
+            #expect(try SafeTensorsFile(path: path).tensor(named: "c").bytes == sourceBytes(501, 32))
+        } else {
+            #expect(
+                throws: SafeTensorsError.writeFailed(path: path, reason: "tensor 'a' does not read back as written")
+            ) {
+                try write()
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["source.bin"])
+        }
+    }
+
     @Test func finalMetadataReplacesAPlaceholderOfTheSameLength() throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }

@@ -1,12 +1,13 @@
 import Foundation
-import ParityModel
-import SafeTensors
 import Importers
+import ParityModel
 import Reports
-import TFParityKit
+import SafeTensors
 import TensorCore
 import TestSupport
 import Testing
+
+@testable import TFParityKit
 
 /// `convert` copies tensors an HDF5 file stores contiguously straight from the file, and writes the source's SHA-256
 /// (computed alongside) into the provenance: the model must hold exactly what reading every tensor gives.
@@ -86,5 +87,50 @@ import Testing
         #expect(!archive.parameters.isEmpty)
         #expect(archive.parameters.values.allSatisfy { $0.stored?.displayPath == "\(keras): model.weights.h5" })
         #expect(archive.retained.count == 1)
+    }
+}
+
+/// The provenance digest takes the checksum of every range the writer copies from the source as it reads it, so the
+/// read-back checks each copy against that instead of reading the source a second time.
+@Suite struct DigestChecksumTests {
+    /// Ranges across the digest's 1 MiB blocks, inside one block, overlapping each other, at the very end, and
+    /// past the end (never read: nil, and the read-back compares with the source instead).
+    @Test(arguments: [
+        [0..<10, 5..<(3 << 20), (1 << 20) - 3..<(1 << 20) + 5, 100..<101],
+        [((3 << 20) + 17 - 9)..<((3 << 20) + 17)],
+        [((3 << 20) + 10)..<((3 << 20) + 30)],
+    ])
+    func checksumsAreThoseOfTheBytesRead(_ ranges: [Range<Int>]) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let path = dir.appendingPathComponent("source.bin").path
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<((3 << 20) + 17)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        let checked = ranges.map {
+            Converter.ChecksummedRange(file: path, range: $0, checksum: SourceChecksum())
+        }
+        let digest = try Converter.sha256(ofFile: path, checking: checked) { false }
+        #expect(digest == (try Converter.sha256(ofFile: path)))
+        for range in checked {
+            if range.range.upperBound <= bytes.count {
+                var expected = ByteChecksum()
+                expected.update(Array(bytes[range.range]))
+                #expect(range.checksum.wait() == expected.value, "\(range.range)")
+            } else {
+                #expect(range.checksum.wait() == nil, "\(range.range)")
+            }
+        }
+    }
+
+    /// A digest stopped before it reads everything still answers every range (nil), so no read-back waits for ever.
+    @Test func aCancelledDigestAnswersEveryRange() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let path = dir.appendingPathComponent("source.bin").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(count: 3 << 20)))
+        let range = Converter.ChecksummedRange(file: path, range: (2 << 20)..<(3 << 20), checksum: SourceChecksum())
+        #expect(throws: CancellationError.self) { try Converter.sha256(ofFile: path, checking: [range]) { true } }
+        #expect(range.checksum.wait() == nil)
     }
 }
