@@ -33,13 +33,18 @@ public enum Converter {
     ) throws -> ConvertResult {
         // The provenance digest reads the whole source: it runs on another core while the model is planned and
         // written, and goes into the header at the end (a placeholder of its length holds the place until then).
-        // It starts reading once the plan is known, so that it also takes the checksum of every range the writer
-        // copies from the source: the read-back then checks each copy against that instead of reading the source again.
+        // As it reads, it publishes the checksum of every block of the source (a file of its own: not a directory or a
+        // checkpoint's shards), and the read-back checks each tensor copied from the source against those instead
+        // of reading the source a second time.
         let digest = BackgroundDigest(path: sourcePath)
         var (plan, kind) = try plan(
             source: sourcePath, spec: specPath, config: configPath, graph: graphOptions,
             digest: { _ in String(repeating: "0", count: 64) })
-        digest.start(checkingCopiesOf: &plan)
+        if let blocks = digest.blocks {
+            for name in plan.parameters.keys where plan.parameters[name]?.stored?.path == blocks.path {
+                plan.parameters[name]?.stored?.sourceBlocks = blocks
+            }
+        }
         try ModelFile.write(
             plan, to: outputPath,
             progress: { index, count, name in progress?(ProgressEvent(completed: index, total: count, label: name)) },
@@ -103,21 +108,10 @@ public enum Converter {
         try sha256(ofFile: path, cancelled: { false })
     }
 
-    /// A range of a source file whose checksum the digest takes as it reads it.
-    struct ChecksummedRange {
-        var file: String
-        var range: Range<Int>
-        var checksum: SourceChecksum
-    }
-
-    /// `sha256(ofFile:)`, giving up with `CancellationError` when `cancelled` turns true, delivering the checksum of each
-    /// of `ranges` (`ByteChecksum` of the bytes it hashed there) as soon as it has read it, and nil for those it did
-    /// not read (past the end, or the digest failed or was cancelled).
-    static func sha256(ofFile path: String, checking ranges: [ChecksummedRange] = [], cancelled: () -> Bool) throws
-        -> String
-    {
-        // Whatever happens, no one waiting for a checksum waits for ever (deliver keeps only the first value).
-        defer { for range in ranges { range.checksum.deliver(nil) } }
+    /// `sha256(ofFile:)`, giving up with `CancellationError` when `cancelled` turns true, publishing the checksum of
+    /// every block of `blocks.path` it reads into `blocks` (finished whatever happens, so no one waits for ever).
+    static func sha256(ofFile path: String, blocks: BlockChecksums? = nil, cancelled: () -> Bool) throws -> String {
+        defer { blocks?.finish() }
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let hasher = SHA256()
@@ -139,34 +133,25 @@ public enum Converter {
             case .failure(let failure): throw FileError(path: file, reason: failure.reason)
             }
             defer { close(descriptor) }
-            // The ranges of this file in order of their start; those begun are checksummed block by block.
-            var waiting = ranges.filter { $0.file == file }.sorted { $0.range.lowerBound < $1.range.lowerBound }[...]
-            var active: [(range: ChecksummedRange, checksum: ByteChecksum)] = []
-            let failure = try FileIO.withBlocks(descriptor, offset: 0, count: size) { window, position in
+            let published = blocks?.path == file ? blocks : nil
+            // Windows of whole blocks, so each window's blocks are published as it is hashed.
+            let failure = try FileIO.withBlocks(
+                descriptor, offset: 0, count: size, block: 64 * BlockChecksums.blockSize
+            ) { window, _ in
                 if cancelled() { throw CancellationError() }
                 hasher.update(window)
-                let end = position + window.count
-                while let next = waiting.first, next.range.lowerBound < end {
-                    active.append((next, ByteChecksum()))
-                    waiting.removeFirst()
+                guard let published else { return }
+                var checksums: [UInt64] = []
+                checksums.reserveCapacity(64)
+                var start = 0
+                while start < window.count {
+                    let end = min(start + BlockChecksums.blockSize, window.count)
+                    var checksum = ByteChecksum()
+                    checksum.update(UnsafeRawBufferPointer(rebasing: window[start..<end]))
+                    checksums.append(checksum.value)
+                    start = end
                 }
-                var index = 0
-                while index < active.count {
-                    let range = active[index].range.range
-                    let low = max(range.lowerBound, position)
-                    let high = min(range.upperBound, end)
-                    if low < high {
-                        active[index].checksum.update(
-                            UnsafeRawBufferPointer(rebasing: window[(low - position)..<(high - position)]))
-                    }
-                    if range.upperBound <= end {
-                        active[index].range.checksum.deliver(active[index].checksum.value)
-                        active.swapAt(index, active.count - 1)
-                        active.removeLast()
-                    } else {
-                        index += 1
-                    }
-                }
+                published.append(checksums)
             }
             if let failure {
                 throw FileError(path: file, reason: "cannot be read: \(String(cString: strerror(failure)))")
@@ -176,65 +161,40 @@ public enum Converter {
     }
 }
 
-/// A file's SHA-256, computed on a thread of its own once `start` hands it the ranges to take checksums of; `value()`
-/// waits for it. Dropping it unfinished (or unstarted) stops the computation at the next window (and waits for the
-/// thread to end).
+/// A file's SHA-256, computed on a thread of its own from the moment this is made; `value()` waits for it. Dropping it
+/// unfinished stops the computation at the next window (and waits for the thread to end).
 final class BackgroundDigest {
     /// What the thread shares with its owner.
     private final class State: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
-        let started = DispatchSemaphore(value: 0)
         let cancelled = Atomic<Bool>(false)
-        // Written once by the owner before `started` is signalled, read by the thread only after waiting for it.
-        var ranges: [Converter.ChecksummedRange] = []
         // Written once by the thread before `done` is signalled, read only after waiting for it.
         var result: Result<String, any Error> = .failure(CancellationError())
     }
     private let state = State()
-    private let path: String
+    /// The checksums of the source's blocks as the digest reads them; nil for a source of several files.
+    let blocks: BlockChecksums?
 
     init(path: String) {
-        self.path = path
         let state = self.state
+        var isDirectory: ObjCBool = false
+        let single =
+            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+            && CheckpointSource.bundleFiles(path) == nil
+        let blocks = single ? BlockChecksums(path: path) : nil
+        self.blocks = blocks
         Thread {
-            state.started.wait()
-            if !state.cancelled.load(ordering: .relaxed) {
-                state.result = Result {
-                    try Converter.sha256(ofFile: path, checking: state.ranges) {
-                        state.cancelled.load(ordering: .relaxed)
-                    }
-                }
+            state.result = Result {
+                try Converter.sha256(ofFile: path, blocks: blocks) { state.cancelled.load(ordering: .relaxed) }
             }
-            for range in state.ranges { range.checksum.deliver(nil) }
             state.done.signal()
         }.start()
-    }
-
-    /// Starts the digest, first giving every range `plan` copies from the digested file a checksum to be taken as the
-    /// digest reads it (`FileRange.sourceChecksum`).
-    func start(checkingCopiesOf plan: inout ModelPlan) {
-        let files = Set(CheckpointSource.bundleFiles(path) ?? [path])
-        var ranges: [Converter.ChecksummedRange] = []
-        for name in plan.parameters.keys.sorted() {
-            guard var stored = plan.parameters[name]?.stored, files.contains(stored.path), stored.offset >= 0 else {
-                continue
-            }
-            let (end, overflow) = stored.offset.addingReportingOverflow(stored.count)
-            guard !overflow, stored.count >= 0 else { continue }
-            let checksum = SourceChecksum()
-            stored.sourceChecksum = checksum
-            plan.parameters[name]?.stored = stored
-            ranges.append(Converter.ChecksummedRange(file: stored.path, range: stored.offset..<end, checksum: checksum))
-        }
-        state.ranges = ranges
-        state.started.signal()
     }
 
     /// Stops the computation at its next window and waits for the thread to finish, so no thread is left reading
     /// when the process exits (OpenSSL's exit handlers would free what it uses).
     deinit {
         state.cancelled.store(true, ordering: .relaxed)
-        state.started.signal()
         state.done.wait()
     }
 

@@ -1,5 +1,4 @@
-import Dispatch
-import Synchronization
+import Foundation
 
 /// A fast 64-bit checksum of a byte stream, the same however the stream is split: FNV-1a over 8-byte words in four
 /// interleaved lanes (words 0, 4, 8… in the first, 1, 5, 9… in the second, …), so four multiplies are in flight at a
@@ -60,30 +59,42 @@ public struct ByteChecksum: Sendable {
     }
 }
 
-/// The checksum a copied range's source bytes had when another reader read them (the provenance digest, which reads
-/// the whole source anyway): delivered once by that reader, waited for by whoever checks the copy. Nil when the reader
-/// could not take it (it stopped early, or the range lies outside what it read); the checker then compares the copy
-/// with the source itself.
-public final class SourceChecksum: Sendable {
-    private let delivered = Mutex<(done: Bool, value: UInt64?)>((false, nil))
-    private let ready = DispatchSemaphore(value: 0)
+/// The checksums of a file's consecutive blocks of `blockSize` bytes (`ByteChecksum` of each; the last block may be
+/// shorter), published by a reader that reads the whole file anyway (the provenance digest) as it goes, and waited for
+/// by whoever checks a copy of part of the file: the copy's bytes over whole blocks are compared by checksum, so the
+/// source need not be read a second time.
+public final class BlockChecksums: @unchecked Sendable {
+    public static let blockSize = 16 << 10
+    /// The file the blocks are of.
+    public let path: String
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var values: [UInt64] = []
+    private var finished = false
 
-    public init() {}
+    public init(path: String) { self.path = path }
 
-    /// Hands over the checksum (first call only).
-    public func deliver(_ value: UInt64?) {
-        let first = delivered.withLock { state -> Bool in
-            guard !state.done else { return false }
-            state = (true, value)
-            return true
-        }
-        if first { ready.signal() }
+    /// Publishes the checksums of the next blocks, in order.
+    public func append(_ checksums: [UInt64]) {
+        condition.lock()
+        values += checksums
+        condition.broadcast()
+        condition.unlock()
     }
 
-    /// Waits for the checksum.
-    public func wait() -> UInt64? {
-        ready.wait()
-        ready.signal()
-        return delivered.withLock { $0.value }
+    /// No more blocks will come (the whole file was read, or the reader stopped).
+    public func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The checksum of block `index`, waiting until the reader has published it; nil when it never will.
+    public func checksum(ofBlock index: Int) -> UInt64? {
+        condition.lock()
+        defer { condition.unlock() }
+        while index >= values.count && !finished { condition.wait() }
+        return index < values.count ? values[index] : nil
     }
 }

@@ -90,47 +90,39 @@ import Testing
     }
 }
 
-/// The provenance digest takes the checksum of every range the writer copies from the source as it reads it, so the
-/// read-back checks each copy against that instead of reading the source a second time.
+/// The provenance digest publishes the checksum of every 16 KiB block of the source as it reads it, so the read-back
+/// checks each tensor copied from the source against those instead of reading the source a second time.
 @Suite struct DigestChecksumTests {
-    /// Ranges across the digest's 1 MiB blocks, inside one block, overlapping each other, at the very end, and
-    /// past the end (never read: nil, and the read-back compares with the source instead).
-    @Test(arguments: [
-        [0..<10, 5..<(3 << 20), (1 << 20) - 3..<(1 << 20) + 5, 100..<101],
-        [((3 << 20) + 17 - 9)..<((3 << 20) + 17)],
-        [((3 << 20) + 10)..<((3 << 20) + 30)],
-    ])
-    func checksumsAreThoseOfTheBytesRead(_ ranges: [Range<Int>]) throws {
+    /// Files of whole blocks, a partial last block, less than one block, and none.
+    @Test(arguments: [3 << 20, (3 << 20) + 17, 100, 0])
+    func blockChecksumsAreThoseOfTheBytesRead(_ size: Int) throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
         let path = dir.appendingPathComponent("source.bin").path
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<((3 << 20) + 17)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
         #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
-        let checked = ranges.map {
-            Converter.ChecksummedRange(file: path, range: $0, checksum: SourceChecksum())
-        }
-        let digest = try Converter.sha256(ofFile: path, checking: checked) { false }
+        let blocks = BlockChecksums(path: path)
+        let digest = try Converter.sha256(ofFile: path, blocks: blocks) { false }
         #expect(digest == (try Converter.sha256(ofFile: path)))
-        for range in checked {
-            if range.range.upperBound <= bytes.count {
-                var expected = ByteChecksum()
-                expected.update(Array(bytes[range.range]))
-                #expect(range.checksum.wait() == expected.value, "\(range.range)")
-            } else {
-                #expect(range.checksum.wait() == nil, "\(range.range)")
-            }
+        let blockSize = BlockChecksums.blockSize
+        let count = (size + blockSize - 1) / blockSize
+        for index in 0..<count {
+            var expected = ByteChecksum()
+            expected.update(Array(bytes[(index * blockSize)..<min(size, (index + 1) * blockSize)]))
+            #expect(blocks.checksum(ofBlock: index) == expected.value, "block \(index)")
         }
+        #expect(blocks.checksum(ofBlock: count) == nil)
     }
 
-    /// A digest stopped before it reads everything still answers every range (nil), so no read-back waits for ever.
-    @Test func aCancelledDigestAnswersEveryRange() throws {
+    /// A digest stopped before it reads everything still finishes its blocks, so no read-back waits for ever.
+    @Test func aCancelledDigestFinishesItsBlocks() throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
         let path = dir.appendingPathComponent("source.bin").path
         #expect(FileManager.default.createFile(atPath: path, contents: Data(count: 3 << 20)))
-        let range = Converter.ChecksummedRange(file: path, range: (2 << 20)..<(3 << 20), checksum: SourceChecksum())
-        #expect(throws: CancellationError.self) { try Converter.sha256(ofFile: path, checking: [range]) { true } }
-        #expect(range.checksum.wait() == nil)
+        let blocks = BlockChecksums(path: path)
+        #expect(throws: CancellationError.self) { try Converter.sha256(ofFile: path, blocks: blocks) { true } }
+        #expect(blocks.checksum(ofBlock: 0) == nil)
     }
 }
