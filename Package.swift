@@ -95,7 +95,7 @@ let package = Package(
             name: "TFParityKitTests",
             dependencies: [
                 "TFParityKit", "Importers", "Reports", "Platform", "TestSupport", "NumPyFormat", "SafeTensors",
-                "TFCheckpoint",
+                "TFCheckpoint", "HDF5Kit",
             ]),
         .testTarget(name: "CLITests", dependencies: ["tfparity", "TestSupport", "NumPyFormat", "TensorCore"]),
         .testTarget(

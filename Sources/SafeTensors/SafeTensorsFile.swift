@@ -315,42 +315,5 @@ public struct SafeTensorsFile: Sendable {
     }
 }
 
-/// A fast 64-bit checksum (FNV-1a over 8-byte words) of a byte stream, the same however the stream is split.
-struct DataChecksum {
-    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    /// Bytes of an unfinished word (fewer than 8).
-    private var carry: [UInt8] = []
-    private static let prime: UInt64 = 0x0000_0100_0000_01b3
-
-    mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
-    mutating func update(_ raw: UnsafeRawBufferPointer) {
-        var start = 0
-        if !carry.isEmpty {
-            start = min(8 - carry.count, raw.count)
-            carry += raw[0..<start]
-            guard carry.count == 8 else { return }
-            mix(carry)
-            carry = []
-        }
-        let words = (raw.count - start) / 8
-        var hash = self.hash
-        for i in 0..<words {
-            hash = (hash ^ raw.loadUnaligned(fromByteOffset: start + i * 8, as: UInt64.self)) &* Self.prime
-        }
-        self.hash = hash
-        carry = Array(raw[(start + words * 8)...])
-    }
-
-    private mutating func mix(_ word: [UInt8]) {
-        word.withUnsafeBytes { hash = (hash ^ $0.loadUnaligned(as: UInt64.self)) &* Self.prime }
-    }
-
-    var value: UInt64 {
-        var result = hash
-        for byte in carry { result = (result ^ UInt64(byte)) &* Self.prime }
-        return result
-    }
-}
+/// The checksum a written file's tensors are read back against.
+typealias DataChecksum = ByteChecksum

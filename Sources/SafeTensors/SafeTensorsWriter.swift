@@ -205,8 +205,7 @@ public enum SafeTensorsWriter {
                     }
                     same = failed == nil ? checksum.value == value : nil
                 case .copy(let source, let sourceDescriptor):
-                    same = FileIO.equalBytes(
-                        descriptor, at: offset, sourceDescriptor, at: source.offset, count: count)
+                    same = Self.compareCopy(descriptor, at: offset, with: source, sourceDescriptor, count: count)
                 }
                 guard same != true else { return }
                 let reason =
@@ -215,6 +214,63 @@ public enum SafeTensorsWriter {
                     : "tensor '\(name)' does not read back as written"
                 failure.withLock { $0 = .writeFailed(path: path, reason: reason) }
             }
+        }
+
+        /// Whether `count` bytes of the written file at `offset` equal the source's at `source.offset`; nil when either
+        /// cannot be read. Over the whole source blocks the range spans that the digest published checksums of
+        /// (`FileRange.sourceBlocks`) only the written file is read; the rest (the partial blocks at the ends, a block
+        /// it never published) is compared with the source read again.
+        private static func compareCopy(
+            _ descriptor: Int32, at offset: Int, with source: FileRange, _ sourceDescriptor: Int32, count: Int
+        ) -> Bool? {
+            let size = BlockChecksums.blockSize
+            guard let blocks = source.sourceBlocks, blocks.path == source.path else {
+                return FileIO.equalBytes(descriptor, at: offset, sourceDescriptor, at: source.offset, count: count)
+            }
+            let first = (source.offset + size - 1) / size
+            let end = (source.offset + count) / size
+            guard first < end else {
+                return FileIO.equalBytes(descriptor, at: offset, sourceDescriptor, at: source.offset, count: count)
+            }
+            // The written file at `position` within the copy holds the source's byte `source.offset + position`.
+            func compareDirectly(_ position: Int, _ length: Int) -> Bool? {
+                guard length > 0 else { return true }
+                return FileIO.equalBytes(
+                    descriptor, at: offset + position, sourceDescriptor, at: source.offset + position, count: length)
+            }
+            let head = first * size - source.offset
+            let middle = (end - first) * size
+            switch compareDirectly(0, head) {
+            case nil: return nil
+            case false?: return false
+            case true?: break
+            }
+            var same = true
+            var unchecked: [Int] = []
+            let failed = FileIO.withBlocks(descriptor, offset: offset + head, count: middle, block: 64 * size) {
+                window, position in
+                guard same else { return }
+                var start = 0
+                while start < window.count {
+                    let block = first + (position + start) / size
+                    let length = min(size, window.count - start)
+                    if let expected = blocks.checksum(ofBlock: block) {
+                        var checksum = ByteChecksum()
+                        checksum.update(UnsafeRawBufferPointer(rebasing: window[start..<(start + length)]))
+                        if checksum.value != expected { same = false }
+                    } else {
+                        unchecked.append(head + position + start)
+                    }
+                    start += length
+                }
+            }
+            guard failed == nil else { return nil }
+            guard same else { return false }
+            for position in unchecked {
+                guard let blockSame = compareDirectly(position, size) else { return nil }
+                if !blockSame { return false }
+            }
+            return compareDirectly(head + middle, count - head - middle)
         }
 
         /// Waits for every queued check; the first failure, or nil.

@@ -33,10 +33,18 @@ public enum Converter {
     ) throws -> ConvertResult {
         // The provenance digest reads the whole source: it runs on another core while the model is planned and
         // written, and goes into the header at the end (a placeholder of its length holds the place until then).
+        // As it reads, it publishes the checksum of every block of the source (a file of its own: not a directory or a
+        // checkpoint's shards), and the read-back checks each tensor copied from the source against those instead
+        // of reading the source a second time.
         let digest = BackgroundDigest(path: sourcePath)
-        let (plan, kind) = try plan(
+        var (plan, kind) = try plan(
             source: sourcePath, spec: specPath, config: configPath, graph: graphOptions,
             digest: { _ in String(repeating: "0", count: 64) })
+        if let blocks = digest.blocks {
+            for name in plan.parameters.keys where plan.parameters[name]?.stored?.path == blocks.path {
+                plan.parameters[name]?.stored?.sourceBlocks = blocks
+            }
+        }
         try ModelFile.write(
             plan, to: outputPath,
             progress: { index, count, name in progress?(ProgressEvent(completed: index, total: count, label: name)) },
@@ -100,8 +108,10 @@ public enum Converter {
         try sha256(ofFile: path, cancelled: { false })
     }
 
-    /// `sha256(ofFile:)`, giving up with `CancellationError` when `cancelled` turns true.
-    static func sha256(ofFile path: String, cancelled: () -> Bool) throws -> String {
+    /// `sha256(ofFile:)`, giving up with `CancellationError` when `cancelled` turns true, publishing the checksum of
+    /// every block of `blocks.path` it reads into `blocks` (finished whatever happens, so no one waits for ever).
+    static func sha256(ofFile path: String, blocks: BlockChecksums? = nil, cancelled: () -> Bool) throws -> String {
+        defer { blocks?.finish() }
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let hasher = SHA256()
@@ -123,9 +133,25 @@ public enum Converter {
             case .failure(let failure): throw FileError(path: file, reason: failure.reason)
             }
             defer { close(descriptor) }
-            let failure = try FileIO.withBlocks(descriptor, offset: 0, count: size) { window, _ in
+            let published = blocks?.path == file ? blocks : nil
+            // Windows of whole blocks, so each window's blocks are published as it is hashed.
+            let failure = try FileIO.withBlocks(
+                descriptor, offset: 0, count: size, block: 64 * BlockChecksums.blockSize
+            ) { window, _ in
                 if cancelled() { throw CancellationError() }
                 hasher.update(window)
+                guard let published else { return }
+                var checksums: [UInt64] = []
+                checksums.reserveCapacity(64)
+                var start = 0
+                while start < window.count {
+                    let end = min(start + BlockChecksums.blockSize, window.count)
+                    var checksum = ByteChecksum()
+                    checksum.update(UnsafeRawBufferPointer(rebasing: window[start..<end]))
+                    checksums.append(checksum.value)
+                    start = end
+                }
+                published.append(checksums)
             }
             if let failure {
                 throw FileError(path: file, reason: "cannot be read: \(String(cString: strerror(failure)))")
@@ -146,11 +172,21 @@ final class BackgroundDigest {
         var result: Result<String, any Error> = .failure(CancellationError())
     }
     private let state = State()
+    /// The checksums of the source's blocks as the digest reads them; nil for a source of several files.
+    let blocks: BlockChecksums?
 
     init(path: String) {
         let state = self.state
+        var isDirectory: ObjCBool = false
+        let single =
+            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+            && CheckpointSource.bundleFiles(path) == nil
+        let blocks = single ? BlockChecksums(path: path) : nil
+        self.blocks = blocks
         Thread {
-            state.result = Result { try Converter.sha256(ofFile: path) { state.cancelled.load(ordering: .relaxed) } }
+            state.result = Result {
+                try Converter.sha256(ofFile: path, blocks: blocks) { state.cancelled.load(ordering: .relaxed) }
+            }
             state.done.signal()
         }.start()
     }

@@ -45,6 +45,61 @@ import Testing
         #expect(file.metadata == ["k": "v"])
     }
 
+    /// A copy is checked against the checksums the digest published of the source's whole blocks, and against the
+    /// source itself for the partial blocks at its ends and any block never published: right checksums pass, a wrong
+    /// one (the source changed between the digest and the copy) refuses the file, none falls back to the source.
+    @Test(arguments: [("right", true), ("wrong", false), ("none", true), ("some", true)])
+    func copiesAreCheckedAgainstTheDigestsBlocks(_ kind: String, _ passes: Bool) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let blockSize = BlockChecksums.blockSize
+        let source = dir.appendingPathComponent("big.bin").path
+        let bytes = (0..<(6 * blockSize + 100)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        try Data(bytes).write(to: URL(fileURLWithPath: source))
+        let blocks = BlockChecksums(path: source)
+        var checksums: [UInt64] = []
+        for start in stride(from: 0, to: bytes.count, by: blockSize) {
+            var checksum = ByteChecksum()
+            checksum.update(Array(bytes[start..<min(bytes.count, start + blockSize)]))
+            checksums.append(checksum.value)
+        }
+        switch kind {
+        case "right": blocks.append(checksums)
+        case "wrong": blocks.append(checksums.enumerated().map { $0.offset == 3 ? $0.element &+ 1 : $0.element })
+        case "some": blocks.append(Array(checksums.prefix(2)))
+        default: break
+        }
+        blocks.finish()
+        let layout = [
+            TensorLayout(name: "a", dtype: .uint8, shape: [5 * blockSize + 3]),
+            TensorLayout(name: "b", dtype: .uint8, shape: [10]),
+        ]
+        let offsets = [blockSize - 1, 3 * blockSize + 2]
+        let path = dir.appendingPathComponent("m.safetensors").path
+        let write = {
+            try SafeTensorsWriter.write(
+                layout, to: path,
+                streaming: { index in
+                    var range = FileRange(
+                        path: source, member: "t\(index)", offset: offsets[index], count: layout[index].byteCount)
+                    range.sourceBlocks = blocks
+                    return .file(range)
+                })
+        }
+        if passes {
+            try write()
+            let file = try SafeTensorsFile(path: path)
+            #expect(try file.tensor(named: "a").bytes == Array(bytes[offsets[0]..<(offsets[0] + 5 * blockSize + 3)]))
+        } else {
+            #expect(
+                throws: SafeTensorsError.writeFailed(path: path, reason: "tensor 'a' does not read back as written")
+            ) {
+                try write()
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["big.bin"])
+        }
+    }
+
     @Test func finalMetadataReplacesAPlaceholderOfTheSameLength() throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }

@@ -19,29 +19,21 @@ protocol KerasWeightStore {
 /// model's group lists the variables of every layer inside it, at any depth (`conv1/kernel:0`, `bn1/gamma:0`, …):
 /// a layer's are those whose name ends in `<layer>/<variable>`, in the listed order.
 struct LegacyH5Weights: KerasWeightStore {
-    let file: HDF5File
+    /// The isolation child's catalog of the file, libhdf5 for what it does not hold.
+    let file: HDF5Metadata
     var path: String { file.path }
 
     func variables(ofLayer layerPath: [String]) throws -> [(name: String, tensor: PendingTensor)] {
         guard let top = layerPath.first, let leaf = layerPath.last else { return [] }
         let group = "model_weights/\(top)"
-        guard file.exists(group) else { return [] }
-        var names: [String]
-        do {
-            names = try file.stringArrayAttribute("weight_names", at: group) ?? []
-        } catch {
-            // h5py writes an empty list as an empty float array.
-            guard let values = try? file.numericAttribute("weight_names", at: group), values.isEmpty else {
-                throw error
-            }
-            names = []
-        }
+        guard try file.exists(group) else { return [] }
+        var names = try file.stringListAttribute("weight_names", at: group) ?? []
         if layerPath.count > 1 {
             names = names.filter { $0.split(separator: "/").dropLast().last.map(String.init) == leaf }
         }
         return try names.map { weight in
             let datasetPath = "\(group)/\(weight)"
-            guard file.exists(datasetPath) else {
+            guard try file.exists(datasetPath) else {
                 throw FileError(
                     path: path, member: datasetPath,
                     reason: "listed in weight_names of layer '\(layerPath.joined(separator: "/"))' but missing")
@@ -158,14 +150,14 @@ enum KerasFiles {
 
     /// The HDF5 kind: a legacy Keras model (`model_config` attribute) of Keras 2 or 3, Keras 3 weights, or a dump.
     static func hdf5Kind(_ path: String) throws -> SourceKind {
-        // Reading attributes is where libhdf5 has crashed on crafted files: check the file first.
+        // Reading attributes is where libhdf5 has crashed on crafted files: the probe checks the file first.
         try HDF5Isolation.check(path)
-        guard let file = try? HDF5File(path: path) else { return .hdf5 }
+        guard let file = try? HDF5Metadata(path: path) else { return .hdf5 }
         if (try? file.stringAttribute("model_config")) ?? nil != nil {
             let version = (try? file.stringAttribute("keras_version")) ?? nil
             return version?.hasPrefix("2.") ?? true ? .keras2H5 : .keras3H5
         }
-        if file.exists("layers"), file.exists("vars") { return .keras3Weights }
+        if (try? file.exists("layers")) == true, (try? file.exists("vars")) == true { return .keras3Weights }
         return .hdf5
     }
 
@@ -185,8 +177,7 @@ enum KerasFiles {
         var retained: AnyObject?
         switch kind {
         case .keras2H5, .keras3H5:
-            try HDF5Isolation.check(path)
-            let file = try HDF5File(path: path)
+            let file = try HDF5Metadata(path: path)
             if let configPath {
                 config = try KerasConfig.parse(
                     try readConfig(configPath), path: configPath, isKeras2: kind == .keras2H5)
