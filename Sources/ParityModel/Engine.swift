@@ -192,7 +192,9 @@ public struct Engine: Sendable {
             steps.append(ForwardPlan.Step(layer: index, sources: sources, outputShape: shape))
         }
         var readers = [Int](repeating: 0, count: model.layers.count)
-        for (name, count) in counts where name != Model.inputName { readers[indexOfLayer[name] ?? 0] = count }
+        for (name, count) in counts {
+            if let index = indexOfLayer[name] { readers[index] = count }
+        }
         return ForwardPlan(steps: steps, target: target, readers: readers)
     }
 
@@ -223,11 +225,7 @@ public struct Engine: Sendable {
                     guard let value = values[source] else { preconditionFailure("a planned value was dropped") }
                     return value
                 }
-                // A reduced-precision layer sees its inputs and gives its output rounded, as `evaluate` does.
-                if precision != .float32 { operands = operands.map { precision.rounded($0) } }
-                var output = prepared[index].apply(operands, outputShape: step.outputShape, workspace: workspace)
-                if precision != .float32 { output = precision.rounded(output) }
-                value = output
+                value = computed(index, &operands, outputShape: step.outputShape, workspace: workspace)
             }
             guard let value else { preconditionFailure("layer \(index) gave no value") }
             if index == plan.target { return value }
@@ -517,6 +515,17 @@ public struct Engine: Sendable {
         return outputShape
     }
 
+    /// Layer `index`'s prepared kernel on `operands`. A reduced-precision layer sees its inputs and gives its output
+    /// rounded to its precision, as Keras casts: `operands` are left rounded, as the kernel saw them.
+    private func computed(
+        _ index: Int, _ operands: inout [FloatTensor], outputShape: [Int], workspace: Workspace
+    ) -> FloatTensor {
+        let precision = model.layers[index].precision
+        if precision != .float32 { operands = operands.map { precision.rounded($0) } }
+        let output = prepared[index].apply(operands, outputShape: outputShape, workspace: workspace)
+        return precision == .float32 ? output : precision.rounded(output)
+    }
+
     private func evaluate(
         _ layer: Layer, _ inputs: [FloatTensor], inputBounds: [[Float]]?, bounded: Bool, workspace: Workspace
     ) throws(EngineError) -> BoundedTensor {
@@ -524,10 +533,8 @@ public struct Engine: Sendable {
         let stored = model.layers[index]
         let outputShape = try checkedOutputShape(stored, inputs)
         let precision = stored.precision
-        // A reduced-precision layer sees its inputs and gives its output rounded to its precision, as Keras casts.
-        let operands = precision == .float32 ? inputs : inputs.map { precision.rounded($0) }
-        var output = prepared[index].apply(operands, outputShape: outputShape, workspace: workspace)
-        if precision != .float32 { output = precision.rounded(output) }
+        var operands = inputs
+        let output = computed(index, &operands, outputShape: outputShape, workspace: workspace)
         guard bounded else { return BoundedTensor(value: output, bound: []) }
         let u = precision.unitRoundoff
         // Exact operands (empty bounds) need no propagation; mixed ones get zeros where exact.

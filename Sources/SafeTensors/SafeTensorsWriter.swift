@@ -250,18 +250,13 @@ public enum SafeTensorsWriter {
             let failed = FileIO.withBlocks(descriptor, offset: offset + head, count: middle, block: 64 * size) {
                 window, position in
                 guard same else { return }
-                var start = 0
-                while start < window.count {
-                    let block = first + (position + start) / size
-                    let length = min(size, window.count - start)
-                    if let expected = blocks.checksum(ofBlock: block) {
-                        var checksum = ByteChecksum()
-                        checksum.update(UnsafeRawBufferPointer(rebasing: window[start..<(start + length)]))
-                        if checksum.value != expected { same = false }
+                // Windows start on a block of the source (`head` brought the copy there).
+                for (k, value) in BlockChecksums.checksums(of: window).enumerated() {
+                    if let expected = blocks.checksum(ofBlock: first + position / size + k) {
+                        if value != expected { same = false }
                     } else {
-                        unchecked.append(head + position + start)
+                        unchecked.append(head + position + k * size)
                     }
-                    start += length
                 }
             }
             guard failed == nil else { return nil }

@@ -140,18 +140,7 @@ public enum Converter {
             ) { window, _ in
                 if cancelled() { throw CancellationError() }
                 hasher.update(window)
-                guard let published else { return }
-                var checksums: [UInt64] = []
-                checksums.reserveCapacity(64)
-                var start = 0
-                while start < window.count {
-                    let end = min(start + BlockChecksums.blockSize, window.count)
-                    var checksum = ByteChecksum()
-                    checksum.update(UnsafeRawBufferPointer(rebasing: window[start..<end]))
-                    checksums.append(checksum.value)
-                    start = end
-                }
-                published.append(checksums)
+                published?.append(BlockChecksums.checksums(of: window))
             }
             if let failure {
                 throw FileError(path: file, reason: "cannot be read: \(String(cString: strerror(failure)))")

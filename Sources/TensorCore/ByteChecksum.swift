@@ -74,6 +74,16 @@ public final class BlockChecksums: @unchecked Sendable {
 
     public init(path: String) { self.path = path }
 
+    /// The checksum of each `blockSize` piece of `window` in order (the last may be shorter): a window that starts
+    /// on a block of the file gives those blocks' checksums.
+    public static func checksums(of window: UnsafeRawBufferPointer) -> [UInt64] {
+        stride(from: 0, to: window.count, by: blockSize).map { start in
+            var checksum = ByteChecksum()
+            checksum.update(UnsafeRawBufferPointer(rebasing: window[start..<min(start + blockSize, window.count)]))
+            return checksum.value
+        }
+    }
+
     /// Publishes the checksums of the next blocks, in order.
     public func append(_ checksums: [UInt64]) {
         condition.lock()

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Importers
 import Reports
-import Synchronization
 import TFParityKit
 import TensorCore
 
@@ -96,37 +95,11 @@ enum HDF5Probe {
         } catch {
             throw FileError(path: path, reason: "cannot start the isolated HDF5 reader: \(error.localizedDescription)")
         }
-        // Drain stderr while waiting, so a chatty child cannot block on a full pipe.
-        let collected = Mutex<Data>(Data())
-        let reader = Thread {
-            let data = errors.fileHandleForReading.readDataToEndOfFile()
-            collected.withLock { $0 = data }
-        }
-        reader.start()
-        // The catalog, read as it comes (a full pipe would block the child), up to its limit and no further.
+        // Both pipes are drained while waiting (a full pipe would block the child), each kept only up to its limit:
+        // stderr's first line is all that is reported, and a catalog over its limit is not believed.
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let limit = catalogLimit(fileSize: fileSize)
-        let catalogBytes = Mutex<[UInt8]?>(nil)
-        let catalogReader = Thread {
-            let descriptor = catalogOutput.fileHandleForReading.fileDescriptor
-            var bytes: [UInt8] = []
-            var overflowed = false
-            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-            defer { chunk.deallocate() }
-            while true {
-                let n = read(descriptor, chunk.baseAddress, chunk.count)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                if !overflowed, n <= limit - bytes.count {
-                    bytes += UnsafeRawBufferPointer(rebasing: chunk[0..<n])
-                } else {
-                    overflowed = true
-                    bytes = []
-                }
-            }
-            catalogBytes.withLock { $0 = overflowed ? nil : bytes }
-        }
-        catalogReader.start()
+        let message = PipeDrain(errors, keeping: 64 << 10)
+        let catalog = PipeDrain(catalogOutput, keeping: catalogLimit(fileSize: fileSize))
         let seconds = timeout(for: path)
         if finished.wait(timeout: .now() + seconds) == .timedOut {
             kill(process.processIdentifier, SIGKILL)
@@ -134,15 +107,15 @@ enum HDF5Probe {
             throw FileError(
                 path: path, reason: "libhdf5 did not finish reading this file within \(Int(seconds)) s (killed)")
         }
-        while !reader.isFinished || !catalogReader.isFinished { usleep(200) }
-        let message =
-            String(decoding: collected.withLock { $0 }, as: UTF8.self)
+        let firstLine =
+            String(decoding: message.bytes(), as: UTF8.self)
             .split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let catalogBytes = catalog.bytes()
         switch (process.terminationReason, process.terminationStatus) {
         case (.exit, 0):
-            return catalogBytes.withLock { $0 }.flatMap { HDF5Catalog.decode($0, fileSize: fileSize) }
+            return catalog.overflowed ? nil : HDF5Catalog.decode(catalogBytes, fileSize: fileSize)
         case (.exit, 3):
-            let parts = message.split(separator: "\t", maxSplits: 1).map(String.init)
+            let parts = firstLine.split(separator: "\t", maxSplits: 1).map(String.init)
             let member = parts.count == 2 ? parts[0] : nil
             let reason = parts.last ?? "unknown error"
             let limit = reason.contains("memory allocation failed") ? " within the memory allowed for it" : ""
@@ -169,5 +142,37 @@ enum HDF5Probe {
             let pages = text.split(separator: " ").first.flatMap({ Int($0) })
         else { return 1 << 30 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own, keeping its first `limit` bytes (and whether there were more).
+private final class PipeDrain: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    // Written by the thread before `done` is signalled, read after `bytes()` has waited for it.
+    private var kept: [UInt8] = []
+    private(set) var overflowed = false
+
+    init(_ pipe: Pipe, keeping limit: Int) {
+        let descriptor = pipe.fileHandleForReading.fileDescriptor
+        Thread { [self] in
+            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+            defer { chunk.deallocate() }
+            while true {
+                let n = read(descriptor, chunk.baseAddress, chunk.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                let room = max(0, limit - kept.count)
+                kept += UnsafeRawBufferPointer(rebasing: chunk[0..<min(n, room)])
+                if n > room { overflowed = true }
+            }
+            done.signal()
+        }.start()
+    }
+
+    /// The bytes kept, once the pipe has ended (the child and everything it started have exited).
+    func bytes() -> [UInt8] {
+        done.wait()
+        done.signal()
+        return kept
     }
 }
