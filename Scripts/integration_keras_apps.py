@@ -17,11 +17,14 @@ family of issue 14's table plus `TransferResNet50`. `--flavours` selects Keras 3
 Scripts/record_keras.py from the reloaded file (inference mode; BN layers, nested ones as `<model>/<layer>`).
 The model is built with weights=None (nothing is downloaded), input 64x64x3 (96x96 for InceptionV3,
 InceptionResNetV2 and Xception); then every BatchNormalization layer gets non-trivial, seeded statistics measured
-on a calibration batch, layer after layer in topological order (each BN sees its already-set upstream BNs):
+on a calibration batch (`--calibration-batch N`, default 16 seeded N(0, 1) images, not the recorded two), layer after
+layer in topological order (each BN sees its already-set upstream BNs):
 
   * moving_mean     = the channel's real mean + N(0, 0.2) * its real std
   * moving_variance = the channel's real variance * U(0.5, 2); in one channel per layer 0.3 * epsilon, with that
-                      channel's gamma scaled down so the output keeps its size
+                      channel's gamma scaled down so the output keeps its size (a layer without gamma, scale=False
+                      as in InceptionV3 and InceptionResNetV2, keeps the measured variance there: nothing could keep
+                      that channel's size, and one channel 10^3-10^5 times too large swamps every layer after it)
   * gamma           = U(0.5, 1.5), beta = U(-0.5, 0.5)
 
 Normalization layers (EfficientNet's) get ImageNet's mean and variance. Then the end of each residual branch is
@@ -30,7 +33,10 @@ the branch (InceptionResNetV2: kernel and bias of the convolution its `CustomSca
 so each block adds a small branch to its input, as in a trained network. Undamped, these random networks amplify one
 float32 rounding 10^4-fold or far more, so TensorFlow itself fails `--atol 1e-3 --rtol 1e-3` against TensorFlow
 (oneDNN against Eigen, float32 against float64; `selfparity` measures it); damped, it does not. A family's
-`build.json` records the factor it was built with; asking for another rebuilds it.
+`build.json` records the factor and the calibration batch it was built with; asking for others rebuilds it.
+Until 2026-12-02 the calibration batch was two images and gamma-less layers got the 0.3 * epsilon channel too: the
+Inception families' activations then reached 10^5 and even TensorFlow failed the 1e-3 rule against itself on them
+(`--calibration-batch 2` still shows a 1x1 feature map's statistics measured on two values).
 The Keras 2 model is built by tf_keras and
 given the Keras 3 model's weights layer by layer (same names and shapes); a layer that does not match is
 calibrated by tf_keras itself. Files that already exist are reused (the cache) unless --rebuild.
@@ -186,9 +192,12 @@ def calibrate(km, model, calib, rs):
         moving_mean = mean + rs.normal(0, 0.2, c) * np.sqrt(var)
         moving_var = var * rs.uniform(0.5, 2.0, c)
         k = int(rs.randint(c))
-        moving_var[k] = 0.3 * eps
-        gamma[k] *= np.sqrt(moving_var[k] + eps) / np.sqrt(var[k] + eps)
         names = [w.name.split("/")[-1].split(":")[0] for w in layer.weights]
+        if "gamma" in names:
+            # without gamma (scale=False, as in the Inception families) nothing could keep that channel's output
+            # at its size: it would leave the layer var/(1.3 eps) times too large and swamp every layer after it
+            moving_var[k] = 0.3 * eps
+            gamma[k] *= np.sqrt(moving_var[k] + eps) / np.sqrt(var[k] + eps)
         values = {"gamma": gamma, "beta": beta, "moving_mean": moving_mean, "moving_variance": moving_var}
         layer.set_weights([values[nm].astype(np.float32) for nm in names])
         n += 1
@@ -258,7 +267,7 @@ def damp_residual_branches(model, factor):
     return n
 
 
-def build_family(family, fls, cache, rebuild, seed=0, damp=0.1):
+def build_family(family, fls, cache, rebuild, seed=0, damp=0.1, calibration=16):
     import keras
     import tf_keras
     import record_keras
@@ -269,9 +278,11 @@ def build_family(family, fls, cache, rebuild, seed=0, damp=0.1):
     x_path = os.path.join(d, "input.npy")
     marker = os.path.join(d, "build.json")
     built = json.load(open(marker)) if os.path.exists(marker) else {"damp_residual": 1.0}
-    if built.get("damp_residual") != damp:
+    built.setdefault("calibration_batch", 2)  # caches from before --calibration-batch
+    if (built.get("damp_residual"), built.get("calibration_batch")) != (damp, calibration):
         if any(os.path.exists(os.path.join(d, f"{f}.recording.h5")) for f in FLAVOURS):
-            log(f"[{family}] cached with --damp-residual {built.get('damp_residual')}, asked for {damp:g}: rebuilt")
+            log(f"[{family}] cached with --damp-residual {built.get('damp_residual')} --calibration-batch "
+                f"{built.get('calibration_batch')}, asked for {damp:g} {calibration}: rebuilt")
         rebuild = True
         fls = list(FLAVOURS)  # both flavours share the weights, so both are rebuilt
     want = [f for f in fls if rebuild or not os.path.exists(os.path.join(d, f"{f}.recording.h5"))]
@@ -279,7 +290,7 @@ def build_family(family, fls, cache, rebuild, seed=0, damp=0.1):
         log(f"[{family}] cached in {d}")
         return
     rs = np.random.RandomState(seed + 1)
-    calib = rs.normal(0, 1, (2, size, size, 3)).astype(np.float32)
+    calib = rs.normal(0, 1, (calibration, size, size, 3)).astype(np.float32)
     x = np.random.RandomState(seed + 2).normal(0, 1, (2, size, size, 3)).astype(np.float32)
     np.save(x_path, x)
     t0 = time.time()
@@ -330,7 +341,7 @@ def build_family(family, fls, cache, rebuild, seed=0, damp=0.1):
         log(f"[{family}] {f}: saved {path} ({os.path.getsize(path) / 1e6:.1f} MB, {kind}), recorded {len(rec)} "
             f"tensors ({n} BN) in {time.time() - t0:.1f}s")
     with open(marker, "w") as fh:
-        json.dump({"damp_residual": damp}, fh)
+        json.dump({"damp_residual": damp, "calibration_batch": calibration}, fh)
 
 
 def cmd_build(args):
@@ -338,7 +349,8 @@ def cmd_build(args):
     failed = []
     for family in selected(args):
         try:
-            build_family(family, fls, args.cache, args.rebuild, damp=args.damp_residual)
+            build_family(family, fls, args.cache, args.rebuild, damp=args.damp_residual,
+                         calibration=args.calibration_batch)
         except (Exception, SystemExit) as e:  # noqa: BLE001 - one family's failure is a line, not the end
             log(f"[{family}] BUILD FAILED: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
             failed.append(family)
@@ -872,6 +884,10 @@ def main(argv=None):
             p.add_argument("--damp-residual", type=float, metavar="FACTOR", default=0.1,
                            help="after calibration, scale the end of each residual branch by FACTOR (default 0.1; "
                                 "1: as calibrated, the ill-conditioned models `selfparity` measures)")
+            p.add_argument("--calibration-batch", type=int, metavar="N", default=16,
+                           help="how many seeded N(0, 1) images BN statistics are measured on (default 16; the "
+                                "recorded input is two others). With 2, as before, a 1x1 feature map's statistics "
+                                "come from two values and the recorded input lands many deviations away from them")
         if name in ("run", "selfparity"):
             p.add_argument("--atol", default=os.environ.get("TFPARITY_E2E_ATOL", "1e-3"))
             p.add_argument("--rtol", default=os.environ.get("TFPARITY_E2E_RTOL", "1e-3"))
