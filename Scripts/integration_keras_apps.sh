@@ -3,8 +3,9 @@
 # (DenseNet121, EfficientNetB0, EfficientNetV2B0, ConvNeXtTiny, InceptionV3, InceptionResNetV2, MobileNet,
 # MobileNetV2, MobileNetV3Small, NASNetMobile, RegNetX002, RegNetY002, ResNet50, ResNet50V2, VGG16, Xception) and a
 # transfer-learning model (TransferResNet50: ResNet50(include_top=False) nested in an outer model, GAP + Dense(5)),
-# in Keras 3 (.keras) and Keras 2 (tf_keras .h5), weights=None, BN statistics calibrated on a batch, each residual
-# branch's end damped by 0.1 (integration_keras_apps.py build --damp-residual), 64x64 inputs
+# in Keras 3 (.keras) and Keras 2 (tf_keras .h5), weights=None, BN statistics calibrated on 16 images
+# (integration_keras_apps.py build --calibration-batch), each residual branch's end damped by 0.1 (--damp-residual),
+# 64x64 inputs
 # (96x96 for InceptionV3, InceptionResNetV2, Xception), recorded in inference mode by Scripts/record_keras.py; then
 # per model and flavour: tfparity convert, verify (local checks, default tolerance), verify --end-to-end
 # --atol 1e-3 --rtol 1e-3. Prints `family | flavour | convert | local | end-to-end | note`; a failure is a row,
