@@ -13,24 +13,15 @@ public struct ImportRequest: Sendable {
     public var config: String?
     /// For a TensorFlow graph source: the graph file, inputs, outputs, feeds, SavedModel tag and signature.
     public var graph: GraphImportOptions
+}
 
+extension ImportRequest {
     /// A request for `source`, its kind detected from its content.
     public init(
         source: String, spec: String? = nil, config: String? = nil, graph: GraphImportOptions = GraphImportOptions()
     ) throws {
         self.init(
             source: source, kind: try SourceDetection.kind(of: source), spec: spec, config: config, graph: graph)
-    }
-
-    public init(
-        source: String, kind: SourceKind, spec: String?, config: String?,
-        graph: GraphImportOptions = GraphImportOptions()
-    ) {
-        self.source = source
-        self.kind = kind
-        self.spec = spec
-        self.config = config
-        self.graph = graph
     }
 }
 

@@ -8,11 +8,6 @@ public struct LoweredValue: Sendable, Equatable {
     public var name: String
     /// True when the value is a 4-D image held channels-first (`[N, C, H, W]`); tfparity's shapes stay NHWC.
     public var channelsFirst: Bool
-
-    public init(name: String, channelsFirst: Bool) {
-        self.name = name
-        self.channelsFirst = channelsFirst
-    }
 }
 
 /// What a lowering works with: the graph being built, the opset, and the current layer's inputs, shapes and

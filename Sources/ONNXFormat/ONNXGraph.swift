@@ -4,42 +4,27 @@ import ProtobufWire
 /// graph's typed inputs and outputs.
 public struct ONNXGraph: Sendable, Equatable {
     public var name: String
-    public var nodes: [ONNXNode]
-    public var initializers: [ONNXTensor]
-    public var inputs: [ONNXValueInfo]
-    public var outputs: [ONNXValueInfo]
+    public var nodes: [ONNXNode] = []
+    public var initializers: [ONNXTensor] = []
+    public var inputs: [ONNXValueInfo] = []
+    public var outputs: [ONNXValueInfo] = []
     /// Types of intermediate values, when the exporter knows them (runtimes infer them otherwise).
-    public var valueInfo: [ONNXValueInfo]
+    public var valueInfo: [ONNXValueInfo] = []
 
-    public init(
-        name: String, nodes: [ONNXNode] = [], initializers: [ONNXTensor] = [], inputs: [ONNXValueInfo] = [],
-        outputs: [ONNXValueInfo] = [], valueInfo: [ONNXValueInfo] = []
-    ) {
+    /// An empty graph, for `ONNXGraphBuilder` to fill.
+    public init(name: String) {
         self.name = name
-        self.nodes = nodes
-        self.initializers = initializers
-        self.inputs = inputs
-        self.outputs = outputs
-        self.valueInfo = valueInfo
     }
 }
 
 extension ONNXGraph: ProtobufFields {
-    private enum Field {
-        static let node = 1
-        static let name = 2
-        static let initializer = 5
-        static let input = 11
-        static let output = 12
-        static let valueInfo = 13
-    }
-
+    // GraphProto: node = 1, name = 2, initializer = 5, input = 11, output = 12, value_info = 13.
     public func writeFields(to sink: inout some ProtobufFieldSink) {
-        sink.writeMessages(Field.node, nodes)
-        sink.writeString(Field.name, name)
-        sink.writeMessages(Field.initializer, initializers)
-        sink.writeMessages(Field.input, inputs)
-        sink.writeMessages(Field.output, outputs)
-        sink.writeMessages(Field.valueInfo, valueInfo)
+        sink.writeMessages(1, nodes)
+        sink.writeString(2, name)
+        sink.writeMessages(5, initializers)
+        sink.writeMessages(11, inputs)
+        sink.writeMessages(12, outputs)
+        sink.writeMessages(13, valueInfo)
     }
 }

@@ -88,7 +88,8 @@ public struct ONNXGraphBuilder: Sendable {
         }
         graph.nodes.append(
             ONNXNode(
-                opType, inputs: inputs, outputs: outputs, name: nodeName, domain: domain, attributes: attributes))
+                opType: opType, inputs: inputs, outputs: outputs, name: nodeName, domain: domain,
+                attributes: attributes))
         return outputs
     }
 

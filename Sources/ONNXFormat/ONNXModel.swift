@@ -64,22 +64,15 @@ public struct ONNXModel: Sendable, Equatable {
 }
 
 extension ONNXModel: ProtobufFields {
-    private enum Field {
-        static let irVersion = 1
-        static let producerName = 2
-        static let producerVersion = 3
-        static let graph = 7
-        static let opsetImport = 8
-        static let metadataProps = 14
-    }
-
+    // ModelProto: ir_version = 1, producer_name = 2, producer_version = 3, graph = 7, opset_import = 8,
+    // metadata_props = 14.
     public func writeFields(to sink: inout some ProtobufFieldSink) {
-        sink.writeInt64(Field.irVersion, Int64(irVersion))
-        if !producerName.isEmpty { sink.writeString(Field.producerName, producerName) }
-        if !producerVersion.isEmpty { sink.writeString(Field.producerVersion, producerVersion) }
-        sink.writeMessage(Field.graph, graph)
-        sink.writeMessages(Field.opsetImport, opsetImports)
-        sink.writeMessages(Field.metadataProps, metadata)
+        sink.writeInt64(1, Int64(irVersion))
+        if !producerName.isEmpty { sink.writeString(2, producerName) }
+        if !producerVersion.isEmpty { sink.writeString(3, producerVersion) }
+        sink.writeMessage(7, graph)
+        sink.writeMessages(8, opsetImports)
+        sink.writeMessages(14, metadata)
     }
 }
 

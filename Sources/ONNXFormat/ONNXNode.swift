@@ -39,17 +39,7 @@ public struct ONNXAttribute: Sendable, Equatable {
 }
 
 extension ONNXAttribute: ProtobufFields {
-    private enum Field {
-        static let name = 1
-        static let f = 2
-        static let i = 3
-        static let s = 4
-        static let t = 5
-        static let floats = 7
-        static let ints = 8
-        static let strings = 9
-        static let type = 20
-    }
+    // AttributeProto: name = 1, f = 2, i = 3, s = 4, t = 5, floats = 7, ints = 8, strings = 9, type = 20.
 
     /// `AttributeProto.AttributeType`.
     private var typeCode: UInt64 {
@@ -66,59 +56,41 @@ extension ONNXAttribute: ProtobufFields {
 
     // `floats` and `ints` are proto2 repeated fields without `packed`: one key per element, as the reference writes.
     public func writeFields(to sink: inout some ProtobufFieldSink) {
-        sink.writeString(Field.name, name)
+        sink.writeString(1, name)
         switch value {
-        case .float(let value): sink.writeFloat(Field.f, value)
-        case .int(let value): sink.writeInt64(Field.i, value)
-        case .string(let value): sink.writeString(Field.s, value)
-        case .tensor(let tensor): sink.writeMessage(Field.t, tensor)
-        case .floats(let values): for value in values { sink.writeFloat(Field.floats, value) }
-        case .ints(let values): for value in values { sink.writeInt64(Field.ints, value) }
-        case .strings(let values): sink.writeStrings(Field.strings, values)
+        case .float(let value): sink.writeFloat(2, value)
+        case .int(let value): sink.writeInt64(3, value)
+        case .string(let value): sink.writeString(4, value)
+        case .tensor(let tensor): sink.writeMessage(5, tensor)
+        case .floats(let values): for value in values { sink.writeFloat(7, value) }
+        case .ints(let values): for value in values { sink.writeInt64(8, value) }
+        case .strings(let values): sink.writeStrings(9, values)
         }
-        sink.writeVarint(Field.type, typeCode)
+        sink.writeVarint(20, typeCode)
     }
 }
 
 /// One operator application (`NodeProto`). An empty input name stands for an omitted optional input.
+///
+/// Made by `ONNXGraphBuilder.addNode`, which keeps node names unique and every input defined before it is read.
 public struct ONNXNode: Sendable, Equatable {
     public var opType: String
     public var inputs: [String]
     public var outputs: [String]
-    public var name: String
+    public var name: String = ""
     /// The operator set's domain; `""` is the default `ai.onnx`.
-    public var domain: String
-    public var attributes: [ONNXAttribute]
-
-    public init(
-        _ opType: String, inputs: [String], outputs: [String], name: String = "", domain: String = "",
-        attributes: [ONNXAttribute] = []
-    ) {
-        self.opType = opType
-        self.inputs = inputs
-        self.outputs = outputs
-        self.name = name
-        self.domain = domain
-        self.attributes = attributes
-    }
+    public var domain: String = ""
+    public var attributes: [ONNXAttribute] = []
 }
 
 extension ONNXNode: ProtobufFields {
-    private enum Field {
-        static let input = 1
-        static let output = 2
-        static let name = 3
-        static let opType = 4
-        static let attribute = 5
-        static let domain = 7
-    }
-
+    // NodeProto: input = 1, output = 2, name = 3, op_type = 4, attribute = 5, domain = 7.
     public func writeFields(to sink: inout some ProtobufFieldSink) {
-        sink.writeStrings(Field.input, inputs)
-        sink.writeStrings(Field.output, outputs)
-        if !name.isEmpty { sink.writeString(Field.name, name) }
-        sink.writeString(Field.opType, opType)
-        sink.writeMessages(Field.attribute, attributes)
-        if !domain.isEmpty { sink.writeString(Field.domain, domain) }
+        sink.writeStrings(1, inputs)
+        sink.writeStrings(2, outputs)
+        if !name.isEmpty { sink.writeString(3, name) }
+        sink.writeString(4, opType)
+        sink.writeMessages(5, attributes)
+        if !domain.isEmpty { sink.writeString(7, domain) }
     }
 }

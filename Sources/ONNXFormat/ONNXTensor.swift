@@ -20,21 +20,22 @@ public enum ONNXDataType: Int32, Sendable, CaseIterable {
 
     /// The ONNX type of a tfparity element type; every `DType` has one.
     public init(_ dtype: DType) {
-        switch dtype {
-        case .float16: self = .float16
-        case .bfloat16: self = .bfloat16
-        case .float32: self = .float
-        case .float64: self = .double
-        case .int8: self = .int8
-        case .int16: self = .int16
-        case .int32: self = .int32
-        case .int64: self = .int64
-        case .uint8: self = .uint8
-        case .uint16: self = .uint16
-        case .uint32: self = .uint32
-        case .uint64: self = .uint64
-        case .bool: self = .bool
-        }
+        self =
+            switch dtype {
+            case .float16: .float16
+            case .bfloat16: .bfloat16
+            case .float32: .float
+            case .float64: .double
+            case .int8: .int8
+            case .int16: .int16
+            case .int32: .int32
+            case .int64: .int64
+            case .uint8: .uint8
+            case .uint16: .uint16
+            case .uint32: .uint32
+            case .uint64: .uint64
+            case .bool: .bool
+            }
     }
 
     /// Bytes per element in `raw_data`; nil for strings, which have no raw form.
@@ -119,14 +120,7 @@ public struct ONNXTensor: Sendable, Equatable {
 }
 
 extension ONNXTensor: ProtobufFields {
-    private enum Field {
-        static let dims = 1
-        static let dataType = 2
-        static let name = 8
-        static let rawData = 9
-        static let externalData = 13
-        static let dataLocation = 14
-    }
+    // TensorProto: dims = 1, data_type = 2, name = 8, raw_data = 9, external_data = 13, data_location = 14.
 
     private static let external: UInt64 = 1
 
@@ -142,16 +136,16 @@ extension ONNXTensor: ProtobufFields {
 
     public func writeFields(to sink: inout some ProtobufFieldSink) {
         // `dims` is a proto2 repeated int64 without `packed`: one key per element, as the reference writes it.
-        for dim in dims { sink.writeInt64(Field.dims, Int64(dim)) }
-        sink.writeInt64(Field.dataType, Int64(dataType.rawValue))
+        for dim in dims { sink.writeInt64(1, Int64(dim)) }
+        sink.writeInt64(2, Int64(dataType.rawValue))
         // Written even when empty (a tensor attribute's value), as onnx's `make_tensor` sets it.
-        sink.writeString(Field.name, name)
+        sink.writeString(8, name)
         switch contents {
         case .raw(let bytes):
-            sink.writeBytes(Field.rawData, bytes)
+            sink.writeBytes(9, bytes)
         case .external:
-            sink.writeMessages(Field.externalData, externalEntries)
-            sink.writeVarint(Field.dataLocation, Self.external)
+            sink.writeMessages(13, externalEntries)
+            sink.writeVarint(14, Self.external)
         }
     }
 }

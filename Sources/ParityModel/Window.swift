@@ -125,19 +125,32 @@ public struct Pooling2D: Sendable, Equatable, Codable {
     }
 }
 
-/// What the plain convolutions (`Conv2D`, `Conv1D`) share: their window, activation and `groups` as flat attributes;
-/// a record without `groups` means 1.
+/// The attributes every plain convolution has: its window, fused activation and `groups`.
+public struct GroupedConvolutionAttributes<Geometry: Codable & Sendable & Equatable>: Sendable, Equatable {
+    public var geometry: Geometry
+    public var activation: Activation
+    public var groups: Int
+}
+
+/// What the plain convolutions (`Conv2D`, `Conv1D`) share: their `GroupedConvolutionAttributes` (stored, initialised
+/// and decoded here once rather than in each operation) as flat attributes; a record without `groups` means 1.
 public protocol GroupedConvolutionOperation: LayerOperation {
-    associatedtype Geometry: Codable
-    var geometry: Geometry { get }
-    var activation: Activation { get }
-    var groups: Int { get }
-    init(_ geometry: Geometry, activation: Activation, groups: Int)
+    associatedtype Geometry: Codable & Sendable & Equatable
+    var attributes: GroupedConvolutionAttributes<Geometry> { get }
+    init(attributes: GroupedConvolutionAttributes<Geometry>)
 }
 
 enum GroupedConvolutionCodingKeys: String, CodingKey { case activation, groups }
 
 extension GroupedConvolutionOperation {
+    public init(_ geometry: Geometry, activation: Activation = .linear, groups: Int = 1) {
+        self.init(attributes: GroupedConvolutionAttributes(geometry: geometry, activation: activation, groups: groups))
+    }
+
+    public var geometry: Geometry { attributes.geometry }
+    public var activation: Activation { attributes.activation }
+    public var groups: Int { attributes.groups }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: GroupedConvolutionCodingKeys.self)
         self.init(

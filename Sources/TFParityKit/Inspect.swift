@@ -104,11 +104,9 @@ public enum Inspector {
         path: String, spec specPath: String?, config configPath: String? = nil,
         graph graphOptions: GraphImportOptions = GraphImportOptions()
     ) throws -> InspectReport {
-        let detected = try SourceDetection.kind(of: path)
-        if specPath == nil, configPath == nil,
-            ModelImporters.readsGraph(
-                ImportRequest(source: path, kind: detected, spec: nil, config: nil, graph: graphOptions))
-        {
+        let request = try ImportRequest(source: path, graph: graphOptions)
+        let detected = request.kind
+        if specPath == nil, configPath == nil, ModelImporters.readsGraph(request) {
             let (plan, kind) = try Converter.plan(source: path, spec: nil, graph: graphOptions)
             var report = summarise(try plan.materialize(), file: path, kind: kind.rawValue)
             report.provenance = plan.provenance

@@ -55,21 +55,26 @@ extension DType {
     /// The element type of TensorFlow's `DataType` enum value `code` (types.proto: `DT_FLOAT = 1`, …), shared by the
     /// checkpoint and graph readers; nil for strings, complex, quantised, resource and variant types.
     public init?(tensorFlowCode code: Int) {
-        switch code {
-        case 1: self = .float32
-        case 2: self = .float64
-        case 3: self = .int32
-        case 4: self = .uint8
-        case 5: self = .int16
-        case 6: self = .int8
-        case 9: self = .int64
-        case 10: self = .bool
-        case 14: self = .bfloat16
-        case 17: self = .uint16
-        case 19: self = .float16
-        case 22: self = .uint32
-        case 23: self = .uint64
-        default: return nil
+        guard let dtype = Self.allCases.first(where: { $0.tensorFlowCode == code }) else { return nil }
+        self = dtype
+    }
+
+    /// This type's value in TensorFlow's `DataType` enum; a switch over every case, so a new type cannot miss one.
+    var tensorFlowCode: Int {
+        switch self {
+        case .float32: 1
+        case .float64: 2
+        case .int32: 3
+        case .uint8: 4
+        case .int16: 5
+        case .int8: 6
+        case .int64: 9
+        case .bool: 10
+        case .bfloat16: 14
+        case .uint16: 17
+        case .float16: 19
+        case .uint32: 22
+        case .uint64: 23
         }
     }
 }

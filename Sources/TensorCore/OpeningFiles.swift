@@ -10,11 +10,6 @@ public struct OpenFailure: Error, Equatable, Sendable {
     public var reason: String
     /// `ENOENT` for a missing path, `EISDIR` for a directory where a file belongs, `EINVAL` for another special file.
     public var number: Int32
-
-    public init(reason: String, number: Int32) {
-        self.reason = reason
-        self.number = number
-    }
 }
 
 /// What kind of thing a path is (from `st_mode`), for telling a user why it is refused.

@@ -5,7 +5,7 @@ import ONNXFormat
 import Reports
 import TFParityKit
 
-struct Export: ParsableCommand {
+struct Export: ParsableCommand, InputShapeHelp {
     static let configuration = CommandConfiguration(
         abstract:
             "Write a model's parameters under their model names (<layer>/<param>) for numpy or C (--npz), or the "
@@ -29,20 +29,17 @@ struct Export: ParsableCommand {
     @Option(help: "Layout of the ONNX model's 4-D inputs and output: nhwc (the model's own) or nchw.")
     var layout: ONNXLayout = .nhwc
 
-    @Option(
-        help: "A recording whose input gives the ONNX input's shape (for explicit SAME pads); named in the metadata.")
-    var recording: String?
-
-    @Option(
-        name: .customLong("input-shape"),
-        help: "The ONNX input's shape, e.g. 1,224,224,3 (NHWC; the batch is written as N), when no recording gives it.")
-    var inputShape: String?
+    @OptionGroup var input: InputShapeOptions<Export>
+    static let recordingHelp: ArgumentHelp =
+        "A recording whose input gives the ONNX input's shape (for explicit SAME pads); named in the metadata."
+    static let inputShapeHelp: ArgumentHelp =
+        "The ONNX input's shape, e.g. 1,224,224,3 (NHWC; the batch is written as N), when no recording gives it."
 
     func validate() throws {
         guard (npz == nil) != (onnx == nil) else {
             throw ValidationError("give one of --npz OUT.npz or --onnx OUT.onnx")
         }
-        if onnx == nil, recording != nil || inputShape != nil || opset != ONNXModel.defaultOpset || layout != .nhwc {
+        if onnx == nil, input.isGiven || opset != ONNXModel.defaultOpset || layout != .nhwc {
             throw ValidationError("--opset, --layout, --recording and --input-shape apply to --onnx only")
         }
         guard ONNXExporter.supportedOpsets.contains(opset) else {
@@ -50,13 +47,13 @@ struct Export: ParsableCommand {
                 "--opset \(opset) is not supported: give \(ONNXExporter.supportedOpsets.lowerBound) to "
                     + "\(ONNXExporter.supportedOpsets.upperBound)")
         }
-        try InputShapeOption.validate(recording: recording, inputShape: inputShape)
+        try input.check()
         try paths.validate()
     }
 
     var paths: CommandPaths {
         CommandPaths(
-            inputs: [("model", model)] + (recording.map { [("--recording", $0)] } ?? []),
+            inputs: [("model", model)] + (input.recording.map { [("--recording", $0)] } ?? []),
             outputs: [("--npz", npz), ("--onnx", onnx), ("--onnx", onnx.map { $0 + ".data" })])
     }
 
@@ -64,8 +61,7 @@ struct Export: ParsableCommand {
         try runReportingErrors(paths: paths) {
             if let onnx {
                 let options = ONNXFileOptions(
-                    opset: opset, layout: layout, recording: recording,
-                    inputShape: inputShape.flatMap(InputShapeOption.parse))
+                    opset: opset, layout: layout, recording: input.recording, inputShape: input.shape)
                 printOut(Rendering.text(try Exporter.export(model: model, onnx: onnx, options: options)))
             } else if let npz {
                 printOut(Rendering.text(try Exporter.export(model: model, npz: npz)))

@@ -3,7 +3,7 @@ import Importers
 import Reports
 import TFParityKit
 
-struct Fold: ParsableCommand {
+struct Fold: ParsableCommand, InputShapeHelp {
     static let configuration = CommandConfiguration(
         abstract:
             "Fold every batch norm that directly follows a dense or convolution layer into that layer, and print "
@@ -15,28 +15,24 @@ struct Fold: ParsableCommand {
     @Option(name: .shortAndLong, help: "The folded model file to write (.safetensors).")
     var output: String
 
-    @Option(help: "A recording whose 'input' is the batch the folding cost is measured on.")
-    var recording: String?
-
-    @Option(
-        name: .customLong("input-shape"),
-        help: "Shape of a deterministic input to measure the folding cost on, e.g. 4,12,12,3 (NHWC).")
-    var inputShape: String?
+    @OptionGroup var input: InputShapeOptions<Fold>
+    static let recordingHelp: ArgumentHelp = "A recording whose 'input' is the batch the folding cost is measured on."
+    static let inputShapeHelp: ArgumentHelp =
+        "Shape of a deterministic input to measure the folding cost on, e.g. 4,12,12,3 (NHWC)."
 
     func validate() throws {
-        try InputShapeOption.validate(recording: recording, inputShape: inputShape)
+        try input.check()
         try paths.validate()
     }
 
     var paths: CommandPaths {
-        CommandPaths(inputs: [("model", model), ("--recording", recording)], outputs: [("-o", output)])
+        CommandPaths(inputs: [("model", model), ("--recording", input.recording)], outputs: [("-o", output)])
     }
 
     func run() throws {
         try runReportingErrors(paths: paths) {
             let options = FoldOptions(
-                recording: recording, inputShape: inputShape.flatMap(InputShapeOption.parse),
-                matrixProduct: commandLineMatrixProduct)
+                recording: input.recording, inputShape: input.shape, matrixProduct: commandLineMatrixProduct)
             printOut(Rendering.text(try Folder.fold(model: model, output: output, options: options)))
         }
     }

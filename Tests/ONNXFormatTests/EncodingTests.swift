@@ -1,9 +1,10 @@
 import Foundation
-import ONNXFormat
 import ProtobufWire
 import TensorCore
 import TestSupport
 import Testing
+
+@testable import ONNXFormat
 
 /// One message and the file of `Fixtures/onnx/messages/` onnx's own protobuf serialised it to
 /// (Scripts/fixtures/onnx_messages.py builds the same message under the same name).
@@ -73,12 +74,13 @@ private func floats(_ values: [Float]) -> [UInt8] { Tensor(shape: [values.count]
         MessageCase(
             "node_conv",
             ONNXNode(
-                "Conv", inputs: ["x", "conv1/kernel", "conv1/bias"], outputs: ["conv1"], name: "conv1/Conv",
+                opType: "Conv", inputs: ["x", "conv1/kernel", "conv1/bias"], outputs: ["conv1"], name: "conv1/Conv",
                 attributes: [
                     .ints("dilations", [1, 1]), .int("group", 1), .ints("kernel_shape", [3, 3]),
                     .ints("pads", [0, 1, 1, 1]), .ints("strides", [2, 2]),
                 ])),
-        MessageCase("node_domain", ONNXNode("Foo", inputs: ["x", ""], outputs: ["y", "z"], domain: "com.example")),
+        MessageCase(
+            "node_domain", ONNXNode(opType: "Foo", inputs: ["x", ""], outputs: ["y", "z"], domain: "com.example")),
         MessageCase("opset", ONNXOperatorSet(version: 28)),
         MessageCase("entry", ONNXStringEntry(key: "source", value: "caf\u{e9}.keras")),
     ]

@@ -28,9 +28,11 @@ struct LoweredLayer {
     var fallbackName: String
 }
 
-/// Lowers the nodes of one TensorFlow op family, or one pattern, to a layer; registered by op type in
-/// `GraphOpHandlers.table`.
+/// Lowers the nodes of one TensorFlow op family, or one pattern, to a layer; listed in `GraphOpHandlers.all` and
+/// looked up by the op types it names.
 protocol GraphOpHandler: Sendable {
+    /// The op types of the nodes this handler's layers start at.
+    var opTypes: [String] { get }
     /// The layer `node` (on the data path, not yet lowered) starts; nil when the node is not this handler's pattern.
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer?
 }

@@ -3,15 +3,9 @@
 public struct Conv1D: Convolution1DOperation, GroupedConvolutionOperation {
     public static let typeName = "conv1d"
     public static let kernels: Set<String> = ["kernel"]
-    public var geometry: Convolution1D
-    public var activation: Activation
-    public var groups: Int
+    public var attributes: GroupedConvolutionAttributes<Convolution1D>
 
-    public init(_ geometry: Convolution1D, activation: Activation = .linear, groups: Int = 1) {
-        self.geometry = geometry
-        self.activation = activation
-        self.groups = groups
-    }
+    public init(attributes: GroupedConvolutionAttributes<Convolution1D>) { self.attributes = attributes }
 
     public var planar: Conv2D { Conv2D(geometry.planar, activation: activation, groups: groups) }
 

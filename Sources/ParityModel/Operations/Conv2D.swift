@@ -3,15 +3,9 @@
 /// split in `groups` runs and run `g` of outputs reads only run `g` of inputs. A model file without `groups` means 1.
 public struct Conv2D: GroupedConvolutionOperation {
     public static let typeName = "conv2d"
-    public var geometry: Convolution2D
-    public var activation: Activation
-    public var groups: Int
+    public var attributes: GroupedConvolutionAttributes<Convolution2D>
 
-    public init(_ geometry: Convolution2D, activation: Activation = .linear, groups: Int = 1) {
-        self.geometry = geometry
-        self.activation = activation
-        self.groups = groups
-    }
+    public init(attributes: GroupedConvolutionAttributes<Convolution2D>) { self.attributes = attributes }
 
     public var parameters: [ParameterSlot] { [.required("kernel"), .optional("bias", vector: true)] }
 

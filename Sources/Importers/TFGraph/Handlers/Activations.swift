@@ -8,6 +8,8 @@ struct ActivationHandler: GraphOpHandler {
         "Softplus": .softplus, "Softsign": .softsign, "LeakyRelu": .leakyRelu(alpha: 0.2), "Softmax": .softmax,
     ]
 
+    var opTypes: [String] { Array(Self.activations.keys) }
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let item = context.node(node)
         guard var activation = Self.activations[item.op], let input = item.inputs.first else { return nil }
@@ -21,6 +23,8 @@ struct ActivationHandler: GraphOpHandler {
 
 /// Swish: `x · Sigmoid(x)` (`tf.nn.silu`, Keras `swish`), recognised at the `Sigmoid`.
 struct SwishHandler: GraphOpHandler {
+    let opTypes = ["Sigmoid"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         guard let x = context.node(node).inputs.first, let product = context.soleConsumer(of: node),
             context.node(product).op == "Mul"
@@ -37,6 +41,8 @@ struct SwishHandler: GraphOpHandler {
 
 /// `Identity` left on the data path (a model output named by one): a linear activation.
 struct IdentityHandler: GraphOpHandler {
+    let opTypes = ["Identity"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         guard let input = context.node(node).inputs.first else { return nil }
         return LoweredLayer(

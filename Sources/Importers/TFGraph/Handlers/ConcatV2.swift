@@ -2,6 +2,8 @@ import ParityModel
 
 /// `ConcatV2` of data-path values along a constant axis.
 struct ConcatV2Handler: GraphOpHandler {
+    let opTypes = ["ConcatV2"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let item = context.node(node)
         guard item.inputs.count >= 2 else { return nil }

@@ -2,6 +2,8 @@ import ParityModel
 
 /// `Conv2D` of the data by a weight `[kh, kw, in, out]` (NHWC), with the bias add that follows.
 struct Conv2DHandler: GraphOpHandler {
+    let opTypes = ["Conv2D"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let (kernel, geometry) = try Convolution.read(node, kernel: "filter", in: context)
         return try BiasAddition.layer(
@@ -11,6 +13,8 @@ struct Conv2DHandler: GraphOpHandler {
 
 /// `DepthwiseConv2dNative` of the data by a weight `[kh, kw, in, multiplier]`, with the bias add that follows.
 struct DepthwiseConv2DHandler: GraphOpHandler {
+    let opTypes = ["DepthwiseConv2dNative"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let (kernel, geometry) = try Convolution.read(node, kernel: "filter", in: context)
         guard kernel.pending.shape.count == 4 else {

@@ -4,6 +4,8 @@ import ParityModel
 /// `scale = Rsqrt(variance + ε)`, optionally `· gamma`; then `x·scale + (beta − mean·scale)` (or `− mean·scale`
 /// without beta). Recognised at the `Mul` of the data by the scale; epsilon is the graph's constant, never a default.
 struct DecomposedBatchNormHandler: GraphOpHandler {
+    let opTypes = ["Mul"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         guard let (x, scale) = context.dataAndOther(node),
             let (variance, epsilon, gamma) = try scaleParts(scale, context),

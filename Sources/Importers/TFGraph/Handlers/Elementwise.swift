@@ -2,10 +2,11 @@ import ParityModel
 
 /// `AddV2`/`Add` and `Mul` of two data-path values: the merge layers.
 struct ElementwiseHandler: GraphOpHandler {
+    let opTypes: [String]
     let makeOp: @Sendable () -> any LayerOperation
 
-    static let add = ElementwiseHandler { Add() }
-    static let multiply = ElementwiseHandler { Multiply() }
+    static let add = ElementwiseHandler(opTypes: ["Add", "AddV2"]) { Add() }
+    static let multiply = ElementwiseHandler(opTypes: ["Mul"]) { Multiply() }
 
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let item = context.node(node)

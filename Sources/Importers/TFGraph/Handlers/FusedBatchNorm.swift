@@ -3,6 +3,8 @@ import ParityModel
 /// `FusedBatchNorm`, `V2`, `V3` in inference mode (`is_training: false`): a batch norm whose epsilon is the node's
 /// attribute. A constant gamma of ones or beta of zeros (`scale=False`, `center=False`) is left out.
 struct FusedBatchNormHandler: GraphOpHandler {
+    let opTypes = ["FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         try context.requireNHWC(node)
         if context.bool(node, "is_training") == true {

@@ -2,6 +2,8 @@ import ParityModel
 
 /// `MatMul` of the data by a weight `[in, out]`, with the bias add that follows: a dense layer.
 struct MatMulHandler: GraphOpHandler {
+    let opTypes = ["MatMul"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let inputs = context.node(node).inputs
         guard inputs.count == 2, context.isDynamic(inputs[0]), !context.isDynamic(inputs[1]) else {

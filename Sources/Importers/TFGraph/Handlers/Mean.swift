@@ -2,6 +2,8 @@ import ParityModel
 
 /// `Mean` over height and width of an NHWC value (`tf.reduce_mean(x, [1, 2])`, Keras' global average pooling).
 struct MeanHandler: GraphOpHandler {
+    let opTypes = ["Mean"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let item = context.node(node)
         guard item.inputs.count == 2, context.isDynamic(item.inputs[0]) else { return nil }

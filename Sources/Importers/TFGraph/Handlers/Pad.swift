@@ -2,6 +2,8 @@ import ParityModel
 
 /// `Pad` (and `PadV2` with a zero constant) of height and width only: zero padding.
 struct PadHandler: GraphOpHandler {
+    let opTypes = ["Pad", "PadV2"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let item = context.node(node)
         guard item.inputs.count >= 2, context.isDynamic(item.inputs[0]) else { return nil }

@@ -2,6 +2,8 @@ import ParityModel
 
 /// `MaxPool` and `AvgPool` (NHWC): pooling layers with the node's window, strides and padding.
 struct PoolingHandler: GraphOpHandler {
+    let opTypes = ["MaxPool", "AvgPool"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         try context.requireNHWC(node)
         let item = context.node(node)

@@ -2,6 +2,8 @@ import ParityModel
 
 /// `Reshape` to a constant shape whose first dimension is the batch (`-1` or kept): a reshape layer.
 struct ReshapeHandler: GraphOpHandler {
+    let opTypes = ["Reshape"]
+
     func lower(_ node: Int, in context: LoweringContext) throws -> LoweredLayer? {
         let item = context.node(node)
         guard item.inputs.count == 2, context.isDynamic(item.inputs[0]) else { return nil }
