@@ -237,7 +237,7 @@ extension Activation {
     /// vectorised ones (`VectorMath`, about 12 SSE instructions an element, as long as a libm call), so a layer of 8 K
     /// elements or more is split; nil for the piecewise-linear ones (a few instructions an element) and the row-wise
     /// softmax family.
-    private var elementWork: Int? {
+    var elementWork: Int? {
         switch self {
         case .sigmoid, .swish, .gelu: 32
         case .elu, .selu, .tanh, .geluApproximate, .mish, .celu, .logSigmoid, .tanhShrink, .softplus, .exponential: 32
@@ -245,8 +245,16 @@ extension Activation {
         }
     }
 
+    /// Whether `applyElementwise` computes this activation: every one but the row-wise softmax family and `glu`.
+    var isElementwise: Bool {
+        switch self {
+        case .softmax, .logSoftmax, .sparsemax, .glu: false
+        default: true
+        }
+    }
+
     /// An element-by-element function over `y`, in place (the row-wise ones are `apply(to:lastDimension:)`'s).
-    private func applyElementwise(to y: UnsafeMutableBufferPointer<Float>) {
+    func applyElementwise(to y: UnsafeMutableBufferPointer<Float>) {
         switch self {
         case .linear:
             return

@@ -96,6 +96,8 @@ public struct Engine: Sendable {
     private let prepared: [any PreparedOperation]
     /// The layers the engine may apply in place on their input's value (`InPlaceOperation`), by index.
     private let inPlace: [(any InPlaceOperation)?]
+    /// The layers whose kernels take an epilogue of fused layers (`EpilogueProducing`), by index.
+    private let producers: [(any EpilogueProducing)?]
     private let indexOfLayer: [String: Int]
     private let parameterShapes: [String: [Int]]
     /// `run(_:)`'s plans, one per input shape seen (`ForwardPlan`).
@@ -151,6 +153,7 @@ public struct Engine: Sendable {
         }
         self.prepared = prepared
         inPlace = prepared.map { $0 as? any InPlaceOperation }
+        producers = prepared.map { $0 as? any EpilogueProducing }
         self.indexOfLayer = indexOfLayer
         self.parameterShapes = parameterShapes
     }
@@ -195,7 +198,43 @@ public struct Engine: Sendable {
         for (name, count) in counts {
             if let index = indexOfLayer[name] { readers[index] = count }
         }
-        return ForwardPlan(steps: steps, target: target, readers: readers)
+        return ForwardPlan(
+            steps: fusingEpilogues(steps, target: target, readers: readers), target: target, readers: readers)
+    }
+
+    /// `steps` with each run of element-by-element layers (`EpilogueOperation`) that follows a layer producing an
+    /// `EpilogueProducing` kernel's output, each reading only the value before it and the only one reading it, folded
+    /// into that layer's step: a run-time fusion for `run(_:)`, which returns only the target's value. Every layer is
+    /// in float32 and keeps its shape; the target ends a run.
+    private func fusingEpilogues(_ steps: [ForwardPlan.Step], target: Int, readers: [Int]) -> [ForwardPlan.Step] {
+        var fused: [ForwardPlan.Step] = []
+        for var step in steps {
+            // A zero padding read only by a window layer that can pad its input itself: that layer reads the padding's
+            // input instead.
+            if let last = fused.last, last.fused.isEmpty, last.padding == nil, last.layer != target,
+                readers[last.layer] == 1, step.sources == [last.layer],
+                model.layers[last.layer].precision == .float32, model.layers[step.layer].precision == .float32,
+                let padding = prepared[last.layer] as? any ZeroPaddingKernel,
+                let absorbing = producers[step.layer] as? any PaddingAbsorbing, absorbing.absorbs(padding.edges)
+            {
+                step.sources = last.sources
+                step.padding = padding.edges
+                fused[fused.count - 1] = step
+                continue
+            }
+            if var last = fused.last, producers[last.layer] != nil, last.result != target,
+                readers[last.result] == 1, step.sources == [last.result], step.outputShape == last.outputShape,
+                model.layers[last.layer].precision == .float32, model.layers[step.layer].precision == .float32,
+                let operation = prepared[step.layer] as? any EpilogueOperation, operation.fuses(shape: step.outputShape)
+            {
+                last.fused.append(step.layer)
+                last.epilogue = Epilogue(last.epilogue.operations + [operation])
+                fused[fused.count - 1] = last
+                continue
+            }
+            fused.append(step)
+        }
+        return fused
     }
 
     /// `output(of:given:)`'s loop over a plan's steps: values held by layer index, each dropped after its last reader,
@@ -225,15 +264,25 @@ public struct Engine: Sendable {
                     guard let value = values[source] else { preconditionFailure("a planned value was dropped") }
                     return value
                 }
-                value = computed(index, &operands, outputShape: step.outputShape, workspace: workspace)
+                // Planned only for float32 layers: no rounding to another precision on either side.
+                if let padding = step.padding, let absorbing = producers[index] as? any PaddingAbsorbing {
+                    value = absorbing.apply(
+                        operands, padded: padding, outputShape: step.outputShape, workspace: workspace,
+                        epilogue: step.epilogue)
+                } else if !step.epilogue.isEmpty, let producer = producers[index] {
+                    value = producer.apply(
+                        operands, outputShape: step.outputShape, workspace: workspace, epilogue: step.epilogue)
+                } else {
+                    value = computed(index, &operands, outputShape: step.outputShape, workspace: workspace)
+                }
             }
             guard let value else { preconditionFailure("layer \(index) gave no value") }
-            if index == plan.target { return value }
+            if step.result == plan.target { return value }
             for source in step.sources where source >= 0 {
                 readers[source] -= 1
                 if readers[source] == 0 { values[source] = nil }
             }
-            values[index] = value
+            values[step.result] = value
         }
         preconditionFailure("the planned target was not computed")
     }
@@ -597,6 +646,15 @@ struct ForwardPlan: Sendable {
         var layer: Int
         var sources: [Int]
         var outputShape: [Int]
+        /// The layers after `layer` fused into it (`EpilogueOperation`s reading only its value, in order; empty: none).
+        var fused: [Int] = []
+        var epilogue: Epilogue = .none
+        /// The zeros `layer` adds around its input instead of the padding layer before it, which this step replaces
+        /// (`PaddingAbsorbing`); nil: none.
+        var padding: EdgeAmounts?
+
+        /// The layer whose value this step gives: the last one fused, else `layer`.
+        var result: Int { fused.last ?? layer }
     }
 
     var steps: [Step]

@@ -70,6 +70,109 @@ public protocol InPlaceOperation: PreparedOperation {
     func applyInPlace(_ value: inout FloatTensor) -> Bool
 }
 
+/// An `InPlaceOperation` that can also run on part of a channels-last value, a block of whole rows at a time, element
+/// for element as `applyInPlace` computes it: the engine fuses it into the layer before (`EpilogueProducing`), which
+/// applies it to each block of its output while the block is in cache, instead of in a pass of its own over the
+/// whole value.
+public protocol EpilogueOperation: InPlaceOperation {
+    /// Whether `applyInPlace(_:count:channels:)` computes this layer for a value of `shape`.
+    func fuses(shape: [Int]) -> Bool
+    /// A rough count of operations one element costs (1 for a scale or a clip, 32 for a function that calls `exp`),
+    /// for deciding when a pass pays for a second thread.
+    var elementWork: Int { get }
+    /// Applies the kernel in place to the `count` elements at `base`: whole rows of the last axis, `channels` values
+    /// each, the first element a row's first.
+    func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int)
+}
+
+extension EpilogueOperation {
+    /// The whole value, when `fuses(shape:)` accepts its shape; as `applyInPlace(_:count:channels:)` computes it.
+    public func applyInPlace(_ value: inout FloatTensor) -> Bool {
+        guard fuses(shape: value.shape) else { return false }
+        Epilogue([self]).apply(to: &value.values, channels: value.lastDimension)
+        return true
+    }
+}
+
+/// The layers the engine fuses into the one before them at run time (`Engine.run`: only for values no one else
+/// reads), applied in order to each block of that layer's output.
+public struct Epilogue: Sendable {
+    let operations: [any EpilogueOperation]
+
+    init(_ operations: [any EpilogueOperation]) { self.operations = operations }
+
+    static let none = Epilogue([])
+
+    var isEmpty: Bool { operations.isEmpty }
+
+    /// What one element costs, summed over the operations (`EpilogueOperation.elementWork`).
+    var elementWork: Int { operations.reduce(0) { $0 + $1.elementWork } }
+
+    /// The rows of one block: about 2 K floats, which stay in the L1 cache from one operation to the next.
+    private static func blockRows(channels: Int) -> Int { max(1, 2048 / max(channels, 1)) }
+
+    /// Every operation, in order, on the `count` elements at `base` (whole rows of `channels`), block by block.
+    func apply(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+        guard !operations.isEmpty, channels > 0 else { return }
+        let block = Self.blockRows(channels: channels) * channels
+        var start = 0
+        while start < count {
+            let length = min(block, count - start)
+            for operation in operations { operation.applyInPlace(base + start, count: length, channels: channels) }
+            start += length
+        }
+    }
+
+    /// `apply` over all of `values`, its blocks split over the cores when the work pays for it.
+    func apply(to values: inout [Float], channels: Int) {
+        guard !operations.isEmpty, channels > 0 else { return }
+        let rows = values.count / channels
+        let work = values.count * elementWork
+        values.withUnsafeMutableBufferPointer { values in
+            guard let base = values.baseAddress else { return }
+            let shared = EpilogueTarget(base: base)
+            let chunks = min(rows, Parallel.cores * 4)
+            Parallel.forEach(chunks, work: work) { chunk in
+                let first = chunk * rows / chunks
+                let end = (chunk + 1) * rows / chunks
+                self.apply(shared.base + first * channels, count: (end - first) * channels, channels: channels)
+            }
+        }
+    }
+}
+
+/// The value an epilogue's parallel chunks each write a disjoint part of.
+private struct EpilogueTarget: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+}
+
+/// A kernel that finishes its output with an `Epilogue` (the layers after it the engine fused into it), block by
+/// block as it writes the output where it can; the same values as the epilogue's layers applied after it.
+public protocol EpilogueProducing: PreparedOperation {
+    /// `apply(_:outputShape:workspace:)`, then `epilogue` over the output (channels last).
+    func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor
+}
+
+/// A kernel that adds zeros around the height and width of an NHWC value and nothing else (`ZeroPadding2D`): the
+/// engine may leave the padding to the window layer after it (`PaddingAbsorbing`), which reads the taps outside the
+/// image as the zeros they would be.
+public protocol ZeroPaddingKernel: PreparedOperation {
+    var edges: EdgeAmounts { get }
+}
+
+/// A window kernel over an NHWC value that can take its input unpadded and the zeros around it as window padding
+/// (`ZeroPaddingKernel`), leaving out the taps on them: each sum then lacks only terms `0·w`, so the values are those
+/// of the padded input, up to the sign of a zero.
+public protocol PaddingAbsorbing: EpilogueProducing {
+    /// Whether this kernel computes a layer reading `edges`' padding of its input this way.
+    func absorbs(_ edges: EdgeAmounts) -> Bool
+    /// `apply(_:outputShape:workspace:epilogue:)` on `inputs` padded with zeros by `edges`.
+    func apply(
+        _ inputs: [FloatTensor], padded edges: EdgeAmounts, outputShape: [Int], workspace: Workspace,
+        epilogue: Epilogue
+    ) -> FloatTensor
+}
+
 extension PreparedOperation {
     /// A kernel without temporaries of its own ignores the workspace.
     public func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor {

@@ -131,6 +131,44 @@ import Testing
         }
     }
 
+    /// Layers `run` fuses into a depthwise convolution's rows (batch normalisation, ReLU6, swish), stopping at a value
+    /// two layers read, and a zero padding it leaves to the `VALID` depthwise convolution after it, give exactly what
+    /// the trace gives, for channels that fill SIMD blocks and leave a tail.
+    @Test(arguments: [37, 64])
+    func epilogueFusedIntoDepthwiseGivesTheTracedValues(channels: Int) throws {
+        let geometry = Convolution2D(kernelSize: [3, 3], strides: [2, 2], padding: .same)
+        let model = Model(
+            layers: [
+                Layer(name: "dw", op: DepthwiseConv2D(geometry), inputs: [Model.inputName]),
+                Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3), inputs: ["dw"]),
+                Layer(name: "relu6", op: ReLU(maxValue: 6), inputs: ["bn"]),
+                Layer(name: "swish", op: ActivationLayer(.swish), inputs: ["relu6"]),
+                Layer(name: "pad", op: ZeroPadding2D(top: 1, bottom: 2, left: 0, right: 1), inputs: ["swish"]),
+                Layer(
+                    name: "dw2", op: DepthwiseConv2D(Convolution2D(kernelSize: [3, 3], strides: [2, 2])),
+                    inputs: ["pad"]),
+                Layer(name: "relu", op: ReLU(), inputs: ["dw2"]),
+                Layer(name: "sum", op: Add(), inputs: ["relu", "dw2"]),
+            ],
+            parameters: [
+                "dw/depthwise_kernel": Tensor(shape: [3, 3, channels, 1], floats: Self.values(9 * channels, seed: 15)),
+                "dw2/depthwise_kernel": Tensor(
+                    shape: [3, 3, channels, 1], floats: Self.values(9 * channels, seed: 16)),
+                "bn/moving_mean": Tensor(shape: [channels], floats: Self.values(channels, seed: 17)),
+                "bn/moving_variance": Tensor(
+                    shape: [channels], floats: Self.values(channels, seed: 18).map { $0 * $0 + 0.5 }),
+                "bn/gamma": Tensor(shape: [channels], floats: Self.values(channels, seed: 19).map { $0 * 4 }),
+                "bn/beta": Tensor(shape: [channels], floats: Self.values(channels, seed: 20)),
+            ])
+        let engine = try Engine(model: model, matrixProduct: .portable)
+        let count = 2 * 9 * 7 * channels
+        let input = FloatTensor(shape: [2, 9, 7, channels], values: Self.values(count, seed: 21).map { $0 * 8 })
+        let all = try engine.trace(input)
+        // The same arithmetic in the same order: bit-exact.
+        #expect(try engine.run(input) == all["sum"])
+        #expect(try engine.run(input) == all["sum"])
+    }
+
     @Test(arguments: [(1, 19), (2, 19), (1, 64), (1, 43)])
     func depthwiseMatchesFloat64Reference(multiplier: Int, channels: Int) throws {
         let (batch, height, width) = (2, 9, 7)

@@ -12,6 +12,14 @@ struct ImageShape {
         precondition(shape.count == 4, "image kernels take NHWC values, got \(shape)")
         (batch, height, width, channels) = (shape[0], shape[1], shape[2], shape[3])
     }
+
+    /// The shape with `edges` of zeros around height and width (sizes the layer that pads has checked).
+    func padded(_ edges: EdgeAmounts) -> ImageShape {
+        var shape = self
+        shape.height += edges.top + edges.bottom
+        shape.width += edges.left + edges.right
+        return shape
+    }
 }
 
 /// Source and target of an image op, shared by its row tasks: each reads `x` and writes only its own rows of `y`,
@@ -335,13 +343,21 @@ enum ImageKernels {
     /// TensorFlow's `depthwise_conv2d`: output channel `c * multiplier + m` is input channel `c` convolved with
     /// `kernel[:, :, c, m]`.
     static func depthwiseConv2D(
-        _ input: FloatTensor, kernel: [Float], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int]
+        _ input: FloatTensor, kernel: [Float], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int],
+        padded edges: EdgeAmounts? = nil, epilogue: Epilogue = .none
     ) -> FloatTensor {
         let (x, image) = (input.values, ImageShape(input.shape))
         let (kh, kw, c, multiplier) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
-        let (rows, columns) = axes(
-            image, kernel: [kh, kw], strides: geometry.strides, dilation: geometry.dilation,
-            padding: geometry.padding)
+        var (paddedRows, paddedColumns) = axes(
+            edges.map { image.padded($0) } ?? image, kernel: [kh, kw], strides: geometry.strides,
+            dilation: geometry.dilation, padding: geometry.padding)
+        if let edges {
+            // The window over the padded image, read from the unpadded one: the padding is before its first row and
+            // column, and the taps on it are left out as taps outside a `SAME` window are.
+            paddedRows.padBefore += edges.top
+            paddedColumns.padBefore += edges.left
+        }
+        let (rows, columns) = (paddedRows, paddedColumns)
         let outChannels = c * multiplier
         let count = image.batch * rows.output * columns.output * outChannels
         let (sh, sw) = (geometry.strides[0], geometry.strides[1])
@@ -358,7 +374,7 @@ enum ImageKernels {
                         return
                     }
                     let buffers = DepthwiseBuffers(x: xBase, k: kBase, y: yBase)
-                    Parallel.forEach(outputRows, work: y.count * kh * kw) { outputRow in
+                    Parallel.forEach(outputRows, work: y.count * (kh * kw + epilogue.elementWork)) { outputRow in
                         let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
                         let (x, k) = (buffers.x, buffers.k)
                         // The window's rows inside the image, the same for every pixel of this output row.
@@ -399,6 +415,10 @@ enum ImageKernels {
                                 }
                             }
                         }
+                        // The layers fused after this one, on the row just written (still in cache).
+                        let rowLength = columns.output * outChannels
+                        epilogue.apply(
+                            buffers.y + outputRow * rowLength, count: rowLength, channels: outChannels)
                     }
                 }
             }

@@ -94,17 +94,14 @@ enum Kernels {
         }
     }
 
-    /// `scaleAndShift` of channels-last `y` (`inner` 1), in place.
-    static func scaleAndShift(_ y: inout [Float], _ scale: [Float], _ offset: [Float]) {
+    /// `scaleAndShift` of the `count` channels-last elements at `y` (`inner` 1, whole rows), in place.
+    static func scaleAndShift(_ y: UnsafeMutablePointer<Float>, count: Int, _ scale: [Float], _ offset: [Float]) {
         let channels = scale.count
-        let count = y.count
-        y.withUnsafeMutableBufferPointer { y in
-            scale.withUnsafeBufferPointer { scale in
-                offset.withUnsafeBufferPointer { offset in
-                    guard let yp = y.baseAddress, let s = scale.baseAddress, let o = offset.baseAddress else { return }
-                    for start in stride(from: 0, to: count, by: channels) {
-                        scaleAndShiftRow(yp + start, into: yp + start, s, o, channels: channels)
-                    }
+        scale.withUnsafeBufferPointer { scale in
+            offset.withUnsafeBufferPointer { offset in
+                guard let s = scale.baseAddress, let o = offset.baseAddress else { return }
+                for start in stride(from: 0, to: count, by: channels) {
+                    scaleAndShiftRow(y + start, into: y + start, s, o, channels: channels)
                 }
             }
         }

@@ -175,11 +175,16 @@ enum ShapeKernels {
         let values = [Float](unsafeUninitializedCapacity: full.count) { y, initialized in
             full.values.withUnsafeBufferPointer { x in
                 gate.values.withUnsafeBufferPointer { g in
+                    guard let xp = x.baseAddress, let gp = g.baseAddress, let yp = y.baseAddress else { return }
                     for n in 0..<batch {
-                        let row = n * channels
+                        let gateRow = gp + n * channels
+                        // The operand order chosen once per item, so the loop over channels vectorises.
                         for start in stride(from: n * perItem, to: (n + 1) * perItem, by: channels) {
-                            for c in 0..<channels {
-                                y[start + c] = gateFirst ? op(g[row + c], x[start + c]) : op(x[start + c], g[row + c])
+                            let (source, target) = (xp + start, yp + start)
+                            if gateFirst {
+                                for c in 0..<channels { target[c] = op(gateRow[c], source[c]) }
+                            } else {
+                                for c in 0..<channels { target[c] = op(source[c], gateRow[c]) }
                             }
                         }
                     }

@@ -50,6 +50,17 @@ extension ActivationLayer: InPlaceOperation {
     }
 }
 
+extension ActivationLayer: EpilogueOperation {
+    /// The element-by-element activations (not the row-wise softmax family, not `glu`).
+    public func fuses(shape: [Int]) -> Bool { activation.isElementwise }
+
+    public var elementWork: Int { activation.elementWork ?? 1 }
+
+    public func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+        activation.applyElementwise(to: UnsafeMutableBufferPointer(start: base, count: count))
+    }
+}
+
 /// The identity at inference (Keras' Dropout, SpatialDropout, GaussianNoise, …); `rate` is kept for the record.
 public struct Dropout: LayerOperation {
     public static let typeName = "dropout"

@@ -141,12 +141,16 @@ public struct BatchNormalization: LayerOperation {
     }
 }
 
-extension BatchNormalization.Prepared: InPlaceOperation {
+extension BatchNormalization.Prepared: EpilogueOperation {
     /// Over the last axis only (the common NHWC case), as `apply` computes it.
-    func applyInPlace(_ value: inout FloatTensor) -> Bool {
-        let rank = value.shape.count
-        guard rank > 0, axis == -1 || axis == rank - 1 else { return false }
-        Kernels.scaleAndShift(&value.values, scale, offset)
-        return true
+    func fuses(shape: [Int]) -> Bool {
+        let rank = shape.count
+        return rank > 0 && (axis == -1 || axis == rank - 1)
+    }
+
+    var elementWork: Int { 1 }
+
+    func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+        Kernels.scaleAndShift(base, count: count, scale, offset)
     }
 }

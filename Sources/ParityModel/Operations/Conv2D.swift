@@ -92,11 +92,7 @@ public struct Conv2D: GroupedConvolutionOperation {
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace) -> FloatTensor {
-            var y = ImageKernels.conv2D(
-                inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
-                workspace: workspace)
-            activation.finish(&y.values, bias: bias, channels: kernelShape[3])
-            return y
+            apply(inputs, outputShape: outputShape, workspace: workspace, epilogue: .none)
         }
     }
 
@@ -153,6 +149,18 @@ public struct Conv2D: GroupedConvolutionOperation {
         var container = encoder.container(keyedBy: GroupedConvolutionCodingKeys.self)
         try container.encode(activation, forKey: .activation)
         if groups != 1 { try container.encode(groups, forKey: .groups) }
+    }
+}
+
+extension Conv2D.Prepared: EpilogueProducing {
+    /// The product, its bias and activation, then `epilogue` in one pass over the output (a block at a time).
+    func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
+        var y = ImageKernels.conv2D(
+            inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
+            workspace: workspace)
+        activation.finish(&y.values, bias: bias, channels: kernelShape[3])
+        epilogue.apply(to: &y.values, channels: kernelShape[3])
+        return y
     }
 }
 

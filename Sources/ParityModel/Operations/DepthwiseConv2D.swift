@@ -57,11 +57,42 @@ public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            var y = ImageKernels.depthwiseConv2D(
-                inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape)
-            activation.finish(&y.values, bias: bias, channels: y.lastDimension)
-            return y
+            apply(inputs, outputShape: outputShape, workspace: Workspace(), epilogue: .none)
         }
+    }
+}
+
+extension DepthwiseConv2D.Prepared: EpilogueProducing {
+    /// Without a bias or activation of its own, the convolution applies `epilogue` to each output row as it writes
+    /// it (while the row is in cache); otherwise the bias and activation, then `epilogue`, in passes after.
+    func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
+        apply(inputs, padded: nil, outputShape: outputShape, epilogue: epilogue)
+    }
+
+    private func apply(_ inputs: [FloatTensor], padded edges: EdgeAmounts?, outputShape: [Int], epilogue: Epilogue)
+        -> FloatTensor
+    {
+        let plain = bias == nil && activation == .linear
+        var y = ImageKernels.depthwiseConv2D(
+            inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
+            padded: edges, epilogue: plain ? epilogue : .none)
+        if !plain {
+            activation.finish(&y.values, bias: bias, channels: y.lastDimension)
+            epilogue.apply(to: &y.values, channels: y.lastDimension)
+        }
+        return y
+    }
+}
+
+extension DepthwiseConv2D.Prepared: PaddingAbsorbing {
+    /// A `VALID` window: the padding is the only padding there is.
+    func absorbs(_ edges: EdgeAmounts) -> Bool { geometry.padding == .valid }
+
+    func apply(
+        _ inputs: [FloatTensor], padded edges: EdgeAmounts, outputShape: [Int], workspace: Workspace,
+        epilogue: Epilogue
+    ) -> FloatTensor {
+        apply(inputs, padded: .some(edges), outputShape: outputShape, epilogue: epilogue)
     }
 }
 

@@ -57,15 +57,13 @@ public struct ReLU: SelfPreparedOperation {
     }
 }
 
-extension ReLU: InPlaceOperation {
+extension ReLU: EpilogueOperation {
     /// Keras' ReLU and ReLU6 (no threshold, no slope), as `apply` computes them.
-    public func applyInPlace(_ value: inout FloatTensor) -> Bool {
-        guard threshold == 0, negativeSlope == 0 else { return false }
-        let maximum = maxValue
-        value.values.withUnsafeMutableBufferPointer { y in
-            guard let base = y.baseAddress else { return }
-            Kernels.clamp(base, into: base, count: y.count, maximum: maximum)
-        }
-        return true
+    public func fuses(shape: [Int]) -> Bool { threshold == 0 && negativeSlope == 0 }
+
+    public var elementWork: Int { 1 }
+
+    public func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+        Kernels.clamp(base, into: base, count: count, maximum: maxValue)
     }
 }

@@ -43,10 +43,7 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
         let activation: Activation
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            let middle = depthwise.apply(inputs, outputShape: middleShape(outputShape))
-            var y = Kernels.matmul(middle.values, rows: middle.count / pointwise.inner, pointwise)
-            activation.finish(&y, bias: bias, channels: pointwise.columns)
-            return FloatTensor(shape: outputShape, values: y)
+            apply(inputs, outputShape: outputShape, workspace: Workspace(), epilogue: .none)
         }
 
         /// The depthwise stage's bound, then the pointwise product's (`√2·λ·√n·u·|mid|·|P| + b_mid·|P|`).
@@ -63,7 +60,18 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
             return bound
         }
 
-        private func middleShape(_ outputShape: [Int]) -> [Int] { Array(outputShape.dropLast()) + [pointwise.inner] }
+        func middleShape(_ outputShape: [Int]) -> [Int] { Array(outputShape.dropLast()) + [pointwise.inner] }
+    }
+}
+
+extension SeparableConv2D.Prepared: EpilogueProducing {
+    /// Both stages, the bias and activation, then `epilogue` in one pass over the output (a block at a time).
+    func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
+        let middle = depthwise.apply(inputs, outputShape: middleShape(outputShape))
+        var y = Kernels.matmul(middle.values, rows: middle.count / pointwise.inner, pointwise)
+        activation.finish(&y, bias: bias, channels: pointwise.columns)
+        epilogue.apply(to: &y, channels: pointwise.columns)
+        return FloatTensor(shape: outputShape, values: y)
     }
 }
 

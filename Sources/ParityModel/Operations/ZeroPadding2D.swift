@@ -1,5 +1,5 @@
 /// Zeros added around the height and width axes of an NHWC input (attribute `padding`: `[top, bottom, left, right]`).
-public struct ZeroPadding2D: EdgeAmountOperation, SelfPreparedOperation {
+public struct ZeroPadding2D: EdgeAmountOperation, SelfPreparedOperation, ZeroPaddingKernel {
     public static let attributeKey = "padding"
     public static let typeName = "zero_padding2d"
     public var edges: EdgeAmounts
