@@ -24,10 +24,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
+        // Headers only: libhdf5 is opened when an HDF5 file is (see the shim), not linked, so pkg-config (whose
+        // `--libs` would link it) is not asked; the shim finds Debian's serial headers itself.
         .systemLibrary(
             name: "CHDF5",
             path: "Sources/CHDF5",
-            pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
         .systemLibrary(
