@@ -32,17 +32,15 @@ public enum Converter {
         graph graphOptions: GraphImportOptions = GraphImportOptions(), output outputPath: String,
         progress: ProgressHandler? = nil
     ) throws -> ConvertResult {
-        let (plan, kind) = try plan(
-            source: sourcePath, spec: specPath, config: configPath, graph: graphOptions,
-            digest: { _ in String(repeating: "0", count: 64) })
+        let request = try ImportRequest(source: sourcePath, spec: specPath, config: configPath, graph: graphOptions)
         // The provenance digest reads the whole source and goes into the header at the end (a placeholder of its
-        // length holds the place until then). When tensors are copied from the source itself (a `.h5`), the source is
-        // read once: each window is hashed and its tensors written from the same bytes (`StreamedSource`). Otherwise
-        // (a checkpoint's shards, a `.keras` archive whose weights are extracted first, converted tensors) the digest
-        // runs on another core while the model is written.
+        // length holds the place until then). An HDF5 file's tensors are copied from the file itself, so it is read
+        // once: each window is hashed and its tensors written from the same bytes (`StreamedSource`). Any other source
+        // (a checkpoint's shards, a `.keras` archive whose weights are extracted first, an NPZ) is hashed on another
+        // core from the start, while the model is planned and written.
         let streamedSource: SafeTensorsWriter.StreamedSource?
         let digest: () throws -> String
-        if plan.parameters.values.contains(where: { $0.stored?.path == sourcePath }) {
+        if [.hdf5, .keras2H5, .keras3H5, .keras3Weights].contains(request.kind) {
             let hasher = StreamedDigest()
             streamedSource = SafeTensorsWriter.StreamedSource(path: sourcePath) { hasher.update($0) }
             digest = { hasher.finalize() }
@@ -51,6 +49,8 @@ public enum Converter {
             streamedSource = nil
             digest = { try background.value() }
         }
+        let (plan, kind) = try plan(
+            request, spec: specPath, config: configPath, digest: { _ in String(repeating: "0", count: 64) })
         try ModelFile.write(
             plan, to: outputPath,
             progress: { index, count, name in progress?(ProgressEvent(completed: index, total: count, label: name)) },
@@ -96,6 +96,15 @@ public enum Converter {
         graph graphOptions: GraphImportOptions = GraphImportOptions(), digest: (String) throws -> String
     ) throws -> (ModelPlan, SourceKind) {
         let request = try ImportRequest(source: sourcePath, spec: specPath, config: configPath, graph: graphOptions)
+        return try plan(request, spec: specPath, config: configPath, digest: digest)
+    }
+
+    /// `plan` for a request already made (its source's kind detected).
+    static func plan(
+        _ request: ImportRequest, spec specPath: String?, config configPath: String?,
+        digest: (String) throws -> String
+    ) throws -> (ModelPlan, SourceKind) {
+        let sourcePath = request.source
         var (plan, kind) = try ModelImporters.plan(request)
         var graph = plan.graph
         if let file = graph?.file {
