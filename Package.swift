@@ -37,10 +37,10 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Headers only, like CHDF5: libcrypto is opened when a digest is made (see the shim).
         .systemLibrary(
             name: "CLibcrypto",
             path: "Sources/CLibcrypto",
-            pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "TensorCore"),
