@@ -24,10 +24,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
+        // Headers only: libhdf5 is opened when an HDF5 file is (see the shim), not linked, so pkg-config (whose
+        // `--libs` would link it) is not asked; the shim finds Debian's serial headers itself.
         .systemLibrary(
             name: "CHDF5",
             path: "Sources/CHDF5",
-            pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
         .systemLibrary(
@@ -36,10 +37,10 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Headers only, like CHDF5: libcrypto is opened when a digest is made (see the shim).
         .systemLibrary(
             name: "CLibcrypto",
             path: "Sources/CLibcrypto",
-            pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "TensorCore"),

@@ -20,11 +20,11 @@ enum ElementType {
     /// `FALSE = 0, TRUE = 1`) becomes `.bool`. Memory types are the `H5T_STD_*LE`/`H5T_IEEE_*LE` types
     /// rather than `H5T_NATIVE_*`, so the bytes are little-endian whatever the host's order.
     static func mapping(for fileType: HDF5Handle) throws -> ElementMapping {
-        let typeClass = H5Tget_class(fileType.id)
-        let size = H5Tget_size(fileType.id)
+        let typeClass = hdf5.H5Tget_class(fileType.id)
+        let size = hdf5.H5Tget_size(fileType.id)
         switch typeClass {
         case H5T_INTEGER:
-            let signed = H5Tget_sign(fileType.id) != H5T_SGN_NONE
+            let signed = hdf5.H5Tget_sign(fileType.id) != H5T_SGN_NONE
             let (dtype, memory): (DType, hid_t)
             switch (size, signed) {
             case (1, true): (dtype, memory) = (.int8, tfp_H5T_STD_I8LE())
@@ -60,9 +60,9 @@ enum ElementType {
         var mantissaPosition = 0
         var mantissaSize = 0
         try HDF5Call.status("H5Tget_fields") {
-            H5Tget_fields(fileType.id, &sign, &exponentPosition, &exponentSize, &mantissaPosition, &mantissaSize)
+            hdf5.H5Tget_fields(fileType.id, &sign, &exponentPosition, &exponentSize, &mantissaPosition, &mantissaSize)
         }
-        let bias = H5Tget_ebias(fileType.id)
+        let bias = hdf5.H5Tget_ebias(fileType.id)
         let layout = [sign, exponentPosition, exponentSize, mantissaPosition, mantissaSize]
         if layout == [15, 10, 5, 0, 10], bias == 15 {
             return ElementMapping(dtype: .float16, memoryType: try halfType(layout: layout, bias: 15))
@@ -77,29 +77,29 @@ enum ElementType {
     private static func halfType(layout: [Int], bias: Int) throws -> HDF5Handle {
         let type = try copy(tfp_H5T_IEEE_F32LE())
         try HDF5Call.status("H5Tset_fields") {
-            H5Tset_fields(type.id, layout[0], layout[1], layout[2], layout[3], layout[4])
+            hdf5.H5Tset_fields(type.id, layout[0], layout[1], layout[2], layout[3], layout[4])
         }
-        try HDF5Call.status("H5Tset_size") { H5Tset_size(type.id, 2) }
-        try HDF5Call.status("H5Tset_ebias") { H5Tset_ebias(type.id, bias) }
+        try HDF5Call.status("H5Tset_size") { hdf5.H5Tset_size(type.id, 2) }
+        try HDF5Call.status("H5Tset_ebias") { hdf5.H5Tset_ebias(type.id, bias) }
         return type
     }
 
     /// h5py's boolean: a 1-byte integer enum with exactly `FALSE = 0` and `TRUE = 1`. Other enums are refused
     /// because their values mean nothing as tensor elements.
     private static func booleanMapping(for fileType: HDF5Handle) throws -> ElementMapping {
-        let size = H5Tget_size(fileType.id)
-        let count = try HDF5Call.status("H5Tget_nmembers") { H5Tget_nmembers(fileType.id) }
+        let size = hdf5.H5Tget_size(fileType.id)
+        let count = try HDF5Call.status("H5Tget_nmembers") { hdf5.H5Tget_nmembers(fileType.id) }
         guard size == 1 else {
             throw UnsupportedElementType(description: "enum of \(size)-byte integers (\(count) members)")
         }
         var members: [String: Int8] = [:]
         for index in 0..<UInt32(count) {
-            guard let cName = H5Tget_member_name(fileType.id, index) else { continue }
+            guard let cName = hdf5.H5Tget_member_name(fileType.id, index) else { continue }
             let name = String(cString: cName)
-            H5free_memory(cName)
+            hdf5.H5free_memory(cName)
             // The value is stored in the enum's 1-byte base type.
             var value: Int8 = 0
-            try HDF5Call.status("H5Tget_member_value") { H5Tget_member_value(fileType.id, index, &value) }
+            try HDF5Call.status("H5Tget_member_value") { hdf5.H5Tget_member_value(fileType.id, index, &value) }
             members[name] = value
         }
         guard count == 2, members["FALSE"] == 0, members["TRUE"] == 1 else {
@@ -108,14 +108,14 @@ enum ElementType {
         }
         // One byte has no byte order, so the native form of the file's enum is the memory type.
         let memory = try HDF5Call.open(.datatype, "H5Tget_native_type") {
-            H5Tget_native_type(fileType.id, H5T_DIR_ASCEND)
+            hdf5.H5Tget_native_type(fileType.id, H5T_DIR_ASCEND)
         }
         return ElementMapping(dtype: .bool, memoryType: memory)
     }
 
     /// A modifiable copy of a predefined type (`H5Tcopy`), owned so it is closed.
     static func copy(_ type: hid_t) throws(HDF5CallFailure) -> HDF5Handle {
-        try HDF5Call.open(.datatype, "H5Tcopy") { H5Tcopy(type) }
+        try HDF5Call.open(.datatype, "H5Tcopy") { hdf5.H5Tcopy(type) }
     }
 
     /// A class's name for messages.

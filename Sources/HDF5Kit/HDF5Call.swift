@@ -15,6 +15,25 @@ struct HDF5CallFailure: Error {
     }
 }
 
+/// libhdf5's functions, from the library the shim opens on first use (`tfp_hdf5`) rather than the tool linking it:
+/// every start of the tool would otherwise pay for loading it and the thirty libraries it brings. `HDF5File` checks
+/// that it loads (`HDF5Library.failure`) before anything reaches this. Written once, when first read, and never again
+/// (function pointers and the addresses of libhdf5's global ids), so sharing it between threads is safe.
+nonisolated(unsafe) let hdf5: tfp_hdf5_functions = {
+    guard let functions = tfp_hdf5() else {
+        preconditionFailure("libhdf5 used before HDF5File checked it loads: \(String(cString: tfp_hdf5_failure()))")
+    }
+    return functions.pointee
+}()
+
+/// Whether libhdf5 could be opened.
+enum HDF5Library {
+    /// Why libhdf5 cannot be used (missing, or another version than the headers'), or nil when it can.
+    static var failure: String? {
+        tfp_hdf5() == nil ? String(cString: tfp_hdf5_failure()) : nil
+    }
+}
+
 /// The one place every HDF5 C call goes through: it silences HDF5's own error printing, checks the
 /// returned status and turns a failure into an `HDF5CallFailure` carrying the error stack's text.
 enum HDF5Call {
@@ -22,14 +41,14 @@ enum HDF5Call {
     /// run code from `HDF5_PLUGIN_PATH`.
     private static let processSetup: Void = {
         // A failure leaves plugin loading as it was; reads of plugin-filtered data then fail instead.
-        _ = H5PLset_loading_state(0)
+        _ = hdf5.H5PLset_loading_state(0)
     }()
 
     /// Prepares the calling thread. This libhdf5 is built thread-safe, which makes the automatic error
     /// printer a per-thread setting, so it is switched off (`H5Eset_auto2`) on every entry rather than once.
     static func prepare() {
         _ = processSetup
-        _ = H5Eset_auto2(tfp_H5E_DEFAULT(), nil, nil)
+        _ = hdf5.H5Eset_auto2(tfp_H5E_DEFAULT(), nil, nil)
     }
 
     // `body` must make the C call itself: any later HDF5 API call (even `H5Eset_auto2`) clears the
@@ -71,9 +90,10 @@ enum HDF5Call {
             return 0
         }
         withExtendedLifetime(collector) {
-            _ = H5Ewalk2(tfp_H5E_DEFAULT(), H5E_WALK_DOWNWARD, walker, Unmanaged.passUnretained(collector).toOpaque())
+            _ = hdf5.H5Ewalk2(
+                tfp_H5E_DEFAULT(), H5E_WALK_DOWNWARD, walker, Unmanaged.passUnretained(collector).toOpaque())
         }
-        _ = H5Eclear2(tfp_H5E_DEFAULT())
+        _ = hdf5.H5Eclear2(tfp_H5E_DEFAULT())
         return HDF5CallFailure(function: function, messages: collector.messages)
     }
 }
@@ -94,7 +114,7 @@ private final class MessageCollector {
     /// The text of an error message id (`H5Eget_msg`).
     private static func message(_ id: hid_t) -> String? {
         var buffer = [CChar](repeating: 0, count: 256)
-        let length = H5Eget_msg(id, nil, &buffer, buffer.count)
+        let length = hdf5.H5Eget_msg(id, nil, &buffer, buffer.count)
         guard length > 0 else { return nil }
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -119,13 +139,13 @@ final class HDF5Handle {
         HDF5Call.prepare()
         // Close failures cannot be reported from deinit and leave nothing for the caller to fix.
         switch kind {
-        case .file: _ = H5Fclose(id)
-        case .group: _ = H5Gclose(id)
-        case .dataset: _ = H5Dclose(id)
-        case .datatype: _ = H5Tclose(id)
-        case .dataspace: _ = H5Sclose(id)
-        case .attribute: _ = H5Aclose(id)
-        case .propertyList: _ = H5Pclose(id)
+        case .file: _ = hdf5.H5Fclose(id)
+        case .group: _ = hdf5.H5Gclose(id)
+        case .dataset: _ = hdf5.H5Dclose(id)
+        case .datatype: _ = hdf5.H5Tclose(id)
+        case .dataspace: _ = hdf5.H5Sclose(id)
+        case .attribute: _ = hdf5.H5Aclose(id)
+        case .propertyList: _ = hdf5.H5Pclose(id)
         }
     }
 }

@@ -64,11 +64,15 @@ public final class HDF5File {
         case .failure(let failure):
             throw .operationFailed(path: path, object: nil, detail: failure.reason)
         }
+        if let failure = HDF5Library.failure {
+            close(descriptor)
+            throw .openFailed(path: path, detail: failure)
+        }
         do {
-            let signature = try HDF5Call.status("H5Fis_hdf5") { H5Fis_hdf5(filePath) }
+            let signature = try HDF5Call.status("H5Fis_hdf5") { hdf5.H5Fis_hdf5(filePath) }
             if signature == 0 { throw HDF5Error.notHDF5(path: path) }
             let file = try HDF5Call.open(.file, "H5Fopen") {
-                H5Fopen(filePath, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT())
+                hdf5.H5Fopen(filePath, tfp_H5F_ACC_RDONLY(), tfp_H5P_DEFAULT())
             }
             (self.file, self.linkAccess, self.fileSize) = try Self.finishOpening(file)
         } catch let error as HDF5Error {
@@ -89,11 +93,11 @@ public final class HDF5File {
 
     /// The link-access list that refuses external links, and the file's size.
     private static func finishOpening(_ file: HDF5Handle) throws(HDF5CallFailure) -> (HDF5Handle, HDF5Handle, Int) {
-        let linkAccess = try HDF5Call.open(.propertyList, "H5Pcreate") { H5Pcreate(tfp_H5P_LINK_ACCESS()) }
+        let linkAccess = try HDF5Call.open(.propertyList, "H5Pcreate") { hdf5.H5Pcreate(tfp_H5P_LINK_ACCESS()) }
         let refuseTraversal: H5L_elink_traverse_t = { _, _, _, _, _, _, _ in -1 }
-        try HDF5Call.status("H5Pset_elink_cb") { H5Pset_elink_cb(linkAccess.id, refuseTraversal, nil) }
+        try HDF5Call.status("H5Pset_elink_cb") { hdf5.H5Pset_elink_cb(linkAccess.id, refuseTraversal, nil) }
         var size: hsize_t = 0
-        try HDF5Call.status("H5Fget_filesize") { H5Fget_filesize(file.id, &size) }
+        try HDF5Call.status("H5Fget_filesize") { hdf5.H5Fget_filesize(file.id, &size) }
         return (file, linkAccess, Int(clamping: size))
     }
 
@@ -142,7 +146,7 @@ public final class HDF5File {
     public func exists(_ objectPath: String) -> Bool {
         guard (try? checkLinks(objectPath)) != nil else { return false }
         let name = Self.hdf5Name(objectPath)
-        let found = try? HDF5Call.status("H5Oexists_by_name") { H5Oexists_by_name(file.id, name, linkAccess.id) }
+        let found = try? HDF5Call.status("H5Oexists_by_name") { hdf5.H5Oexists_by_name(file.id, name, linkAccess.id) }
         return (found ?? 0) > 0
     }
 
@@ -152,8 +156,8 @@ public final class HDF5File {
     public func datasetInfo(_ datasetPath: String) throws(HDF5Error) -> (dtype: DType, shape: [Int]) {
         try withContext(object: datasetPath, onFailure: operationFailed(datasetPath)) {
             let dataset = try openDataset(datasetPath)
-            let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
-            let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
+            let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { hdf5.H5Dget_type(dataset.id) }
+            let space = try HDF5Call.open(.dataspace, "H5Dget_space") { hdf5.H5Dget_space(dataset.id) }
             let mapping = try ElementType.mapping(for: fileType)
             return (mapping.dtype, try shape(of: space, object: datasetPath))
         }
@@ -208,20 +212,20 @@ public final class HDF5File {
 
     /// The dataset's type, shape and storage; refuses storage outside the file (virtual, external).
     private func layout(of dataset: HDF5Handle, _ datasetPath: String) throws -> Layout {
-        let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { H5Dget_type(dataset.id) }
-        let space = try HDF5Call.open(.dataspace, "H5Dget_space") { H5Dget_space(dataset.id) }
+        let fileType = try HDF5Call.open(.datatype, "H5Dget_type") { hdf5.H5Dget_type(dataset.id) }
+        let space = try HDF5Call.open(.dataspace, "H5Dget_space") { hdf5.H5Dget_space(dataset.id) }
         let mapping = try ElementType.mapping(for: fileType)
         let shape = try shape(of: space, object: datasetPath)
-        let creation = try HDF5Call.open(.propertyList, "H5Dget_create_plist") { H5Dget_create_plist(dataset.id) }
+        let creation = try HDF5Call.open(.propertyList, "H5Dget_create_plist") { hdf5.H5Dget_create_plist(dataset.id) }
         let filtered = try checkStorage(creation, datasetPath)
         func stored() throws -> StoredBytes? {
-            guard !filtered, H5Pget_layout(creation.id) == H5D_CONTIGUOUS,
-                try HDF5Call.status("H5Tequal", { H5Tequal(fileType.id, mapping.memoryType.id) }) > 0,
+            guard !filtered, hdf5.H5Pget_layout(creation.id) == H5D_CONTIGUOUS,
+                try HDF5Call.status("H5Tequal", { hdf5.H5Tequal(fileType.id, mapping.memoryType.id) }) > 0,
                 let count = Shape.byteCount(shape, dtype: mapping.dtype), count > 0
             else { return nil }
-            let address = H5Dget_offset(dataset.id)
+            let address = hdf5.H5Dget_offset(dataset.id)
             guard address != haddr_t.max, let offset = Int(exactly: address),
-                H5Dget_storage_size(dataset.id) == count, offset <= fileSize, count <= fileSize - offset
+                hdf5.H5Dget_storage_size(dataset.id) == count, offset <= fileSize, count <= fileSize - offset
             else { return nil }
             return StoredBytes(dtype: mapping.dtype, shape: shape, offset: offset, count: count)
         }
@@ -253,7 +257,7 @@ public final class HDF5File {
             if byteCount > 0 {
                 try HDF5Call.status("H5Dread") {
                     bytes.withUnsafeMutableBytes { buffer in
-                        H5Dread(
+                        hdf5.H5Dread(
                             dataset.id, mapping.memoryType.id, tfp_H5S_ALL(), tfp_H5S_ALL(), tfp_H5P_DEFAULT(),
                             buffer.baseAddress)
                     }
@@ -277,7 +281,7 @@ public final class HDF5File {
             }
             _ = try withExtendedLifetime(collector) { () throws(HDF5CallFailure) in
                 try HDF5Call.status("H5Aiterate2") {
-                    H5Aiterate2(
+                    hdf5.H5Aiterate2(
                         object.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback,
                         Unmanaged.passUnretained(collector).toOpaque())
                 }
@@ -310,7 +314,7 @@ public final class HDF5File {
     /// integers up to 2^53); `nil` when the object has no such attribute.
     public func numericAttribute(_ name: String, at objectPath: String = "/") throws(HDF5Error) -> [Double]? {
         try withAttribute(name, at: objectPath) { attribute, fileType, _, count in
-            let typeClass = H5Tget_class(fileType.id)
+            let typeClass = hdf5.H5Tget_class(fileType.id)
             guard typeClass == H5T_INTEGER || typeClass == H5T_FLOAT else {
                 throw HDF5Error.unsupportedAttribute(
                     path: path, object: objectPath, attribute: name,
@@ -319,7 +323,9 @@ public final class HDF5File {
             var values = [Double](repeating: 0, count: count)
             if count > 0 {
                 try HDF5Call.status("H5Aread") {
-                    values.withUnsafeMutableBytes { H5Aread(attribute.id, tfp_H5T_NATIVE_DOUBLE(), $0.baseAddress) }
+                    values.withUnsafeMutableBytes {
+                        hdf5.H5Aread(attribute.id, tfp_H5T_NATIVE_DOUBLE(), $0.baseAddress)
+                    }
                 }
             }
             return values
@@ -342,7 +348,7 @@ public final class HDF5File {
             var bytes = [UInt8](repeating: 0, count: byteCount)
             if byteCount > 0 {
                 try HDF5Call.status("H5Aread") {
-                    bytes.withUnsafeMutableBytes { H5Aread(attribute.id, mapping.memoryType.id, $0.baseAddress) }
+                    bytes.withUnsafeMutableBytes { hdf5.H5Aread(attribute.id, mapping.memoryType.id, $0.baseAddress) }
                 }
             }
             return Tensor(dtype: mapping.dtype, shape: shape, bytes: bytes)
@@ -364,12 +370,16 @@ public final class HDF5File {
             HDF5Error.attributeFailed(path: self.path, object: objectPath, attribute: name, detail: failure.detail)
         }
         return try withContext(object: objectPath, onFailure: failed) { () throws -> T? in
-            let present = try HDF5Call.status("H5Aexists") { H5Aexists(object.id, name) }
+            let present = try HDF5Call.status("H5Aexists") { hdf5.H5Aexists(object.id, name) }
             guard present > 0 else { return nil }
-            let attribute = try HDF5Call.open(.attribute, "H5Aopen") { H5Aopen(object.id, name, tfp_H5P_DEFAULT()) }
-            let fileType = try HDF5Call.open(.datatype, "H5Aget_type") { H5Aget_type(attribute.id) }
-            let space = try HDF5Call.open(.dataspace, "H5Aget_space") { H5Aget_space(attribute.id) }
-            let count = try HDF5Call.status("H5Sget_simple_extent_npoints") { H5Sget_simple_extent_npoints(space.id) }
+            let attribute = try HDF5Call.open(.attribute, "H5Aopen") {
+                hdf5.H5Aopen(object.id, name, tfp_H5P_DEFAULT())
+            }
+            let fileType = try HDF5Call.open(.datatype, "H5Aget_type") { hdf5.H5Aget_type(attribute.id) }
+            let space = try HDF5Call.open(.dataspace, "H5Aget_space") { hdf5.H5Aget_space(attribute.id) }
+            let count = try HDF5Call.status("H5Sget_simple_extent_npoints") {
+                hdf5.H5Sget_simple_extent_npoints(space.id)
+            }
             guard let elements = Int(exactly: count), elements <= limits.maxTensorBytes else {
                 throw HDF5Error.tooLarge(path: path, dataset: objectPath, bytes: nil, limit: limits.maxTensorBytes)
             }
@@ -382,40 +392,40 @@ public final class HDF5File {
         _ attribute: HDF5Handle, fileType: HDF5Handle, space: HDF5Handle, count: Int, name: String,
         _ objectPath: String
     ) throws -> [String] {
-        let typeClass = H5Tget_class(fileType.id)
+        let typeClass = hdf5.H5Tget_class(fileType.id)
         guard typeClass == H5T_STRING else {
             throw HDF5Error.unsupportedAttribute(
                 path: path, object: objectPath, attribute: name,
                 description: "is a \(ElementType.name(of: typeClass)), not a string")
         }
         guard count > 0 else { return [] }
-        if try HDF5Call.status("H5Tis_variable_str", { H5Tis_variable_str(fileType.id) }) > 0 {
+        if try HDF5Call.status("H5Tis_variable_str", { hdf5.H5Tis_variable_str(fileType.id) }) > 0 {
             // Variable length: HDF5 allocates each string; they are freed with H5Dvlen_reclaim.
             let memoryType = try ElementType.copy(tfp_H5T_C_S1())
-            try HDF5Call.status("H5Tset_size") { H5Tset_size(memoryType.id, tfp_H5T_VARIABLE()) }
-            try HDF5Call.status("H5Tset_cset") { H5Tset_cset(memoryType.id, H5Tget_cset(fileType.id)) }
+            try HDF5Call.status("H5Tset_size") { hdf5.H5Tset_size(memoryType.id, tfp_H5T_VARIABLE()) }
+            try HDF5Call.status("H5Tset_cset") { hdf5.H5Tset_cset(memoryType.id, hdf5.H5Tget_cset(fileType.id)) }
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             try HDF5Call.status("H5Aread") {
-                pointers.withUnsafeMutableBytes { H5Aread(attribute.id, memoryType.id, $0.baseAddress) }
+                pointers.withUnsafeMutableBytes { hdf5.H5Aread(attribute.id, memoryType.id, $0.baseAddress) }
             }
             defer {
                 _ = pointers.withUnsafeMutableBytes {
-                    H5Dvlen_reclaim(memoryType.id, space.id, tfp_H5P_DEFAULT(), $0.baseAddress)
+                    hdf5.H5Dvlen_reclaim(memoryType.id, space.id, tfp_H5P_DEFAULT(), $0.baseAddress)
                 }
             }
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
         // Fixed length: `count` slots of `size` bytes, padded with NULs or spaces.
-        let size = H5Tget_size(fileType.id)
+        let size = hdf5.H5Tget_size(fileType.id)
         guard size > 0, let total = Shape.elementCount([count, size]), total <= limits.maxTensorBytes else {
             throw HDF5Error.tooLarge(path: path, dataset: objectPath, bytes: nil, limit: limits.maxTensorBytes)
         }
-        let memoryType = try HDF5Call.open(.datatype, "H5Tcopy") { H5Tcopy(fileType.id) }
+        let memoryType = try HDF5Call.open(.datatype, "H5Tcopy") { hdf5.H5Tcopy(fileType.id) }
         var bytes = [UInt8](repeating: 0, count: total)
         try HDF5Call.status("H5Aread") {
-            bytes.withUnsafeMutableBytes { H5Aread(attribute.id, memoryType.id, $0.baseAddress) }
+            bytes.withUnsafeMutableBytes { hdf5.H5Aread(attribute.id, memoryType.id, $0.baseAddress) }
         }
-        let spacePadded = H5Tget_strpad(fileType.id) == H5T_STR_SPACEPAD
+        let spacePadded = hdf5.H5Tget_strpad(fileType.id) == H5T_STR_SPACEPAD
         return stride(from: 0, to: total, by: size).map { start in
             var slot = bytes[start..<(start + size)]
             if spacePadded {
@@ -444,13 +454,13 @@ public final class HDF5File {
     private func openObject(_ objectPath: String) throws -> HDF5Handle {
         try checkLinks(objectPath)
         let name = Self.hdf5Name(objectPath)
-        let id = try HDF5Call.identifier("H5Oopen") { H5Oopen(file.id, name, linkAccess.id) }
-        switch H5Iget_type(id) {
+        let id = try HDF5Call.identifier("H5Oopen") { hdf5.H5Oopen(file.id, name, linkAccess.id) }
+        switch hdf5.H5Iget_type(id) {
         case H5I_GROUP: return HDF5Handle(.group, id)
         case H5I_DATASET: return HDF5Handle(.dataset, id)
         case H5I_DATATYPE: return HDF5Handle(.datatype, id)
         default:
-            _ = H5Oclose(id)
+            _ = hdf5.H5Oclose(id)
             throw HDF5Error.operationFailed(path: path, object: objectPath, detail: "is not a group or dataset")
         }
     }
@@ -464,10 +474,10 @@ public final class HDF5File {
             prefix += prefix.isEmpty ? String(component) : "/" + component
             let current = prefix
             if checkedPaths.contains(current) { continue }
-            let present = try HDF5Call.status("H5Lexists") { H5Lexists(file.id, current, linkAccess.id) }
+            let present = try HDF5Call.status("H5Lexists") { hdf5.H5Lexists(file.id, current, linkAccess.id) }
             guard present > 0 else { throw HDF5Error.noSuchObject(path: path, object: objectPath) }
             var info = H5L_info_t()
-            try HDF5Call.status("H5Lget_info") { H5Lget_info(file.id, current, &info, linkAccess.id) }
+            try HDF5Call.status("H5Lget_info") { hdf5.H5Lget_info(file.id, current, &info, linkAccess.id) }
             if info.type == H5L_TYPE_EXTERNAL {
                 throw HDF5Error.externalLink(path: path, link: current, target: try externalTarget(current, in: file))
             }
@@ -479,13 +489,13 @@ public final class HDF5File {
     /// `file:/object` for the external link `name` (`H5Lget_val`, `H5Lunpack_elink_val`).
     private func externalTarget(_ name: String, in location: HDF5Handle) throws -> String {
         var info = H5L_info_t()
-        try HDF5Call.status("H5Lget_info") { H5Lget_info(location.id, name, &info, linkAccess.id) }
+        try HDF5Call.status("H5Lget_info") { hdf5.H5Lget_info(location.id, name, &info, linkAccess.id) }
         var value = [UInt8](repeating: 0, count: max(info.u.val_size, 1))
-        try HDF5Call.status("H5Lget_val") { H5Lget_val(location.id, name, &value, value.count, linkAccess.id) }
+        try HDF5Call.status("H5Lget_val") { hdf5.H5Lget_val(location.id, name, &value, value.count, linkAccess.id) }
         var fileName: UnsafePointer<CChar>?
         var objectName: UnsafePointer<CChar>?
         try HDF5Call.status("H5Lunpack_elink_val") {
-            H5Lunpack_elink_val(&value, value.count, nil, &fileName, &objectName)
+            hdf5.H5Lunpack_elink_val(&value, value.count, nil, &fileName, &objectName)
         }
         // The unpacked names point into `value`, still alive here.
         let file = fileName.map { String(cString: $0) } ?? "?"
@@ -495,19 +505,19 @@ public final class HDF5File {
 
     /// Refuses raw data outside the file; returns whether the dataset is filtered (compressed).
     private func checkStorage(_ creation: HDF5Handle, _ datasetPath: String) throws -> Bool {
-        let layout = try HDF5Call.status("H5Pget_layout") { H5Pget_layout(creation.id).rawValue }
+        let layout = try HDF5Call.status("H5Pget_layout") { hdf5.H5Pget_layout(creation.id).rawValue }
         if layout == H5D_VIRTUAL.rawValue {
             throw HDF5Error.unsupportedStorage(
                 path: path, dataset: datasetPath,
                 description: "virtual dataset (its data is drawn from other datasets or files)")
         }
-        let externalFiles = try HDF5Call.status("H5Pget_external_count") { H5Pget_external_count(creation.id) }
+        let externalFiles = try HDF5Call.status("H5Pget_external_count") { hdf5.H5Pget_external_count(creation.id) }
         if externalFiles > 0 {
             throw HDF5Error.unsupportedStorage(
                 path: path, dataset: datasetPath,
                 description: "raw data stored in \(externalFiles) external file(s) outside the HDF5 file")
         }
-        return try HDF5Call.status("H5Pget_nfilters") { H5Pget_nfilters(creation.id) } > 0
+        return try HDF5Call.status("H5Pget_nfilters") { hdf5.H5Pget_nfilters(creation.id) } > 0
     }
 
     /// The byte size of `shape` × `dtype`, refused when it overflows or exceeds `limits` for this file.
@@ -526,15 +536,17 @@ public final class HDF5File {
 
     /// The dimensions of a dataspace (`H5Sget_simple_extent_dims`); a scalar is `[]`.
     private func shape(of space: HDF5Handle, object: String) throws -> [Int] {
-        switch H5Sget_simple_extent_type(space.id) {
+        switch hdf5.H5Sget_simple_extent_type(space.id) {
         case H5S_SCALAR:
             return []
         case H5S_NULL:
             throw HDF5Error.unsupportedStorage(path: path, dataset: object, description: "null dataspace (no data)")
         default:
-            let rank = try HDF5Call.status("H5Sget_simple_extent_ndims") { H5Sget_simple_extent_ndims(space.id) }
+            let rank = try HDF5Call.status("H5Sget_simple_extent_ndims") { hdf5.H5Sget_simple_extent_ndims(space.id) }
             var dimensions = [hsize_t](repeating: 0, count: Int(rank))
-            try HDF5Call.status("H5Sget_simple_extent_dims") { H5Sget_simple_extent_dims(space.id, &dimensions, nil) }
+            try HDF5Call.status("H5Sget_simple_extent_dims") {
+                hdf5.H5Sget_simple_extent_dims(space.id, &dimensions, nil)
+            }
             return try dimensions.map { dimension in
                 guard let value = Int(exactly: dimension) else {
                     throw HDF5Error.tooLarge(path: path, dataset: object, bytes: nil, limit: limits.maxTensorBytes)
@@ -585,7 +597,9 @@ public final class HDF5File {
                                 path: path, object: fullPath,
                                 detail: "groups nest more than \(Self.maximumGroupDepth) levels deep")
                         }
-                        let id = try HDF5Call.identifier("H5Oopen") { H5Oopen(top.group.id, link.name, linkAccess.id) }
+                        let id = try HDF5Call.identifier("H5Oopen") {
+                            hdf5.H5Oopen(top.group.id, link.name, linkAccess.id)
+                        }
                         let group = HDF5Handle(.group, id)
                         groups.append(fullPath)
                         stack.append(
@@ -595,7 +609,7 @@ public final class HDF5File {
                     // Soft and user-defined links name objects that hard links already reach, or nothing.
                     continue
                 }
-            } catch where tolerant {
+            } catch  where tolerant {
                 continue
             }
         }
@@ -609,7 +623,7 @@ public final class HDF5File {
     private func objectInfo(_ name: String, in location: HDF5Handle) throws(HDF5CallFailure) -> H5O_info_t {
         var info = H5O_info_t()
         try HDF5Call.status("H5Oget_info_by_name2") {
-            H5Oget_info_by_name2(location.id, name, &info, UInt32(H5O_INFO_BASIC), linkAccess.id)
+            hdf5.H5Oget_info_by_name2(location.id, name, &info, UInt32(H5O_INFO_BASIC), linkAccess.id)
         }
         return info
     }
@@ -628,7 +642,7 @@ public final class HDF5File {
         do throws(HDF5CallFailure) {
             _ = try withExtendedLifetime(collector) { () throws(HDF5CallFailure) in
                 try HDF5Call.status("H5Literate") {
-                    H5Literate(
+                    hdf5.H5Literate(
                         group.id, H5_INDEX_NAME, H5_ITER_INC, nil, callback,
                         Unmanaged.passUnretained(collector).toOpaque())
                 }

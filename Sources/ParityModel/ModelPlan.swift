@@ -118,11 +118,13 @@ extension ModelFile {
     /// stores it as the model does (`PendingTensor.stored`), copied file to file.
     /// - Parameters:
     ///   - progress: called before each tensor is written with its index, the tensor count and its name.
+    ///   - streamedSource: the source file read once while the tensors copied from it are written, each window of it
+    ///     handed to an observer (the digest `finalProvenance` completes); see `SafeTensorsWriter.StreamedSource`.
     ///   - finalProvenance: called once every tensor is written, for a provenance completed meanwhile (a digest of
     ///     the source computed alongside); it replaces `plan.provenance`, whose fields must be of the same lengths.
     public static func write(
         _ plan: ModelPlan, to path: String, progress: ((_ index: Int, _ count: Int, _ name: String) -> Void)? = nil,
-        finalProvenance: (() throws -> Provenance)? = nil
+        streamedSource: SafeTensorsWriter.StreamedSource? = nil, finalProvenance: (() throws -> Provenance)? = nil
     ) throws {
         try plan.checkShapes()
         let names = plan.orderedParameterNames
@@ -150,6 +152,6 @@ extension ModelFile {
                 }
                 if let stored = pending.stored, stored.count == layout[index].byteCount { return .file(stored) }
                 return .bytes(try plan.load(name, pending).bytes)
-            }, finalMetadata: completion)
+            }, streamedSource: streamedSource, finalMetadata: completion)
     }
 }

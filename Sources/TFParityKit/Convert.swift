@@ -1,6 +1,7 @@
 import Foundation
 import Importers
 import ParityModel
+import SafeTensors
 import Synchronization
 import TensorCore
 
@@ -31,27 +32,33 @@ public enum Converter {
         graph graphOptions: GraphImportOptions = GraphImportOptions(), output outputPath: String,
         progress: ProgressHandler? = nil
     ) throws -> ConvertResult {
-        // The provenance digest reads the whole source: it runs on another core while the model is planned and
-        // written, and goes into the header at the end (a placeholder of its length holds the place until then).
-        // As it reads, it publishes the checksum of every block of the source (a file of its own: not a directory or a
-        // checkpoint's shards), and the read-back checks each tensor copied from the source against those instead
-        // of reading the source a second time.
-        let digest = BackgroundDigest(path: sourcePath)
-        var (plan, kind) = try plan(
-            source: sourcePath, spec: specPath, config: configPath, graph: graphOptions,
-            digest: { _ in String(repeating: "0", count: 64) })
-        if let blocks = digest.blocks {
-            for name in plan.parameters.keys where plan.parameters[name]?.stored?.path == blocks.path {
-                plan.parameters[name]?.stored?.sourceBlocks = blocks
-            }
+        let request = try ImportRequest(source: sourcePath, spec: specPath, config: configPath, graph: graphOptions)
+        // The provenance digest reads the whole source and goes into the header at the end (a placeholder of its
+        // length holds the place until then). An HDF5 file's tensors are copied from the file itself, so it is read
+        // once: each window is hashed and its tensors written from the same bytes (`StreamedSource`). Any other source
+        // (a checkpoint's shards, a `.keras` archive whose weights are extracted first, an NPZ) is hashed on another
+        // core from the start, while the model is planned and written.
+        let streamedSource: SafeTensorsWriter.StreamedSource?
+        let digest: () throws -> String
+        if [.hdf5, .keras2H5, .keras3H5, .keras3Weights].contains(request.kind) {
+            let hasher = StreamedDigest()
+            streamedSource = SafeTensorsWriter.StreamedSource(path: sourcePath) { hasher.update($0) }
+            digest = { hasher.finalize() }
+        } else {
+            let background = BackgroundDigest(path: sourcePath)
+            streamedSource = nil
+            digest = { try background.value() }
         }
+        let (plan, kind) = try plan(
+            request, spec: specPath, config: configPath, digest: { _ in String(repeating: "0", count: 64) })
         try ModelFile.write(
             plan, to: outputPath,
             progress: { index, count, name in progress?(ProgressEvent(completed: index, total: count, label: name)) },
+            streamedSource: streamedSource,
             finalProvenance: {
                 // Set by `plan` for every source.
                 var provenance = plan.provenance!
-                provenance.sha256 = try digest.value()
+                provenance.sha256 = try digest()
                 return provenance
             })
         progress?(ProgressEvent(completed: plan.parameters.count, total: plan.parameters.count, label: "done"))
@@ -89,6 +96,15 @@ public enum Converter {
         graph graphOptions: GraphImportOptions = GraphImportOptions(), digest: (String) throws -> String
     ) throws -> (ModelPlan, SourceKind) {
         let request = try ImportRequest(source: sourcePath, spec: specPath, config: configPath, graph: graphOptions)
+        return try plan(request, spec: specPath, config: configPath, digest: digest)
+    }
+
+    /// `plan` for a request already made (its source's kind detected).
+    static func plan(
+        _ request: ImportRequest, spec specPath: String?, config configPath: String?,
+        digest: (String) throws -> String
+    ) throws -> (ModelPlan, SourceKind) {
+        let sourcePath = request.source
         var (plan, kind) = try ModelImporters.plan(request)
         var graph = plan.graph
         if let file = graph?.file {
@@ -108,10 +124,8 @@ public enum Converter {
         try sha256(ofFile: path, cancelled: { false })
     }
 
-    /// `sha256(ofFile:)`, giving up with `CancellationError` when `cancelled` turns true, publishing the checksum of
-    /// every block of `blocks.path` it reads into `blocks` (finished whatever happens, so no one waits for ever).
-    static func sha256(ofFile path: String, blocks: BlockChecksums? = nil, cancelled: () -> Bool) throws -> String {
-        defer { blocks?.finish() }
+    /// `sha256(ofFile:)`, giving up with `CancellationError` when `cancelled` turns true.
+    static func sha256(ofFile path: String, cancelled: () -> Bool) throws -> String {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let hasher = SHA256()
@@ -133,14 +147,9 @@ public enum Converter {
             case .failure(let failure): throw FileError(path: file, reason: failure.reason)
             }
             defer { close(descriptor) }
-            let published = blocks?.path == file ? blocks : nil
-            // Windows of whole blocks, so each window's blocks are published as it is hashed.
-            let failure = try FileIO.withBlocks(
-                descriptor, offset: 0, count: size, block: 64 * BlockChecksums.blockSize
-            ) { window, _ in
+            let failure = try FileIO.withBlocks(descriptor, offset: 0, count: size) { window, _ in
                 if cancelled() { throw CancellationError() }
                 hasher.update(window)
-                published?.append(BlockChecksums.checksums(of: window))
             }
             if let failure {
                 throw FileError(path: file, reason: "cannot be read: \(String(cString: strerror(failure)))")
@@ -161,20 +170,12 @@ final class BackgroundDigest {
         var result: Result<String, any Error> = .failure(CancellationError())
     }
     private let state = State()
-    /// The checksums of the source's blocks as the digest reads them; nil for a source of several files.
-    let blocks: BlockChecksums?
 
     init(path: String) {
         let state = self.state
-        var isDirectory: ObjCBool = false
-        let single =
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
-            && CheckpointSource.bundleFiles(path) == nil
-        let blocks = single ? BlockChecksums(path: path) : nil
-        self.blocks = blocks
         Thread {
             state.result = Result {
-                try Converter.sha256(ofFile: path, blocks: blocks) { state.cancelled.load(ordering: .relaxed) }
+                try Converter.sha256(ofFile: path) { state.cancelled.load(ordering: .relaxed) }
             }
             state.done.signal()
         }.start()
@@ -192,4 +193,15 @@ final class BackgroundDigest {
         state.done.signal()
         return try state.result.get()
     }
+}
+
+/// The SHA-256 of a source the model writer reads once (`SafeTensorsWriter.StreamedSource`): its observer feeds every
+/// window in order, on the writer's observing queue, and `finalize` is called only after the writer has returned, so
+/// the hasher is never used from two threads at once.
+final class StreamedDigest: @unchecked Sendable {
+    private let hasher = SHA256()
+
+    func update(_ window: UnsafeRawBufferPointer) { hasher.update(window) }
+
+    func finalize() -> String { hasher.finalize() }
 }

@@ -63,8 +63,8 @@ public final class AtomicFile {
 
     /// Appends `bytes` (`pwrite(2)` until all are out); a full disk or an I/O error throws.
     public func write(_ bytes: [UInt8]) throws(FileError) {
+        // Moves the end of the file past the bytes.
         try write(bytes, at: size)
-        size += bytes.count
         startWriteBack()
     }
 
@@ -74,34 +74,56 @@ public final class AtomicFile {
         try write(bytes, at: offset)
     }
 
-    /// Appends `count` bytes of the file open as `source` from `offset`, copied in the kernel where it can
-    /// (`FileIO.copy`). An error reading the source is the caller's to name, so it comes back as an error number.
+    /// Writes `bytes` at `offset`, anywhere at or past the header already written: a file whose parts are produced out
+    /// of order (tensors copied in the order their source stores them). The end of the file moves to the furthest byte
+    /// written; write-back is left to `startWriteBack(through:)`, since only the caller knows which bytes are final.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileError) {
+        precondition(offset >= 0, "a write before the start of the file")
+        if let failure = FileIO.writeFully(descriptor, bytes, at: offset) {
+            throw FileError(path: path, reason: "cannot be written: \(String(cString: strerror(failure)))")
+        }
+        size = max(size, offset + bytes.count)
+    }
+
+    /// Writes `count` bytes of the file open as `source` from `offset` at `destination` (by default the end: an
+    /// append), copied in the kernel where it can (`FileIO.copy`). An error reading the source is the caller's to name,
+    /// so it comes back as an error number.
     /// - Throws: `FileError` naming this file when writing fails; returns the source's error number, or nil.
-    public func copy(from source: Int32, offset: Int, count: Int) throws(FileError) -> Int32? {
-        if let failure = FileIO.copy(from: source, at: offset, to: descriptor, at: size, count: count) {
+    public func copy(from source: Int32, offset: Int, count: Int, at destination: Int? = nil) throws(FileError)
+        -> Int32?
+    {
+        let start = destination ?? size
+        if let failure = FileIO.copy(from: source, at: offset, to: descriptor, at: start, count: count) {
             // Errors only the destination can cause are this file's.
             if [ENOSPC, EDQUOT, EFBIG, EROFS].contains(failure) {
                 throw FileError(path: path, reason: "cannot be written: \(String(cString: strerror(failure)))")
             }
             return failure
         }
-        size += count
-        startWriteBack()
+        size = max(size, start + count)
+        if destination == nil { startWriteBack() }
         return nil
     }
 
-    private func write(_ bytes: [UInt8], at offset: Int) throws(FileError) {
-        if let failure = FileIO.writeFully(descriptor, bytes, at: offset) {
-            throw FileError(path: path, reason: "cannot be written: \(String(cString: strerror(failure)))")
+    /// `write(_:at:)` for bytes in an array.
+    public func write(_ bytes: [UInt8], at offset: Int) throws(FileError) {
+        let failure: FileError? = bytes.withUnsafeBytes { raw in
+            do throws(FileError) { try write(raw, at: offset) } catch { return error }
+            return nil
         }
+        if let failure { throw failure }
     }
 
     /// Starts write-back of every full 8 MiB written since the last call, so the disk works while the rest is
     /// produced and `commit`'s fsync has only the tail left to wait for.
-    private func startWriteBack() {
+    private func startWriteBack() { startWriteBack(through: size) }
+
+    /// Starts write-back of every full 8 MiB of the first `end` bytes not yet started, for a caller that knows those
+    /// bytes are final (written out of order, they are complete only up to some point).
+    public func startWriteBack(through end: Int) {
         let chunk = 8 << 20
-        guard size - writeBackStart >= chunk else { return }
-        let end = size - size % chunk
+        guard end - writeBackStart >= chunk else { return }
+        let end = end - end % chunk
         FileIO.startWriteBack(descriptor, offset: writeBackStart, count: end - writeBackStart)
         writeBackStart = end
     }

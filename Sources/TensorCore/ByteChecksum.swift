@@ -1,10 +1,8 @@
-import Foundation
-
 /// A fast 64-bit checksum of a byte stream, the same however the stream is split: FNV-1a over 8-byte words in four
 /// interleaved lanes (words 0, 4, 8… in the first, 1, 5, 9… in the second, …), so four multiplies are in flight at a
 /// time. Each step is a bijection of its lane, so a change to any one word always changes the result. For comparing
-/// bytes with a copy of them (a written file read back against what was written, or a copied tensor against the
-/// source bytes the provenance digest read), not for defending against chosen collisions.
+/// bytes with a copy of them (a written file read back against what was written), not for defending against chosen
+/// collisions.
 public struct ByteChecksum: Sendable {
     private var lanes: (UInt64, UInt64, UInt64, UInt64) = (
         0xcbf2_9ce4_8422_2325, 0x8422_2325_cbf2_9ce4, 0x9ce4_8422_2325_cbf2, 0x2325_cbf2_9ce4_8422
@@ -56,55 +54,5 @@ public struct ByteChecksum: Sendable {
         for byte in carry { result = (result ^ UInt64(byte)) &* Self.prime }
         for lane in [lanes.0, lanes.1, lanes.2, lanes.3] { result = (result ^ lane) &* Self.prime }
         return result
-    }
-}
-
-/// The checksums of a file's consecutive blocks of `blockSize` bytes (`ByteChecksum` of each; the last block may be
-/// shorter), published by a reader that reads the whole file anyway (the provenance digest) as it goes, and waited for
-/// by whoever checks a copy of part of the file: the copy's bytes over whole blocks are compared by checksum, so the
-/// source need not be read a second time.
-public final class BlockChecksums: @unchecked Sendable {
-    public static let blockSize = 16 << 10
-    /// The file the blocks are of.
-    public let path: String
-    private let condition = NSCondition()
-    // Guarded by `condition`.
-    private var values: [UInt64] = []
-    private var finished = false
-
-    public init(path: String) { self.path = path }
-
-    /// The checksum of each `blockSize` piece of `window` in order (the last may be shorter): a window that starts
-    /// on a block of the file gives those blocks' checksums.
-    public static func checksums(of window: UnsafeRawBufferPointer) -> [UInt64] {
-        stride(from: 0, to: window.count, by: blockSize).map { start in
-            var checksum = ByteChecksum()
-            checksum.update(UnsafeRawBufferPointer(rebasing: window[start..<min(start + blockSize, window.count)]))
-            return checksum.value
-        }
-    }
-
-    /// Publishes the checksums of the next blocks, in order.
-    public func append(_ checksums: [UInt64]) {
-        condition.lock()
-        values += checksums
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// No more blocks will come (the whole file was read, or the reader stopped).
-    public func finish() {
-        condition.lock()
-        finished = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The checksum of block `index`, waiting until the reader has published it; nil when it never will.
-    public func checksum(ofBlock index: Int) -> UInt64? {
-        condition.lock()
-        defer { condition.unlock() }
-        while index >= values.count && !finished { condition.wait() }
-        return index < values.count ? values[index] : nil
     }
 }

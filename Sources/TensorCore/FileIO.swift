@@ -16,10 +16,6 @@ public struct FileRange: Sendable, Equatable {
     /// The file as errors name it: `path`, or what the user knows it as when `path` is a private extraction (the
     /// weights of a `.keras` archive: `model.keras: model.weights.h5`).
     public var displayPath: String
-    /// Checksums of `path`'s blocks as another reader (the provenance digest) read them, when there are: a copy is
-    /// then checked against those over the whole blocks it spans rather than against a second read of the source.
-    /// Not part of the range's equality.
-    public var sourceBlocks: BlockChecksums?
 
     public init(path: String, member: String, offset: Int, count: Int, displayPath: String? = nil) {
         self.path = path
@@ -27,11 +23,6 @@ public struct FileRange: Sendable, Equatable {
         self.offset = offset
         self.count = count
         self.displayPath = displayPath ?? path
-    }
-
-    public static func == (lhs: FileRange, rhs: FileRange) -> Bool {
-        (lhs.path, lhs.member, lhs.offset, lhs.count, lhs.displayPath)
-            == (rhs.path, rhs.member, rhs.offset, rhs.count, rhs.displayPath)
     }
 }
 

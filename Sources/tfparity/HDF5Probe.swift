@@ -60,8 +60,7 @@ enum HDF5Probe {
         if let text = ProcessInfo.processInfo.environment["TFPARITY_HDF5_PROBE_TIMEOUT"], let seconds = Double(text) {
             return seconds
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return 8 + Double(size) / 100_000_000
+        return 8 + Double(size(of: path)) / 100_000_000
     }
 
     /// Most bytes of catalog read from the child: its paths, types, shapes and string attributes are metadata of the
@@ -97,7 +96,7 @@ enum HDF5Probe {
         }
         // Both pipes are drained while waiting (a full pipe would block the child), each kept only up to its limit:
         // stderr's first line is all that is reported, and a catalog over its limit is not believed.
-        let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let fileSize = size(of: path)
         let message = PipeDrain(errors, keeping: 64 << 10)
         let catalog = PipeDrain(catalogOutput, keeping: catalogLimit(fileSize: fileSize))
         let seconds = timeout(for: path)
@@ -125,6 +124,13 @@ enum HDF5Probe {
         case (_, let status):
             throw FileError(path: path, reason: "libhdf5 failed reading this file (exit status \(status))")
         }
+    }
+
+    /// The size of the file at `path` (`stat`), 0 when it cannot be examined. Not `FileManager.attributesOfItem`,
+    /// which also looks up the owner's and group's names (nsswitch, `/etc/passwd`, `/etc/group`) on every call.
+    private static func size(of path: String) -> Int {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : 0
     }
 
     /// Sets the soft address-space limit to the current size plus `extra` bytes (`setrlimit(RLIMIT_AS)`).

@@ -45,59 +45,56 @@ import Testing
         #expect(file.metadata == ["k": "v"])
     }
 
-    /// A copy is checked against the checksums the digest published of the source's whole blocks, and against the
-    /// source itself for the partial blocks at its ends and any block never published: right checksums pass, a wrong
-    /// one (the source changed between the digest and the copy) refuses the file, none falls back to the source.
-    @Test(arguments: [("right", true), ("wrong", false), ("none", true), ("some", true)])
-    func copiesAreCheckedAgainstTheDigestsBlocks(_ kind: String, _ passes: Bool) throws {
+    /// Tensors copied from the streamed source are written as one pass over it reaches them, whatever their order in
+    /// the model, from the windows its observer sees: the observer gets every byte of the file once, in order, and the
+    /// model holds the source's bytes. Ranges at odd offsets, straddling windows, sharing bytes, empty, beside tensors
+    /// from memory and from another file.
+    @Test func tensorsOfTheStreamedSourceAreWrittenFromTheWindowsItsObserverSees() throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
-        let blockSize = BlockChecksums.blockSize
         let source = dir.appendingPathComponent("big.bin").path
-        let bytes = (0..<(6 * blockSize + 100)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        let bytes = (0..<((3 << 20) + 17)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
         try Data(bytes).write(to: URL(fileURLWithPath: source))
-        let blocks = BlockChecksums(path: source)
-        var checksums: [UInt64] = []
-        for start in stride(from: 0, to: bytes.count, by: blockSize) {
-            var checksum = ByteChecksum()
-            checksum.update(Array(bytes[start..<min(bytes.count, start + blockSize)]))
-            checksums.append(checksum.value)
-        }
-        switch kind {
-        case "right": blocks.append(checksums)
-        case "wrong": blocks.append(checksums.enumerated().map { $0.offset == 3 ? $0.element &+ 1 : $0.element })
-        case "some": blocks.append(Array(checksums.prefix(2)))
-        default: break
-        }
-        blocks.finish()
-        let layout = [
-            TensorLayout(name: "a", dtype: .uint8, shape: [5 * blockSize + 3]),
-            TensorLayout(name: "b", dtype: .uint8, shape: [10]),
-        ]
-        let offsets = [blockSize - 1, 3 * blockSize + 2]
+        let other = try makeSource(in: dir)
+        let sizes = [(2 << 20) + 5, 10, 3, 0, 4096, 1000, 12]
+        let offsets = [(1 << 20) - 1, 7, (3 << 20) + 14, 100, 5, 9, 0]
+        let layout = sizes.enumerated().map { TensorLayout(name: "t\($0.offset)", dtype: .uint8, shape: [$0.element]) }
         let path = dir.appendingPathComponent("m.safetensors").path
-        let write = {
-            try SafeTensorsWriter.write(
-                layout, to: path,
-                streaming: { index in
-                    var range = FileRange(
-                        path: source, member: "t\(index)", offset: offsets[index], count: layout[index].byteCount)
-                    range.sourceBlocks = blocks
-                    return .file(range)
-                })
-        }
-        if passes {
-            try write()
-            let file = try SafeTensorsFile(path: path)
-            #expect(try file.tensor(named: "a").bytes == Array(bytes[offsets[0]..<(offsets[0] + 5 * blockSize + 3)]))
-        } else {
+        final class Seen: @unchecked Sendable { var bytes: [UInt8] = [] }
+        let seen = Seen()
+        try SafeTensorsWriter.write(
+            layout, to: path,
+            streaming: { index in
+                switch index {
+                case 5: return .bytes([UInt8](repeating: 42, count: 1000))
+                case 6: return .file(FileRange(path: other, member: "o", offset: 0, count: 12))
+                default: return .file(FileRange(path: source, member: "t", offset: offsets[index], count: sizes[index]))
+                }
+            },
+            streamedSource: SafeTensorsWriter.StreamedSource(path: source) { seen.bytes += $0 })
+        #expect(seen.bytes == bytes)
+        let file = try SafeTensorsFile(path: path)
+        for index in [0, 1, 2, 3, 4] {
             #expect(
-                throws: SafeTensorsError.writeFailed(path: path, reason: "tensor 'a' does not read back as written")
-            ) {
-                try write()
-            }
-            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["big.bin"])
+                try file.tensor(named: "t\(index)").bytes
+                    == Array(bytes[offsets[index]..<(offsets[index] + sizes[index])]), "t\(index)")
         }
+        #expect(try file.tensor(named: "t5").bytes == [UInt8](repeating: 42, count: 1000))
+        #expect(try file.tensor(named: "t6").bytes == sourceBytes(0, 12))
+    }
+
+    /// The observer sees the whole file even when no tensor comes from it.
+    @Test func theStreamedSourceIsReadWhenNoTensorIsCopiedFromIt() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let source = try makeSource(in: dir)
+        let path = dir.appendingPathComponent("m.safetensors").path
+        final class Seen: @unchecked Sendable { var bytes: [UInt8] = [] }
+        let seen = Seen()
+        try SafeTensorsWriter.write(
+            layout, to: path, streaming: { .bytes([UInt8](repeating: 1, count: layout[$0].byteCount)) },
+            streamedSource: SafeTensorsWriter.StreamedSource(path: source) { seen.bytes += $0 })
+        #expect(seen.bytes == sourceBytes(0, 1000))
     }
 
     @Test func finalMetadataReplacesAPlaceholderOfTheSameLength() throws {
@@ -129,8 +126,11 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
-    @Test(arguments: [(995, "the tensor's bytes end at offset 1007, but the file holds only 1000 bytes"), (-1, "end")])
-    func aRangeOutsideTheSourceNamesTheSource(_ offset: Int, _ message: String) throws {
+    @Test(
+        arguments: [(995, "the tensor's bytes end at offset 1007, but the file holds only 1000 bytes"), (-1, "end")],
+        [false, true])
+    func aRangeOutsideTheSourceNamesTheSource(_ example: (offset: Int, message: String), _ streamed: Bool) throws {
+        let (offset, message) = example
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
         let source = try makeSource(in: dir)
@@ -141,7 +141,7 @@ import Testing
                 streaming: { index in
                     .file(
                         FileRange(path: source, member: "layer/kernel", offset: offset, count: layout[index].byteCount))
-                })
+                }, streamedSource: streamed ? SafeTensorsWriter.StreamedSource(path: source) { _ in } : nil)
         }
         #expect(error?.path == source)
         #expect(error?.member == "layer/kernel")

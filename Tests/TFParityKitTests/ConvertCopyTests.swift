@@ -10,7 +10,8 @@ import Testing
 @testable import TFParityKit
 
 /// `convert` copies tensors an HDF5 file stores contiguously straight from the file, and writes the source's SHA-256
-/// (computed alongside) into the provenance: the model must hold exactly what reading every tensor gives.
+/// (computed from the same read of the file) into the provenance: the model must hold exactly what reading every
+/// tensor gives.
 @Suite struct ConvertCopyTests {
     @Test(
         arguments: [
@@ -87,42 +88,5 @@ import Testing
         #expect(!archive.parameters.isEmpty)
         #expect(archive.parameters.values.allSatisfy { $0.stored?.displayPath == "\(keras): model.weights.h5" })
         #expect(archive.retained.count == 1)
-    }
-}
-
-/// The provenance digest publishes the checksum of every 16 KiB block of the source as it reads it, so the read-back
-/// checks each tensor copied from the source against those instead of reading the source a second time.
-@Suite struct DigestChecksumTests {
-    /// Files of whole blocks, a partial last block, less than one block, and none.
-    @Test(arguments: [3 << 20, (3 << 20) + 17, 100, 0])
-    func blockChecksumsAreThoseOfTheBytesRead(_ size: Int) throws {
-        let dir = try makeTemporaryDirectory()
-        defer { removeTemporaryDirectory(dir) }
-        let path = dir.appendingPathComponent("source.bin").path
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
-        let blocks = BlockChecksums(path: path)
-        let digest = try Converter.sha256(ofFile: path, blocks: blocks) { false }
-        #expect(digest == (try Converter.sha256(ofFile: path)))
-        let blockSize = BlockChecksums.blockSize
-        let count = (size + blockSize - 1) / blockSize
-        for index in 0..<count {
-            var expected = ByteChecksum()
-            expected.update(Array(bytes[(index * blockSize)..<min(size, (index + 1) * blockSize)]))
-            #expect(blocks.checksum(ofBlock: index) == expected.value, "block \(index)")
-        }
-        #expect(blocks.checksum(ofBlock: count) == nil)
-    }
-
-    /// A digest stopped before it reads everything still finishes its blocks, so no read-back waits for ever.
-    @Test func aCancelledDigestFinishesItsBlocks() throws {
-        let dir = try makeTemporaryDirectory()
-        defer { removeTemporaryDirectory(dir) }
-        let path = dir.appendingPathComponent("source.bin").path
-        #expect(FileManager.default.createFile(atPath: path, contents: Data(count: 3 << 20)))
-        let blocks = BlockChecksums(path: path)
-        #expect(throws: CancellationError.self) { try Converter.sha256(ofFile: path, blocks: blocks) { true } }
-        #expect(blocks.checksum(ofBlock: 0) == nil)
     }
 }
