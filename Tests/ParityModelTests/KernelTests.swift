@@ -8,6 +8,18 @@ import Testing
 /// enough to be split over the cores, channel counts with a SIMD tail.
 @Suite struct KernelTests {
     /// Deterministic values in [-1, 1) (a linear congruential generator; no global state).
+    /// A batch norm's four parameters for `channels` channels, seeded from `seed` on (mean, variance > 0.5, gamma,
+    /// beta), named `<layer>/moving_mean` and so on.
+    static func batchNormParameters(_ layer: String, channels: Int, seed: UInt64) -> [String: Tensor] {
+        [
+            "\(layer)/moving_mean": Tensor(shape: [channels], floats: values(channels, seed: seed)),
+            "\(layer)/moving_variance": Tensor(
+                shape: [channels], floats: values(channels, seed: seed + 1).map { $0 * $0 + 0.5 }),
+            "\(layer)/gamma": Tensor(shape: [channels], floats: values(channels, seed: seed + 2).map { $0 * 4 }),
+            "\(layer)/beta": Tensor(shape: [channels], floats: values(channels, seed: seed + 3)),
+        ]
+    }
+
     static func values(_ count: Int, seed: UInt64) -> [Float] {
         var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return (0..<count).map { _ in
@@ -104,13 +116,8 @@ import Testing
                 Layer(name: "swish", op: ActivationLayer(.swish), inputs: ["relu6"]),
             ],
             parameters: [
-                "conv/kernel": Tensor(shape: [1, 1, 3, channels], floats: Self.values(3 * channels, seed: 8)),
-                "bn/moving_mean": Tensor(shape: [channels], floats: Self.values(channels, seed: 9)),
-                "bn/moving_variance": Tensor(
-                    shape: [channels], floats: Self.values(channels, seed: 10).map { $0 * $0 + 0.5 }),
-                "bn/gamma": Tensor(shape: [channels], floats: Self.values(channels, seed: 11).map { $0 * 4 }),
-                "bn/beta": Tensor(shape: [channels], floats: Self.values(channels, seed: 12)),
-            ])
+                "conv/kernel": Tensor(shape: [1, 1, 3, channels], floats: Self.values(3 * channels, seed: 8))
+            ].merging(Self.batchNormParameters("bn", channels: channels, seed: 9)) { $1 })
         let engine = try Engine(model: model, matrixProduct: .portable)
         let input = FloatTensor(shape: [2, 4, 3, 3], values: Self.values(72, seed: 13).map { $0 * 8 })
         let all = try engine.trace(input)
@@ -154,12 +161,7 @@ import Testing
                 "dw/depthwise_kernel": Tensor(shape: [3, 3, channels, 1], floats: Self.values(9 * channels, seed: 15)),
                 "dw2/depthwise_kernel": Tensor(
                     shape: [3, 3, channels, 1], floats: Self.values(9 * channels, seed: 16)),
-                "bn/moving_mean": Tensor(shape: [channels], floats: Self.values(channels, seed: 17)),
-                "bn/moving_variance": Tensor(
-                    shape: [channels], floats: Self.values(channels, seed: 18).map { $0 * $0 + 0.5 }),
-                "bn/gamma": Tensor(shape: [channels], floats: Self.values(channels, seed: 19).map { $0 * 4 }),
-                "bn/beta": Tensor(shape: [channels], floats: Self.values(channels, seed: 20)),
-            ])
+            ].merging(Self.batchNormParameters("bn", channels: channels, seed: 17)) { $1 })
         let engine = try Engine(model: model, matrixProduct: .portable)
         let count = 2 * 9 * 7 * channels
         let input = FloatTensor(shape: [2, 9, 7, channels], values: Self.values(count, seed: 21).map { $0 * 8 })
