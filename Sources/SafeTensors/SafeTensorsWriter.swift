@@ -310,15 +310,15 @@ public enum SafeTensorsWriter {
                     throw SafeTensorsError.writeFailed(path: path, reason: error.reason)
                 }
                 let target = scratch.baseAddress! + (destination & 63)
-                let same: Bool? =
-                    readBack.read(into: target, count: part.count, at: destination) == nil
-                    ? memcmp(target, part.baseAddress!, part.count) == 0 : nil
-                guard same == true else {
+                if let failure = readBack.read(into: target, count: part.count, at: destination) {
                     throw SafeTensorsError.writeFailed(
                         path: path,
-                        reason: same == nil
-                            ? "the written file does not read back: tensor '\(names[index])' cannot be read"
-                            : "tensor '\(names[index])' does not read back as written")
+                        reason: "the written file does not read back: tensor '\(names[index])' cannot be read: "
+                            + String(cString: strerror(failure)))
+                }
+                guard memcmp(target, part.baseAddress!, part.count) == 0 else {
+                    throw SafeTensorsError.writeFailed(
+                        path: path, reason: "tensor '\(names[index])' does not read back as written")
                 }
                 remaining[index] -= part.count
                 if remaining[index] == 0 { written(index) }
