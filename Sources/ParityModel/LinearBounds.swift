@@ -35,18 +35,27 @@ extension AbsoluteMatrix {
     }
 }
 
-extension Activation {
-    /// A fused layer's output from that of its linear part (`y`, in place, `channels` last): plus the bias per
-    /// channel, then this activation.
-    func finish(_ y: inout [Float], bias: [Float]?, channels: Int) {
+/// What a fused layer (dense, convolution) does after its linear part: adds its bias per channel, then applies its
+/// activation. Each such kernel holds the two as one value, so they finish its output, and its rounding bound, one
+/// way.
+struct BiasAndActivation: Sendable {
+    let bias: [Float]?
+    let activation: Activation
+
+    /// No bias and a linear activation: the linear part is the layer's output.
+    var isIdentity: Bool { bias == nil && activation == .linear }
+
+    /// The layer's output from that of its linear part (`y`, in place, `channels` last).
+    func finish(_ y: inout [Float], channels: Int) {
         if let bias { Kernels.addBias(&y, bias) }
-        apply(to: &y, lastDimension: channels)
+        activation.apply(to: &y, lastDimension: channels)
     }
 
-    /// A fused layer's bound from that of its linear part (`bound`, in place): plus `u·|bias|` per channel, then
-    /// this activation's slope; `output` is the layer's result.
-    func roundingBound(_ bound: inout [Float], bias: [Float]?, output: FloatTensor, roundoff u: Float) {
+    /// The layer's bound from that of its linear part (`bound`): plus `u·|bias|` per channel, then the activation's
+    /// slope; `output` is the layer's result.
+    func roundingBound(_ bound: consuming [Float], output: FloatTensor, roundoff u: Float) -> [Float] {
         if let bias { Kernels.addBias(&bound, bias.map { u * abs($0) }) }
-        roundingBound(&bound, output: output.values, lastDimension: output.lastDimension, roundoff: u)
+        activation.roundingBound(&bound, output: output.values, lastDimension: output.lastDimension, roundoff: u)
+        return bound
     }
 }

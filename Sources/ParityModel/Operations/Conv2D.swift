@@ -36,12 +36,13 @@ public struct Conv2D: GroupedConvolutionOperation {
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         let kernel = parameters.required("kernel")
         let values = kernel.floatValues()
+        let biasAndActivation = BiasAndActivation(bias: parameters.floats("bias"), activation: activation)
         if groups > 1, kernel.shape[2] == 1 {
             // One input channel per group (ConvNeXt's 7×7 convolutions): a depthwise convolution with multiplier
             // out / groups, whose [kh, kw, in, multiplier] kernel has the same memory layout as [kh, kw, 1, out].
             return DepthwiseConv2D.Prepared(
                 kernel: values, kernelShape: [kernel.shape[0], kernel.shape[1], groups, kernel.shape[3] / groups],
-                bias: parameters.floats("bias"), geometry: geometry, activation: activation)
+                geometry: geometry, biasAndActivation: biasAndActivation)
         }
         let inner = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
         let columns = kernel.shape[3] / groups
@@ -56,35 +57,27 @@ public struct Conv2D: GroupedConvolutionOperation {
         }
         if groups > 1, inner * columns <= Self.directGroupSize {
             return Direct(
-                kernel: parts.flatMap { $0 }, kernelShape: kernel.shape, groups: groups,
-                bias: parameters.floats("bias"),
-                geometry: geometry, activation: activation)
+                kernel: parts.flatMap { $0 }, kernelShape: kernel.shape, groups: groups, geometry: geometry,
+                biasAndActivation: biasAndActivation)
         }
         let matrices = parts.map { AbsoluteMatrix.packing($0, inner: inner, columns: columns, product: matrixProduct) }
         return Prepared(
-            kernels: matrices.map(\.0), kernelShape: kernel.shape, bias: parameters.floats("bias"),
-            geometry: geometry, activation: activation, absolute: matrices.map(\.1))
+            kernels: matrices.map(\.0), kernelShape: kernel.shape, geometry: geometry,
+            biasAndActivation: biasAndActivation, absolute: matrices.map(\.1))
     }
 
-    struct Prepared: PreparedOperation {
+    struct Prepared: Conv2DKernel {
         let kernels: [PackedMatrix]
         let kernelShape: [Int]
-        let bias: [Float]?
         let geometry: Convolution2D
-        let activation: Activation
+        let biasAndActivation: BiasAndActivation
         /// Each group's `|K|`.
         let absolute: [AbsoluteMatrix]
 
-        /// `√2·λ·√n·u·conv(|x|, |K|) + conv(b, |K|) + u·|bias|`, `n = kh·kw·in` (per group), then the activation's
-        /// slope.
-        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
-            -> [Float]
-        {
-            Conv2D.fusedBound(inputs, inputBounds, output, kernelShape, bias, activation, roundoff: u) { v, squared in
-                ImageKernels.conv2D(
-                    v, kernels: absolute.map { squared ? $0.squared : $0.matrix }, kernelShape: kernelShape,
-                    geometry: geometry, outputShape: output.shape)
-            }
+        func convolveMagnitudes(_ v: FloatTensor, squared: Bool, outputShape: [Int]) -> FloatTensor {
+            ImageKernels.conv2D(
+                v, kernels: absolute.map { squared ? $0.squared : $0.matrix }, kernelShape: kernelShape,
+                geometry: geometry, outputShape: outputShape)
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
@@ -96,49 +89,30 @@ public struct Conv2D: GroupedConvolutionOperation {
         }
     }
 
-    /// A fused convolution's bound (`Convolution2D.linearBound` of a `kh·kw·in`-term product, then the bias's
-    /// rounding and the activation's slope); `convolve` is the layer's convolution with `|K|` (`squared`: `K²`).
-    static func fusedBound(
-        _ inputs: [FloatTensor], _ inputBounds: [[Float]]?, _ output: FloatTensor, _ kernelShape: [Int],
-        _ bias: [Float]?, _ activation: Activation, roundoff u: Float,
-        convolve: (FloatTensor, _ squared: Bool) -> FloatTensor
-    ) -> [Float] {
-        var bound = Convolution2D.linearBound(
-            inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
-            roundoff: u, convolve: convolve)
-        activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
-        return bound
-    }
-
     /// The largest group matrix (`kh·kw·in/groups × out/groups` floats, 32 KiB) computed directly rather than by
     /// one matmul per group: small groups are many, and a matmul each costs more than it computes.
     static let directGroupSize = 8192
 
     /// A grouped convolution with small groups, computed directly (`ImageKernels.groupedConv2D`).
-    struct Direct: PreparedOperation {
+    struct Direct: Conv2DKernel {
         let kernel: [Float]
         let kernelShape: [Int]
         let groups: Int
-        let bias: [Float]?
         let geometry: Convolution2D
-        let activation: Activation
+        let biasAndActivation: BiasAndActivation
 
-        /// As `Prepared`'s, the product computed directly with `|K|`.
-        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
-            -> [Float]
-        {
-            Conv2D.fusedBound(inputs, inputBounds, output, kernelShape, bias, activation, roundoff: u) { v, squared in
-                ImageKernels.groupedConv2D(
-                    v, kernel: kernel.map { squared ? $0 * $0 : abs($0) }, kernelShape: kernelShape, groups: groups,
-                    geometry: geometry, outputShape: output.shape)
-            }
+        /// As `Prepared`'s, computed directly.
+        func convolveMagnitudes(_ v: FloatTensor, squared: Bool, outputShape: [Int]) -> FloatTensor {
+            ImageKernels.groupedConv2D(
+                v, kernel: kernel.map { squared ? $0 * $0 : abs($0) }, kernelShape: kernelShape, groups: groups,
+                geometry: geometry, outputShape: outputShape)
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             var y = ImageKernels.groupedConv2D(
                 inputs[0], kernel: kernel, kernelShape: kernelShape, groups: groups, geometry: geometry,
                 outputShape: outputShape)
-            activation.finish(&y.values, bias: bias, channels: kernelShape[3])
+            biasAndActivation.finish(&y.values, channels: kernelShape[3])
             return y
         }
     }
@@ -152,13 +126,37 @@ public struct Conv2D: GroupedConvolutionOperation {
     }
 }
 
+/// What `Conv2D`'s two kernels (`Prepared`, `Direct`) share: the bound of a fused convolution, from the convolution
+/// with `|K|` each computes its own way.
+protocol Conv2DKernel: PreparedOperation {
+    /// `[kh, kw, in / groups, out]`.
+    var kernelShape: [Int] { get }
+    var biasAndActivation: BiasAndActivation { get }
+    /// The layer's convolution of `v` with `|K|` (`squared`: with `K²`), of the output's shape.
+    func convolveMagnitudes(_ v: FloatTensor, squared: Bool, outputShape: [Int]) -> FloatTensor
+}
+
+extension Conv2DKernel {
+    /// `√2·λ·√n·u·conv(|x|, |K|) + conv(b, |K|) + u·|bias|`, `n = kh·kw·in` (per group), then the activation's
+    /// slope (`Convolution2D.linearBound`, then `BiasAndActivation.roundingBound`).
+    func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+        -> [Float]
+    {
+        let linear = Convolution2D.linearBound(
+            inputs[0], inputBound: inputBounds?[0], terms: kernelShape[0] * kernelShape[1] * kernelShape[2],
+            roundoff: u
+        ) { v, squared in convolveMagnitudes(v, squared: squared, outputShape: output.shape) }
+        return biasAndActivation.roundingBound(linear, output: output, roundoff: u)
+    }
+}
+
 extension Conv2D.Prepared: EpilogueProducing {
     /// The product, its bias and activation, then `epilogue` in one pass over the output (a block at a time).
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
         var y = ImageKernels.conv2D(
             inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
             workspace: workspace)
-        activation.finish(&y.values, bias: bias, channels: kernelShape[3])
+        biasAndActivation.finish(&y.values, channels: kernelShape[3])
         epilogue.apply(to: &y.values, channels: kernelShape[3])
         return y
     }

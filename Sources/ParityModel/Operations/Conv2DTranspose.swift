@@ -86,14 +86,15 @@ public struct Conv2DTranspose: LayerOperation {
         return Prepared(
             operation: self,
             kernel: PackedMatrix(transposed, inner: channels, columns: columns, product: matrixProduct),
-            kernelShape: kernel.shape, bias: parameters.floats("bias"))
+            kernelShape: kernel.shape,
+            biasAndActivation: BiasAndActivation(bias: parameters.floats("bias"), activation: activation))
     }
 
     struct Prepared: PreparedOperation {
         let operation: Conv2DTranspose
         let kernel: PackedMatrix
         let kernelShape: [Int]
-        let bias: [Float]?
+        let biasAndActivation: BiasAndActivation
 
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
@@ -110,7 +111,7 @@ public struct Conv2DTranspose: LayerOperation {
             var y = ImageKernels.conv2DTranspose(
                 x, kernel: kernel, kernelShape: kernelShape, geometry: operation.geometry,
                 padBefore: [rows.padBefore, columns.padBefore], outputShape: outputShape)
-            operation.activation.finish(&y.values, bias: bias, channels: kernelShape[2])
+            biasAndActivation.finish(&y.values, channels: kernelShape[2])
             return y
         }
     }

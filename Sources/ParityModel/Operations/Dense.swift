@@ -29,30 +29,30 @@ public struct Dense: LayerOperation {
         let kernel = parameters.required("kernel")
         let (packed, absolute) = AbsoluteMatrix.packing(
             kernel.floatValues(), inner: kernel.shape[0], columns: kernel.shape[1], product: matrixProduct)
-        return Prepared(kernel: packed, bias: parameters.floats("bias"), activation: activation, absolute: absolute)
+        return Prepared(
+            kernel: packed, absolute: absolute,
+            biasAndActivation: BiasAndActivation(bias: parameters.floats("bias"), activation: activation))
     }
 
     struct Prepared: PreparedOperation {
         let kernel: PackedMatrix
-        let bias: [Float]?
-        let activation: Activation
         let absolute: AbsoluteMatrix
+        let biasAndActivation: BiasAndActivation
 
         /// `√2·λ·√n·u·(|x|·|W|) + b·|W| + u·|bias|`, then the activation's slope (`RoundingBound`).
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
             let x = inputs[0]
-            var bound = absolute.productBound(
+            let linear = absolute.productBound(
                 x.values, inputBound: inputBounds?[0], rows: x.count / kernel.inner, roundoff: u)
-            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
-            return bound
+            return biasAndActivation.roundingBound(linear, output: output, roundoff: u)
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             let x = inputs[0]
             var y = Kernels.matmul(x.values, rows: x.count / kernel.inner, kernel)
-            activation.finish(&y, bias: bias, channels: kernel.columns)
+            biasAndActivation.finish(&y, channels: kernel.columns)
             return FloatTensor(shape: outputShape, values: y)
         }
     }

@@ -25,24 +25,23 @@ public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
         let kernel = parameters.required("depthwise_kernel")
         return Prepared(
-            kernel: kernel.floatValues(), kernelShape: kernel.shape, bias: parameters.floats("bias"),
-            geometry: geometry, activation: activation)
+            kernel: kernel.floatValues(), kernelShape: kernel.shape, geometry: geometry,
+            biasAndActivation: BiasAndActivation(bias: parameters.floats("bias"), activation: activation))
     }
 
     struct Prepared: PreparedOperation {
         let kernel: [Float]
         let kernelShape: [Int]
-        let bias: [Float]?
         let geometry: Convolution2D
-        let activation: Activation
+        let biasAndActivation: BiasAndActivation
 
         /// `√2·λ·√n·u·dwconv(|x|, |K|) + dwconv(b, |K|) + u·|bias|`, `n = kh·kw`, then the activation's slope.
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
-            var bound = linearBound(inputs[0], inputBound: inputBounds?[0], outputShape: output.shape, roundoff: u)
-            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
-            return bound
+            biasAndActivation.roundingBound(
+                linearBound(inputs[0], inputBound: inputBounds?[0], outputShape: output.shape, roundoff: u),
+                output: output, roundoff: u)
         }
 
         /// The bound of the convolution alone (no bias, no activation).
@@ -72,12 +71,12 @@ extension DepthwiseConv2D.Prepared: EpilogueProducing {
     private func apply(_ inputs: [FloatTensor], padded edges: EdgeAmounts?, outputShape: [Int], epilogue: Epilogue)
         -> FloatTensor
     {
-        let plain = bias == nil && activation == .linear
+        let plain = biasAndActivation.isIdentity
         var y = ImageKernels.depthwiseConv2D(
             inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
             padded: edges, epilogue: plain ? epilogue : .none)
         if !plain {
-            activation.finish(&y.values, bias: bias, channels: y.lastDimension)
+            biasAndActivation.finish(&y.values, channels: y.lastDimension)
             epilogue.apply(to: &y.values, channels: y.lastDimension)
         }
         return y

@@ -28,10 +28,10 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
             pointwise.floatValues(), inner: pointwise.shape[2], columns: pointwise.shape[3], product: matrixProduct)
         return Prepared(
             depthwise: DepthwiseConv2D.Prepared(
-                kernel: depthwise.floatValues(), kernelShape: depthwise.shape, bias: nil, geometry: geometry,
-                activation: .linear),
+                kernel: depthwise.floatValues(), kernelShape: depthwise.shape, geometry: geometry,
+                biasAndActivation: BiasAndActivation(bias: nil, activation: .linear)),
             pointwise: packed, absolutePointwise: absolute,
-            bias: parameters.floats("bias"), activation: activation)
+            biasAndActivation: BiasAndActivation(bias: parameters.floats("bias"), activation: activation))
     }
 
     struct Prepared: PreparedOperation {
@@ -39,8 +39,7 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
         let depthwise: DepthwiseConv2D.Prepared
         let pointwise: PackedMatrix
         let absolutePointwise: AbsoluteMatrix
-        let bias: [Float]?
-        let activation: Activation
+        let biasAndActivation: BiasAndActivation
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
             apply(inputs, outputShape: outputShape, workspace: Workspace(), epilogue: .none)
@@ -54,10 +53,9 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
             let middle = depthwise.apply(inputs, outputShape: shape)
             let middleBound = depthwise.linearBound(
                 inputs[0], inputBound: inputBounds?[0], outputShape: shape, roundoff: u)
-            var bound = absolutePointwise.productBound(
+            let linear = absolutePointwise.productBound(
                 middle.values, inputBound: middleBound, rows: middle.count / pointwise.inner, roundoff: u)
-            activation.roundingBound(&bound, bias: bias, output: output, roundoff: u)
-            return bound
+            return biasAndActivation.roundingBound(linear, output: output, roundoff: u)
         }
 
         func middleShape(_ outputShape: [Int]) -> [Int] { Array(outputShape.dropLast()) + [pointwise.inner] }
@@ -69,7 +67,7 @@ extension SeparableConv2D.Prepared: EpilogueProducing {
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
         let middle = depthwise.apply(inputs, outputShape: middleShape(outputShape))
         var y = Kernels.matmul(middle.values, rows: middle.count / pointwise.inner, pointwise)
-        activation.finish(&y, bias: bias, channels: pointwise.columns)
+        biasAndActivation.finish(&y, channels: pointwise.columns)
         epilogue.apply(to: &y, channels: pointwise.columns)
         return FloatTensor(shape: outputShape, values: y)
     }
