@@ -32,7 +32,7 @@ public struct CustomScale: LayerOperation {
             let scaled = FloatTensor(shape: inputs[1].shape, values: inputs[1].values.map { $0 * scale })
             let scaledBound = inputBounds.map { b in b[1].indices.map { abs(scale) * b[1][$0] + u * abs(scaled.values[$0]) } }
                 ?? scaled.values.map { u * abs($0) }
-            return Elementwise.Prepared(function: .add, constant: nil, constantFirst: false).roundingBound(
+            return Elementwise(.add).roundingBound(
                 [inputs[0], scaled], inputBounds: [inputBounds?[0] ?? [Float](repeating: 0, count: inputs[0].count), scaledBound],
                 output: output, roundoff: u)
         }

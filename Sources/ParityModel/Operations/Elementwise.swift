@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Computed in float32 exactly as TensorFlow does: one rounding per element (`x / 3` divides, it does not multiply
 /// by a rounded reciprocal).
-public struct Elementwise: LayerOperation {
+public struct Elementwise: SelfPreparedOperation {
     public static let typeName = "elementwise"
     public static var inputCount: ClosedRange<Int> { 1...2 }
 
@@ -61,17 +61,26 @@ public struct Elementwise: LayerOperation {
         }
     }
 
+    /// A scalar operand, and the side of the operation it stands on.
+    public struct Scalar: Sendable, Equatable {
+        public var value: Float
+        /// True when the scalar is the left operand (`constant - x`).
+        public var isFirst: Bool
+    }
+
     public var function: Function
-    /// The scalar operand, for a layer of one input; nil for two inputs.
-    public var constant: Float?
-    /// True when the constant is the left operand (`constant - x`).
-    public var constantFirst: Bool
+    /// The scalar operand, for a layer of one input; nil for two inputs (which have no side to choose).
+    public var scalar: Scalar?
 
     public init(_ function: Function, constant: Float? = nil, constantFirst: Bool = false) {
         self.function = function
-        self.constant = constant
-        self.constantFirst = constantFirst
+        scalar = constant.map { Scalar(value: $0, isFirst: constantFirst) }
     }
+
+    /// The scalar operand's value (the model file's `constant`).
+    public var constant: Float? { scalar?.value }
+    /// Whether the scalar is the left operand (the model file's `constant_first`); false for two inputs.
+    public var constantFirst: Bool { scalar?.isFirst ?? false }
 
     enum CodingKeys: String, CodingKey {
         case function, constant
@@ -80,16 +89,19 @@ public struct Elementwise: LayerOperation {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        function = try container.decode(Function.self, forKey: .function)
-        constant = try container.decodeIfPresent(Float.self, forKey: .constant)
-        constantFirst = try container.decodeIfPresent(Bool.self, forKey: .constantFirst) ?? false
+        self.init(
+            try container.decode(Function.self, forKey: .function),
+            constant: try container.decodeIfPresent(Float.self, forKey: .constant),
+            constantFirst: try container.decodeIfPresent(Bool.self, forKey: .constantFirst) ?? false)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(function, forKey: .function)
-        try container.encodeIfPresent(constant, forKey: .constant)
-        if constant != nil { try container.encode(constantFirst, forKey: .constantFirst) }
+        if let scalar {
+            try container.encode(scalar.value, forKey: .constant)
+            try container.encode(scalar.isFirst, forKey: .constantFirst)
+        }
     }
 
     public func validate() throws(LayerProblem) {
@@ -97,54 +109,46 @@ public struct Elementwise: LayerOperation {
     }
 
     public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
-        let expected = constant == nil ? 2 : 1
+        let expected = scalar == nil ? 2 : 1
         guard inputs.count == expected else { throw .inputCount(expected: "\(expected)", actual: inputs.count) }
         return try ShapeKernels.broadcastShape(inputs)
     }
 
-    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        Prepared(function: function, constant: constant, constantFirst: constantFirst)
+    public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+        let function = function
+        guard let scalar else {
+            return function.combine(inputs, outputShape: outputShape)
+        }
+        let c = scalar.value
+        let values =
+            scalar.isFirst
+            ? inputs[0].values.map { function.apply(c, $0) } : inputs[0].values.map { function.apply($0, c) }
+        return FloatTensor(shape: outputShape, values: values)
     }
 
-    struct Prepared: PreparedOperation {
-        let function: Function
-        let constant: Float?
-        let constantFirst: Bool
-
-        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            let function = function
-            guard let c = constant else {
-                return function.combine(inputs, outputShape: outputShape)
-            }
-            let values =
-                constantFirst
-                ? inputs[0].values.map { function.apply(c, $0) } : inputs[0].values.map { function.apply($0, c) }
-            return FloatTensor(shape: outputShape, values: values)
-        }
-
-        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
-            -> [Float]
-        {
-            let x = inputs[0]
-            let bx = inputBounds?[0] ?? [Float](repeating: 0, count: x.count)
-            guard let c = constant else {
-                let shape = output.shape
-                let a = ShapeKernels.expand(x, to: shape)
-                let ba = ShapeKernels.expand(FloatTensor(shape: x.shape, values: bx), to: shape)
-                let b = ShapeKernels.expand(inputs[1], to: shape)
-                let bb = ShapeKernels.expand(
-                    FloatTensor(
-                        shape: inputs[1].shape,
-                        values: inputBounds?[1] ?? [Float](repeating: 0, count: inputs[1].count)), to: shape)
-                return (0..<output.count).map { i in
-                    function.bound(a.values[i], ba.values[i], b.values[i], bb.values[i], output.values[i], u)
-                }
-            }
+    public func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+        -> [Float]
+    {
+        let x = inputs[0]
+        let bx = inputBounds?[0] ?? [Float](repeating: 0, count: x.count)
+        guard let scalar else {
+            let shape = output.shape
+            let a = ShapeKernels.expand(x, to: shape)
+            let ba = ShapeKernels.expand(FloatTensor(shape: x.shape, values: bx), to: shape)
+            let b = ShapeKernels.expand(inputs[1], to: shape)
+            let bb = ShapeKernels.expand(
+                FloatTensor(
+                    shape: inputs[1].shape,
+                    values: inputBounds?[1] ?? [Float](repeating: 0, count: inputs[1].count)), to: shape)
             return (0..<output.count).map { i in
-                constantFirst
-                    ? function.bound(c, 0, x.values[i], bx[i], output.values[i], u)
-                    : function.bound(x.values[i], bx[i], c, 0, output.values[i], u)
+                function.bound(a.values[i], ba.values[i], b.values[i], bb.values[i], output.values[i], u)
             }
+        }
+        let c = scalar.value
+        return (0..<output.count).map { i in
+            scalar.isFirst
+                ? function.bound(c, 0, x.values[i], bx[i], output.values[i], u)
+                : function.bound(x.values[i], bx[i], c, 0, output.values[i], u)
         }
     }
 }
