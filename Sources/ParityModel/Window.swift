@@ -95,21 +95,38 @@ public struct Convolution2D: Sendable, Equatable, Codable {
     }
 }
 
-/// The window geometry of a 2-D pooling over an NHWC input (attributes `pool_size`, `strides`, `padding`).
+/// The window geometry of a 2-D pooling over an NHWC input (attributes `pool_size`, `strides`, `padding`): a
+/// convolution's window (`Convolution2D`) of size `pool_size`, undilated, so the two place their windows by one rule.
 public struct Pooling2D: Sendable, Equatable, Codable {
-    public var poolSize: [Int]
-    public var strides: [Int]
-    public var padding: Padding
+    /// The window, its `kernelSize` the pool size and its dilation 1.
+    public var window: Convolution2D
 
     public init(poolSize: [Int], strides: [Int], padding: Padding) {
-        self.poolSize = poolSize
-        self.strides = strides
-        self.padding = padding
+        window = Convolution2D(kernelSize: poolSize, strides: strides, padding: padding)
     }
+
+    public var poolSize: [Int] { window.kernelSize }
+    public var strides: [Int] { window.strides }
+    public var padding: Padding { window.padding }
 
     enum CodingKeys: String, CodingKey {
         case poolSize = "pool_size"
         case strides, padding
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            poolSize: try container.decode([Int].self, forKey: .poolSize),
+            strides: try container.decode([Int].self, forKey: .strides),
+            padding: try container.decode(Padding.self, forKey: .padding))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(poolSize, forKey: .poolSize)
+        try container.encode(strides, forKey: .strides)
+        try container.encode(padding, forKey: .padding)
     }
 
     func validate() throws(LayerProblem) {
@@ -119,8 +136,7 @@ public struct Pooling2D: Sendable, Equatable, Codable {
 
     func outputShape(_ input: ValueShape) throws(LayerProblem) -> ValueShape {
         let image = try ImageDims(input)
-        let (height, width) = try WindowAxis.outputs(
-            image, kernel: poolSize, strides: strides, dilation: [1, 1], padding: padding, input: input)
+        let (height, width) = try window.outputs(image, input: input)
         return ValueShape([image.batch, height, width, image.channels])
     }
 }

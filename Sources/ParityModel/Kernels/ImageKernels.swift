@@ -172,6 +172,13 @@ enum ImageKernels {
         return (rows, columns)
     }
 
+    /// The rows and columns of `window` over `image`.
+    private static func axes(_ image: ImageShape, _ window: Convolution2D) -> (WindowAxis, WindowAxis) {
+        axes(
+            image, kernel: window.kernelSize, strides: window.strides, dilation: window.dilation,
+            padding: window.padding)
+    }
+
     /// `conv2d(x, kernel)` with `kernel [kh, kw, in / groups, out]` packed per group (`kernels[g]` the
     /// `[kh·kw·in/groups, out/groups]` matrix of group `g`'s output channels): per group, the patches of its input
     /// channels gathered row by row (im2col), then one matmul. TensorFlow's grouped convolution: output channel `o`
@@ -430,8 +437,7 @@ enum ImageKernels {
     /// of real elements in each window (TensorFlow's `avg_pool` with `SAME`).
     static func pool2D(_ x: FloatTensor, _ pooling: Pooling2D, average: Bool, outputShape: [Int]) -> FloatTensor {
         let image = ImageShape(x.shape)
-        let (rows, columns) = axes(
-            image, kernel: pooling.poolSize, strides: pooling.strides, dilation: [1, 1], padding: pooling.padding)
+        let (rows, columns) = axes(image, pooling.window)
         let c = image.channels
         let count = image.batch * rows.output * columns.output * c
         let y = [Float](unsafeUninitializedCapacity: count) { y, initialized in
