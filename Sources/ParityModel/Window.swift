@@ -252,11 +252,25 @@ extension DepthwiseConvolutionOperation {
 
 /// What the edge operations (`ZeroPadding2D`, `Cropping2D`) share: four amounts at the edges of height and width,
 /// stored as one list `[top, bottom, left, right]` under the operation's `attributeKey`, each in
-/// 0…`Limits.spatialExtent`.
+/// 0…`Limits.spatialExtent`. The output shape is the input's with each of height and width passed through `extent`.
 public protocol EdgeAmountOperation: LayerOperation {
     static var attributeKey: String { get }
     var edges: EdgeAmounts { get }
     init(_ edges: EdgeAmounts)
+    /// The output's size along one axis of the input; `input` is the whole input shape, for errors.
+    func extent(_ edge: EdgeAxis, input: ValueShape) throws(LayerProblem) -> Int
+}
+
+/// One spatial axis of an edge operation's input: which it is, its size, and the amounts at its two edges.
+public struct EdgeAxis: Sendable {
+    /// `height` or `width`, the word errors use.
+    public var name: String
+    /// What the axis counts: `rows` of a height, `columns` of a width.
+    public var lines: String
+    public var size: Int
+    /// The amounts at the top and bottom, or at the left and right.
+    public var before: Int
+    public var after: Int
 }
 
 /// Rows above and below, columns left and right of an image.
@@ -290,6 +304,20 @@ extension EdgeAmountOperation {
 
     public func validate() throws(LayerProblem) {
         try Attribute.nonNegative(Self.attributeKey, [top, bottom, left, right], count: 4)
+    }
+
+    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
+        var image = try ImageDims(inputs[0])
+        if let height = image.height {
+            let axis = EdgeAxis(name: "height", lines: "rows", size: height, before: top, after: bottom)
+            image.height = try extent(axis, input: inputs[0])
+        }
+        if let width = image.width {
+            let axis = EdgeAxis(name: "width", lines: "columns", size: width, before: left, after: right)
+            image.width = try extent(axis, input: inputs[0])
+        }
+        try Checked.elementCount(image.shape.dims, "the output")
+        return image.shape
     }
 
     public init(from decoder: any Decoder) throws {

@@ -7,25 +7,14 @@ public struct Cropping2D: EdgeAmountOperation, SelfPreparedOperation {
 
     public init(_ edges: EdgeAmounts) { self.edges = edges }
 
-    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
-        var image = try ImageDims(inputs[0])
-        // Validated amounts are at most `Limits.spatialExtent`: the sums cannot overflow.
-        if let height = image.height {
-            guard height > top + bottom else {
-                throw .inputShape(
-                    expected: "a height above \(top + bottom) to crop \(top) + \(bottom) rows", actual: "\(inputs[0])")
-            }
-            image.height = height - top - bottom
+    public func extent(_ edge: EdgeAxis, input: ValueShape) throws(LayerProblem) -> Int {
+        let removed = edge.before + edge.after  // validated amounts are at most `Limits.spatialExtent`: no overflow
+        guard edge.size > removed else {
+            throw .inputShape(
+                expected: "a \(edge.name) above \(removed) to crop \(edge.before) + \(edge.after) \(edge.lines)",
+                actual: "\(input)")
         }
-        if let width = image.width {
-            guard width > left + right else {
-                throw .inputShape(
-                    expected: "a width above \(left + right) to crop \(left) + \(right) columns", actual: "\(inputs[0])"
-                )
-            }
-            image.width = width - left - right
-        }
-        return image.shape
+        return edge.size - removed
     }
 
     public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {

@@ -6,12 +6,8 @@ public struct ZeroPadding2D: EdgeAmountOperation, SelfPreparedOperation, ZeroPad
 
     public init(_ edges: EdgeAmounts) { self.edges = edges }
 
-    public func outputShape(inputs: [ValueShape], parameter: (String) -> [Int]?) throws(LayerProblem) -> ValueShape {
-        var image = try ImageDims(inputs[0])
-        if let height = image.height { image.height = try Checked.sum(height, top + bottom, "the padded height") }
-        if let width = image.width { image.width = try Checked.sum(width, left + right, "the padded width") }
-        try Checked.elementCount(image.shape.dims, "the output")
-        return image.shape
+    public func extent(_ edge: EdgeAxis, input: ValueShape) throws(LayerProblem) -> Int {
+        try Checked.sum(edge.size, edge.before + edge.after, "the padded \(edge.name)")
     }
 
     public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
