@@ -35,44 +35,17 @@ public enum AttrValue: Sendable, Equatable {
 
     /// The text of a string attribute, when it is UTF-8.
     public var text: String? {
-        if case .string(let bytes) = self { return String(validating: bytes, as: UTF8.self) }
-        return nil
+        if case .string(let bytes) = self { String(validating: bytes, as: UTF8.self) } else { nil }
     }
 
-    public var intValue: Int64? {
-        if case .int(let value) = self { return value }
-        return nil
-    }
-
-    public var floatValue: Float? {
-        if case .float(let value) = self { return value }
-        return nil
-    }
-
-    public var boolValue: Bool? {
-        if case .bool(let value) = self { return value }
-        return nil
-    }
-
-    public var typeValue: TFDataType? {
-        if case .type(let value) = self { return value }
-        return nil
-    }
-
-    public var tensorValue: TensorProto? {
-        if case .tensor(let value) = self { return value }
-        return nil
-    }
-
-    public var functionValue: NameAttrList? {
-        if case .function(let value) = self { return value }
-        return nil
-    }
-
-    public var listValue: ListValue? {
-        if case .list(let value) = self { return value }
-        return nil
-    }
+    /// Each other case's value, when the attribute is that case (nil otherwise).
+    public var intValue: Int64? { if case .int(let value) = self { value } else { nil } }
+    public var floatValue: Float? { if case .float(let value) = self { value } else { nil } }
+    public var boolValue: Bool? { if case .bool(let value) = self { value } else { nil } }
+    public var typeValue: TFDataType? { if case .type(let value) = self { value } else { nil } }
+    public var tensorValue: TensorProto? { if case .tensor(let value) = self { value } else { nil } }
+    public var functionValue: NameAttrList? { if case .function(let value) = self { value } else { nil } }
+    public var listValue: ListValue? { if case .list(let value) = self { value } else { nil } }
 
     static func decode(_ bytes: ArraySlice<UInt8>, depth: Int, limits: GraphLimits) throws -> AttrValue {
         guard depth <= limits.maxAttributeDepth else {
