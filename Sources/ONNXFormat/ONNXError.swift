@@ -21,8 +21,7 @@ public enum ONNXError: InputError, Equatable {
         switch self {
         case .modelTooLarge(_, let size):
             "the model's graph is \(size) bytes without its initializers, over protobuf's 2 GiB limit"
-        case .writeFailed(_, let reason):
-            "cannot write: \(reason)"
+        case .writeFailed(_, let reason): "cannot write: \(reason)"
         }
     }
 }
