@@ -39,19 +39,16 @@ public struct Provenance: Sendable, Equatable, Codable {
     /// The spec's file name, when one was used.
     public var spec: String?
     public var toolVersion: String
-    /// The TensorFlow graph the architecture came from, for a source converted without a spec.
+    /// The TensorFlow graph the architecture came from, for a source converted without a spec (set after `init`,
+    /// by the converter of a graph source).
     public var graph: GraphProvenance?
 
-    public init(
-        source: String, sha256: String, sourceKind: String, spec: String?, toolVersion: String,
-        graph: GraphProvenance? = nil
-    ) {
+    public init(source: String, sha256: String, sourceKind: String, spec: String?, toolVersion: String) {
         self.source = source
         self.sha256 = sha256
         self.sourceKind = sourceKind
         self.spec = spec
         self.toolVersion = toolVersion
-        self.graph = graph
     }
 
     enum CodingKeys: String, CodingKey {
@@ -67,26 +64,20 @@ public struct GraphProvenance: Sendable, Equatable, Codable {
     /// model file.
     public var file: String
     /// SHA-256 of the graph file; empty until the converter computes it.
-    public var sha256: String
+    public var sha256 = ""
     public var inputs: [String]
     public var outputs: [String]
     /// `NAME=VALUE`, as fed (including the bool placeholders fed `false` by default).
     public var feeds: [String]
-    /// The SavedModel signature and tag, for a SavedModel.
+    /// The SavedModel signature and tag, for a SavedModel (set after `init` by the SavedModel importer).
     public var signature: String?
     public var tag: String?
 
-    public init(
-        file: String, sha256: String = "", inputs: [String], outputs: [String], feeds: [String],
-        signature: String? = nil, tag: String? = nil
-    ) {
+    public init(file: String, inputs: [String], outputs: [String], feeds: [String]) {
         self.file = file
-        self.sha256 = sha256
         self.inputs = inputs
         self.outputs = outputs
         self.feeds = feeds
-        self.signature = signature
-        self.tag = tag
     }
 }
 

@@ -115,7 +115,8 @@ public enum Converter {
             source: URL(fileURLWithPath: sourcePath).lastPathComponent, sha256: try digest(sourcePath),
             sourceKind: kind.rawValue,
             spec: (specPath ?? configPath).map { URL(fileURLWithPath: $0).lastPathComponent },
-            toolVersion: toolVersion, graph: graph)
+            toolVersion: toolVersion)
+        plan.provenance?.graph = graph
         return (plan, kind)
     }
 

@@ -38,6 +38,6 @@ struct GraphOptions: ParsableArguments {
         }
         return GraphImportOptions(
             graph: graph, inputs: names(inputs), outputs: names(outputs), feeds: feeds.compactMap(GraphFeed.init),
-            tag: tag, signature: signature)
+            savedModel: SavedModelSelection(tag: tag, signature: signature))
     }
 }

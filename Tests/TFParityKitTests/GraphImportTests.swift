@@ -156,13 +156,13 @@ struct GraphFixture: Decodable, Sendable, CustomStringConvertible {
             expected: .noSuchNode(path: fixture("graphs/seed_cf1/model.ckpt.meta").path, node: "nope", role: .output)),
         Failure(
             description: "a signature that does not exist", source: "graphs/saved_model_module",
-            options: GraphImportOptions(signature: "predict"),
+            options: GraphImportOptions(savedModel: SavedModelSelection(signature: "predict")),
             expected: .noSignature(
                 path: fixture("graphs/saved_model_module/saved_model.pb").path, signature: "predict",
                 available: ["serving_default"])),
         Failure(
             description: "a tag that does not exist", source: "graphs/saved_model_tf1",
-            options: GraphImportOptions(tag: "train"),
+            options: GraphImportOptions(savedModel: SavedModelSelection(tag: "train")),
             expected: .noTag(
                 path: fixture("graphs/saved_model_tf1/saved_model.pb").path, tag: "train", available: ["serve"])),
     ]

@@ -12,25 +12,36 @@ public struct GraphImportOptions: Sendable, Equatable {
     public var outputs: [String]
     /// Scalar placeholder values, in the order given.
     public var feeds: [GraphFeed]
-    /// The SavedModel meta graph's tag.
-    public var tag: String
-    /// The SavedModel signature.
-    public var signature: String
+    /// The SavedModel meta graph and signature.
+    public var savedModel: SavedModelSelection
 
     public init(
         graph: String? = nil, inputs: [String] = [], outputs: [String] = [], feeds: [GraphFeed] = [],
-        tag: String = "serve", signature: String = "serving_default"
+        savedModel: SavedModelSelection = SavedModelSelection()
     ) {
         self.graph = graph
         self.inputs = inputs
         self.outputs = outputs
         self.feeds = feeds
-        self.tag = tag
-        self.signature = signature
+        self.savedModel = savedModel
     }
 
     /// True when nothing but the defaults was asked for.
     public var isDefault: Bool { self == GraphImportOptions() }
+}
+
+/// Which meta graph of a SavedModel to read, and which of its signatures: they are asked for together, and together
+/// they are either the defaults or something the user asked for.
+public struct SavedModelSelection: Sendable, Equatable {
+    /// The meta graph's tag.
+    public var tag: String
+    /// The signature.
+    public var signature: String
+
+    public init(tag: String = "serve", signature: String = "serving_default") {
+        self.tag = tag
+        self.signature = signature
+    }
 }
 
 /// One `NAME=VALUE` feed: a scalar placeholder's value.

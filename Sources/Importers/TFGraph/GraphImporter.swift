@@ -80,9 +80,11 @@ struct GraphImporter: ModelImporter {
         let feeds = selection.feeds.keys.sorted().map { name in
             "\(name)=" + (selection.feeds[name].map(Self.describe) ?? "")
         }
-        plan.graph = GraphProvenance(
-            file: file, inputs: selection.inputs, outputs: selection.outputs.map(\.description), feeds: feeds,
-            signature: signatureName, tag: tag)
+        var provenance = GraphProvenance(
+            file: file, inputs: selection.inputs, outputs: selection.outputs.map(\.description), feeds: feeds)
+        provenance.signature = signatureName
+        provenance.tag = tag
+        plan.graph = provenance
         return plan
     }
 
@@ -112,9 +114,7 @@ public enum GraphSourceFiles {
         let root = directory.hasSuffix("/") ? directory : directory + "/"
         if FileManager.default.fileExists(atPath: root + "keras_metadata.pb") { return true }
         guard FileManager.default.fileExists(atPath: savedModelFile(directory)) else { return false }
-        if options.tag != GraphImportOptions().tag || options.signature != GraphImportOptions().signature {
-            return true
-        }
+        if options.savedModel != SavedModelSelection() { return true }
         guard let saved = try? SavedModel.read(contentsOf: savedModelFile(directory)) else { return true }
         return saved.metaGraphs.contains { meta in meta.signatures.keys.contains { !$0.hasPrefix("__") } }
     }

@@ -19,13 +19,14 @@ enum SavedModelImport {
         let file = GraphSourceFiles.savedModelFile(directory)
         let saved = try SavedModel.read(contentsOf: file)
         let options = request.graph
-        guard let meta = saved.metaGraph(tag: options.tag) else {
+        let selection = options.savedModel
+        guard let meta = saved.metaGraph(tag: selection.tag) else {
             throw GraphImportError.noTag(
-                path: file, tag: options.tag, available: Array(Set(saved.metaGraphs.flatMap(\.tags))).sorted())
+                path: file, tag: selection.tag, available: Array(Set(saved.metaGraphs.flatMap(\.tags))).sorted())
         }
-        guard let signature = meta.signatures[options.signature] else {
+        guard let signature = meta.signatures[selection.signature] else {
             throw GraphImportError.noSignature(
-                path: file, signature: options.signature,
+                path: file, signature: selection.signature,
                 // `__saved_model_init_op` and its kind are TensorFlow's own, not signatures a user calls.
                 available: meta.signatures.keys.filter { !$0.hasPrefix("__") }.sorted())
         }
@@ -39,7 +40,7 @@ enum SavedModelImport {
         let weights = GraphWeights(bundle: bundle, bundlePath: directory, constantsAreVariables: false)
         return try GraphImporter.plan(
             meta.graph, file: file, options: options, weights: weights, signature: (inputs, outputs),
-            variableOverrides: overrides, signatureName: options.signature, tag: options.tag)
+            variableOverrides: overrides, signatureName: selection.signature, tag: selection.tag)
     }
 
     /// For each top-level call of a concrete function with captures: the node passed as each captured input, bound to
