@@ -20,17 +20,19 @@ public enum AttrValue: Sendable, Equatable {
     /// Inside a function body: the value comes from the attribute of this name when the function is instantiated.
     case placeholder(String)
 
-    /// `list(...)` values; only the field matching the attribute's type is set.
-    public struct ListValue: Sendable, Equatable {
-        public var strings: [[UInt8]] = []
-        public var ints: [Int64] = []
-        public var floats: [Float] = []
-        public var bools: [Bool] = []
-        public var types: [TFDataType] = []
-        public var shapes: [TensorShapeProto] = []
-        public var tensors: [TensorProto] = []
-        public var functions: [NameAttrList] = []
-        public init() {}
+    /// `list(...)` values, of one element type: TensorFlow refuses a list with more than one of its fields set
+    /// (`AttrValueHasType`), and so does the decoder.
+    public enum ListValue: Sendable, Equatable {
+        /// No field set: an empty list of any type.
+        case empty
+        case strings([[UInt8]])
+        case ints([Int64])
+        case floats([Float])
+        case bools([Bool])
+        case types([TFDataType])
+        case shapes([TensorShapeProto])
+        case tensors([TensorProto])
+        case functions([NameAttrList])
     }
 
     /// The text of a string attribute, when it is UTF-8.
@@ -104,30 +106,50 @@ public enum AttrValue: Sendable, Equatable {
 extension AttrValue.ListValue {
     static func decode(_ bytes: ArraySlice<UInt8>, depth: Int, limits: GraphLimits) throws -> Self {
         var buffers = RepeatedFieldBuffers()
-        return try ProtobufReader.decode(bytes, into: Self()) { list, reader, number, wireType in
+        return try ProtobufReader.decode(bytes, into: Self.empty) { list, reader, number, wireType in
             switch number {
             case 2:
                 try ProtobufReader.expect(.lengthDelimited, wireType, field: 2, "list.s")
-                list.strings.append(try reader.bytes())
-            case 3: list.ints += try buffers.int64s(&reader, wireType, "list.i")
-            case 4: list.floats += try buffers.floats(&reader, wireType, "list.f")
-            case 5: list.bools += try buffers.bools(&reader, wireType, "list.b")
+                try list.append(.strings([try reader.bytes()]))
+            case 3: try list.append(.ints(try buffers.int64s(&reader, wireType, "list.i")))
+            case 4: try list.append(.floats(try buffers.floats(&reader, wireType, "list.f")))
+            case 5: try list.append(.bools(try buffers.bools(&reader, wireType, "list.b")))
             case 6:
-                for code in try buffers.varints(&reader, wireType, "list.type") {
+                let types = try buffers.varints(&reader, wireType, "list.type").map { code in
                     guard code < 1000 else { throw ProtobufReader.Malformed(reason: "list.type holds \(code)") }
-                    list.types.append(TFDataType(rawValue: Int(code)))
+                    return TFDataType(rawValue: Int(code))
                 }
+                try list.append(.types(types))
             case 7:
-                list.shapes.append(try TensorShapeProto.decode(try reader.message(wireType, field: 7, "list.shape")))
+                let shape = try TensorShapeProto.decode(try reader.message(wireType, field: 7, "list.shape"))
+                try list.append(.shapes([shape]))
             case 8:
-                list.tensors.append(try TensorProto.decode(try reader.message(wireType, field: 8, "list.tensor")))
+                let tensor = try TensorProto.decode(try reader.message(wireType, field: 8, "list.tensor"))
+                try list.append(.tensors([tensor]))
             case 9:
-                list.functions.append(
-                    try NameAttrList.decode(
-                        try reader.message(wireType, field: 9, "list.func"), depth: depth + 1, limits: limits))
+                let function = try NameAttrList.decode(
+                    try reader.message(wireType, field: 9, "list.func"), depth: depth + 1, limits: limits)
+                try list.append(.functions([function]))
             default:
                 try reader.skip(wireType)
             }
+        }
+    }
+
+    /// The list with `more` of the same type appended (a repeated field may come in several runs); a second type is
+    /// malformed.
+    private mutating func append(_ more: Self) throws {
+        switch (self, more) {
+        case (.empty, _): self = more
+        case (.strings(let a), .strings(let b)): self = .strings(a + b)
+        case (.ints(let a), .ints(let b)): self = .ints(a + b)
+        case (.floats(let a), .floats(let b)): self = .floats(a + b)
+        case (.bools(let a), .bools(let b)): self = .bools(a + b)
+        case (.types(let a), .types(let b)): self = .types(a + b)
+        case (.shapes(let a), .shapes(let b)): self = .shapes(a + b)
+        case (.tensors(let a), .tensors(let b)): self = .tensors(a + b)
+        case (.functions(let a), .functions(let b)): self = .functions(a + b)
+        default: throw ProtobufReader.Malformed(reason: "a list attribute holds values of two types")
         }
     }
 }

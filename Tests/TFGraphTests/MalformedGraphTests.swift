@@ -127,7 +127,32 @@ struct Proto {
                 }
                 return Proto.graph([Proto.node("deep", attrs: [("a", value)])]).bytes
             }, reason: "nest deeper", node: "deep"),
+        Bad(
+            name: "a list attribute with ints and floats",
+            bytes: {
+                let list = Proto().int(3, 1).fixed32(4, Float(2).bitPattern)
+                return Proto.graph([Proto.node("mixed", attrs: [("strides", Proto().message(1, list))])]).bytes
+            }, reason: "two types", node: "mixed"),
     ]
+
+    /// A repeated field may come in several runs (unpacked values, then a packed run): one list of all of them.
+    @Test func listAttributeRunsAreJoined() throws {
+        let list = Proto().int(3, 1).bytes(3, [2, 2]).string(2, "unused by ints")
+        let strings = Proto().string(2, "a").string(2, "b")
+        let graph = try GraphDef.decode(
+            Proto.graph([
+                Proto.node("n", attrs: [("strides", Proto().message(1, Proto().int(3, 1).bytes(3, [2, 2])))]),
+                Proto.node("s", attrs: [("names", Proto().message(1, strings)), ("none", Proto().message(1, Proto()))]),
+            ]).bytes[...], path: "model.pb")
+        #expect(graph.nodes[0].attr["strides"]?.listValue == .ints([1, 2, 2]))
+        #expect(graph.nodes[1].attr["names"]?.listValue == .strings([Array("a".utf8), Array("b".utf8)]))
+        #expect(graph.nodes[1].attr["none"]?.listValue == .empty)
+        // A string after ints is a second type.
+        #expect(throws: GraphError.self) {
+            try GraphDef.decode(
+                Proto.graph([Proto.node("x", attrs: [("l", Proto().message(1, list))])]).bytes[...], path: "m.pb")
+        }
+    }
 
     @Test(arguments: bad)
     func malformedGraphIsRefused(_ testCase: Bad) throws {

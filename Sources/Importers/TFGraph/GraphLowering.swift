@@ -186,8 +186,11 @@ final class LoweringContext {
 
     /// An integer list attribute (`strides`, `ksize`), each value representable as `Int`.
     func integers(_ node: Int, _ attribute: String) -> [Int]? {
-        guard let list = graph.nodes[node].attr[attribute]?.listValue else { return nil }
-        return list.ints.map { Int(exactly: $0) ?? Int.max }
+        switch graph.nodes[node].attr[attribute]?.listValue {
+        case .ints(let values): values.map { Int(exactly: $0) ?? Int.max }
+        case nil: nil
+        default: []
+        }
     }
 
     func text(_ node: Int, _ attribute: String) -> String? { graph.nodes[node].attr[attribute]?.text }

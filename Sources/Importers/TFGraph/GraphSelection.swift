@@ -231,8 +231,8 @@ struct ForwardAnalysis {
 
     private func producesFloat(_ position: Int) -> Bool {
         let node = graph.nodes[position]
-        let type =
-            node.attr["T"]?.typeValue ?? node.attr["dtype"]?.typeValue ?? node.attr["Tout"]?.listValue?.types.first
+        var type = node.attr["T"]?.typeValue ?? node.attr["dtype"]?.typeValue
+        if type == nil, case .types(let outputs) = node.attr["Tout"]?.listValue { type = outputs.first }
         return [DType.float32, .float64, .float16, .bfloat16].contains(type?.dtype)
     }
 }
