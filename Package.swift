@@ -7,7 +7,7 @@ import PackageDescription
 // (ParityModel: one file per layer operation under Operations/, listed by LayerRegistry) → importers (Importers:
 // spec, Keras — one mapping file per Keras class — and tensor sources, behind ModelImporter) and the ONNX lowering
 // (ONNXExport: one lowering per operation) → operations (TFParityKit: convert, verify, inspect, fold, export) → reports (Reports: text, JSON, markdown, JUnit, HTML)
-// → CLI (tfparity, with Platform: OpenBLAS loading).
+// → CLI (tfparity, with Platform: OpenBLAS loading, AVX2 activations from CVectorMath).
 // TensorCore, ParityModel, SafeTensors and TFCheckpoint carry no C library, so the runtime can ship without one.
 let package = Package(
     name: "tfparity",
@@ -71,7 +71,9 @@ let package = Package(
         ),
         .target(
             name: "Reports", dependencies: ["TFParityKit", "Importers", "ParityModel", "TensorCore", "ONNXExport"]),
-        .target(name: "Platform", dependencies: ["ParityModel"]),
+        // ParityModel's vectorised sigmoid and swish in AVX2 (bit for bit the same values), for Platform to pass in.
+        .target(name: "CVectorMath", path: "Sources/CVectorMath"),
+        .target(name: "Platform", dependencies: ["ParityModel", "CVectorMath"]),
         .executableTarget(
             name: "tfparity",
             dependencies: [

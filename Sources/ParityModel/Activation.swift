@@ -188,8 +188,8 @@ extension Activation: Codable {
 extension Activation {
     /// Applies the activation in place; softmax, log-softmax and sparsemax run over rows of `lastDimension` values.
     /// `glu` changes the shape: `gatedLinearUnit` computes it, and an operation that fuses an activation refuses it
-    /// when validated.
-    func apply(to y: inout [Float], lastDimension: Int) {
+    /// when validated. `map` (`ActivationKernels.map(for:)`) computes an elementwise one where given.
+    func apply(to y: inout [Float], lastDimension: Int, map: ActivationKernels.Map? = nil) {
         switch self {
         case .softmax:
             Self.forEachRow(of: &y, lastDimension: lastDimension) { y, row, peak in
@@ -210,7 +210,7 @@ extension Activation {
             y.withUnsafeMutableBufferPointer { y in
                 guard let base = y.baseAddress else { return }
                 guard let work = elementWork, let chunks = Self.chunks(y.count, work: work) else {
-                    applyElementwise(to: y)
+                    applyElementwise(to: y, map: map)
                     return
                 }
                 // Functions that call `exp`, `erfc`, `tanh` or `log` for every element (ConvNeXt's GELU over its
@@ -220,7 +220,8 @@ extension Activation {
                 Parallel.forEach(chunks, work: count * work) { chunk in
                     let start = chunk * count / chunks
                     let end = (chunk + 1) * count / chunks
-                    applyElementwise(to: UnsafeMutableBufferPointer(start: shared.base + start, count: end - start))
+                    applyElementwise(
+                        to: UnsafeMutableBufferPointer(start: shared.base + start, count: end - start), map: map)
                 }
             }
         }
@@ -253,8 +254,13 @@ extension Activation {
         }
     }
 
-    /// An element-by-element function over `y`, in place (the row-wise ones are `apply(to:lastDimension:)`'s).
-    func applyElementwise(to y: UnsafeMutableBufferPointer<Float>) {
+    /// An element-by-element function over `y`, in place (the row-wise ones are `apply(to:lastDimension:)`'s); by
+    /// `map`, the same values from a wider implementation, where given.
+    func applyElementwise(to y: UnsafeMutableBufferPointer<Float>, map: ActivationKernels.Map? = nil) {
+        if let map {
+            if let base = y.baseAddress { map(base, y.count) }
+            return
+        }
         switch self {
         case .linear:
             return

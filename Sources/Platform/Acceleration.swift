@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 import ParityModel
 
@@ -64,8 +65,18 @@ public enum Acceleration {
             kernel: { rows, inner, columns, x, w, y in multiply(sgemm, rows, inner, columns, x, w, y) },
             operand: { w, inner, columns in
                 OpenBLASOperand(w, inner: inner, columns: columns, smallProduct: 0)
-            })
+            },
+            activations: activations)
     }
+
+    /// CVectorMath's AVX2 sigmoid and swish where the CPU has AVX2 (the portable values, bit for bit, twice the
+    /// lanes per instruction and three-operand forms: 2.3–2.9 → 0.8–1.6 ns an element here), else the portable code.
+    public static let activations: ActivationKernels = {
+        guard tfparity_has_avx2() != 0 else { return .portable }
+        return ActivationKernels(
+            sigmoid: { y, count in tfparity_sigmoid_avx2(y, count) },
+            swish: { y, count in tfparity_swish_avx2(y, count) })
+    }()
 
     /// `y = x · w` by OpenBLAS, split by rows over the cores when large.
     fileprivate static func multiply(
@@ -101,7 +112,8 @@ public enum Acceleration {
             kernel: { rows, inner, columns, x, w, y in fastestMultiply(rows, inner, columns, x, w, y) },
             operand: { w, inner, columns in
                 OpenBLASOperand(w, inner: inner, columns: columns, smallProduct: smallProduct)
-            })
+            },
+            activations: activations)
     }
 
     /// `fastestProduct`'s kernel for a plain matrix.

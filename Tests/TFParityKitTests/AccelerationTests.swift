@@ -54,3 +54,24 @@ import Testing
         }
     }
 }
+
+/// The CLI's wider sigmoid and swish (CVectorMath's AVX2, where the CPU has it) against the portable SIMD8 code: the
+/// same bits for every value of a sweep over float32 (every 4099th bit pattern: both signs, subnormals, the
+/// saturating tails, infinities and NaNs), in rows whose length leaves a tail of a partial vector.
+@Suite struct AcceleratedActivationTests {
+    @Test(arguments: [Activation.sigmoid, .swish])
+    func acceleratedActivationMatchesThePortableOneBitForBit(_ activation: Activation) throws {
+        let values = stride(from: UInt64(0), to: 1 << 32, by: 4099).map { Float(bitPattern: UInt32($0)) }
+        let columns = 1021
+        let rows = values.count / columns
+        let input = FloatTensor(shape: [rows, columns], values: Array(values.prefix(rows * columns)))
+        let model = Model(
+            layers: [Layer(name: "a", op: ActivationLayer(activation), inputs: [Model.inputName])], parameters: [:])
+
+        let portable = try Engine(model: model, matrixProduct: .portable).run(input)
+        let accelerated = try Engine(model: model, matrixProduct: Acceleration.fastestProduct()).run(input)
+        #expect(accelerated.shape == portable.shape)
+        let differing = zip(accelerated.values, portable.values).filter { $0.bitPattern != $1.bitPattern }
+        #expect(differing.isEmpty, "\(differing.count) values differ, first \(differing.prefix(3))")
+    }
+}

@@ -85,26 +85,62 @@ public struct MatrixProduct: Sendable {
     let kernel: Kernel?
     /// nil: every product goes to `kernel` with the plain matrix.
     let operand: Operand?
+    /// Wider implementations of the vectorised activations, with the very values of the portable ones, that the
+    /// machine's kernels come with (the layers prepared with this product use them).
+    public let activations: ActivationKernels
 
     /// The portable blocked SIMD kernel in Swift (`Gemm`): the runtime library's, and the reference tests hold tuned
     /// kernels to.
-    public static let portable = MatrixProduct(name: "portable", kernel: nil, operand: nil)
+    public static let portable = MatrixProduct(name: "portable", kernel: nil, operand: nil, activations: .portable)
 
     /// A tuned kernel, named for reports.
     public init(name: String, kernel: @escaping Kernel) {
-        self.init(name: name, kernel: Optional(kernel), operand: nil)
+        self.init(name: name, kernel: Optional(kernel), operand: nil, activations: .portable)
     }
 
     /// A tuned kernel that keeps each right operand in a form of its own, made once by `operand` when a layer is
     /// prepared (its products then go to that form's `multiply`); `kernel` computes products with plain matrices.
-    public init(name: String, kernel: @escaping Kernel, operand: @escaping Operand) {
-        self.init(name: name, kernel: Optional(kernel), operand: operand)
+    public init(
+        name: String, kernel: @escaping Kernel, operand: @escaping Operand, activations: ActivationKernels = .portable
+    ) {
+        self.init(name: name, kernel: Optional(kernel), operand: operand, activations: activations)
     }
 
-    private init(name: String, kernel: Kernel?, operand: Operand?) {
+    private init(name: String, kernel: Kernel?, operand: Operand?, activations: ActivationKernels) {
         self.name = name
         self.kernel = kernel
         self.operand = operand
+        self.activations = activations
+    }
+}
+
+/// Implementations of `VectorMath`'s sigmoid and swish for wider vectors than the portable SIMD8 code compiles to at
+/// the baseline target (the CLI passes AVX2 ones where the CPU has it: swish was 40 % of EfficientNetB0's forward
+/// pass in SSE). Each must give every element exactly the portable value (the same operations per lane; a test holds
+/// them bit for bit), so which one runs changes the time, never a number.
+public struct ActivationKernels: Sendable {
+    /// `y[i] = f(y[i])` for the `count` elements at `y`, in place.
+    public typealias Map = @Sendable (_ y: UnsafeMutablePointer<Float>, _ count: Int) -> Void
+
+    let sigmoid: Map?
+    let swish: Map?
+
+    /// The portable SIMD8 code for every activation.
+    public static let portable = ActivationKernels(sigmoid: nil, swish: nil)
+
+    private init(sigmoid: Map?, swish: Map?) { (self.sigmoid, self.swish) = (sigmoid, swish) }
+
+    public init(sigmoid: @escaping Map, swish: @escaping Map) {
+        self.init(sigmoid: Optional(sigmoid), swish: Optional(swish))
+    }
+
+    /// The wider implementation of `activation`; nil where the portable one computes it.
+    func map(for activation: Activation) -> Map? {
+        switch activation {
+        case .sigmoid: sigmoid
+        case .swish: swish
+        default: nil
+        }
     }
 }
 

@@ -28,7 +28,18 @@ public struct ActivationLayer: SelfPreparedOperation {
         return bound
     }
 
+    /// Itself, or where `matrixProduct` comes with a wider implementation of the activation, the layer computing
+    /// with it (`Vectorised`: the same values).
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        guard let map = matrixProduct.activations.map(for: activation) else { return self }
+        return Vectorised(layer: self, map: map)
+    }
+
     public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+        apply(inputs, outputShape: outputShape, map: nil)
+    }
+
+    fileprivate func apply(_ inputs: [FloatTensor], outputShape: [Int], map: ActivationKernels.Map?) -> FloatTensor {
         if activation == .glu { return Activation.gatedLinearUnit(inputs[0]) }
         if activation == .relu || activation == .relu6 {
             // One pass into the new value rather than a copy then a pass over it.
@@ -36,16 +47,46 @@ public struct ActivationLayer: SelfPreparedOperation {
             return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maximum))
         }
         var y = inputs[0].values
-        activation.apply(to: &y, lastDimension: inputs[0].lastDimension)
+        activation.apply(to: &y, lastDimension: inputs[0].lastDimension, map: map)
         return FloatTensor(shape: outputShape, values: y)
+    }
+
+    /// The layer with a wider implementation of its activation (`ActivationKernels`), in every path the layer has.
+    struct Vectorised: InPlaceOperation, EpilogueOperation {
+        let layer: ActivationLayer
+        let map: ActivationKernels.Map
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            layer.apply(inputs, outputShape: outputShape, map: map)
+        }
+
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            layer.roundingBound(inputs, inputBounds: inputBounds, output: output, roundoff: u)
+        }
+
+        func applyInPlace(_ value: inout FloatTensor) -> Bool {
+            layer.applyInPlace(&value, map: map)
+        }
+
+        func fuses(shape: [Int]) -> Bool { layer.fuses(shape: shape) }
+
+        var elementWork: Int { layer.elementWork }
+
+        func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+            map(base, count)
+        }
     }
 }
 
 extension ActivationLayer: InPlaceOperation {
     /// Every activation but `glu` (which halves the last axis), as `apply` computes it.
-    public func applyInPlace(_ value: inout FloatTensor) -> Bool {
+    public func applyInPlace(_ value: inout FloatTensor) -> Bool { applyInPlace(&value, map: nil) }
+
+    fileprivate func applyInPlace(_ value: inout FloatTensor, map: ActivationKernels.Map?) -> Bool {
         guard activation.preservesShape else { return false }
-        activation.apply(to: &value.values, lastDimension: value.lastDimension)
+        activation.apply(to: &value.values, lastDimension: value.lastDimension, map: map)
         return true
     }
 }
