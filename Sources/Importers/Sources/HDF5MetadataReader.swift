@@ -538,6 +538,7 @@ private struct MetadataWalk {
         case .null: throw unsupported("null dataspace for '\(path)'")
         }
         guard let byteCount = Shape.byteCount(shape, dtype: dtype) else { throw unsupported("'\(path)' too large") }
+        try checkFillValues(messages, size: dtype.byteSize, path)
         var stored: Range<Int>?
         if byteCount > 0 {
             guard try single(0x0B, in: messages) == nil, let layout = try single(0x08, in: messages) else {
@@ -568,6 +569,41 @@ private struct MetadataWalk {
             }
         }
         return HDF5Catalog.Dataset(dtype: dtype, shape: shape, stored: stored)
+    }
+
+    /// Checks the fill value messages as libhdf5 decodes them when it opens a dataset (a bad one makes the dataset
+    /// unreadable): known versions and times, and a value that is absent or of the element's size.
+    func checkFillValues(_ messages: [Message], size: Int, _ path: String) throws {
+        let refused = unsupported("fill value of '\(path)' that libhdf5 may not read")
+        if let old = try single(0x04, in: messages) {
+            var reader = ByteReader(old.data)
+            let length = Int(try reader.readLittleEndian(UInt32.self))
+            guard length == 0 || length == size, length <= reader.remaining else { throw refused }
+        }
+        guard let fill = try single(0x05, in: messages) else { return }
+        var reader = ByteReader(fill.data)
+        let version = try reader.readUInt8()
+        var defined: Bool
+        switch version {
+        case 1, 2:
+            let allocation = try reader.readUInt8()
+            let writing = try reader.readUInt8()
+            let flag = try reader.readUInt8()
+            guard (1...3).contains(allocation), writing <= 2, flag <= 1 else { throw refused }
+            defined = version == 1 || flag == 1
+        case 3:
+            let flags = try reader.readUInt8()
+            guard (1...3).contains(flags & 0x03), (flags >> 2) & 0x03 <= 2, flags & 0xC0 == 0,
+                flags & 0x30 != 0x30
+            else { throw refused }
+            defined = flags & 0x20 != 0
+        default:
+            throw refused
+        }
+        if defined {
+            let length = Int(try reader.readLittleEndian(UInt32.self))
+            guard length == 0 || length == size, length <= reader.remaining else { throw refused }
+        }
     }
 
     /// A datatype message: the element kinds the reader accepts.
@@ -688,8 +724,9 @@ private struct MetadataWalk {
                 return bytes
             }
             let nameBytes = try field(nameSize)
-            guard let nul = nameBytes.firstIndex(of: 0), nul > nameBytes.startIndex else {
-                throw unsupported("attribute name empty or without its end")
+            // libhdf5 refuses a name whose length is not the one stored (its NUL the last byte).
+            guard let nul = nameBytes.firstIndex(of: 0), nul > nameBytes.startIndex, nul == nameBytes.endIndex - 1 else {
+                throw unsupported("attribute name empty or not of its stored length")
             }
             // libhdf5 lists a name that is not UTF-8 as it is, and `exercise` asks for it back repaired (U+FFFD), which
             // finds nothing: such an attribute is listed by name only.
