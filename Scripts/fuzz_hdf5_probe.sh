@@ -4,6 +4,8 @@
 #
 #   Scripts/fuzz_hdf5_probe.sh [--runs N] [--seconds S] [--seed K]     (Scripts/fuzz.sh hdf5-probe SECONDS)
 #
+# Each mutant is also read by the pure-Swift reader alone (`__catalog-hdf5`: exit 0 with a catalog or 4 when it hands
+# the file to libhdf5, nothing else), and a catalog it makes is compared byte for byte with the libhdf5 child's.
 # Not a libFuzzer target: the parent's side (HDF5Probe in the tfparity executable) is reached only by running the
 # tool, and each input costs a process and its probe child (~0.1 s), far too slow for in-process fuzzing. Every
 # mutant (bit flips, interesting bytes and 8-byte integers, truncation, copied blocks) is read by `inspect` and, for
@@ -134,6 +136,39 @@ try:
         file = os.path.join(directory, os.path.basename(path))
         with open(file, "wb") as handle:
             handle.write(mutant)
+        # The pure-Swift reader (`__catalog-hdf5`) on its own: it must end with a catalog (exit 0) or hand the file
+        # back (exit 4), and a catalog it makes must be the one the libhdf5 child makes of the same mutant.
+        try:
+            native = subprocess.run([binary, "__catalog-hdf5", file], capture_output=True, timeout=30,
+                                    stdin=subprocess.DEVNULL)
+            problem = None if native.returncode in (0, 4) else f"__catalog-hdf5 exit {native.returncode}"
+            if native.returncode == 0:
+                try:
+                    child = subprocess.run([binary, "__probe-hdf5", file], capture_output=True, timeout=10,
+                                           env=dict(environment, MALLOC_ARENA_MAX="1"), stdin=subprocess.DEVNULL)
+                    if child.returncode != 0:
+                        key = f"native catalog, libhdf5 child exit {child.returncode}"
+                    elif child.stdout != native.stdout:
+                        key, problem = "native catalog differs", "the native catalog differs from libhdf5's"
+                    else:
+                        key = "native catalog equal to libhdf5's"
+                except subprocess.TimeoutExpired:
+                    key = "native catalog, libhdf5 child timed out"
+            else:
+                key = "native unsupported" if problem is None else problem
+        except subprocess.TimeoutExpired as expired:
+            native, key, problem = expired, "__catalog-hdf5 no exit within 30 s", "__catalog-hdf5 no exit within 30 s"
+        executions += 1
+        outcomes[key] = outcomes.get(key, 0) + 1
+        if problem is not None:
+            failures += 1
+            os.makedirs(findings, exist_ok=True)
+            name = f"{findings}/{seed}-{index}-native-{os.path.basename(path)}"
+            with open(name, "wb") as handle:
+                handle.write(mutant)
+            with open(name + ".txt", "w") as handle:
+                handle.write(f"{problem}\n__catalog-hdf5 {file}\n{(native.stderr or b'').decode('utf-8', 'replace')}")
+            print(f"finding: {name}: {problem}", file=sys.stderr)
         for template in seeds[path]:
             command = [part.format(file=file, out=os.path.join(directory, "out.safetensors")) for part in template]
             try:

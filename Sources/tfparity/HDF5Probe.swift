@@ -41,14 +41,36 @@ struct ProbeHDF5: ParsableCommand {
     }
 }
 
+/// `tfparity __catalog-hdf5 FILE`: the catalog the pure-Swift reader makes of FILE, encoded as the probe child encodes
+/// its own (so the two can be compared byte for byte: `Scripts/fuzz_hdf5_probe.sh`); exit 4 with the reason on stderr
+/// when the reader hands the file to libhdf5. Not for users (hidden from help).
+struct CatalogHDF5: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "__catalog-hdf5", abstract: "Read an HDF5 file's catalog without libhdf5 (internal).",
+        shouldDisplay: false)
+
+    @Argument var file: String
+
+    func run() throws {
+        switch HDF5MetadataReader.catalog(path: file) {
+        case .success(let catalog): FileHandle.standardOutput.write(Data(catalog.encoded()))
+        case .failure(let unsupported):
+            FileHandle.standardError.write(Data("unsupported: \(unsupported)\n".utf8))
+            throw ExitCode(4)
+        }
+    }
+}
+
 /// The parent's side: runs `__probe-hdf5` on a file in a child process and judges how it ended.
 enum HDF5Probe {
     static let subcommand = "__probe-hdf5"
     /// Address space the child may grow by before it reads any data.
     static let metadataBudget = 192 << 20
 
-    /// Installs the probe as `HDF5Isolation.probe`, unless `TFPARITY_HDF5_ISOLATION=0`.
+    /// Installs the probe as `HDF5Isolation.probe`, unless `TFPARITY_HDF5_ISOLATION=0`; `TFPARITY_HDF5_NATIVE=0` turns
+    /// the pure-Swift reader off (every HDF5 file then goes through the child, as before it).
     static func install() {
+        if ProcessInfo.processInfo.environment["TFPARITY_HDF5_NATIVE"] == "0" { HDF5Isolation.readsNatively = false }
         guard ProcessInfo.processInfo.environment["TFPARITY_HDF5_ISOLATION"] != "0" else { return }
         HDF5Isolation.probe = { path in try run(path) }
     }

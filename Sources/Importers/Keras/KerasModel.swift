@@ -150,8 +150,9 @@ enum KerasFiles {
 
     /// The HDF5 kind: a legacy Keras model (`model_config` attribute) of Keras 2 or 3, Keras 3 weights, or a dump.
     static func hdf5Kind(_ path: String) throws -> SourceKind {
-        // Reading attributes is where libhdf5 has crashed on crafted files: the probe checks the file first.
-        try HDF5Isolation.check(path)
+        // Reading attributes is where libhdf5 has crashed on crafted files: the probe checks the file first, unless
+        // the pure-Swift reader read it (then the probe runs only if libhdf5 is asked something).
+        try HDF5Isolation.catalog(path)
         guard let file = try? HDF5Metadata(path: path) else { return .hdf5 }
         if (try? file.stringAttribute("model_config")) ?? nil != nil {
             let version = (try? file.stringAttribute("keras_version")) ?? nil

@@ -176,9 +176,9 @@ final class HDF5Metadata {
     /// Read-only descriptor for tensors the catalog places in the file; owned here.
     private let descriptor: Int32
 
-    /// The file at `path`, after the isolation probe has read it (and left its catalog, when there is a probe).
+    /// The file at `path`, with the catalog the pure-Swift reader or the isolation probe made of it (when either did).
     init(path: String) throws {
-        let catalog = try HDF5Isolation.check(path)
+        let catalog = try HDF5Isolation.catalog(path)
         self.path = path
         var descriptor: Int32 = -1
         var usable: HDF5Catalog?
@@ -192,7 +192,10 @@ final class HDF5Metadata {
         }
         self.descriptor = descriptor
         self.catalog = usable
-        if usable == nil { opened = try HDF5File(path: path) }
+        if usable == nil {
+            try HDF5Isolation.check(path)
+            opened = try HDF5File(path: path)
+        }
     }
 
     deinit { if descriptor >= 0 { close(descriptor) } }
@@ -201,6 +204,8 @@ final class HDF5Metadata {
     var file: HDF5File {
         get throws {
             if let opened { return opened }
+            // A catalog the pure-Swift reader made was not probed: the child reads the file before libhdf5 does here.
+            try HDF5Isolation.check(path)
             let file = try HDF5File(path: path)
             opened = file
             return file

@@ -31,20 +31,46 @@ public enum HDF5Isolation {
     }
 
     /// A path probed successfully: its catalog (when the probe handed one over) and the file's identity taken before
-    /// the probe started.
+    /// the probe started; or a path whose catalog the pure-Swift reader made, not yet probed (`exercised` false).
     private struct Cleared {
         var catalog: HDF5Catalog?
         var identity: FileIdentity?
+        var exercised = true
+    }
+
+    private static let nativeReader = Mutex(true)
+
+    /// Whether `catalog(_:)` first tries the pure-Swift reader (`HDF5MetadataReader`); on unless the CLI turns it off
+    /// (`TFPARITY_HDF5_NATIVE=0`, for measuring the libhdf5 path).
+    public static var readsNatively: Bool {
+        get { nativeReader.withLock { $0 } }
+        set { nativeReader.withLock { $0 = newValue } }
+    }
+
+    /// The catalog of `path` for planning from it: made in-process by the pure-Swift reader when it reads the whole
+    /// file, which then needs neither libhdf5 nor the isolation child (`check` probes it later, before libhdf5 is
+    /// given the file); otherwise `check`'s, the child's.
+    @discardableResult
+    static func catalog(_ path: String) throws -> HDF5Catalog? {
+        if let known = cleared.withLock({ $0[path] }) { return known.catalog }
+        if readsNatively, let before = identity(ofPath: path),
+            case .success(let catalog) = HDF5MetadataReader.catalog(path: path)
+        {
+            cleared.withLock { $0[path] = Cleared(catalog: catalog, identity: before, exercised: false) }
+            return catalog
+        }
+        return try check(path)
     }
 
     /// Paths already probed successfully in this process: each file is exercised once, however often it is opened.
     private static let cleared = Mutex<[String: Cleared]>([:])
 
-    /// Runs `probe`, if one is set, on `path` (once per path); returns the probe's catalog of the file.
+    /// Runs `probe`, if one is set, on `path` (once per path, a path the pure-Swift reader read included: before libhdf5
+    /// opens it); returns the probe's catalog of the file.
     @discardableResult
     static func check(_ path: String) throws -> HDF5Catalog? {
         guard let probe else { return nil }
-        if let known = cleared.withLock({ $0[path] }) { return known.catalog }
+        if let known = cleared.withLock({ $0[path] }), known.exercised { return known.catalog }
         // Taken before the child reads the file, so a file changed after it would not match (`HDF5Metadata`).
         let before = identity(ofPath: path)
         let catalog = try probe(path)
