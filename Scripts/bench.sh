@@ -13,14 +13,16 @@
 # ResNet50 and MobileNetV2 (keras.applications, weights=None, random BN statistics, .h5, a recorded batch of two
 # 224x224 images; made once by Scripts/integration_keras_apps.py and Scripts/record_keras.py) and the seed MLP.
 # Each round runs every command of every pair once, alternating tfparity and its baseline; every command runs
-# under /usr/bin/time -v (wall, CPU, peak RSS). Raw numbers: .build/bench/results.tsv.
+# under Scripts/bench/measure.py (wall from the clock; CPU and peak RSS from wait4, to the microsecond). Raw numbers: .build/bench/results.tsv.
 #
 # Pairs:
 #   convert   tfparity convert ResNet50.h5  |  h5py reads every dataset + safetensors.numpy.save_file  |  cp
 #   verify    tfparity verify (the default local checks: every BN layer's pre_bn and post_bn), and
 #             tfparity verify --end-to-end (also the whole model from `input`, every recorded tensor compared again)
 #             |  TensorFlow: load_model, probe model over every BN input/output, predict, compare
-#   forward   tfparity's timings.forward_ms (from that verify run)  |  TensorFlow's second model call in process
+#   forward   tfparity's second call in one process (`tfparity __time-forward MODEL INPUT --calls 3`, the output alone;
+#             verify --end-to-end's cold timings.forward_ms, which also keeps every value a check reads, beside it)  |
+#             TensorFlow's second model call in process
 #   startup   tfparity verify of the seed MLP fixture, end to end  |  process start-up (tfparity --version)
 #   onnxruntime  tfparity's engine timed as onnxruntime is (`tfparity __time-forward MODEL INPUT --calls 7`: one
 #             process, the model's output only, the median of the second call onward; verify --end-to-end's
@@ -63,7 +65,6 @@ echo "== python: $py"
 
 source Scripts/lib/setup.sh
 ensure_system_packages
-[[ -x /usr/bin/time ]] || { apt-get install -y -qq time >/dev/null; }
 echo "== swift build -c release --static-swift-stdlib (the Swift runtime linked in: a faster start)"
 swift build -c release --static-swift-stdlib --product tfparity 2>&1 | tail -1
 bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/tfparity"
@@ -127,25 +128,24 @@ fi
 results="$work/results.tsv"
 printf 'name\tround\twall_s\tcpu_s\tpeak_rss_kb\tforward_ms\texit\n' >"$results"
 
-# measure NAME ROUND COMMAND...: one run under /usr/bin/time -v; stdout kept in $work/last.out
+# measure NAME ROUND COMMAND...: one run under Scripts/bench/measure.py (wall time from the clock, CPU time and peak
+# RSS from wait4's rusage, to the microsecond: GNU time's 10 ms steps made a 40 ms `cp` read as 20-40 ms); stdout kept
+# in $work/last.out
 measure() {
   local name=$1 round=$2
   shift 2
-  local rc=0 start end
-  # Wall time from the clock in nanoseconds (GNU time prints it to 10 ms); CPU and peak RSS from GNU time.
-  start=$(date +%s%N)
-  /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/last.out" 2>"$work/last.err" || rc=$?
-  end=$(date +%s%N)
+  local rc=0
+  python3 Scripts/bench/measure.py "$work/time.txt" "$@" >"$work/last.out" 2>"$work/last.err" || rc=$?
   local forward=""
   case "$name" in
     tfparity-verify-*) forward=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timings"].get("forward_ms", ""))' "$work/last.out" 2>/dev/null || true) ;;
-    tf-forward-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["second_ms"])' "$work/last.out" 2>/dev/null || true) ;;
+    tf-forward-* | tfparity-warm-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["second_ms"])' "$work/last.out" 2>/dev/null || true) ;;
     onnxruntime-* | tfparity-forward-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["median_ms"])' "$work/last.out" 2>/dev/null || true) ;;
   esac
-  awk -F': ' -v name="$name" -v round="$round" -v forward="$forward" -v rc="$rc" -v wall="$(((end - start) / 1000))e-6" '
-    /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident set size/ { rss = $2 }
-    END { printf "%s\t%s\t%.4f\t%.4f\t%d\t%s\t%s\n", name, round, wall, user + sys, rss, forward, rc }
-  ' "$work/time.txt" >>"$results"
+  local wall cpu rss code
+  read -r wall cpu rss code <"$work/time.txt"
+  [[ "$rc" == 0 ]] || rc=${code:-$rc}
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$round" "$wall" "$cpu" "$rss" "$forward" "$rc" >>"$results"
 }
 
 echo "== $runs rounds (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -173,6 +173,8 @@ for round in $(seq 1 "$runs"); do
       --end-to-end --atol 1e-3 --rtol 1e-3 --format json --quiet
     measure "tf-verify-$m" "$round" "$py" Scripts/bench/baselines.py verify "$work/$m.h5" "$work/$m.recording.h5"
     measure "tf-forward-$m" "$round" "$py" Scripts/bench/baselines.py forward "$work/$m.h5" "$work/$m.input.npy" --calls 3
+    # Like for like with TensorFlow's second call: the engine's second call in one process, the output alone.
+    measure "tfparity-warm-$m" "$round" "$bin" __time-forward "$work/$m.safetensors" "$work/$m.input.npy" --calls 3
   done
   wants startup && for _ in 1 2 3; do
     measure tfparity-verify-seed "$round" "$bin" verify "$work/seed.safetensors" Fixtures/seed/recording.npz --quiet
