@@ -161,7 +161,10 @@ def mib(kb):
 
 
 def ms(value):
-    return f"{value:.0f} ms" if value == value else "-"
+    """Milliseconds, with a decimal under 100 ms (a 2 ms and a 1 ms pass are not a 2x ratio)."""
+    if value != value:
+        return "-"
+    return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
 
 
 def secs(value):
