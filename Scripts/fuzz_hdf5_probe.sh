@@ -115,6 +115,17 @@ def judge(result):
     return f"exit {result.returncode}"
 
 
+def save_finding(base, mutant, problem, command, stderr):
+    """Keeps a finding: the mutant, and beside it what was wrong, the command and its stderr; returns its path."""
+    os.makedirs(findings, exist_ok=True)
+    name = f"{findings}/{base}"
+    with open(name, "wb") as handle:
+        handle.write(mutant)
+    with open(name + ".txt", "w") as handle:
+        handle.write(f"{problem}\n{command}\n{(stderr or b'').decode('utf-8', 'replace')}")
+    return name
+
+
 environment = dict(os.environ, TFPARITY_HDF5_PROBE_TIMEOUT="5")
 environment.pop("TFPARITY_HDF5_ISOLATION", None)
 started = time.monotonic()
@@ -162,12 +173,8 @@ try:
         outcomes[key] = outcomes.get(key, 0) + 1
         if problem is not None:
             failures += 1
-            os.makedirs(findings, exist_ok=True)
-            name = f"{findings}/{seed}-{index}-native-{os.path.basename(path)}"
-            with open(name, "wb") as handle:
-                handle.write(mutant)
-            with open(name + ".txt", "w") as handle:
-                handle.write(f"{problem}\n__catalog-hdf5 {file}\n{(native.stderr or b'').decode('utf-8', 'replace')}")
+            name = save_finding(f"{seed}-{index}-native-{os.path.basename(path)}", mutant, problem,
+                                f"__catalog-hdf5 {file}", native.stderr)
             print(f"finding: {name}: {problem}", file=sys.stderr)
         for template in seeds[path]:
             command = [part.format(file=file, out=os.path.join(directory, "out.safetensors")) for part in template]
@@ -191,13 +198,8 @@ try:
             outcomes[key] = outcomes.get(key, 0) + 1
             if problem is not None:
                 failures += 1
-                os.makedirs(findings, exist_ok=True)
-                name = f"{findings}/{seed}-{index}-{os.path.basename(path)}"
-                with open(name, "wb") as handle:
-                    handle.write(mutant)
-                stderr = (result.stderr or b"").decode("utf-8", "replace")
-                with open(name + ".txt", "w") as handle:
-                    handle.write(f"{problem}\n{' '.join(command)}\n{stderr}")
+                name = save_finding(f"{seed}-{index}-{os.path.basename(path)}", mutant, problem, " ".join(command),
+                                    result.stderr)
                 print(f"finding: {name}: {problem}: {' '.join(template)}", file=sys.stderr)
         shutil.rmtree(directory)
 finally:

@@ -1,6 +1,7 @@
 import Importers
 import ParityModel
 import Reports
+import TestSupport
 import Testing
 
 @testable import TFParityKit
@@ -28,7 +29,7 @@ import Testing
     /// The maxima the comparison divides out only where an element may raise them are those of dividing every
     /// element, in both rules (ratios spread over many octaves, so the running maxima move often and late).
     @Test(arguments: [false, true]) func maximaAreThoseOfDividingEveryElement(bounded: Bool) {
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let count = 10_001
         let expected = (0..<count).map { _ in Float(generator.unit() * 2 - 1) * 100 }
         let actual = expected.enumerated().map { i, e in e + Float(generator.unit() - 0.5) * 1e-3 * Float(i % 97) }
@@ -84,19 +85,4 @@ import Testing
             }
         }
     }
-}
-
-/// A small deterministic generator for test data (SplitMix64).
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -76,7 +76,7 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }
         let path = directory.appendingPathComponent("mutant.h5").path
-        var generator = SeededGenerator(seed: 20)
+        var generator = SplitMix64(seed: 20)
         var read = 0
         for round in 0..<400 {
             var bytes = original
@@ -95,18 +95,5 @@ import Testing
             if case .success = HDF5MetadataReader.catalog(path: path) { read += 1 }
         }
         #expect(read > 0)
-    }
-}
-
-/// A deterministic generator (SplitMix64), so every run makes the same mutants.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
