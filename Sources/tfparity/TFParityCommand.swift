@@ -14,7 +14,8 @@ struct TFParityCommand: ParsableCommand {
             "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
         version: toolVersion,
         subcommands: [
-            Convert.self, Verify.self, Inspect.self, Fold.self, Export.self, ProbeHDF5.self, CatalogHDF5.self, TimeForward.self,
+            Convert.self, Verify.self, Inspect.self, Fold.self, Export.self, ProbeHDF5.self, CatalogHDF5.self,
+            TimeForward.self,
         ]
     )
 }

@@ -142,7 +142,8 @@ struct Proto {
         let graph = try GraphDef.decode(
             Proto.graph([
                 Proto.node("n", attrs: [("strides", Proto().message(1, Proto().int(3, 1).bytes(3, [2, 2])))]),
-                Proto.node("s", attrs: [("names", Proto().message(1, strings)), ("none", Proto().message(1, Proto()))]),
+                Proto.node(
+                    "s", attrs: [("names", Proto().message(1, strings)), ("none", Proto().message(1, Proto()))]),
             ]).bytes[...], path: "model.pb")
         #expect(graph.nodes[0].attr["strides"]?.listValue == .ints([1, 2, 2]))
         #expect(graph.nodes[1].attr["names"]?.listValue == .strings([Array("a".utf8), Array("b".utf8)]))

@@ -276,7 +276,9 @@ struct KerasModelBuilder {
                 parameters["\(entry.name)/\(parameter)"] = variable.tensor
             }
             layers.append(
-                Layer(name: entry.name, op: mapped.op, inputs: inputs, precision: try KerasDTypePolicy.precision(of: entry, path: config.path)))
+                Layer(
+                    name: entry.name, op: mapped.op, inputs: inputs,
+                    precision: try KerasDTypePolicy.precision(of: entry, path: config.path)))
         }
         var plan = ModelPlan(layers: layers, parameters: parameters, provenance: nil, sourcePath: store.path)
         plan.inputNames = config.inputNames

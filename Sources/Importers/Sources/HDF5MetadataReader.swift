@@ -189,7 +189,9 @@ private struct MetadataWalk {
     mutating func build() throws -> HDF5Catalog {
         try readSuperblock()
         var root = try readHeader(at: rootHeader)
-        guard root.contains(where: { $0.type == 0x11 }) else { throw unsupported("the root is not a symbol-table group") }
+        guard root.contains(where: { $0.type == 0x11 }) else {
+            throw unsupported("the root is not a symbol-table group")
+        }
         visitedGroups.insert(rootHeader)
         catalog.groups.insert("/")
         try walkGroup(path: "", messages: &root, depth: 0)
@@ -257,7 +259,9 @@ private struct MetadataWalk {
         _ = try Self.address(&reader)
         let endOfAddresses = try Self.address(&reader)
         let driver = try Self.address(&reader)
-        guard baseAddress == at else { throw unsupported("base address \(baseAddress) is not the superblock's", at: at) }
+        guard baseAddress == at else {
+            throw unsupported("base address \(baseAddress) is not the superblock's", at: at)
+        }
         guard driver == Self.undefined else { throw unsupported("a driver information block", at: at) }
         // The end of addresses counts from the start of the file, user block included; libhdf5 refuses a file shorter
         // than it ("truncated file").
@@ -309,7 +313,9 @@ private struct MetadataWalk {
                 let length = Int(try data.readLittleEndian(UInt16.self))
                 let flags = try data.readUInt8()
                 try data.skip(3)
-                guard length % 8 == 0 else { throw unsupported("message of \(length) bytes not aligned", at: chunk.offset) }
+                guard length % 8 == 0 else {
+                    throw unsupported("message of \(length) bytes not aligned", at: chunk.offset)
+                }
                 let offset = chunk.offset + data.offset
                 let body = Array(try data.readBytes(length))
                 guard messages.count < count else { throw unsupported("more messages than counted", at: header) }
@@ -342,7 +348,9 @@ private struct MetadataWalk {
     /// The one message of `type`, nil when there is none; two of a kind are refused.
     func single(_ type: UInt16, in messages: [Message]) throws -> Message? {
         let found = messages.filter { $0.type == type }
-        guard found.count <= 1 else { throw unsupported("\(found.count) messages of type \(type)", at: found[1].offset) }
+        guard found.count <= 1 else {
+            throw unsupported("\(found.count) messages of type \(type)", at: found[1].offset)
+        }
         return found.first
     }
 
@@ -371,7 +379,9 @@ private struct MetadataWalk {
             }
             var member = try readHeader(at: entry.header)
             if try single(0x11, in: member) != nil {
-                guard visitedGroups.insert(entry.header).inserted else { throw unsupported("group '\(full)' reached twice") }
+                guard visitedGroups.insert(entry.header).inserted else {
+                    throw unsupported("group '\(full)' reached twice")
+                }
                 guard depth + 1 <= HDF5File.maximumGroupDepth else { throw unsupported("groups nest too deep") }
                 catalog.groups.insert(full)
                 try walkGroup(path: full, messages: &member, depth: depth + 1)
@@ -416,7 +426,9 @@ private struct MetadataWalk {
         var blocks = ByteReader(bytes)
         while free != 1 {
             try step()
-            guard free >= 0, free < size, size - free >= 16 else { throw unsupported("bad local heap free list", at: at) }
+            guard free >= 0, free < size, size - free >= 16 else {
+                throw unsupported("bad local heap free list", at: at)
+            }
             try blocks.seek(to: free)
             let next = try Self.address(&blocks)
             let length = try Self.address(&blocks)
@@ -506,7 +518,8 @@ private struct MetadataWalk {
             let bytes = try heapName(names, nameOffset, at: at)
             // In order after the previous name (and the child's lower key), up to its upper key: where libhdf5's
             // binary searches find it.
-            guard previous.lexicographicallyPrecedes(bytes), bytes == bounds.upper || bytes.lexicographicallyPrecedes(bounds.upper)
+            guard previous.lexicographicallyPrecedes(bytes),
+                bytes == bounds.upper || bytes.lexicographicallyPrecedes(bounds.upper)
             else { throw unsupported("link names out of order", at: at) }
             previous = bytes
             // A name that is not UTF-8 is asked for repaired by `exercise`, which does not find it.
@@ -539,36 +552,26 @@ private struct MetadataWalk {
         }
         guard let byteCount = Shape.byteCount(shape, dtype: dtype) else { throw unsupported("'\(path)' too large") }
         try checkFillValues(messages, size: dtype.byteSize, path)
-        var stored: Range<Int>?
-        if byteCount > 0 {
-            guard try single(0x0B, in: messages) == nil, let layout = try single(0x08, in: messages) else {
-                throw unsupported("'\(path)' filtered or without a layout")
-            }
-            var reader = ByteReader(layout.data)
-            let version = try reader.readUInt8()
-            let kind = try reader.readUInt8()
-            guard version == 3 || version == 4, kind == 1 else {
-                throw unsupported("'\(path)' layout version \(version) class \(kind), not contiguous", at: layout.offset)
-            }
-            let address = try Self.address(&reader)
-            let size = try Self.address(&reader)
-            guard address != Self.undefined, size == byteCount else {
-                throw unsupported("'\(path)' unallocated or of another size", at: layout.offset)
-            }
-            let offset = try absolute(address, count: size)
-            stored = offset..<(offset + size)
-        } else {
-            // Nothing to copy: libhdf5 reports no stored range, whatever the layout (but refuses virtual storage).
-            if let layout = try single(0x08, in: messages) {
-                var reader = ByteReader(layout.data)
-                let version = try reader.readUInt8()
-                let kind = try reader.readUInt8()
-                guard version == 3 || version == 4, kind <= 2 else { throw unsupported("'\(path)' layout \(kind)") }
-            } else {
-                throw unsupported("'\(path)' without a layout")
-            }
+        // Filters matter only where there are bytes to copy.
+        let filtered = try single(0x0B, in: messages) != nil
+        guard let layout = try single(0x08, in: messages), byteCount == 0 || !filtered else {
+            throw unsupported(byteCount > 0 ? "'\(path)' filtered or without a layout" : "'\(path)' without a layout")
         }
-        return HDF5Catalog.Dataset(dtype: dtype, shape: shape, stored: stored)
+        var reader = ByteReader(layout.data)
+        let version = try reader.readUInt8()
+        let kind = try reader.readUInt8()
+        guard version == 3 || version == 4, kind == 1 || (byteCount == 0 && kind <= 2) else {
+            throw unsupported("'\(path)' layout version \(version) class \(kind), not contiguous", at: layout.offset)
+        }
+        // Nothing to copy: libhdf5 reports no stored range, whatever the layout (but refuses virtual storage).
+        guard byteCount > 0 else { return HDF5Catalog.Dataset(dtype: dtype, shape: shape, stored: nil) }
+        let address = try Self.address(&reader)
+        let size = try Self.address(&reader)
+        guard address != Self.undefined, size == byteCount else {
+            throw unsupported("'\(path)' unallocated or of another size", at: layout.offset)
+        }
+        let offset = try absolute(address, count: size)
+        return HDF5Catalog.Dataset(dtype: dtype, shape: shape, stored: offset..<(offset + size))
     }
 
     /// Checks the fill value messages as libhdf5 decodes them when it opens a dataset (a bad one makes the dataset
@@ -725,7 +728,8 @@ private struct MetadataWalk {
             }
             let nameBytes = try field(nameSize)
             // libhdf5 refuses a name whose length is not the one stored (its NUL the last byte).
-            guard let nul = nameBytes.firstIndex(of: 0), nul > nameBytes.startIndex, nul == nameBytes.endIndex - 1 else {
+            guard let nul = nameBytes.firstIndex(of: 0), nul > nameBytes.startIndex, nul == nameBytes.endIndex - 1
+            else {
                 throw unsupported("attribute name empty or not of its stored length")
             }
             // libhdf5 lists a name that is not UTF-8 as it is, and `exercise` asks for it back repaired (U+FFFD), which

@@ -48,13 +48,16 @@ public struct Conv2D: GroupedConvolutionOperation {
         let columns = kernel.shape[3] / groups
         // Group g's matrix: columns g·columns ..< (g+1)·columns of the [inner, out] kernel (the kernel itself for one
         // group: no copy).
-        let parts = groups == 1 ? [values] : (0..<groups).map { g in
-            var part = [Float](repeating: 0, count: inner * columns)
-            for p in 0..<inner {
-                for j in 0..<columns { part[p * columns + j] = values[p * kernel.shape[3] + g * columns + j] }
+        let parts =
+            groups == 1
+            ? [values]
+            : (0..<groups).map { g in
+                var part = [Float](repeating: 0, count: inner * columns)
+                for p in 0..<inner {
+                    for j in 0..<columns { part[p * columns + j] = values[p * kernel.shape[3] + g * columns + j] }
+                }
+                return part
             }
-            return part
-        }
         if groups > 1, inner * columns <= Self.directGroupSize {
             return Direct(
                 kernel: parts.flatMap { $0 }, kernelShape: kernel.shape, groups: groups, geometry: geometry,

@@ -99,7 +99,9 @@ public struct Conv2DTranspose: LayerOperation {
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
             -> [Float]
         {
-            RoundingBound.estimated(self, inputs, inputBounds: inputBounds, output: output, roundoff: u, terms: kernelShape[0] * kernelShape[1] * kernelShape[3])
+            RoundingBound.estimated(
+                self, inputs, inputBounds: inputBounds, output: output, roundoff: u,
+                terms: kernelShape[0] * kernelShape[1] * kernelShape[3])
         }
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {

@@ -30,10 +30,12 @@ public struct CustomScale: LayerOperation {
             -> [Float]
         {
             let scaled = FloatTensor(shape: inputs[1].shape, values: inputs[1].values.map { $0 * scale })
-            let scaledBound = inputBounds.map { b in b[1].indices.map { abs(scale) * b[1][$0] + u * abs(scaled.values[$0]) } }
+            let scaledBound =
+                inputBounds.map { b in b[1].indices.map { abs(scale) * b[1][$0] + u * abs(scaled.values[$0]) } }
                 ?? scaled.values.map { u * abs($0) }
             return Elementwise(.add).roundingBound(
-                [inputs[0], scaled], inputBounds: [inputBounds?[0] ?? [Float](repeating: 0, count: inputs[0].count), scaledBound],
+                [inputs[0], scaled],
+                inputBounds: [inputBounds?[0] ?? [Float](repeating: 0, count: inputs[0].count), scaledBound],
                 output: output, roundoff: u)
         }
     }
