@@ -46,7 +46,7 @@ struct GraphImporter: ModelImporter {
     static func plan(
         _ definition: GraphDef, file: String, options: GraphImportOptions, weights: GraphWeights,
         signature: (inputs: [String], outputs: [String])? = nil,
-        variableOverrides: [String: GraphVariable] = [:], signatureName: String? = nil, tag: String? = nil
+        variableOverrides: [String: GraphVariable] = [:], savedModel: SavedModelSelection? = nil
     ) throws -> ModelPlan {
         let graph = try Graph(definition, path: file)
         let selection = try GraphSelection.choose(in: graph, options: options, signature: signature)
@@ -82,8 +82,8 @@ struct GraphImporter: ModelImporter {
         }
         var provenance = GraphProvenance(
             file: file, inputs: selection.inputs, outputs: selection.outputs.map(\.description), feeds: feeds)
-        provenance.signature = signatureName
-        provenance.tag = tag
+        provenance.signature = savedModel?.signature
+        provenance.tag = savedModel?.tag
         plan.graph = provenance
         return plan
     }

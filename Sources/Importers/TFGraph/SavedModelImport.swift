@@ -40,7 +40,7 @@ enum SavedModelImport {
         let weights = GraphWeights(bundle: bundle, bundlePath: directory, constantsAreVariables: false)
         return try GraphImporter.plan(
             meta.graph, file: file, options: options, weights: weights, signature: (inputs, outputs),
-            variableOverrides: overrides, signatureName: selection.signature, tag: selection.tag)
+            variableOverrides: overrides, savedModel: selection)
     }
 
     /// For each top-level call of a concrete function with captures: the node passed as each captured input, bound to
