@@ -35,6 +35,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    /// A damaged frozen graph says where it breaks, not only that it is no source tfparity knows.
+    @Test func aTruncatedFrozenGraphSaysWhereItBreaks() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(directory) }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: "Fixtures/graphs/cnn/frozen.pb"))
+        let graph = directory.appendingPathComponent("frozen.pb").path
+        try bytes.dropLast(3).write(to: URL(fileURLWithPath: graph))
+        let output = directory.appendingPathComponent("t.safetensors").path
+        let result = try runTFParity(["convert", graph, "-o", output])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("error: \(graph): "), "\(result.stderr)")
+        #expect(!result.stderr.contains("not a recognised source"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func aTruncatedMetaGraphIsExitTwoNamingTheFile() throws {
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }

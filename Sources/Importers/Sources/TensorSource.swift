@@ -2,6 +2,7 @@ import Foundation
 import HDF5Kit
 import NumPyFormat
 import SafeTensors
+import TFGraph
 import TensorCore
 
 /// A file of named tensors: an NPZ archive, a directory of `.npy` files, an HDF5 file, a safetensors file.
@@ -96,6 +97,9 @@ public enum SourceDetection {
         if head.count >= 9, head[8] == UInt8(ascii: "{") { return .safetensors }
         if CheckpointSource.isCheckpointFile(path) { return .tensorflowCheckpoint }
         if GraphSourceFiles.isGraphDef(path) { return .tensorflowGraph }
+        // A `.pb` that does not decode as a GraphDef: why (the node and field where it breaks), not only that it is
+        // none of the kinds.
+        if path.hasSuffix(".pb") { _ = try GraphDef.read(contentsOf: path) }
         throw FileError(
             path: path,
             reason:
