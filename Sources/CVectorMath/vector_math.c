@@ -1,7 +1,9 @@
-// ParityModel's `VectorMath.exp` and `sigmoid` (Sources/ParityModel/Kernels/VectorMath.swift) in AVX2: each lane the
-// very operations the Swift SIMD8 code does at the baseline x86-64 target with SSE, in the same order, so every value
-// is bit for bit the same (a test holds them to each other). Only adds, multiplies, a division and selects: no
-// fused multiply-add (the target has none and contraction is off), no reciprocal estimates.
+// ParityModel's portable vector kernels (Sources/ParityModel/Kernels: VectorMath's sigmoid and swish, the clamp of
+// ReLU and ReLU6, batch normalisation's scale and shift, the depthwise convolution's pixel) in AVX2 and AVX-512: each
+// lane the very operations the Swift SIMD8 code does at the baseline x86-64 target with SSE, in the same order, so
+// every value is bit for bit the same (tests hold them to each other). Only adds, multiplies, a division and selects:
+// no fused multiply-add (contraction is off), no reciprocal estimates. The kernels are written once, in
+// vector_kernels.h, for a vector width.
 #include "vector_math.h"
 
 #pragma clang fp contract(off)
@@ -14,58 +16,106 @@ int tfparity_has_avx2(void) {
     return __builtin_cpu_supports("avx2");
 }
 
-__attribute__((target("avx2"))) static inline __m256 exp8(__m256 x) {
-    const __m256 magic = _mm256_set1_ps(12582912.0f);
-    __m256 t = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), magic);
-    __m256 n = _mm256_sub_ps(t, magic);
-    __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693145751953125f)));
-    r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(1.4286067653301870e-06f)));
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(r, _mm256_mul_ps(_mm256_mul_ps(r, r), p)));
-    __m256i k = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000));
-    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23));
-    return _mm256_mul_ps(p, scale);
+int tfparity_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
 }
 
-// Swift's `replace(with: c, where: m .> c)` keeps `m` where the comparison is false (NaN included): `minps(c, m)`
-// returns its second operand unless `c < m`, the same select; likewise `maxps(c, m)` for `m .< c`.
-__attribute__((target("avx2"))) static inline __m256 sigmoid8(__m256 x) {
-    __m256 m = _mm256_sub_ps(_mm256_setzero_ps(), x);
-    m = _mm256_min_ps(_mm256_set1_ps(88.0f), m);
-    m = _mm256_max_ps(_mm256_set1_ps(-87.0f), m);
-    const __m256 one = _mm256_set1_ps(1.0f);
-    __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp8(m)));
-    // Exactly 0 below -89; NaN compares false and keeps its value.
-    __m256 below = _mm256_cmp_ps(x, _mm256_set1_ps(-89.0f), _CMP_LT_OQ);
-    return _mm256_andnot_ps(below, s);
-}
+// AVX2: 8 lanes.
+#define W 8
+#define TARGET "avx2"
+#define SUFFIX avx2
+#define V __m256
+#define MASK __m256i
+#define LOAD _mm256_loadu_ps
+#define STORE _mm256_storeu_ps
+#define MASK_FOR(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define MLOAD(m, p) _mm256_maskload_ps((p), (m))
+#define MSTORE(m, p, v) _mm256_maskstore_ps((p), (m), (v))
+#define ADD _mm256_add_ps
+#define SUB _mm256_sub_ps
+#define MUL _mm256_mul_ps
+#define DIV _mm256_div_ps
+#define SET1 _mm256_set1_ps
+#define ZERO _mm256_setzero_ps()
+#define SELECT(m, a, b) _mm256_blendv_ps((b), (a), (m))
+#define CMP_GE(a, b) _mm256_cmp_ps((a), (b), _CMP_GE_OQ)
+#define CMP_LT(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)
+#define EXP_SCALE(t)                                                                                                  \
+    _mm256_castsi256_ps(_mm256_slli_epi32(                                                                            \
+        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)),                     \
+            _mm256_set1_epi32(127)),                                                                                  \
+        23))
+#include "vector_kernels.h"
+#undef W
+#undef TARGET
+#undef SUFFIX
+#undef V
+#undef MASK
+#undef LOAD
+#undef STORE
+#undef MASK_FOR
+#undef MLOAD
+#undef MSTORE
+#undef ADD
+#undef SUB
+#undef MUL
+#undef DIV
+#undef SET1
+#undef ZERO
+#undef SELECT
+#undef CMP_GE
+#undef CMP_LT
+#undef EXP_SCALE
 
-__attribute__((target("avx2"))) static inline __m256 swish8(__m256 x) { return _mm256_mul_ps(x, sigmoid8(x)); }
-
-// The tail through the same lanes, padded with zeros, as `VectorMath.map` does.
-#define TFPARITY_MAP(name, f)                                                                                         \
-    __attribute__((target("avx2"))) void name(float *y, size_t count) {                                             \
-        size_t i = 0;                                                                                                 \
-        for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(y + i)));                          \
-        if (i == count) return;                                                                                       \
-        float tail[8] = {0};                                                                                          \
-        for (size_t j = 0; j < count - i; j++) tail[j] = y[i + j];                                                    \
-        _mm256_storeu_ps(tail, f(_mm256_loadu_ps(tail)));                                                             \
-        for (size_t j = 0; j < count - i; j++) y[i + j] = tail[j];                                                    \
-    }
-
-TFPARITY_MAP(tfparity_sigmoid_avx2, sigmoid8)
-TFPARITY_MAP(tfparity_swish_avx2, swish8)
+// AVX-512 (the foundation instructions alone): 16 lanes, masks in k registers.
+#define W 16
+#define TARGET "avx512f"
+#define SUFFIX avx512
+#define V __m512
+#define MASK __mmask16
+#define LOAD _mm512_loadu_ps
+#define STORE _mm512_storeu_ps
+#define MASK_FOR(n) ((__mmask16)((1u << (n)) - 1u))
+#define MLOAD(m, p) _mm512_maskz_loadu_ps((m), (p))
+#define MSTORE(m, p, v) _mm512_mask_storeu_ps((p), (m), (v))
+#define ADD _mm512_add_ps
+#define SUB _mm512_sub_ps
+#define MUL _mm512_mul_ps
+#define DIV _mm512_div_ps
+#define SET1 _mm512_set1_ps
+#define ZERO _mm512_setzero_ps()
+#define SELECT(m, a, b) _mm512_mask_blend_ps((m), (b), (a))
+#define CMP_GE(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_GE_OQ)
+#define CMP_LT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ)
+#define EXP_SCALE(t)                                                                                                  \
+    _mm512_castsi512_ps(_mm512_slli_epi32(                                                                            \
+        _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000)),                     \
+            _mm512_set1_epi32(127)),                                                                                  \
+        23))
+#include "vector_kernels.h"
 
 #else
 
 int tfparity_has_avx2(void) { return 0; }
-void tfparity_sigmoid_avx2(float *y, size_t count) { (void)y; (void)count; }
-void tfparity_swish_avx2(float *y, size_t count) { (void)y; (void)count; }
+int tfparity_has_avx512(void) { return 0; }
+
+#define TFPARITY_UNAVAILABLE(suffix)                                                                                  \
+    void tfparity_sigmoid_##suffix(float *y, size_t count) { (void)y, (void)count; }                                \
+    void tfparity_swish_##suffix(float *y, size_t count) { (void)y, (void)count; }                                  \
+    void tfparity_clamp_##suffix(const float *x, float *y, size_t count, int bounded, float maximum) {               \
+        (void)x, (void)y, (void)count, (void)bounded, (void)maximum;                                                  \
+    }                                                                                                                 \
+    void tfparity_scale_and_shift_##suffix(                                                                           \
+        const float *x, float *y, size_t count, const float *scale, const float *offset, size_t channels) {           \
+        (void)x, (void)y, (void)count, (void)scale, (void)offset, (void)channels;                                     \
+    }                                                                                                                 \
+    void tfparity_depthwise_pixel_##suffix(float *target, const float *origin, const float *k, size_t c, size_t kw,  \
+        ptrdiff_t row_step, ptrdiff_t column_step, size_t ky0, size_t ky1, size_t kx0, size_t kx1) {                  \
+        (void)target, (void)origin, (void)k, (void)c, (void)kw, (void)row_step, (void)column_step, (void)ky0,         \
+            (void)ky1, (void)kx0, (void)kx1;                                                                          \
+    }
+TFPARITY_UNAVAILABLE(avx2)
+TFPARITY_UNAVAILABLE(avx512)
 
 #endif

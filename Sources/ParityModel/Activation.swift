@@ -188,8 +188,8 @@ extension Activation: Codable {
 extension Activation {
     /// Applies the activation in place; softmax, log-softmax and sparsemax run over rows of `lastDimension` values.
     /// `glu` changes the shape: `gatedLinearUnit` computes it, and an operation that fuses an activation refuses it
-    /// when validated. `map` (`ActivationKernels.map(for:)`) computes an elementwise one where given.
-    func apply(to y: inout [Float], lastDimension: Int, map: ActivationKernels.Map? = nil) {
+    /// when validated. `map` (`VectorKernels.map(for:)`) computes an elementwise one where given.
+    func apply(to y: inout [Float], lastDimension: Int, map: VectorKernels.Map? = nil) {
         switch self {
         case .softmax:
             Self.forEachRow(of: &y, lastDimension: lastDimension) { y, row, peak in
@@ -256,7 +256,7 @@ extension Activation {
 
     /// An element-by-element function over `y`, in place (the row-wise ones are `apply(to:lastDimension:)`'s); by
     /// `map`, the same values from a wider implementation, where given.
-    func applyElementwise(to y: UnsafeMutableBufferPointer<Float>, map: ActivationKernels.Map? = nil) {
+    func applyElementwise(to y: UnsafeMutableBufferPointer<Float>, map: VectorKernels.Map? = nil) {
         if let map {
             if let base = y.baseAddress { map(base, y.count) }
             return

@@ -66,17 +66,62 @@ public enum Acceleration {
             operand: { w, inner, columns in
                 OpenBLASOperand(w, inner: inner, columns: columns, smallProduct: 0)
             },
-            activations: activations)
+            vectorKernels: vectorKernels)
     }
 
-    /// CVectorMath's AVX2 sigmoid and swish where the CPU has AVX2 (the portable values, bit for bit, twice the
-    /// lanes per instruction and three-operand forms: 2.3–2.9 → 0.8–1.6 ns an element here), else the portable code.
-    public static let activations: ActivationKernels = {
-        guard tfparity_has_avx2() != 0 else { return .portable }
-        return ActivationKernels(
-            sigmoid: { y, count in tfparity_sigmoid_avx2(y, count) },
-            swish: { y, count in tfparity_swish_avx2(y, count) })
+    /// The widest of CVectorMath's kernels this CPU runs (`VectorKernels`: the portable values, bit for bit), else the
+    /// portable code. AVX2's swish was 2.3–2.9 → 0.8–1.6 ns an element against SSE; AVX-512 doubles the lanes again.
+    public static let vectorKernels: VectorKernels = availableVectorKernels.last ?? .portable
+
+    /// Each width of CVectorMath's kernels this CPU runs, narrowest first: AVX2, then AVX-512 (tests hold every one to
+    /// the portable code).
+    public static let availableVectorKernels: [VectorKernels] = {
+        var kernels: [VectorKernels] = []
+        if tfparity_has_avx2() != 0 {
+            kernels.append(
+                cKernels(
+                    "avx2", tfparity_sigmoid_avx2, tfparity_swish_avx2, tfparity_clamp_avx2,
+                    tfparity_scale_and_shift_avx2, tfparity_depthwise_pixel_avx2))
+        }
+        if tfparity_has_avx512() != 0 {
+            kernels.append(
+                cKernels(
+                    "avx512", tfparity_sigmoid_avx512, tfparity_swish_avx512, tfparity_clamp_avx512,
+                    tfparity_scale_and_shift_avx512, tfparity_depthwise_pixel_avx512))
+        }
+        return kernels
     }()
+
+    /// One width of CVectorMath's kernels behind the engine's `VectorKernels` seam.
+    private static func cKernels(
+        _ name: String, _ sigmoid: @escaping @convention(c) (UnsafeMutablePointer<Float>?, Int) -> Void,
+        _ swish: @escaping @convention(c) (UnsafeMutablePointer<Float>?, Int) -> Void,
+        _ clamp:
+            @escaping @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int32, Float)
+            -> Void,
+        _ scaleAndShift:
+            @escaping @convention(c) (
+                UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                Int
+            ) -> Void,
+        _ depthwisePixel:
+            @escaping @convention(c) (
+                UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Int, Int, Int,
+                Int,
+                Int, Int
+            ) -> Void
+    ) -> VectorKernels {
+        VectorKernels(
+            name: name, sigmoid: { y, count in sigmoid(y, count) }, swish: { y, count in swish(y, count) },
+            clamp: { x, y, count, maximum in clamp(x, y, count, maximum == nil ? 0 : 1, maximum ?? 0) },
+            scaleAndShift: { x, y, count, scale, offset, channels in scaleAndShift(x, y, count, scale, offset, channels)
+            },
+            depthwisePixel: { target, origin, kernel, channels, kw, rowStep, columnStep, rows, columns in
+                depthwisePixel(
+                    target, origin, kernel, channels, kw, rowStep, columnStep, rows.lowerBound, rows.upperBound,
+                    columns.lowerBound, columns.upperBound)
+            })
+    }
 
     /// `y = x · w` by OpenBLAS, split by rows over the cores when large.
     fileprivate static func multiply(
@@ -113,7 +158,7 @@ public enum Acceleration {
             operand: { w, inner, columns in
                 OpenBLASOperand(w, inner: inner, columns: columns, smallProduct: smallProduct)
             },
-            activations: activations)
+            vectorKernels: vectorKernels)
     }
 
     /// `fastestProduct`'s kernel for a plain matrix.

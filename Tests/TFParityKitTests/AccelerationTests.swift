@@ -55,23 +55,124 @@ import Testing
     }
 }
 
-/// The CLI's wider sigmoid and swish (CVectorMath's AVX2, where the CPU has it) against the portable SIMD8 code: the
-/// same bits for every value of a sweep over float32 (every 4099th bit pattern: both signs, subnormals, the
-/// saturating tails, infinities and NaNs), in rows whose length leaves a tail of a partial vector.
-@Suite struct AcceleratedActivationTests {
-    @Test(arguments: [Activation.sigmoid, .swish])
-    func acceleratedActivationMatchesThePortableOneBitForBit(_ activation: Activation) throws {
-        let values = stride(from: UInt64(0), to: 1 << 32, by: 4099).map { Float(bitPattern: UInt32($0)) }
-        let columns = 1021
-        let rows = values.count / columns
-        let input = FloatTensor(shape: [rows, columns], values: Array(values.prefix(rows * columns)))
-        let model = Model(
-            layers: [Layer(name: "a", op: ActivationLayer(activation), inputs: [Model.inputName])], parameters: [:])
+/// The CLI's wider element-by-element kernels (CVectorMath's AVX2 and AVX-512, each width the CPU runs) against the
+/// portable SIMD8 code: the same bits for every value. The activations over a sweep of float32 (every 4099th bit
+/// pattern: both signs, zeros, subnormals, the saturating tails, infinities and NaNs) in rows whose length leaves a tail
+/// of a partial vector; batch normalisation and depthwise convolutions (alone, and with a batch normalisation and a
+/// ReLU6 fused after them, as MobileNet's blocks run) over channel counts that leave every kind of tail.
+@Suite struct AcceleratedKernelTests {
+    static let sweep = stride(from: UInt64(0), to: 1 << 32, by: 4099).map { Float(bitPattern: UInt32($0)) }
 
+    static var widths: [VectorKernels] { Acceleration.availableVectorKernels }
+
+    /// The engine's output for `input` with the portable kernels and with `kernels`, bit for bit.
+    static func expectSameBits(_ model: Model, _ input: FloatTensor, _ kernels: VectorKernels) throws {
         let portable = try Engine(model: model, matrixProduct: .portable).run(input)
-        let accelerated = try Engine(model: model, matrixProduct: Acceleration.fastestProduct()).run(input)
+        let accelerated = try Engine(model: model, matrixProduct: MatrixProduct.portable.with(kernels)).run(input)
         #expect(accelerated.shape == portable.shape)
         let differing = zip(accelerated.values, portable.values).filter { $0.bitPattern != $1.bitPattern }
-        #expect(differing.isEmpty, "\(differing.count) values differ, first \(differing.prefix(3))")
+        #expect(differing.isEmpty, "\(kernels.name): \(differing.count) values differ, first \(differing.prefix(3))")
+    }
+
+    /// Values spread over a few orders of magnitude, both signs, from a fixed linear congruential sequence.
+    static func values(_ count: Int, seed: UInt32) -> [Float] {
+        var state = seed &* 2_654_435_761 &+ 1
+        return (0..<count).map { _ in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return (Float(state >> 8) / Float(1 << 24) - 0.5) * 8
+        }
+    }
+
+    @Test func thisCPUHasAWideKernel() {
+        // The machines this project runs on have AVX2 at least; elsewhere the portable code is all there is.
+        #if arch(x86_64)
+            #expect(!Self.widths.isEmpty)
+        #endif
+        #expect(Acceleration.vectorKernels.name == (Self.widths.last?.name ?? "portable"))
+    }
+
+    @Test(
+        arguments: [
+            ActivationLayer(.sigmoid), ActivationLayer(.swish), ActivationLayer(.relu), ActivationLayer(.relu6),
+        ] as [any LayerOperation] + [ReLU(), ReLU(maxValue: 6), ReLU(maxValue: 3.5)] as [any LayerOperation])
+    func elementwiseLayerMatchesThePortableOneBitForBit(_ op: any LayerOperation) throws {
+        let columns = 1021
+        let rows = Self.sweep.count / columns
+        let input = FloatTensor(shape: [rows, columns], values: Array(Self.sweep.prefix(rows * columns)))
+        let model = Model(layers: [Layer(name: "a", op: op, inputs: [Model.inputName])], parameters: [:])
+        for kernels in Self.widths { try Self.expectSameBits(model, input, kernels) }
+    }
+
+    @Test(arguments: [1, 3, 8, 16, 17, 45, 64, 100])
+    func batchNormalizationMatchesThePortableOneBitForBit(_ channels: Int) throws {
+        let rows = 1021
+        var x = Self.values(rows * channels, seed: 1)
+        // Special values among the ordinary ones.
+        for (i, special) in [Float.nan, .infinity, -.infinity, -0, 0, .leastNonzeroMagnitude].enumerated() {
+            x[(i * 97) % x.count] = special
+        }
+        let model = Model(
+            layers: [Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3), inputs: [Model.inputName])],
+            parameters: [
+                "bn/moving_mean": Tensor(shape: [channels], floats: Self.values(channels, seed: 2)),
+                "bn/moving_variance": Tensor(shape: [channels], floats: Self.values(channels, seed: 3).map(abs)),
+                "bn/gamma": Tensor(shape: [channels], floats: Self.values(channels, seed: 4)),
+                "bn/beta": Tensor(shape: [channels], floats: Self.values(channels, seed: 5)),
+            ])
+        for kernels in Self.widths {
+            try Self.expectSameBits(model, FloatTensor(shape: [rows, channels], values: x), kernels)
+        }
+    }
+
+    struct DepthwiseCase: Sendable, CustomTestStringConvertible {
+        var kernel: Int
+        var stride: Int
+        var padding: Padding
+        var channels: Int
+        var dilation = 1
+        var testDescription: String {
+            "\(kernel)x\(kernel) stride \(stride) \(padding) dilation \(dilation), \(channels) channels"
+        }
+    }
+
+    @Test(arguments: [
+        DepthwiseCase(kernel: 3, stride: 1, padding: .same, channels: 32),
+        DepthwiseCase(kernel: 3, stride: 2, padding: .same, channels: 96),
+        DepthwiseCase(kernel: 3, stride: 2, padding: .valid, channels: 144),
+        DepthwiseCase(kernel: 3, stride: 1, padding: .same, channels: 5),
+        DepthwiseCase(kernel: 5, stride: 1, padding: .same, channels: 40),
+        DepthwiseCase(kernel: 5, stride: 2, padding: .same, channels: 67),
+        DepthwiseCase(kernel: 7, stride: 1, padding: .same, channels: 24),
+        DepthwiseCase(kernel: 3, stride: 1, padding: .same, channels: 17, dilation: 2),
+    ])
+    func depthwiseConvolutionMatchesThePortableOneBitForBit(_ c: DepthwiseCase) throws {
+        let geometry = Convolution2D(
+            kernelSize: [c.kernel, c.kernel], strides: [c.stride, c.stride], padding: c.padding,
+            dilation: [c.dilation, c.dilation])
+        let n = c.channels
+        let parameters = [
+            "dw/depthwise_kernel": Tensor(
+                shape: [c.kernel, c.kernel, n, 1], floats: Self.values(c.kernel * c.kernel * n, seed: 6)),
+            "bn/moving_mean": Tensor(shape: [n], floats: Self.values(n, seed: 7)),
+            "bn/moving_variance": Tensor(shape: [n], floats: Self.values(n, seed: 8).map(abs)),
+            "bn/gamma": Tensor(shape: [n], floats: Self.values(n, seed: 9)),
+            "bn/beta": Tensor(shape: [n], floats: Self.values(n, seed: 10)),
+        ]
+        let input = FloatTensor(shape: [2, 11, 9, n], values: Self.values(2 * 11 * 9 * n, seed: 11))
+        let alone = Model(
+            layers: [
+                Layer(
+                    name: "dw", op: DepthwiseConv2D(geometry, depthMultiplier: 1, activation: .linear),
+                    inputs: [Model.inputName])
+            ], parameters: parameters)
+        let block = Model(
+            layers: alone.layers + [
+                Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3), inputs: ["dw"]),
+                Layer(name: "relu", op: ReLU(maxValue: 6), inputs: ["bn"]),
+            ], parameters: parameters)
+        for kernels in Self.widths {
+            try Self.expectSameBits(alone, input, kernels)
+            try Self.expectSameBits(block, input, kernels)
+        }
     }
 }

@@ -85,60 +85,101 @@ public struct MatrixProduct: Sendable {
     let kernel: Kernel?
     /// nil: every product goes to `kernel` with the plain matrix.
     let operand: Operand?
-    /// Wider implementations of the vectorised activations, with the very values of the portable ones, that the
+    /// Wider implementations of the element-by-element kernels, with the very values of the portable ones, that the
     /// machine's kernels come with (the layers prepared with this product use them).
-    public let activations: ActivationKernels
+    public let vectorKernels: VectorKernels
 
     /// The portable blocked SIMD kernel in Swift (`Gemm`): the runtime library's, and the reference tests hold tuned
     /// kernels to.
-    public static let portable = MatrixProduct(name: "portable", kernel: nil, operand: nil, activations: .portable)
+    public static let portable = MatrixProduct(name: "portable", kernel: nil, operand: nil, vectorKernels: .portable)
 
     /// A tuned kernel, named for reports.
     public init(name: String, kernel: @escaping Kernel) {
-        self.init(name: name, kernel: Optional(kernel), operand: nil, activations: .portable)
+        self.init(name: name, kernel: Optional(kernel), operand: nil, vectorKernels: .portable)
     }
 
     /// A tuned kernel that keeps each right operand in a form of its own, made once by `operand` when a layer is
     /// prepared (its products then go to that form's `multiply`); `kernel` computes products with plain matrices.
     public init(
-        name: String, kernel: @escaping Kernel, operand: @escaping Operand, activations: ActivationKernels = .portable
+        name: String, kernel: @escaping Kernel, operand: @escaping Operand, vectorKernels: VectorKernels = .portable
     ) {
-        self.init(name: name, kernel: Optional(kernel), operand: operand, activations: activations)
+        self.init(name: name, kernel: Optional(kernel), operand: operand, vectorKernels: vectorKernels)
     }
 
-    private init(name: String, kernel: Kernel?, operand: Operand?, activations: ActivationKernels) {
+    /// This product with other element-by-element kernels (the same values: `VectorKernels`).
+    public func with(_ vectorKernels: VectorKernels) -> MatrixProduct {
+        MatrixProduct(name: name, kernel: kernel, operand: operand, vectorKernels: vectorKernels)
+    }
+
+    private init(name: String, kernel: Kernel?, operand: Operand?, vectorKernels: VectorKernels) {
         self.name = name
         self.kernel = kernel
         self.operand = operand
-        self.activations = activations
+        self.vectorKernels = vectorKernels
     }
 }
 
-/// Implementations of `VectorMath`'s sigmoid and swish for wider vectors than the portable SIMD8 code compiles to at
-/// the baseline target (the CLI passes AVX2 ones where the CPU has it: swish was 40 % of EfficientNetB0's forward
-/// pass in SSE). Each must give every element exactly the portable value (the same operations per lane; a test holds
-/// them bit for bit), so which one runs changes the time, never a number.
-public struct ActivationKernels: Sendable {
+/// Wider implementations of the portable SIMD8 kernels that the element-by-element layers spend their time in (SIMD8
+/// compiles to two SSE instructions at the baseline x86-64 target): the sigmoid and swish of `VectorMath` (swish was
+/// 40 % of EfficientNetB0's forward pass in SSE), the clamp of ReLU and ReLU6, batch normalisation's scale and shift,
+/// and the depthwise convolution's pixel. The CLI passes AVX2 or AVX-512 ones where the CPU has them. Each must give
+/// every element exactly the portable value (the same operations per lane in the same order; tests hold them bit for
+/// bit), so which one runs changes the time, never a number. A nil kernel is computed by the portable code.
+public struct VectorKernels: Sendable {
     /// `y[i] = f(y[i])` for the `count` elements at `y`, in place.
     public typealias Map = @Sendable (_ y: UnsafeMutablePointer<Float>, _ count: Int) -> Void
+    /// `y[i] = min(max(x[i], 0), maximum)` (`max(x[i], 0)` without a maximum), as `Kernels.clamp`; `y` may be `x`.
+    public typealias Clamp =
+        @Sendable (_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ maximum: Float?) -> Void
+    /// For each whole row of `channels` of the `count` elements: `y[c] = x[c] · scale[c] + offset[c]` (a product
+    /// rounded, then a sum), as `Kernels.scaleAndShift`; `y` may be `x`.
+    public typealias ScaleAndShift =
+        @Sendable (
+            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int, _ scale: UnsafePointer<Float>,
+            _ offset: UnsafePointer<Float>, _ channels: Int
+        ) -> Void
+    /// One output pixel of a depthwise convolution with multiplier 1, as `ImageKernels`' `depthwisePixel`:
+    /// `target[ci] = Σ origin[ky·rowStep + kx·columnStep + ci] · kernel[(ky·kw + kx)·channels + ci]` over the taps of
+    /// `rows` × `columns`, summed from 0 in `(ky, kx)` order.
+    public typealias DepthwisePixel =
+        @Sendable (
+            _ target: UnsafeMutablePointer<Float>, _ origin: UnsafePointer<Float>, _ kernel: UnsafePointer<Float>,
+            _ channels: Int, _ kw: Int, _ rowStep: Int, _ columnStep: Int, _ rows: Range<Int>, _ columns: Range<Int>
+        ) -> Void
 
+    /// What the kernels are called in reports and tests (`portable`, `avx2`, `avx512`).
+    public let name: String
     let sigmoid: Map?
     let swish: Map?
+    let clamp: Clamp?
+    let scaleAndShift: ScaleAndShift?
+    let depthwisePixel: DepthwisePixel?
 
-    /// The portable SIMD8 code for every activation.
-    public static let portable = ActivationKernels(sigmoid: nil, swish: nil)
+    /// The portable SIMD8 code for every kernel.
+    public static let portable = VectorKernels()
 
-    private init(sigmoid: Map?, swish: Map?) { (self.sigmoid, self.swish) = (sigmoid, swish) }
-
-    public init(sigmoid: @escaping Map, swish: @escaping Map) {
-        self.init(sigmoid: Optional(sigmoid), swish: Optional(swish))
+    private init() {
+        (name, sigmoid, swish, clamp, scaleAndShift, depthwisePixel) = ("portable", nil, nil, nil, nil, nil)
     }
 
-    /// The wider implementation of `activation`; nil where the portable one computes it.
+    public init(
+        name: String, sigmoid: @escaping Map, swish: @escaping Map, clamp: @escaping Clamp,
+        scaleAndShift: @escaping ScaleAndShift, depthwisePixel: @escaping DepthwisePixel
+    ) {
+        (self.name, self.sigmoid, self.swish) = (name, sigmoid, swish)
+        (self.clamp, self.scaleAndShift, self.depthwisePixel) = (clamp, scaleAndShift, depthwisePixel)
+    }
+
+    /// The wider implementation of the elementwise `activation`; nil where the portable one computes it.
     func map(for activation: Activation) -> Map? {
         switch activation {
         case .sigmoid: sigmoid
         case .swish: swish
+        case .relu, .relu6:
+            clamp.map { clamp in
+                let maximum: Float? = activation == .relu6 ? 6 : nil
+                return { y, count in clamp(y, y, count, maximum) }
+            }
         default: nil
         }
     }

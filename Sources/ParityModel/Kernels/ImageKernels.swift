@@ -351,7 +351,7 @@ enum ImageKernels {
     /// `kernel[:, :, c, m]`.
     static func depthwiseConv2D(
         _ input: FloatTensor, kernel: [Float], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int],
-        padded edges: EdgeAmounts? = nil, epilogue: Epilogue = .none
+        padded edges: EdgeAmounts? = nil, epilogue: Epilogue = .none, kernels: VectorKernels = .portable
     ) -> FloatTensor {
         let (x, image) = (input.values, ImageShape(input.shape))
         let (kh, kw, c, multiplier) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
@@ -401,6 +401,11 @@ enum ImageKernels {
                                 kxRange = kxRange.isEmpty ? kx..<(kx + 1) : kxRange.lowerBound..<(kx + 1)
                             }
                             let pixelBase = rowBase + (ox * sw - columns.padBefore) * c
+                            if multiplier == 1, let wide = kernels.depthwisePixel {
+                                wide(
+                                    target, pixelBase, k, c, kw, dh * image.width * c, dw * c, kyRange, kxRange)
+                                continue
+                            }
                             if multiplier == 1 {
                                 depthwisePixel(
                                     target, pixelBase, k, channels: c, kw: kw, rowStep: dh * image.width * c,

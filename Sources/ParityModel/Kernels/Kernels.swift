@@ -49,7 +49,9 @@ enum Kernels {
 
     /// `x * scale[c] + offset[c]` where the channel `c` of flat index `i` is `(i / inner) % channels`: a product
     /// rounded, then a sum rounded, per element (never fused), eight channels at a time where channels are last.
-    static func scaleAndShift(_ x: [Float], _ scale: [Float], _ offset: [Float], inner: Int) -> [Float] {
+    static func scaleAndShift(
+        _ x: [Float], _ scale: [Float], _ offset: [Float], inner: Int, kernels: VectorKernels = .portable
+    ) -> [Float] {
         let channels = scale.count
         return [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
             x.withUnsafeBufferPointer { x in
@@ -58,7 +60,9 @@ enum Kernels {
                         guard let xp = x.baseAddress, let yp = y.baseAddress, let s = scale.baseAddress,
                             let o = offset.baseAddress
                         else { return }
-                        if inner == 1 {
+                        if inner == 1, let wide = kernels.scaleAndShift {
+                            wide(xp, yp, x.count, s, o, channels)
+                        } else if inner == 1 {
                             for start in stride(from: 0, to: x.count, by: channels) {
                                 scaleAndShiftRow(xp + start, into: yp + start, s, o, channels: channels)
                             }
@@ -95,11 +99,18 @@ enum Kernels {
     }
 
     /// `scaleAndShift` of the `count` channels-last elements at `y` (`inner` 1, whole rows), in place.
-    static func scaleAndShift(_ y: UnsafeMutablePointer<Float>, count: Int, _ scale: [Float], _ offset: [Float]) {
+    static func scaleAndShift(
+        _ y: UnsafeMutablePointer<Float>, count: Int, _ scale: [Float], _ offset: [Float],
+        kernels: VectorKernels = .portable
+    ) {
         let channels = scale.count
         scale.withUnsafeBufferPointer { scale in
             offset.withUnsafeBufferPointer { offset in
                 guard let s = scale.baseAddress, let o = offset.baseAddress else { return }
+                if let wide = kernels.scaleAndShift {
+                    wide(y, y, count, s, o, channels)
+                    return
+                }
                 for start in stride(from: 0, to: count, by: channels) {
                     scaleAndShiftRow(y + start, into: y + start, s, o, channels: channels)
                 }
@@ -109,18 +120,25 @@ enum Kernels {
 
     /// `min(max(x, 0), maximum)` elementwise (`max(x, 0)` without a maximum) as Swift's `max` and `min` compute it
     /// (NaN stays NaN, -0 becomes 0), written into a new array in one vectorised pass.
-    static func clamped(_ x: [Float], maximum: Float?) -> [Float] {
+    static func clamped(_ x: [Float], maximum: Float?, kernels: VectorKernels = .portable) -> [Float] {
         [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
             x.withUnsafeBufferPointer { x in
                 guard let xp = x.baseAddress, let yp = y.baseAddress else { return }
-                clamp(xp, into: yp, count: x.count, maximum: maximum)
+                clamp(xp, into: yp, count: x.count, maximum: maximum, kernels: kernels)
             }
             initialized = x.count
         }
     }
 
-    /// `clamped`, from `x` into `y` (which may be `x`).
-    static func clamp(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, maximum: Float?) {
+    /// `clamped`, from `x` into `y` (which may be `x`); by `kernels`' wider clamp where it has one.
+    static func clamp(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, maximum: Float?,
+        kernels: VectorKernels = .portable
+    ) {
+        if let wide = kernels.clamp {
+            wide(x, y, count, maximum)
+            return
+        }
         // Swift's `max(a, b)` is `b >= a ? b : a` and `min(a, b)` is `b < a ? b : a`: the same selects, lane-wise.
         let zero = SIMD8<Float>()
         var i = 0

@@ -31,33 +31,37 @@ public struct ActivationLayer: SelfPreparedOperation {
     /// Itself, or where `matrixProduct` comes with a wider implementation of the activation, the layer computing
     /// with it (`Vectorised`: the same values).
     public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
-        guard let map = matrixProduct.activations.map(for: activation) else { return self }
-        return Vectorised(layer: self, map: map)
+        let kernels = matrixProduct.vectorKernels
+        guard let map = kernels.map(for: activation) else { return self }
+        return Vectorised(layer: self, kernels: kernels, map: map)
     }
 
     public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-        apply(inputs, outputShape: outputShape, map: nil)
+        apply(inputs, outputShape: outputShape, kernels: .portable)
     }
 
-    fileprivate func apply(_ inputs: [FloatTensor], outputShape: [Int], map: ActivationKernels.Map?) -> FloatTensor {
+    fileprivate func apply(_ inputs: [FloatTensor], outputShape: [Int], kernels: VectorKernels) -> FloatTensor {
         if activation == .glu { return Activation.gatedLinearUnit(inputs[0]) }
         if activation == .relu || activation == .relu6 {
             // One pass into the new value rather than a copy then a pass over it.
             let maximum: Float? = activation == .relu6 ? 6 : nil
-            return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maximum))
+            return FloatTensor(
+                shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maximum, kernels: kernels))
         }
         var y = inputs[0].values
-        activation.apply(to: &y, lastDimension: inputs[0].lastDimension, map: map)
+        activation.apply(to: &y, lastDimension: inputs[0].lastDimension, map: kernels.map(for: activation))
         return FloatTensor(shape: outputShape, values: y)
     }
 
-    /// The layer with a wider implementation of its activation (`ActivationKernels`), in every path the layer has.
+    /// The layer with a wider implementation of its activation (`VectorKernels`), in every path the layer has.
     struct Vectorised: InPlaceOperation, EpilogueOperation {
         let layer: ActivationLayer
-        let map: ActivationKernels.Map
+        let kernels: VectorKernels
+        /// `kernels`' implementation of the layer's activation.
+        let map: VectorKernels.Map
 
         func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
-            layer.apply(inputs, outputShape: outputShape, map: map)
+            layer.apply(inputs, outputShape: outputShape, kernels: kernels)
         }
 
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
@@ -84,7 +88,7 @@ extension ActivationLayer: InPlaceOperation {
     /// Every activation but `glu` (which halves the last axis), as `apply` computes it.
     public func applyInPlace(_ value: inout FloatTensor) -> Bool { applyInPlace(&value, map: nil) }
 
-    fileprivate func applyInPlace(_ value: inout FloatTensor, map: ActivationKernels.Map?) -> Bool {
+    fileprivate func applyInPlace(_ value: inout FloatTensor, map: VectorKernels.Map?) -> Bool {
         guard activation.preservesShape else { return false }
         activation.apply(to: &value.values, lastDimension: value.lastDimension, map: map)
         return true

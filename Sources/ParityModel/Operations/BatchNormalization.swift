@@ -57,7 +57,7 @@ public struct BatchNormalization: LayerOperation {
         let mean = parameters.required("moving_mean").floatValues()
         return Prepared(
             scale: scale, offset: offset, axis: axis,
-            cancellation: zip(mean, scale).map { abs($0 * $1) })
+            cancellation: zip(mean, scale).map { abs($0 * $1) }, kernels: matrixProduct.vectorKernels)
     }
 
     struct Prepared: PreparedOperation {
@@ -66,6 +66,8 @@ public struct BatchNormalization: LayerOperation {
         let axis: Int
         /// `|mean·s|` per channel: what a `(x − mean)·s` formulation does not round.
         let cancellation: [Float]
+        /// Where the scale and shift of channels-last values is computed (`VectorKernels`).
+        let kernels: VectorKernels
 
         /// `|s|·b + u·(8|x·s| + 4|o| + 8|mean·s|)` (`RoundingBound`).
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
@@ -112,7 +114,8 @@ public struct BatchNormalization: LayerOperation {
             let x = inputs[0]
             let channelAxis = axis < 0 ? axis + x.shape.count : axis
             let inner = x.shape[(channelAxis + 1)...].reduce(1, *)
-            return FloatTensor(shape: x.shape, values: Kernels.scaleAndShift(x.values, scale, offset, inner: inner))
+            return FloatTensor(
+                shape: x.shape, values: Kernels.scaleAndShift(x.values, scale, offset, inner: inner, kernels: kernels))
         }
     }
 
@@ -151,6 +154,6 @@ extension BatchNormalization.Prepared: EpilogueOperation {
     var elementWork: Int { 1 }
 
     func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
-        Kernels.scaleAndShift(base, count: count, scale, offset)
+        Kernels.scaleAndShift(base, count: count, scale, offset, kernels: kernels)
     }
 }

@@ -42,7 +42,7 @@ public struct Conv2D: GroupedConvolutionOperation {
             // out / groups, whose [kh, kw, in, multiplier] kernel has the same memory layout as [kh, kw, 1, out].
             return DepthwiseConv2D.Prepared(
                 kernel: values, kernelShape: [kernel.shape[0], kernel.shape[1], groups, kernel.shape[3] / groups],
-                geometry: geometry, biasAndActivation: biasAndActivation)
+                geometry: geometry, biasAndActivation: biasAndActivation, kernels: matrixProduct.vectorKernels)
         }
         let inner = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
         let columns = kernel.shape[3] / groups

@@ -26,7 +26,8 @@ public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
         let kernel = parameters.required("depthwise_kernel")
         return Prepared(
             kernel: kernel.floatValues(), kernelShape: kernel.shape, geometry: geometry,
-            biasAndActivation: BiasAndActivation(bias: parameters.floats("bias"), activation: activation))
+            biasAndActivation: BiasAndActivation(bias: parameters.floats("bias"), activation: activation),
+            kernels: matrixProduct.vectorKernels)
     }
 
     struct Prepared: PreparedOperation {
@@ -34,6 +35,8 @@ public struct DepthwiseConv2D: DepthwiseConvolutionOperation {
         let kernelShape: [Int]
         let geometry: Convolution2D
         let biasAndActivation: BiasAndActivation
+        /// Where the pixels of a multiplier-1 convolution are computed (`VectorKernels`).
+        let kernels: VectorKernels
 
         /// `√2·λ·√n·u·dwconv(|x|, |K|) + dwconv(b, |K|) + u·|bias|`, `n = kh·kw`, then the activation's slope.
         func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
@@ -74,7 +77,7 @@ extension DepthwiseConv2D.Prepared: EpilogueProducing {
         let plain = biasAndActivation.isIdentity
         var y = ImageKernels.depthwiseConv2D(
             inputs[0], kernel: kernel, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
-            padded: edges, epilogue: plain ? epilogue : .none)
+            padded: edges, epilogue: plain ? epilogue : .none, kernels: kernels)
         if !plain {
             biasAndActivation.finish(&y.values, channels: y.lastDimension)
             epilogue.apply(to: &y.values, channels: y.lastDimension)

@@ -39,11 +39,24 @@ public struct ReLU: SelfPreparedOperation {
         return output.values.indices.map { i in slope * (incoming?[i] ?? 0) + own * abs(output.values[i]) }
     }
 
+    /// Itself, or for Keras' ReLU and ReLU6 (no threshold, no slope) where `matrixProduct` comes with a wider clamp,
+    /// the layer computing with it (`Vectorised`: the same values).
+    public func prepare(_ parameters: ParameterValues, matrixProduct: MatrixProduct) -> any PreparedOperation {
+        let kernels = matrixProduct.vectorKernels
+        guard threshold == 0, negativeSlope == 0, kernels.clamp != nil else { return self }
+        return Vectorised(layer: self, kernels: kernels)
+    }
+
     public func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+        apply(inputs, outputShape: outputShape, kernels: .portable)
+    }
+
+    fileprivate func apply(_ inputs: [FloatTensor], outputShape: [Int], kernels: VectorKernels) -> FloatTensor {
         let slope = negativeSlope
         if threshold == 0, slope == 0 {
             // Keras' ReLU and ReLU6: one vectorised pass into the new value.
-            return FloatTensor(shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maxValue))
+            return FloatTensor(
+                shape: outputShape, values: Kernels.clamped(inputs[0].values, maximum: maxValue, kernels: kernels))
         }
         var y = inputs[0].values
         for i in y.indices {
@@ -65,5 +78,31 @@ extension ReLU: EpilogueOperation {
 
     public func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
         Kernels.clamp(base, into: base, count: count, maximum: maxValue)
+    }
+}
+
+extension ReLU {
+    /// Keras' ReLU or ReLU6 with a wider clamp (`VectorKernels`), in every path the layer has.
+    struct Vectorised: EpilogueOperation {
+        let layer: ReLU
+        let kernels: VectorKernels
+
+        func apply(_ inputs: [FloatTensor], outputShape: [Int]) -> FloatTensor {
+            layer.apply(inputs, outputShape: outputShape, kernels: kernels)
+        }
+
+        func roundingBound(_ inputs: [FloatTensor], inputBounds: [[Float]]?, output: FloatTensor, roundoff u: Float)
+            -> [Float]
+        {
+            layer.roundingBound(inputs, inputBounds: inputBounds, output: output, roundoff: u)
+        }
+
+        func fuses(shape: [Int]) -> Bool { layer.fuses(shape: shape) }
+
+        var elementWork: Int { layer.elementWork }
+
+        func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+            Kernels.clamp(base, into: base, count: count, maximum: layer.maxValue, kernels: kernels)
+        }
     }
 }

@@ -29,7 +29,8 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
         return Prepared(
             depthwise: DepthwiseConv2D.Prepared(
                 kernel: depthwise.floatValues(), kernelShape: depthwise.shape, geometry: geometry,
-                biasAndActivation: BiasAndActivation(bias: nil, activation: .linear)),
+                biasAndActivation: BiasAndActivation(bias: nil, activation: .linear),
+                kernels: matrixProduct.vectorKernels),
             pointwise: packed, absolutePointwise: absolute,
             biasAndActivation: BiasAndActivation(bias: parameters.floats("bias"), activation: activation))
     }
