@@ -13,7 +13,7 @@ import ParityModel
 /// OpenBLAS is loaded with `dlopen` by `useOpenBLAS()`, not linked, and single-threaded: its own worker threads spin
 /// (`sched_yield`) for a while after every product, which cost `convert` and `inspect` CPU time for products they
 /// never compute and, in `verify`, took a core from the engine's own parallel layers (a quarter of a ResNet50 verify's
-/// samples were those spins). Large products are instead split by rows over the cores with Dispatch, the pool the
+/// samples were those spins). Large products are instead split by rows over the cores with `Parallel.run`, the pool the
 /// rest of the engine uses. Where `libopenblas.so.0` is missing the portable kernel is used.
 ///
 /// Loading OpenBLAS costs about 25 ms (its constructor probes the CPU and sets up its buffers), as long as a small
@@ -52,10 +52,11 @@ public enum Acceleration {
     /// Products of fewer multiply-adds than this are neither split over the cores nor worth loading OpenBLAS for
     /// (the threshold is the portable kernel's for splitting).
     public static let smallProduct = 1 << 18
-    /// Products of fewer multiply-adds than this run on one thread: OpenBLAS packs its operands again in each part,
-    /// and waking a second thread costs tens of microseconds here, so splitting paid only above about 2^21 (MobileNetV2
-    /// at 64×64 forward 4.6 → 3.3–4.2 ms, DenseNet121 21–29 → 17 ms, ResNet50 unchanged, `tfparity __time-forward`).
-    static let splitProduct = 1 << 21
+    /// Products of fewer multiply-adds than this run on one thread: OpenBLAS packs its operands again in each part.
+    /// With Dispatch, whose wake-up cost tens of microseconds, splitting paid only above about 2^21; the engine's
+    /// `WorkerPool`, whose worker watches for the next loop, makes it pay from about 2^18 (`tfparity __time-forward`
+    /// at 64×64: EfficientNetB0 9.0 → 7.3 ms, MobileNetV2 4.7 → 3.8 ms on a quiet moment of a shared machine).
+    static let splitProduct = 1 << 18
 
     /// OpenBLAS's product, loading the library now; nil where `libopenblas.so.0` is missing.
     public static func openBLASProduct() -> MatrixProduct? {
@@ -141,7 +142,7 @@ public enum Acceleration {
         if parts == 1 {
             multiply(0)
         } else {
-            DispatchQueue.concurrentPerform(iterations: parts, execute: multiply)
+            Parallel.run(parts, multiply)
         }
     }
 
@@ -203,7 +204,7 @@ public enum Acceleration {
     }
 
     /// One product's operands, shared by its row blocks: each reads `x` and `w` and writes only its own rows of `y`,
-    /// inside the buffers' lifetime (`concurrentPerform` returns when every block is done).
+    /// inside the buffers' lifetime (`Parallel.run` returns when every block is done).
     fileprivate struct Operands: @unchecked Sendable {
         let x: UnsafePointer<Float>
         let w: UnsafePointer<Float>
@@ -401,7 +402,7 @@ private final class PackedBlocks: @unchecked Sendable {
         if parts <= 1 {
             run(0)
         } else {
-            DispatchQueue.concurrentPerform(iterations: parts, execute: run)
+            Parallel.run(parts, run)
         }
     }
 

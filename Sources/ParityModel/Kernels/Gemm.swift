@@ -186,7 +186,7 @@ public struct VectorKernels: Sendable {
 }
 
 /// The operands of one product, shared by the tile tasks: each reads `x` and `w` and writes only its own tile of `y`,
-/// inside the buffers' lifetime (`concurrentPerform` returns when every task is done).
+/// inside the buffers' lifetime (`Parallel.run` returns when every task is done).
 private struct GemmOperands: @unchecked Sendable {
     let x: UnsafePointer<Float>
     let w: UnsafePointer<Float>
@@ -247,7 +247,7 @@ enum Gemm {
             if tiles == 1 || work < 1 << 18 {
                 for tile in 0..<tiles { runTile(tile) }
             } else {
-                DispatchQueue.concurrentPerform(iterations: tiles) { runTile($0) }
+                Parallel.run(tiles, runTile)
             }
         }
     }

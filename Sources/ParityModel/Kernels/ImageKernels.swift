@@ -36,15 +36,15 @@ private struct DepthwiseBuffers: @unchecked Sendable {
     let y: UnsafeMutablePointer<Float>
 }
 
-/// Splitting a loop over the cores.
-enum Parallel {
+/// Splitting a loop over the cores: the engine's `WorkerPool`, which the CLI's matrix product shares.
+public enum Parallel {
     /// The cores, read once: `activeProcessorCount` reads the cgroup's CPU quota from files on every call, which cost
     /// more than many small layers compute.
-    static let cores = ProcessInfo.processInfo.activeProcessorCount
+    public static let cores = ProcessInfo.processInfo.activeProcessorCount
 
-    /// The least work (a rough count of multiply-adds) worth a second thread: below it, waking the pool and joining
-    /// it costs more than the loop (on a loaded 2-core machine, tens of microseconds).
-    static let minimumWork = 1 << 18
+    /// The least work (a rough count of multiply-adds) worth a second thread: below it, handing a loop to the
+    /// watching worker and waiting for it costs more than the loop (2^18 with Dispatch's wake-up; 2^15 with the pool).
+    static let minimumWork = 1 << 15
 
     /// Runs `body(i)` for every `i` in `0..<count`, on all cores when `work` (a rough count of operations) is large
     /// enough to pay for it. `body` must write only what iteration `i` owns.
@@ -54,11 +54,18 @@ enum Parallel {
             return
         }
         let chunks = min(count, cores * 4)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        run(chunks) { chunk in
             let start = chunk * count / chunks
             let end = (chunk + 1) * count / chunks
             for i in start..<end { body(i) }
         }
+    }
+
+    /// Runs `body(i)` for every `i` in `0..<iterations` on the caller and the pool's workers (on the caller alone
+    /// when another loop holds the pool). `body` must write only what iteration `i` owns.
+    public static func run(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
+        if iterations > 1, let pool = WorkerPool.shared, pool.run(iterations, body) { return }
+        for i in 0..<iterations { body(i) }
     }
 }
 
