@@ -46,9 +46,6 @@ public enum Acceleration {
         return nil
     }()
 
-    /// The cores products are split over, read once (`activeProcessorCount` reads the cgroup files on every call).
-    fileprivate static let cores = ProcessInfo.processInfo.activeProcessorCount
-
     /// Products of fewer multiply-adds than this are neither split over the cores nor worth loading OpenBLAS for
     /// (the threshold is the portable kernel's for splitting).
     public static let smallProduct = 1 << 18
@@ -129,7 +126,7 @@ public enum Acceleration {
         _ sgemm: SGemm, _ rows: Int, _ inner: Int, _ columns: Int, _ x: UnsafePointer<Float>,
         _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
     ) {
-        let parts = rows * inner * columns < splitProduct ? 1 : max(1, min(cores, rows / 16))
+        let parts = rows * inner * columns < splitProduct ? 1 : max(1, min(Parallel.cores, rows / 16))
         let operands = Operands(x: x, w: w, y: y)
         let multiply: @Sendable (Int) -> Void = { part in
             let start = rows * part / parts
@@ -303,7 +300,7 @@ final class OpenBLASOperand: MatrixOperand, @unchecked Sendable {
             return
         }
         let blocks = packedBlocks(kernels)
-        blocks.multiply(rows: rows, x, into: y, parts: work < Acceleration.splitProduct ? 1 : Acceleration.cores)
+        blocks.multiply(rows: rows, x, into: y, parts: work < Acceleration.splitProduct ? 1 : Parallel.cores)
     }
 
     private func packedBlocks(_ kernels: Acceleration.OpenBLASKernels) -> PackedBlocks {

@@ -81,7 +81,7 @@ public struct Comparison: Sendable, Equatable {
         // The recorded values' mean magnitude, the scale an allowance is "uninformative" against.
         let typical = bound == nil ? 0 : Self.meanMagnitude(expected)
         let sampling = Self.medianSampling(actual.count)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = Parallel.cores
         guard actual.count >= 1 << 18, cores > 1 else {
             self.init(
                 actual[...], expected[...], bound?[...], offset: 0, tolerance: tolerance, typical: typical,
@@ -90,7 +90,7 @@ public struct Comparison: Sendable, Equatable {
         }
         let chunks = cores * 2
         let parts = ComparisonParts(count: chunks)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        Parallel.run(chunks) { chunk in
             let range = (chunk * actual.count / chunks)..<((chunk + 1) * actual.count / chunks)
             let part = bound.map { $0.isEmpty ? $0[...] : $0[range] }
             parts.set(
@@ -151,7 +151,8 @@ public struct Comparison: Sendable, Equatable {
                     // The median's sample: the elements whose index in the whole array is a multiple of `sampling`.
                     histogram.withBins { bins in
                         let remainder = offset % sampling
-                        for i in stride(from: remainder == 0 ? 0 : sampling - remainder, to: actual.count, by: sampling) {
+                        for i in stride(from: remainder == 0 ? 0 : sampling - remainder, to: actual.count, by: sampling)
+                        {
                             let a = Double(actual[i])
                             let e = Double(expected[i])
                             guard a.isFinite && e.isFinite else { continue }
@@ -255,7 +256,7 @@ public struct Comparison: Sendable, Equatable {
 }
 
 /// The per-chunk results of one parallel comparison: each task writes only its own slot, and `merged()` reads them
-/// after `concurrentPerform` has returned.
+/// after `Parallel.run` has returned.
 private final class ComparisonParts: @unchecked Sendable {
     private let slots: UnsafeMutablePointer<Comparison?>
     private let count: Int

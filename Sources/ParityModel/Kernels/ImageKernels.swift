@@ -408,15 +408,15 @@ enum ImageKernels {
                                 kxRange = kxRange.isEmpty ? kx..<(kx + 1) : kxRange.lowerBound..<(kx + 1)
                             }
                             let pixelBase = rowBase + (ox * sw - columns.padBefore) * c
-                            if multiplier == 1, let wide = kernels.depthwisePixel {
-                                wide(
-                                    target, pixelBase, k, c, kw, dh * image.width * c, dw * c, kyRange, kxRange)
-                                continue
-                            }
                             if multiplier == 1 {
-                                depthwisePixel(
-                                    target, pixelBase, k, channels: c, kw: kw, rowStep: dh * image.width * c,
-                                    columnStep: dw * c, rows: kyRange, columns: kxRange)
+                                let (rowStep, columnStep) = (dh * image.width * c, dw * c)
+                                if let wide = kernels.depthwisePixel {
+                                    wide(target, pixelBase, k, c, kw, rowStep, columnStep, kyRange, kxRange)
+                                } else {
+                                    depthwisePixel(
+                                        target, pixelBase, k, channels: c, kw: kw, rowStep: rowStep,
+                                        columnStep: columnStep, rows: kyRange, columns: kxRange)
+                                }
                                 continue
                             }
                             target.initialize(repeating: 0, count: outChannels)
