@@ -7,7 +7,7 @@ import PackageDescription
 // (ParityModel: one file per layer operation under Operations/, listed by LayerRegistry) → importers (Importers:
 // spec, Keras — one mapping file per Keras class — and tensor sources, behind ModelImporter) and the ONNX lowering
 // (ONNXExport: one lowering per operation) → operations (TFParityKit: convert, verify, inspect, fold, export) → reports (Reports: text, JSON, markdown, JUnit, HTML)
-// → CLI (tfparity, with Platform: OpenBLAS loading, AVX2 activations from CVectorMath).
+// → CLI (tfparity, with Platform: OpenBLAS loading, CVectorMath's AVX2/AVX-512 kernels and matrix product).
 // TensorCore, ParityModel, SafeTensors and TFCheckpoint carry no C library, so the runtime can ship without one.
 let package = Package(
     name: "tfparity",
@@ -71,7 +71,8 @@ let package = Package(
         ),
         .target(
             name: "Reports", dependencies: ["TFParityKit", "Importers", "ParityModel", "TensorCore", "ONNXExport"]),
-        // ParityModel's vectorised sigmoid and swish in AVX2 (bit for bit the same values), for Platform to pass in.
+        // ParityModel's element-by-element kernels in AVX2 and AVX-512 (bit for bit the same values) and an AVX-512
+        // matrix product over weights packed once, for Platform to pass in.
         .target(name: "CVectorMath", path: "Sources/CVectorMath"),
         .target(name: "Platform", dependencies: ["ParityModel", "CVectorMath"]),
         .executableTarget(

@@ -51,6 +51,21 @@ struct BiasAndActivation: Sendable {
         activation.apply(to: &y, lastDimension: channels)
     }
 
+    /// `finish` and then `epilogue` for the rows of a product its kernel hands over part by part
+    /// (`MatrixOperand.finishesRows`), the same operations on each element in the same order; nil where there is
+    /// nothing to do, or where the activation reads more than an element at a time (softmax and the like are left to
+    /// `finish` over the whole output).
+    func rowFinisher(then epilogue: Epilogue, channels: Int) -> RowFinisher? {
+        guard !(isIdentity && epilogue.isEmpty), channels > 0, activation == .linear || activation.isElementwise
+        else { return nil }
+        return { [self] y, first, count in
+            let rows = UnsafeMutableBufferPointer(start: y + first * channels, count: count * channels)
+            if let bias { Kernels.addBias(rows, bias) }
+            if activation != .linear { activation.applyElementwise(to: rows) }
+            if let base = rows.baseAddress { epilogue.apply(base, count: rows.count, channels: channels) }
+        }
+    }
+
     /// The layer's bound from that of its linear part (`bound`): plus `u·|bias|` per channel, then the activation's
     /// slope; `output` is the layer's result.
     func roundingBound(_ bound: consuming [Float], output: FloatTensor, roundoff u: Float) -> [Float] {

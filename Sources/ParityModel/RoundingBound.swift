@@ -65,7 +65,9 @@ public enum RoundingBound {
     }
 
     /// `|x|` for a tensor.
-    static func magnitudes(_ x: FloatTensor) -> FloatTensor { FloatTensor(shape: x.shape, values: magnitudes(x.values)) }
+    static func magnitudes(_ x: FloatTensor) -> FloatTensor {
+        FloatTensor(shape: x.shape, values: magnitudes(x.values))
+    }
 
     /// `v[i] *= factor`: the dot-product factor applied to `|W|·|x|` after the product (one pass over the output
     /// instead of a scaled copy of the input).
@@ -213,26 +215,26 @@ extension Activation {
 /// layer once), so keeping them would buy nothing and hold two more copies of every weight matrix for the whole run
 /// (196 MiB of a ResNet50 verify's peak). The fixed rule never makes them.
 struct AbsoluteMatrix: Sendable {
-    /// `W`, sharing the packed weight's storage where the accelerated kernel keeps the plain array.
-    private let values: [Float]
-    private let inner: Int
-    private let columns: Int
+    /// `W` as the product keeps it: its plain values are read from it (`PackedMatrix.plainValues`) when a bound is
+    /// made, so the layer holds one copy of its weights whatever form the product keeps them in.
+    private let packed: PackedMatrix
     private let product: MatrixProduct
 
-    init(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) {
-        (values, self.inner, self.columns, self.product) = (w, inner, columns, product)
-    }
-
-    /// `w` packed for the product and kept for its bound: one array both share, not a second copy of the weights.
+    /// `w` packed for the product, and the bound's view of the same packed matrix.
     static func packing(_ w: [Float], inner: Int, columns: Int, product: MatrixProduct) -> (PackedMatrix, Self) {
         let packed = PackedMatrix(w, inner: inner, columns: columns, product: product)
-        return (packed, Self(w, inner: inner, columns: columns, product: product))
+        return (packed, Self(packed: packed, product: product))
     }
 
     /// `|W|`.
-    var matrix: PackedMatrix { PackedMatrix(values.map { abs($0) }, inner: inner, columns: columns, product: product) }
+    var matrix: PackedMatrix { derived { abs($0) } }
     /// `W²`.
-    var squared: PackedMatrix { PackedMatrix(values.map { $0 * $0 }, inner: inner, columns: columns, product: product) }
+    var squared: PackedMatrix { derived { $0 * $0 } }
+
+    private func derived(_ transform: (Float) -> Float) -> PackedMatrix {
+        PackedMatrix(
+            packed.plainValues.map(transform), inner: packed.inner, columns: packed.columns, product: product)
+    }
 }
 
 extension RoundingBound {

@@ -6,8 +6,8 @@ import ParityModel
     import Glibc
 #endif
 
-/// The CLI's tuned matrix product: OpenBLAS's `cblas_sgemm` (AVX2/AVX-512 kernels, both cores) behind the engine's
-/// `MatrixProduct` seam. The runtime library never links it; the portable kernel stays the fallback and the reference
+/// The CLI's tuned matrix product behind the engine's `MatrixProduct` seam: on a CPU with AVX-512, CVectorMath's kernel
+/// over weights packed once (`TunedOperand`); elsewhere OpenBLAS's `cblas_sgemm` (AVX2 kernels, both cores). The runtime library never links it; the portable kernel stays the fallback and the reference
 /// the tests hold OpenBLAS to.
 ///
 /// OpenBLAS is loaded with `dlopen` by `useOpenBLAS()`, not linked, and single-threaded: its own worker threads spin
@@ -148,7 +148,11 @@ public enum Acceleration {
     /// plain loop for every product should it be installed but fail to load).
     ///
     /// The plain loop sums each output over `inner` in order, in float32, as a reference GEMM does.
+    ///
+    /// On a CPU with AVX-512 every product is CVectorMath's kernel instead (`TunedOperand`): faster than OpenBLAS on
+    /// almost every shape the engine computes, and nothing to load.
     public static func fastestProduct() -> MatrixProduct {
+        if let tuned = tunedProduct() { return tuned }
         guard dlopenable else { return .portable }
         return MatrixProduct(
             name: "openblas",
@@ -156,6 +160,16 @@ public enum Acceleration {
             operand: { w, inner, columns in
                 OpenBLASOperand(w, inner: inner, columns: columns, smallProduct: smallProduct)
             },
+            vectorKernels: vectorKernels)
+    }
+
+    /// CVectorMath's AVX-512 product (`TunedOperand`), where the CPU runs it; nil elsewhere.
+    public static func tunedProduct() -> MatrixProduct? {
+        guard tfparity_has_avx512() != 0 else { return nil }
+        return MatrixProduct(
+            name: "avx512",
+            kernel: { rows, inner, columns, x, w, y in fastestMultiply(rows, inner, columns, x, w, y) },
+            operand: { w, inner, columns in TunedOperand(w, inner: inner, columns: columns) },
             vectorKernels: vectorKernels)
     }
 

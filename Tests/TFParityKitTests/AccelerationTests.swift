@@ -25,6 +25,10 @@ import Testing
         // OpenBLAS's packed weights (96 rows or fewer): inner and column blocks with tails, split over the cores.
         Case(rows: 8, inner: 800, columns: 1000), Case(rows: 96, inner: 385, columns: 97),
         Case(rows: 97, inner: 385, columns: 97), Case(rows: 3, inner: 2000, columns: 17),
+        // The AVX-512 kernel's tiles of 12 rows and panels of 32 columns with tails, inner blocks of 1024, and the
+        // splits over the cores by rows (many rows) and by panels (few).
+        Case(rows: 13, inner: 1025, columns: 33), Case(rows: 300, inner: 27, columns: 95),
+        Case(rows: 2, inner: 1280, columns: 1000), Case(rows: 25, inner: 2100, columns: 31),
     ])
     func openBLASMatchesThePortableKernel(_ c: Case) throws {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -41,8 +45,9 @@ import Testing
         let portable = try Engine(model: model, matrixProduct: .portable).run(input)
         // Scripts/test.sh installs libopenblas-dev: a machine without it fails here rather than comparing nothing.
         let openBLAS = try #require(Acceleration.openBLASProduct(), "libopenblas.so.0 could not be loaded")
-        // The command line's product: the plain loop below `smallProduct` multiply-adds, OpenBLAS above.
-        for product in [openBLAS, Acceleration.fastestProduct()] {
+        // The command line's product (CVectorMath's AVX-512 kernel on a CPU with AVX-512; else the plain loop below
+        // `smallProduct` multiply-adds, OpenBLAS above), and that kernel on its own where the CPU runs it.
+        for product in [openBLAS, Acceleration.fastestProduct()] + [Acceleration.tunedProduct()].compactMap({ $0 }) {
             let engine = try Engine(model: model, matrixProduct: product)
             // Twice: the first product of few rows packs the weights, the second reads them packed.
             for _ in 0..<2 {
@@ -51,7 +56,66 @@ import Testing
                 // Both sum in float32 in different orders: |error| grows like sqrt(inner) ulps of the terms.
                 expectClose(blas.values, portable.values, atol: 1e-5 * Double(c.inner).squareRoot(), rtol: 1e-5)
             }
+            // The rounding bound reads |W| back from the product's own form of the weights (the AVX-512 kernel keeps
+            // only its packed panels): the same bound as the portable kernel's, whose panels are read back too.
+            let layer = model.layers[0]
+            let bounded = try engine.applyWithBound(layer, to: [input])
+            let reference = try Engine(model: model, matrixProduct: .portable).applyWithBound(layer, to: [input])
+            #expect(bounded.bound.count == reference.bound.count)
+            expectClose(bounded.bound, reference.bound, atol: 1e-6, rtol: 1e-3)
         }
+    }
+}
+
+/// The AVX-512 product finishes each part of a convolution's product on the core that computed it (its bias, its
+/// activation, and the batch normalisation and ReLU6 the engine fused after it): `run` (fused) gives every value
+/// `trace` (each layer on its own, the whole output finished after) gives, bit for bit.
+@Suite struct FusedProductTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var kernel: Int
+        var rows: Int
+        var inChannels: Int
+        var outChannels: Int
+        var testDescription: String { "\(kernel)x\(kernel), \(rows) rows, \(inChannels) -> \(outChannels)" }
+    }
+
+    @Test(arguments: [
+        // Many rows (split by runs of row tiles), few rows (by panels), one part (under the split's threshold).
+        Case(kernel: 1, rows: 400, inChannels: 24, outChannels: 144),
+        Case(kernel: 3, rows: 333, inChannels: 5, outChannels: 37),
+        Case(kernel: 1, rows: 2, inChannels: 300, outChannels: 1000),
+        Case(kernel: 1, rows: 3, inChannels: 7, outChannels: 9),
+    ])
+    func fusedConvolutionMatchesTheUnfusedLayers(_ c: Case) throws {
+        guard let tuned = Acceleration.tunedProduct() else { return }
+        let n = c.outChannels
+        let parameters = [
+            "conv/kernel": Tensor(
+                shape: [c.kernel, c.kernel, c.inChannels, n],
+                floats: AcceleratedKernelTests.values(c.kernel * c.kernel * c.inChannels * n, seed: 21)),
+            "conv/bias": Tensor(shape: [n], floats: AcceleratedKernelTests.values(n, seed: 22)),
+            "bn/moving_mean": Tensor(shape: [n], floats: AcceleratedKernelTests.values(n, seed: 23)),
+            "bn/moving_variance": Tensor(shape: [n], floats: AcceleratedKernelTests.values(n, seed: 24).map(abs)),
+            "bn/gamma": Tensor(shape: [n], floats: AcceleratedKernelTests.values(n, seed: 25)),
+            "bn/beta": Tensor(shape: [n], floats: AcceleratedKernelTests.values(n, seed: 26)),
+        ]
+        let geometry = Convolution2D(
+            kernelSize: [c.kernel, c.kernel], strides: [1, 1], padding: .same, dilation: [1, 1])
+        let model = Model(
+            layers: [
+                Layer(name: "conv", op: Conv2D(geometry, activation: .relu), inputs: [Model.inputName]),
+                Layer(name: "bn", op: BatchNormalization(epsilon: 1e-3), inputs: ["conv"]),
+                Layer(name: "relu", op: ReLU(maxValue: 6), inputs: ["bn"]),
+            ], parameters: parameters)
+        let input = FloatTensor(
+            shape: [1, c.rows, 1, c.inChannels],
+            values: AcceleratedKernelTests.values(c.rows * c.inChannels, seed: 27))
+        let engine = try Engine(model: model, matrixProduct: tuned)
+        let fused = try engine.run(input)
+        let unfused = try #require(try engine.trace(input)["relu"])
+        #expect(fused.shape == unfused.shape)
+        let differing = zip(fused.values, unfused.values).filter { $0.bitPattern != $1.bitPattern }
+        #expect(differing.isEmpty, "\(differing.count) values differ, first \(differing.prefix(3))")
     }
 }
 

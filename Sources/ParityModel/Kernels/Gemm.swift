@@ -11,6 +11,8 @@ struct PackedMatrix: Sendable {
     let inner: Int
     let columns: Int
     let paddedColumns: Int
+    /// `Gemm`'s panels; the plain matrix for a tuned kernel; empty where the tuned kernel's own form replaces it
+    /// (`MatrixOperand.replacesPlainMatrix`).
     let values: [Float]
     /// The kernel this matrix was prepared for; nil: `values` are `Gemm`'s panels.
     let accelerated: MatrixProduct.Kernel?
@@ -23,9 +25,10 @@ struct PackedMatrix: Sendable {
             self.inner = inner
             self.columns = columns
             paddedColumns = columns
-            values = w
             accelerated = kernel
-            operand = product.operand.map { $0(w, inner, columns) }
+            let operand = product.operand.map { $0(w, inner, columns) }
+            self.operand = operand
+            values = operand?.replacesPlainMatrix == true ? [] : w
             return
         }
         accelerated = nil
@@ -63,6 +66,61 @@ public protocol MatrixOperand: AnyObject, Sendable {
     /// `y[rows, columns] = x[rows, inner] · w`, all row-major float32; `y` need not be initialised. Which kernel
     /// computes it (and so the summation order) depends only on the product's shape.
     func multiply(rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>)
+
+    /// Whether `multiply(rows:_:into:finishing:)` finishes the rows itself, each part right after computing it.
+    var finishesRows: Bool { get }
+
+    /// `multiply(rows:_:into:)`, each part of `y` (whole rows) then given to `finish` on the thread that computed it,
+    /// while it is still in that core's cache (where `finishesRows`; else never called).
+    func multiply(
+        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher)
+
+    /// Whether this operand's own form is all that is kept of the matrix (no second copy of the weights): the plain
+    /// matrix is then rebuilt from it by `unpacked()` where something needs it (a rounding bound's `|W|`).
+    var replacesPlainMatrix: Bool { get }
+
+    /// The matrix as given, `[inner, columns]` row-major, rebuilt from this operand's form (where
+    /// `replacesPlainMatrix`).
+    func unpacked() -> [Float]
+}
+
+/// What a layer does to its product's rows `[first, first + count)` once they are final (its bias, activation and
+/// fused epilogue), in place on `y`, the whole product's output; it must touch only those rows.
+public typealias RowFinisher = @Sendable (_ y: UnsafeMutablePointer<Float>, _ first: Int, _ count: Int) -> Void
+
+extension MatrixOperand {
+    public var finishesRows: Bool { false }
+    public func multiply(
+        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher
+    ) {
+        multiply(rows: rows, x, into: y)
+        finish(y, 0, rows)
+    }
+    public var replacesPlainMatrix: Bool { false }
+    public func unpacked() -> [Float] { [] }
+}
+
+extension PackedMatrix {
+    /// The matrix as it was given, `[inner, columns]` row-major.
+    var plainValues: [Float] {
+        if let operand, operand.replacesPlainMatrix { return operand.unpacked() }
+        guard accelerated == nil else { return values }
+        // `Gemm`'s panels back to rows.
+        let nr = Gemm.nr
+        var w = [Float](repeating: 0, count: inner * columns)
+        for p0 in stride(from: 0, to: inner, by: Gemm.kc) {
+            let kcb = min(Gemm.kc, inner - p0)
+            for j in 0..<(paddedColumns / nr) {
+                let panel = p0 * paddedColumns + j * kcb * nr
+                for p in 0..<kcb {
+                    for jj in 0..<min(nr, columns - j * nr) {
+                        w[(p0 + p) * columns + j * nr + jj] = values[panel + p * nr + jj]
+                    }
+                }
+            }
+        }
+        return w
+    }
 }
 
 /// Which matrix product an engine computes with: the portable `Gemm`, or a tuned kernel supplied from above the

@@ -194,6 +194,18 @@ enum ImageKernels {
         _ input: FloatTensor, kernels: [PackedMatrix], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int],
         workspace: Workspace = Workspace()
     ) -> FloatTensor {
+        conv2D(
+            input, kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
+            workspace: workspace, finishing: nil
+        ).output
+    }
+
+    /// `conv2D`, an ungrouped convolution's product finished part by part by `finish` where its kernel does that
+    /// (`Kernels.matmul(_:rows:_:finishing:)`): the output and whether `finish` ran.
+    static func conv2D(
+        _ input: FloatTensor, kernels: [PackedMatrix], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int],
+        workspace: Workspace, finishing finish: RowFinisher?
+    ) -> (output: FloatTensor, finished: Bool) {
         let (x, image) = (input.values, ImageShape(input.shape))
         let (kh, kw, groupChannels, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
         let groups = kernels.count
@@ -204,8 +216,11 @@ enum ImageKernels {
         let shape = [image.batch, rows.output, columns.output, outChannels]
         if groups == 1, kh == 1, kw == 1, geometry.strides == [1, 1], rows.padBefore == 0, columns.padBefore == 0 {
             // A 1×1 convolution is a product on the NHWC buffer itself: no patches.
-            let y = Kernels.matmul(x, rows: pixels, kernels[0])
-            return FloatTensor(shape: shape, values: y)
+            let (y, finished) = x.withUnsafeBufferPointer { x in
+                guard let base = x.baseAddress else { return (Kernels.matmul([], rows: pixels, kernels[0]), false) }
+                return Kernels.matmul(base, rows: pixels, kernels[0], finishing: finish)
+            }
+            return (FloatTensor(shape: shape, values: y), finished)
         }
         // The patches (im2col) live in the pass's workspace, reused by every convolution after this one; every
         // element is written by `gatherPatches`, so the buffer is never cleared.
@@ -215,7 +230,8 @@ enum ImageKernels {
             gatherPatches(
                 x, image, into: patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
                 channels: 0..<groupChannels)
-            return FloatTensor(shape: shape, values: Kernels.matmul(patches, rows: pixels, kernels[0]))
+            let (y, finished) = Kernels.matmul(UnsafePointer(patches), rows: pixels, kernels[0], finishing: finish)
+            return (FloatTensor(shape: shape, values: y), finished)
         }
         let groupOutputs = outChannels / groups
         var y = [Float](repeating: 0, count: pixels * outChannels)
@@ -234,7 +250,7 @@ enum ImageKernels {
                 }
             }
         }
-        return FloatTensor(shape: shape, values: y)
+        return (FloatTensor(shape: shape, values: y), false)
     }
 
     /// A grouped convolution with small groups (RegNet's, eight channels each) computed directly: per output pixel

@@ -23,11 +23,33 @@ enum Kernels {
         }
     }
 
+    /// `matmul`, each part of the product finished by `finish` as soon as it is computed, where `w`'s tuned kernel
+    /// does that (`MatrixOperand.finishesRows`): the product and whether `finish` ran (if not, it is the caller's to
+    /// apply).
+    static func matmul(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, finishing finish: RowFinisher?)
+        -> (values: [Float], finished: Bool)
+    {
+        guard let finish, let operand = w.operand, operand.finishesRows, rows > 0, w.inner > 0, w.columns > 0 else {
+            return (matmul(x, rows: rows, w), false)
+        }
+        let count = rows * w.columns
+        let values = [Float](unsafeUninitializedCapacity: count) { y, initialized in
+            if let yBase = y.baseAddress { operand.multiply(rows: rows, x, into: yBase, finishing: finish) }
+            initialized = count
+        }
+        return (values, true)
+    }
+
     /// `y[row, j] += bias[j]` for every row of `bias.count` values, eight columns at a time (each sum rounded once,
     /// as the scalar loop's).
     static func addBias(_ y: inout [Float], _ bias: [Float]) {
+        y.withUnsafeMutableBufferPointer { y in addBias(y, bias) }
+    }
+
+    /// `addBias` on the whole rows at `y`.
+    static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: [Float]) {
         let columns = bias.count
-        y.withUnsafeMutableBufferPointer { y in
+        do {
             bias.withUnsafeBufferPointer { bias in
                 guard let yp = y.baseAddress, let b = bias.baseAddress, columns > 0 else { return }
                 for start in stride(from: 0, to: y.count, by: columns) {

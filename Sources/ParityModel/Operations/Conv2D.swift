@@ -154,13 +154,18 @@ extension Conv2DKernel {
 }
 
 extension Conv2D.Prepared: EpilogueProducing {
-    /// The product, its bias and activation, then `epilogue` in one pass over the output (a block at a time).
+    /// The product, its bias and activation, then `epilogue` in one pass over the output (a block at a time): each
+    /// part of the product right after it is computed, on its core, where the product's kernel hands its parts over
+    /// (`MatrixOperand.finishesRows`), else over the whole output after.
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
-        var y = ImageKernels.conv2D(
+        let channels = kernelShape[3]
+        var (y, finished) = ImageKernels.conv2D(
             inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
-            workspace: workspace)
-        biasAndActivation.finish(&y.values, channels: kernelShape[3])
-        epilogue.apply(to: &y.values, channels: kernelShape[3])
+            workspace: workspace, finishing: biasAndActivation.rowFinisher(then: epilogue, channels: channels))
+        if !finished {
+            biasAndActivation.finish(&y.values, channels: channels)
+            epilogue.apply(to: &y.values, channels: channels)
+        }
         return y
     }
 }

@@ -1,0 +1,122 @@
+// The matrix product of gemm.c, written for a vector width (AVX-512: 16 lanes, tiles of 12 rows). A panel is two vectors wide; a tile is MR rows of one panel, its 2·MR
+// accumulators in registers, one broadcast of `x` and two loads of the panel for each inner position.
+//
+// Before including: W, MR, TARGET, SUFFIX, and V, MASK, MASK_FOR(n) (the first n lanes, n ≤ W), LOAD/STORE,
+// MLOAD(m, p)/MSTORE(m, p, v), SET1, ZERO, FMA(a, b, c) (a·b + c, rounded once).
+
+#define FN2(name, suffix) name##_##suffix
+#define FN1(name, suffix) FN2(name, suffix)
+#define FN(name) FN1(name, SUFFIX)
+#define ATTR __attribute__((target(TARGET)))
+#define NR (2 * W)
+
+size_t FN(tfparity_gemm_panel_width)(void) { return NR; }
+
+ATTR void FN(tfparity_gemm_pack)(const float *w, size_t inner, size_t columns, float *packed) {
+    size_t panels = (columns + NR - 1) / NR;
+    for (size_t j = 0; j < panels; j++) {
+        size_t width = columns - j * NR < NR ? columns - j * NR : NR;
+        float *panel = packed + j * inner * NR;
+        for (size_t p = 0; p < inner; p++) {
+            const float *row = w + p * columns + j * NR;
+            size_t c = 0;
+            for (; c < width; c++) panel[p * NR + c] = row[c];
+            for (; c < NR; c++) panel[p * NR + c] = 0;
+        }
+    }
+}
+
+// `mr` rows (at most MR) of one panel over the inner positions [0, k) of this block: `a` is x at the tile's first
+// row and the block's first position (rows `lda` apart), `b` the panel's rows of the block, `y` the tile's first
+// output (rows `ldy` apart), `n` the panel's real columns. `first`: the block starts the sums (from zero), else each
+// continues from the value in `y`.
+ATTR static inline __attribute__((always_inline)) void FN(tile)(size_t mr, const float *a, size_t lda,
+    const float *b, size_t k, float *y, size_t ldy, size_t n, int first) {
+    V acc[MR][2];
+    MASK m0 = MASK_FOR(n >= W ? W : n);
+    MASK m1 = MASK_FOR(n > W ? n - W : 0);
+    for (size_t r = 0; r < mr; r++) {
+        if (first) {
+            acc[r][0] = ZERO;
+            acc[r][1] = ZERO;
+        } else if (n >= NR) {
+            acc[r][0] = LOAD(y + r * ldy);
+            acc[r][1] = LOAD(y + r * ldy + W);
+        } else {
+            acc[r][0] = MLOAD(m0, y + r * ldy);
+            acc[r][1] = MLOAD(m1, y + r * ldy + W);
+        }
+    }
+    for (size_t p = 0; p < k; p++) {
+        V b0 = LOAD(b + p * NR), b1 = LOAD(b + p * NR + W);
+        for (size_t r = 0; r < mr; r++) {
+            V x = SET1(a[r * lda + p]);
+            acc[r][0] = FMA(x, b0, acc[r][0]);
+            acc[r][1] = FMA(x, b1, acc[r][1]);
+        }
+    }
+    if (n >= NR) {
+        for (size_t r = 0; r < mr; r++) {
+            STORE(y + r * ldy, acc[r][0]);
+            STORE(y + r * ldy + W, acc[r][1]);
+        }
+    } else {
+        for (size_t r = 0; r < mr; r++) {
+            MSTORE(m0, y + r * ldy, acc[r][0]);
+            MSTORE(m1, y + r * ldy + W, acc[r][1]);
+        }
+    }
+}
+
+// One function per tile height, so each one's loops over rows unroll and its accumulators stay in registers.
+#define TILE(rows)                                                                                                    \
+    ATTR static void FN1(tile##rows, SUFFIX)(                                                                         \
+        const float *a, size_t lda, const float *b, size_t k, float *y, size_t ldy, size_t n, int first) {            \
+        FN(tile)(rows, a, lda, b, k, y, ldy, n, first);                                                               \
+    }
+
+typedef void (*FN(tile_function))(const float *, size_t, const float *, size_t, float *, size_t, size_t, int);
+
+TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+#if MR > 6
+TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#endif
+
+// Indexed by tile height.
+static const FN(tile_function) FN(tiles)[MR + 1] = {
+    0, FN1(tile1, SUFFIX), FN1(tile2, SUFFIX), FN1(tile3, SUFFIX), FN1(tile4, SUFFIX), FN1(tile5, SUFFIX),
+    FN1(tile6, SUFFIX),
+#if MR > 6
+    FN1(tile7, SUFFIX), FN1(tile8, SUFFIX), FN1(tile9, SUFFIX), FN1(tile10, SUFFIX), FN1(tile11, SUFFIX),
+    FN1(tile12, SUFFIX),
+#endif
+};
+
+ATTR void FN(tfparity_gemm)(const float *x, size_t rows, size_t inner, size_t columns, const float *packed, float *y,
+    size_t panel_begin, size_t panel_end) {
+    // A tile's rows against every panel in turn (their x block stays in the L1 cache), the inner axis in blocks of KC
+    // (a panel's block, KC · NR floats, stays in the L2 cache). Chunks of several tiles and shorter blocks measured
+    // slower on the engine's shapes (1×1 convolutions of 16 to 2048 inner positions, dense layers of few rows).
+    enum { MC = MR, KC = 1024 };
+    for (size_t i0 = 0; i0 < rows; i0 += MC) {
+        size_t i1 = i0 + MC < rows ? i0 + MC : rows;
+        for (size_t p0 = 0; p0 < inner; p0 += KC) {
+            size_t k = inner - p0 < KC ? inner - p0 : KC;
+            for (size_t j = panel_begin; j < panel_end; j++) {
+                size_t n = columns - j * NR < NR ? columns - j * NR : NR;
+                const float *b = packed + j * inner * NR + p0 * NR;
+                for (size_t i = i0; i < i1; i += MR) {
+                    size_t mr = i1 - i < MR ? i1 - i : MR;
+                    FN(tiles)[mr](x + i * inner + p0, inner, b, k, y + i * columns + j * NR, columns, n, p0 == 0);
+                }
+            }
+        }
+    }
+}
+
+#undef TILE
+#undef NR
+#undef ATTR
+#undef FN
+#undef FN1
+#undef FN2

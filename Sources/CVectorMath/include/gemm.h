@@ -1,0 +1,24 @@
+#ifndef TFPARITY_GEMM_H
+#define TFPARITY_GEMM_H
+
+#include <stddef.h>
+
+// A float32 matrix product for the engine's layers, `y[rows, columns] = x[rows, inner] · w[inner, columns]` (all
+// row-major), with the weights packed once into column panels of `tfparity_gemm_panel_width_avx512` floats. Each output is
+// one chain of fused multiply-adds over `inner` in order, from zero, whatever the rows, the panels and the threads
+// a caller splits the product into (so the values depend only on the product's shape). AVX-512F: panels of 32
+// columns, tiles of 12 rows; call it only where `tfparity_has_avx512` says so.
+
+/// The columns of one packed panel.
+size_t tfparity_gemm_panel_width_avx512(void);
+
+/// Packs `w[inner, columns]` into `packed`, which holds `panels · inner · width` floats (`panels = ⌈columns /
+/// width⌉`): panel `j` at `j · inner · width`, its row `p` at `+ p · width`, zeros past the last column.
+void tfparity_gemm_pack_avx512(const float *w, size_t inner, size_t columns, float *packed);
+
+/// The panels `[panel_begin, panel_end)` of `y[rows, columns] = x · w` (their columns of every row), `w` as
+/// `tfparity_gemm_pack_avx512` packed it; every element of those columns is written.
+void tfparity_gemm_avx512(const float *x, size_t rows, size_t inner, size_t columns, const float *packed, float *y,
+    size_t panel_begin, size_t panel_end);
+
+#endif
