@@ -40,7 +40,8 @@
 #             before issue 17's verdict): its verify of the same models (converted by that binary) beside ours, both
 #             with their default rule, for issue 17's "verify at most 1.3x today's" (ratios in the details table)
 # and, to show where convert's time goes: convert without the libhdf5 isolation child (TFPARITY_HDF5_ISOLATION=0),
-# the isolation child alone (__probe-hdf5), and process start-up (--version).
+# the isolation child alone (__probe-hdf5), process start-up (--version), and the SHA-256 of the source alone
+# (`openssl dgst -sha256`, the provenance digest's own cost), which with cp makes convert's floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=".build/bench"
@@ -65,6 +66,10 @@ echo "== python: $py"
 
 source Scripts/lib/setup.sh
 ensure_system_packages
+# The convert pair's floor with the digest: OpenSSL's own SHA-256 of the source (the libcrypto tfparity opens).
+if wants convert && ! command -v openssl >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+fi
 echo "== swift build -c release --static-swift-stdlib (the Swift runtime linked in: a faster start)"
 swift build -c release --static-swift-stdlib --product tfparity 2>&1 | tail -1
 bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/tfparity"
@@ -156,6 +161,7 @@ for round in $(seq 1 "$runs"); do
   measure tfparity-convert "$round" "$bin" convert "$work/ResNet50.h5" -o "$work/out.safetensors"
   measure python-convert "$round" "$py" Scripts/bench/baselines.py convert "$work/ResNet50.h5" "$work/out-py.safetensors"
   measure cp "$round" cp "$work/ResNet50.h5" "$work/copy.h5"
+  measure sha256 "$round" openssl dgst -sha256 "$work/ResNet50.h5"
   # Where convert's time goes: the same convert without the libhdf5 isolation child, the child alone, process start.
   rm -f "$work/out.safetensors"
   measure tfparity-convert-unisolated "$round" env TFPARITY_HDF5_ISOLATION=0 "$bin" convert "$work/ResNet50.h5" \

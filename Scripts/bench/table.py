@@ -138,8 +138,15 @@ def main(path):
                            ("tfparity-convert-unisolated", "  without the libhdf5 isolation child"),
                            ("tfparity-probe", "  the isolation child alone (__probe-hdf5)"),
                            ("tfparity-start", "  process start-up (--version)"),
-                           ("cp", "cp (kernel copy, the floor)")):
-            parts.append((what, ms(med(name, "wall_s") * 1e3), ms(med(name, "cpu_s") * 1e3)))
+                           ("cp", "cp (kernel copy)"),
+                           ("sha256", "SHA-256 of the source alone (openssl dgst -sha256)")):
+            if name in by:
+                parts.append((what, ms(med(name, "wall_s") * 1e3), ms(med(name, "cpu_s") * 1e3)))
+        if "sha256" in by:
+            floor = med("cp", "cpu_s") + med("sha256", "cpu_s")
+            parts.append(("the floor: cp + SHA-256, CPU", "", ms(floor * 1e3)))
+            parts.append(("tfparity convert's CPU against that floor", "",
+                          fmt(med("tfparity-convert", "cpu_s") / max(floor, 1e-3))))
         print_table(parts)
     bad = {name: failures(name) for name in by if failures(name)}
     if bad:

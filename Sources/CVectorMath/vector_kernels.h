@@ -129,6 +129,41 @@ ATTR void FN(tfparity_depthwise_pixel)(
     }
 }
 
+// A run of `pixels` output pixels of one output row whose windows lie inside the image's columns (every kx of
+// [0, kw)), pixel `p` reading from `origin + p · input_step` and writing `target + p · output_step`: the values of
+// `depthwise_pixel` for each, four pixels at a time so that four sums are in flight per vector of channels.
+ATTR void FN(tfparity_depthwise_row)(
+    float *target, const float *origin, const float *k, size_t c, size_t kw, ptrdiff_t row_step,
+    ptrdiff_t column_step, size_t ky0, size_t ky1, size_t pixels, ptrdiff_t input_step, size_t output_step) {
+    size_t p = 0;
+    for (; p + 4 <= pixels; p += 4) {
+        const float *o = origin + (ptrdiff_t)p * input_step;
+        float *t = target + p * output_step;
+        for (size_t ci = 0; ci < c; ci += W) {
+            MASK mask = MASK_FOR(c - ci < W ? c - ci : W);
+            V a0 = ZERO, a1 = ZERO, a2 = ZERO, a3 = ZERO;
+            for (size_t ky = ky0; ky < ky1; ky++) {
+                for (size_t kx = 0; kx < kw; kx++) {
+                    const float *s = o + (ptrdiff_t)ky * row_step + (ptrdiff_t)kx * column_step + ci;
+                    V w = MLOAD(mask, k + (ky * kw + kx) * c + ci);
+                    a0 = ADD(a0, MUL(MLOAD(mask, s), w));
+                    a1 = ADD(a1, MUL(MLOAD(mask, s + input_step), w));
+                    a2 = ADD(a2, MUL(MLOAD(mask, s + 2 * input_step), w));
+                    a3 = ADD(a3, MUL(MLOAD(mask, s + 3 * input_step), w));
+                }
+            }
+            MSTORE(mask, t + ci, a0);
+            MSTORE(mask, t + output_step + ci, a1);
+            MSTORE(mask, t + 2 * output_step + ci, a2);
+            MSTORE(mask, t + 3 * output_step + ci, a3);
+        }
+    }
+    for (; p < pixels; p++) {
+        FN(tfparity_depthwise_pixel)(target + p * output_step, origin + (ptrdiff_t)p * input_step, k, c, kw,
+            row_step, column_step, ky0, ky1, 0, kw);
+    }
+}
+
 #undef ATTR
 #undef FN
 #undef FN1

@@ -114,6 +114,12 @@ int tfparity_has_avx512(void) { return 0; }
         ptrdiff_t row_step, ptrdiff_t column_step, size_t ky0, size_t ky1, size_t kx0, size_t kx1) {                  \
         (void)target, (void)origin, (void)k, (void)c, (void)kw, (void)row_step, (void)column_step, (void)ky0,         \
             (void)ky1, (void)kx0, (void)kx1;                                                                          \
+    }                                                                                                                 \
+    void tfparity_depthwise_row_##suffix(float *target, const float *origin, const float *k, size_t c, size_t kw,     \
+        ptrdiff_t row_step, ptrdiff_t column_step, size_t ky0, size_t ky1, size_t pixels, ptrdiff_t input_step,       \
+        size_t output_step) {                                                                                         \
+        (void)target, (void)origin, (void)k, (void)c, (void)kw, (void)row_step, (void)column_step, (void)ky0,         \
+            (void)ky1, (void)pixels, (void)input_step, (void)output_step;                                             \
     }
 TFPARITY_UNAVAILABLE(avx2)
 TFPARITY_UNAVAILABLE(avx512)

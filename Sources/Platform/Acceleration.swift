@@ -79,13 +79,13 @@ public enum Acceleration {
             kernels.append(
                 cKernels(
                     "avx2", tfparity_sigmoid_avx2, tfparity_swish_avx2, tfparity_clamp_avx2,
-                    tfparity_scale_and_shift_avx2, tfparity_depthwise_pixel_avx2))
+                    tfparity_scale_and_shift_avx2, tfparity_depthwise_pixel_avx2, tfparity_depthwise_row_avx2))
         }
         if tfparity_has_avx512() != 0 {
             kernels.append(
                 cKernels(
                     "avx512", tfparity_sigmoid_avx512, tfparity_swish_avx512, tfparity_clamp_avx512,
-                    tfparity_scale_and_shift_avx512, tfparity_depthwise_pixel_avx512))
+                    tfparity_scale_and_shift_avx512, tfparity_depthwise_pixel_avx512, tfparity_depthwise_row_avx512))
         }
         return kernels
     }()
@@ -107,6 +107,11 @@ public enum Acceleration {
                 UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Int, Int, Int,
                 Int,
                 Int, Int
+            ) -> Void,
+        _ depthwiseRow:
+            @escaping @convention(c) (
+                UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Int, Int, Int,
+                Int, Int, Int, Int
             ) -> Void
     ) -> VectorKernels {
         VectorKernels(
@@ -118,6 +123,11 @@ public enum Acceleration {
                 depthwisePixel(
                     target, origin, kernel, channels, kw, rowStep, columnStep, rows.lowerBound, rows.upperBound,
                     columns.lowerBound, columns.upperBound)
+            },
+            depthwiseRow: { target, origin, kernel, channels, kw, rowStep, columnStep, rows, pixels, input, output in
+                depthwiseRow(
+                    target, origin, kernel, channels, kw, rowStep, columnStep, rows.lowerBound, rows.upperBound, pixels,
+                    input, output)
             })
     }
 

@@ -39,4 +39,13 @@ void tfparity_depthwise_pixel_avx2(float *target, const float *origin, const flo
 void tfparity_depthwise_pixel_avx512(float *target, const float *origin, const float *k, size_t c, size_t kw,
     ptrdiff_t row_step, ptrdiff_t column_step, size_t ky0, size_t ky1, size_t kx0, size_t kx1);
 
+/// `tfparity_depthwise_pixel` for `pixels` pixels of one output row whose windows take every column of the kernel
+/// (`kx` in `[0, kw)`): pixel `p` reads from `origin + p · input_step` and writes `target + p · output_step`.
+void tfparity_depthwise_row_avx2(float *target, const float *origin, const float *k, size_t c, size_t kw,
+    ptrdiff_t row_step, ptrdiff_t column_step, size_t ky0, size_t ky1, size_t pixels, ptrdiff_t input_step,
+    size_t output_step);
+void tfparity_depthwise_row_avx512(float *target, const float *origin, const float *k, size_t c, size_t kw,
+    ptrdiff_t row_step, ptrdiff_t column_step, size_t ky0, size_t ky1, size_t pixels, ptrdiff_t input_step,
+    size_t output_step);
+
 #endif

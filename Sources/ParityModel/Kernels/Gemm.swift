@@ -205,6 +205,16 @@ public struct VectorKernels: Sendable {
             _ channels: Int, _ kw: Int, _ rowStep: Int, _ columnStep: Int, _ rows: Range<Int>, _ columns: Range<Int>
         ) -> Void
 
+    /// `DepthwisePixel` for `pixels` output pixels of one row whose windows take every column of the kernel
+    /// (`kx` in `0..<kw`), pixel `p` reading from `origin + p · inputStep` and writing `target + p · outputStep`: the
+    /// same value for each, several pixels computed at once.
+    public typealias DepthwiseRow =
+        @Sendable (
+            _ target: UnsafeMutablePointer<Float>, _ origin: UnsafePointer<Float>, _ kernel: UnsafePointer<Float>,
+            _ channels: Int, _ kw: Int, _ rowStep: Int, _ columnStep: Int, _ rows: Range<Int>, _ pixels: Int,
+            _ inputStep: Int, _ outputStep: Int
+        ) -> Void
+
     /// What the kernels are called in reports and tests (`portable`, `avx2`, `avx512`).
     public let name: String
     let sigmoid: Map?
@@ -212,20 +222,24 @@ public struct VectorKernels: Sendable {
     let clamp: Clamp?
     let scaleAndShift: ScaleAndShift?
     let depthwisePixel: DepthwisePixel?
+    let depthwiseRow: DepthwiseRow?
 
     /// The portable SIMD8 code for every kernel.
     public static let portable = VectorKernels()
 
     private init() {
-        (name, sigmoid, swish, clamp, scaleAndShift, depthwisePixel) = ("portable", nil, nil, nil, nil, nil)
+        (name, sigmoid, swish, clamp, scaleAndShift) = ("portable", nil, nil, nil, nil)
+        (depthwisePixel, depthwiseRow) = (nil, nil)
     }
 
     public init(
         name: String, sigmoid: @escaping Map, swish: @escaping Map, clamp: @escaping Clamp,
-        scaleAndShift: @escaping ScaleAndShift, depthwisePixel: @escaping DepthwisePixel
+        scaleAndShift: @escaping ScaleAndShift, depthwisePixel: @escaping DepthwisePixel,
+        depthwiseRow: @escaping DepthwiseRow
     ) {
         (self.name, self.sigmoid, self.swish) = (name, sigmoid, swish)
-        (self.clamp, self.scaleAndShift, self.depthwisePixel) = (clamp, scaleAndShift, depthwisePixel)
+        (self.clamp, self.scaleAndShift) = (clamp, scaleAndShift)
+        (self.depthwisePixel, self.depthwiseRow) = (depthwisePixel, depthwiseRow)
     }
 
     /// The wider implementation of the elementwise `activation`; nil where the portable one computes it.

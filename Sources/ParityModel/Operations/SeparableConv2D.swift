@@ -64,12 +64,21 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
 }
 
 extension SeparableConv2D.Prepared: EpilogueProducing {
-    /// Both stages, the bias and activation, then `epilogue` in one pass over the output (a block at a time).
+    /// Both stages, the bias and activation, then `epilogue` in one pass over the output (a block at a time): each
+    /// part of the pointwise product as soon as it is computed where the product's kernel hands its parts over (as
+    /// `Conv2D`'s), else over the whole output after.
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
         let middle = depthwise.apply(inputs, outputShape: middleShape(outputShape))
-        var y = Kernels.matmul(middle.values, rows: middle.count / pointwise.inner, pointwise)
-        biasAndActivation.finish(&y, channels: pointwise.columns)
-        epilogue.apply(to: &y, channels: pointwise.columns)
+        let (rows, channels) = (middle.count / pointwise.inner, pointwise.columns)
+        let finisher = biasAndActivation.rowFinisher(then: epilogue, channels: channels)
+        var (y, finished) = middle.values.withUnsafeBufferPointer { m in
+            guard let base = m.baseAddress else { return (Kernels.matmul([], rows: rows, pointwise), false) }
+            return Kernels.matmul(base, rows: rows, pointwise, finishing: finisher)
+        }
+        if !finished {
+            biasAndActivation.finish(&y, channels: channels)
+            epilogue.apply(to: &y, channels: channels)
+        }
         return FloatTensor(shape: outputShape, values: y)
     }
 }
