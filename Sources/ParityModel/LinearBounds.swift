@@ -51,8 +51,8 @@ struct BiasAndActivation: Sendable {
         activation.apply(to: &y, lastDimension: channels)
     }
 
-    /// `finish` and then `epilogue` for the rows of a product its kernel hands over part by part
-    /// (`MatrixOperand.finishesRows`), the same operations on each element in the same order; nil where there is
+    /// `finish` and then `epilogue` for a product's rows, a run at a time (`Kernels.matmul(_:rows:_:finishing:)`),
+    /// the same operations on each element in the same order; nil where there is
     /// nothing to do, or where the activation reads more than an element at a time (softmax and the like are left to
     /// `finish` over the whole output).
     func rowFinisher(then epilogue: Epilogue, channels: Int) -> RowFinisher? {

@@ -7,8 +7,8 @@ import ParityModel
 #endif
 
 /// The CLI's tuned matrix product behind the engine's `MatrixProduct` seam: on a CPU with AVX-512, CVectorMath's kernel
-/// over weights packed once (`TunedOperand`); elsewhere OpenBLAS's `cblas_sgemm` (AVX2 kernels, both cores). The runtime library never links it; the portable kernel stays the fallback and the reference
-/// the tests hold OpenBLAS to.
+/// over weights packed once (`TunedOperand`); elsewhere OpenBLAS's `cblas_sgemm` (AVX2 kernels, both cores). The
+/// runtime library never links either; the portable kernel stays the fallback and the reference the tests hold them to.
 ///
 /// OpenBLAS is loaded with `dlopen` by `useOpenBLAS()`, not linked, and single-threaded: its own worker threads spin
 /// (`sched_yield`) for a while after every product, which cost `convert` and `inspect` CPU time for products they

@@ -9,7 +9,7 @@ import ParityModel
 /// 1.1–1.7× faster, products of 8 rows (late layers) 2.3–3.7×, a dense layer of 2 rows 2.4×, large products
 /// (ResNet50 at 224×224) 0.8–1.2×. Each output is one chain of fused multiply-adds over the inner axis in order, so
 /// how a product is split over the cores never changes a value.
-final class TunedOperand: MatrixOperand, @unchecked Sendable {
+final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     private let inner: Int
     private let columns: Int
     private let panels: Int
@@ -53,8 +53,6 @@ final class TunedOperand: MatrixOperand, @unchecked Sendable {
         multiply(rows: rows, x, into: y, finish: nil)
     }
 
-    var finishesRows: Bool { true }
-
     func multiply(
         rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher
     ) {
@@ -97,18 +95,10 @@ final class TunedOperand: MatrixOperand, @unchecked Sendable {
                     operands.x, rows, inner, columns, operands.packed, operands.y, panels * part / parts,
                     panels * (part + 1) / parts)
             }
-            guard let finish else { return }
-            // The rows finished by runs over the cores as well, once every panel is done.
-            let runs = rows * columns >= Self.splitFinish ? min(rows, 2 * Parallel.cores) : 1
-            Parallel.run(runs) { run in
-                let first = rows * run / runs
-                finish(operands.y, first, rows * (run + 1) / runs - first)
-            }
+            // The rows finished in runs over the cores as well, once every panel is done.
+            if let finish { Parallel.finish(rows: rows, columns: columns, of: y, finish) }
         }
     }
-
-    /// The least elements whose finishing (a bias, batch norm, an activation) is split over the cores.
-    private static let splitFinish = 1 << 15
 
     /// One product's operands, shared by its parts: each reads `x` and the packed weights and writes only its own
     /// rows or panels of `y`, inside the buffers' lifetime (`Parallel.run` returns when every part is done).

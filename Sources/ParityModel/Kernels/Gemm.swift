@@ -67,14 +67,6 @@ public protocol MatrixOperand: AnyObject, Sendable {
     /// computes it (and so the summation order) depends only on the product's shape.
     func multiply(rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>)
 
-    /// Whether `multiply(rows:_:into:finishing:)` finishes the rows itself, each part right after computing it.
-    var finishesRows: Bool { get }
-
-    /// `multiply(rows:_:into:)`, each part of `y` (whole rows) then given to `finish` on the thread that computed it,
-    /// while it is still in that core's cache (where `finishesRows`; else never called).
-    func multiply(
-        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher)
-
     /// Whether this operand's own form is all that is kept of the matrix (no second copy of the weights): the plain
     /// matrix is then rebuilt from it by `unpacked()` where something needs it (a rounding bound's `|W|`).
     var replacesPlainMatrix: Bool { get }
@@ -88,14 +80,16 @@ public protocol MatrixOperand: AnyObject, Sendable {
 /// fused epilogue), in place on `y`, the whole product's output; it must touch only those rows.
 public typealias RowFinisher = @Sendable (_ y: UnsafeMutablePointer<Float>, _ first: Int, _ count: Int) -> Void
 
+/// An operand whose kernel computes a product in parts of whole rows and finishes each part (`RowFinisher`) on the
+/// core that computed it, while the part is in that core's cache; other products are finished after, in runs over the
+/// cores (`Kernels.matmul(_:rows:_:finishing:)`).
+public protocol RowFinishingOperand: MatrixOperand {
+    /// `multiply(rows:_:into:)`, every row of `y` then given to `finish` once.
+    func multiply(
+        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher)
+}
+
 extension MatrixOperand {
-    public var finishesRows: Bool { false }
-    public func multiply(
-        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher
-    ) {
-        multiply(rows: rows, x, into: y)
-        finish(y, 0, rows)
-    }
     public var replacesPlainMatrix: Bool { false }
     public func unpacked() -> [Float] { [] }
 }

@@ -67,6 +67,22 @@ public enum Parallel {
         if iterations > 1, let pool = WorkerPool.shared, pool.run(iterations, body) { return }
         for i in 0..<iterations { body(i) }
     }
+
+    /// `finish` over the `rows` rows (of `columns` values) of a product at `y`, in runs of rows over the cores when
+    /// they hold `minimumWork` values or more.
+    public static func finish(rows: Int, columns: Int, of y: UnsafeMutablePointer<Float>, _ finish: RowFinisher) {
+        let runs = cores > 1 && rows * columns >= minimumWork ? min(rows, 4 * cores) : 1
+        let target = RowsTarget(y: y)
+        run(runs) { run in
+            let first = rows * run / runs
+            finish(target.y, first, rows * (run + 1) / runs - first)
+        }
+    }
+}
+
+/// The product whose disjoint runs of rows `Parallel.finish`'s iterations finish.
+private struct RowsTarget: @unchecked Sendable {
+    let y: UnsafeMutablePointer<Float>
 }
 
 /// One output pixel of a depthwise convolution with multiplier 1: `target[ci] = Σ source(ky, kx)[ci] · w(ky, kx)[ci]`
@@ -233,16 +249,15 @@ enum ImageKernels {
     ) -> FloatTensor {
         conv2D(
             input, kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
-            workspace: workspace, finishing: nil
-        ).output
+            workspace: workspace, finishing: nil)
     }
 
-    /// `conv2D`, an ungrouped convolution's product finished part by part by `finish` where its kernel does that
-    /// (`Kernels.matmul(_:rows:_:finishing:)`): the output and whether `finish` ran.
+    /// `conv2D`, then `finish` (where given) over every output pixel: an ungrouped convolution's product part by part
+    /// as it is computed (`Kernels.matmul(_:rows:_:finishing:)`), a grouped one's once its groups are in place.
     static func conv2D(
         _ input: FloatTensor, kernels: [PackedMatrix], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int],
         workspace: Workspace, finishing finish: RowFinisher?
-    ) -> (output: FloatTensor, finished: Bool) {
+    ) -> FloatTensor {
         let (x, image) = (input.values, ImageShape(input.shape))
         let (kh, kw, groupChannels, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
         let groups = kernels.count
@@ -253,11 +268,12 @@ enum ImageKernels {
         let shape = [image.batch, rows.output, columns.output, outChannels]
         if groups == 1, kh == 1, kw == 1, geometry.strides == [1, 1], rows.padBefore == 0, columns.padBefore == 0 {
             // A 1×1 convolution is a product on the NHWC buffer itself: no patches.
-            let (y, finished) = x.withUnsafeBufferPointer { x in
-                guard let base = x.baseAddress else { return (Kernels.matmul([], rows: pixels, kernels[0]), false) }
+            let y = x.withUnsafeBufferPointer { x in
+                guard let base = x.baseAddress else { return [Float]() }
+                guard let finish else { return Kernels.matmul(base, rows: pixels, kernels[0]) }
                 return Kernels.matmul(base, rows: pixels, kernels[0], finishing: finish)
             }
-            return (FloatTensor(shape: shape, values: y), finished)
+            return FloatTensor(shape: shape, values: y)
         }
         // The patches (im2col) live in the pass's workspace, reused by every convolution after this one; every
         // element is written by `gatherPatches`, so the buffer is never cleared.
@@ -267,8 +283,13 @@ enum ImageKernels {
             gatherPatches(
                 x, image, into: patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
                 channels: 0..<groupChannels)
-            let (y, finished) = Kernels.matmul(UnsafePointer(patches), rows: pixels, kernels[0], finishing: finish)
-            return (FloatTensor(shape: shape, values: y), finished)
+            let y =
+                if let finish {
+                    Kernels.matmul(UnsafePointer(patches), rows: pixels, kernels[0], finishing: finish)
+                } else {
+                    Kernels.matmul(UnsafePointer(patches), rows: pixels, kernels[0])
+                }
+            return FloatTensor(shape: shape, values: y)
         }
         let groupOutputs = outChannels / groups
         var y = [Float](repeating: 0, count: pixels * outChannels)
@@ -287,7 +308,13 @@ enum ImageKernels {
                 }
             }
         }
-        return (FloatTensor(shape: shape, values: y), false)
+        if let finish {
+            y.withUnsafeMutableBufferPointer { y in
+                guard let base = y.baseAddress else { return }
+                Parallel.finish(rows: pixels, columns: outChannels, of: base, finish)
+            }
+        }
+        return FloatTensor(shape: shape, values: y)
     }
 
     /// A grouped convolution with small groups (RegNet's, eight channels each) computed directly: per output pixel
@@ -476,17 +503,14 @@ enum ImageKernels {
                             }
                             interior = first..<end
                         }
-                        var ox = 0
-                        while ox < columns.output {
-                            defer { ox += 1 }
-                            if ox == interior.lowerBound, interior.count > 1, let row = kernels.depthwiseRow {
-                                row(
-                                    buffers.y + (outputRow * columns.output + ox) * outChannels,
-                                    rowBase + (ox * sw - columns.padBefore) * c, k, c, kw, dh * image.width * c,
-                                    dw * c, kyRange, interior.count, sw * c, outChannels)
-                                ox = interior.upperBound - 1
-                                continue
-                            }
+                        if let row = kernels.depthwiseRow, !interior.isEmpty {
+                            let ox = interior.lowerBound
+                            row(
+                                buffers.y + (outputRow * columns.output + ox) * outChannels,
+                                rowBase + (ox * sw - columns.padBefore) * c, k, c, kw, dh * image.width * c, dw * c,
+                                kyRange, interior.count, sw * c, outChannels)
+                        }
+                        for ox in 0..<columns.output where !interior.contains(ox) {
                             let target = buffers.y + (outputRow * columns.output + ox) * outChannels
                             var kxRange = 0..<0
                             for kx in 0..<kw {

@@ -23,21 +23,24 @@ enum Kernels {
         }
     }
 
-    /// `matmul`, each part of the product finished by `finish` as soon as it is computed, where `w`'s tuned kernel
-    /// does that (`MatrixOperand.finishesRows`): the product and whether `finish` ran (if not, it is the caller's to
-    /// apply).
-    static func matmul(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, finishing finish: RowFinisher?)
-        -> (values: [Float], finished: Bool)
+    /// `matmul`, then `finish` over every row: each part of the product as soon as it is computed where `w`'s kernel
+    /// computes it in parts (`RowFinishingOperand`), else in runs over the cores after.
+    static func matmul(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, finishing finish: RowFinisher)
+        -> [Float]
     {
-        guard let finish, let operand = w.operand, operand.finishesRows, rows > 0, w.inner > 0, w.columns > 0 else {
-            return (matmul(x, rows: rows, w), false)
+        guard let operand = w.operand as? any RowFinishingOperand, rows > 0, w.inner > 0, w.columns > 0 else {
+            var y = matmul(x, rows: rows, w)
+            y.withUnsafeMutableBufferPointer { y in
+                guard let base = y.baseAddress else { return }
+                Parallel.finish(rows: rows, columns: w.columns, of: base, finish)
+            }
+            return y
         }
         let count = rows * w.columns
-        let values = [Float](unsafeUninitializedCapacity: count) { y, initialized in
+        return [Float](unsafeUninitializedCapacity: count) { y, initialized in
             if let yBase = y.baseAddress { operand.multiply(rows: rows, x, into: yBase, finishing: finish) }
             initialized = count
         }
-        return (values, true)
     }
 
     /// `y[row, j] += bias[j]` for every row of `bias.count` values, eight columns at a time (each sum rounded once,
@@ -49,21 +52,19 @@ enum Kernels {
     /// `addBias` on the whole rows at `y`.
     static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: [Float]) {
         let columns = bias.count
-        do {
-            bias.withUnsafeBufferPointer { bias in
-                guard let yp = y.baseAddress, let b = bias.baseAddress, columns > 0 else { return }
-                for start in stride(from: 0, to: y.count, by: columns) {
-                    let row = yp + start
-                    var j = 0
-                    while j + 8 <= columns {
-                        let sum = load(row + j) + load(b + j)
-                        UnsafeMutableRawPointer(row + j).storeBytes(of: sum, as: SIMD8<Float>.self)
-                        j += 8
-                    }
-                    while j < columns {
-                        row[j] += b[j]
-                        j += 1
-                    }
+        bias.withUnsafeBufferPointer { bias in
+            guard let yp = y.baseAddress, let b = bias.baseAddress, columns > 0 else { return }
+            for start in stride(from: 0, to: y.count, by: columns) {
+                let row = yp + start
+                var j = 0
+                while j + 8 <= columns {
+                    let sum = load(row + j) + load(b + j)
+                    UnsafeMutableRawPointer(row + j).storeBytes(of: sum, as: SIMD8<Float>.self)
+                    j += 8
+                }
+                while j < columns {
+                    row[j] += b[j]
+                    j += 1
                 }
             }
         }

@@ -155,14 +155,15 @@ extension Conv2DKernel {
 
 extension Conv2D.Prepared: EpilogueProducing {
     /// The product, its bias and activation, then `epilogue` in one pass over the output (a block at a time): each
-    /// part of the product right after it is computed, on its core, where the product's kernel hands its parts over
-    /// (`MatrixOperand.finishesRows`), else over the whole output after.
+    /// run of rows right after it is computed, on its core, where the product's kernel computes it in runs
+    /// (`RowFinishingOperand`); over the whole output after for an activation of whole rows (softmax).
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
         let channels = kernelShape[3]
-        var (y, finished) = ImageKernels.conv2D(
+        let finisher = biasAndActivation.rowFinisher(then: epilogue, channels: channels)
+        var y = ImageKernels.conv2D(
             inputs[0], kernels: kernels, kernelShape: kernelShape, geometry: geometry, outputShape: outputShape,
-            workspace: workspace, finishing: biasAndActivation.rowFinisher(then: epilogue, channels: channels))
-        if !finished {
+            workspace: workspace, finishing: finisher)
+        if finisher == nil {
             biasAndActivation.finish(&y.values, channels: channels)
             epilogue.apply(to: &y.values, channels: channels)
         }

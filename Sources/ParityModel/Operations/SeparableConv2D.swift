@@ -64,18 +64,18 @@ public struct SeparableConv2D: DepthwiseConvolutionOperation {
 }
 
 extension SeparableConv2D.Prepared: EpilogueProducing {
-    /// Both stages, the bias and activation, then `epilogue` in one pass over the output (a block at a time): each
-    /// part of the pointwise product as soon as it is computed where the product's kernel hands its parts over (as
-    /// `Conv2D`'s), else over the whole output after.
+    /// Both stages, the bias and activation, then `epilogue` in one pass over the output (a block at a time), the
+    /// pointwise product's runs of rows finished as `Conv2D`'s are.
     func apply(_ inputs: [FloatTensor], outputShape: [Int], workspace: Workspace, epilogue: Epilogue) -> FloatTensor {
         let middle = depthwise.apply(inputs, outputShape: middleShape(outputShape))
         let (rows, channels) = (middle.count / pointwise.inner, pointwise.columns)
         let finisher = biasAndActivation.rowFinisher(then: epilogue, channels: channels)
-        var (y, finished) = middle.values.withUnsafeBufferPointer { m in
-            guard let base = m.baseAddress else { return (Kernels.matmul([], rows: rows, pointwise), false) }
+        var y = middle.values.withUnsafeBufferPointer { m in
+            guard let base = m.baseAddress else { return [Float]() }
+            guard let finisher else { return Kernels.matmul(base, rows: rows, pointwise) }
             return Kernels.matmul(base, rows: rows, pointwise, finishing: finisher)
         }
-        if !finished {
+        if finisher == nil {
             biasAndActivation.finish(&y, channels: channels)
             epilogue.apply(to: &y, channels: channels)
         }
