@@ -8,7 +8,8 @@ import ParityModel
 /// Sapphire Rapids machine, for the shapes of keras.applications models at 64×64: 1×1 convolutions of 512–2048 rows
 /// 1.1–1.7× faster, products of 8 rows (late layers) 2.3–3.7×, a dense layer of 2 rows 2.4×, large products
 /// (ResNet50 at 224×224) 0.8–1.2×. Each output is one chain of fused multiply-adds over the inner axis in order, so
-/// how a product is split over the cores never changes a value.
+/// how a product is split over the cores never changes a value. A convolution's patches are gathered by the product
+/// itself, a block of rows at a time on the core that multiplies them (`multiply(rows:source:scratch:into:finishing:)`).
 final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     private let inner: Int
     private let columns: Int
@@ -59,37 +60,60 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
         withoutActuallyEscaping(finish) { finish in multiply(rows: rows, x, into: y, finish: finish) }
     }
 
-    /// The product split over the cores, by runs of row tiles (each run then finished at once, on its core) or, for
-    /// fewer rows than columns, by runs of panels (the rows finished once all are done).
+    /// How a product of `rows` rows is split over the cores: not at all (too little work), by runs of row tiles
+    /// (each run then finished at once, on its core), or, for fewer rows than columns, by runs of panels (the rows
+    /// finished once all are done). Each run of rows reads every panel once, each run of panels every row once: the
+    /// split reads again the smaller operand (Xception's middle flow at 96×96, 72 rows by 728 columns, lost 1.5× split
+    /// by rows).
+    private enum Split {
+        case none
+        case rows(parts: Int)
+        case panels(parts: Int)
+    }
+
+    private func split(rows: Int) -> Split {
+        // Shapes are the engine's own, checked when the model was: their product does not overflow.
+        let work = rows * inner * columns
+        let tiles = (rows + Self.tileRows - 1) / Self.tileRows
+        guard work >= Acceleration.splitProduct, Parallel.cores > 1, tiles * panels > 1 else { return .none }
+        if tiles >= 2 * Parallel.cores && (rows >= columns || panels < 2) {
+            // Several runs for each core, so that a core slowed by another process leaves less waiting.
+            return .rows(parts: min(tiles, 4 * Parallel.cores))
+        }
+        return .panels(parts: min(panels, 2 * Parallel.cores))
+    }
+
+    /// The first row and the end of part `part` of `parts` runs of whole row tiles.
+    private static func partRows(_ part: Int, of parts: Int, rows: Int) -> (first: Int, end: Int) {
+        let tiles = (rows + tileRows - 1) / tileRows
+        return (tiles * part / parts * tileRows, min(rows, tiles * (part + 1) / parts * tileRows))
+    }
+
+    /// The rows a part of a gathered product gathers at a time: whole tiles of about 128 KB of the left operand,
+    /// which stay in the core's L2 cache from the gathering to the product.
+    private func gatheredRows(_ rows: Int) -> Int {
+        min(rows, max(1, (1 << 15) / max(inner, 1) / Self.tileRows) * Self.tileRows)
+    }
+
     private func multiply(
         rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finish: RowFinisher?
     ) {
         let operands = Operands(x: x, y: y, packed: UnsafePointer(storage))
         let (inner, columns, panels) = (self.inner, self.columns, self.panels)
-        // Shapes are the engine's own, checked when the model was: their product does not overflow.
-        let work = rows * inner * columns
-        let tiles = (rows + Self.tileRows - 1) / Self.tileRows
-        guard work >= Acceleration.splitProduct, Parallel.cores > 1, tiles * panels > 1 else {
+        switch split(rows: rows) {
+        case .none:
             tfparity_gemm_avx512(x, rows, inner, columns, storage, y, 0, panels)
             finish?(y, 0, rows)
-            return
-        }
-        // Each run of rows reads every panel once, each run of panels every row once: the split reads again the
-        // smaller operand (Xception's middle flow at 96×96, 72 rows by 728 columns, lost 1.5× split by rows).
-        if tiles >= 2 * Parallel.cores && (rows >= columns || panels < 2) {
-            // Several runs for each core, so that a core slowed by another process leaves less waiting.
-            let parts = min(tiles, 4 * Parallel.cores)
+        case .rows(let parts):
             Parallel.run(parts) { part in
-                let first = tiles * part / parts * Self.tileRows
-                let end = min(rows, tiles * (part + 1) / parts * Self.tileRows)
+                let (first, end) = Self.partRows(part, of: parts, rows: rows)
                 guard first < end else { return }
                 tfparity_gemm_avx512(
                     operands.x + first * inner, end - first, inner, columns, operands.packed,
                     operands.y + first * columns, 0, panels)
                 finish?(operands.y, first, end - first)
             }
-        } else {
-            let parts = min(panels, 2 * Parallel.cores)
+        case .panels(let parts):
             Parallel.run(parts) { part in
                 tfparity_gemm_avx512(
                     operands.x, rows, inner, columns, operands.packed, operands.y, panels * part / parts,
@@ -100,11 +124,56 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
         }
     }
 
+    func scratchCount(rows: Int) -> Int {
+        guard case .rows(let parts) = split(rows: rows) else { return max(rows * inner, 1) }
+        return max(parts * gatheredRows(rows) * inner, 1)
+    }
+
+    /// Split by rows, each part gathers its rows a block at a time into its own part of `scratch` and multiplies
+    /// the block at once; otherwise every row is gathered first (over the cores), then multiplied as
+    /// `multiply(rows:_:into:finishing:)` does.
+    func multiply(
+        rows: Int, source: RowSource, scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+        finishing finish: RowFinisher
+    ) {
+        let (inner, columns, panels) = (self.inner, self.columns, self.panels)
+        guard case .rows(let parts) = split(rows: rows) else {
+            let runs = Parallel.cores > 1 && rows * inner >= 1 << 15 ? min(rows, 4 * Parallel.cores) : 1
+            let target = Scratch(floats: scratch)
+            Parallel.run(runs) { run in
+                let first = rows * run / runs
+                source(first, rows * (run + 1) / runs - first, target.floats + first * inner)
+            }
+            withoutActuallyEscaping(finish) { finish in multiply(rows: rows, scratch, into: y, finish: finish) }
+            return
+        }
+        let block = gatheredRows(rows)
+        let operands = Operands(x: scratch, y: y, packed: UnsafePointer(storage))
+        let target = Scratch(floats: scratch)
+        Parallel.run(parts) { part in
+            let (first, end) = Self.partRows(part, of: parts, rows: rows)
+            let buffer = target.floats + part * block * inner
+            for row in stride(from: first, to: end, by: block) {
+                let count = min(block, end - row)
+                source(row, count, buffer)
+                tfparity_gemm_avx512(
+                    buffer, count, inner, columns, operands.packed, operands.y + row * columns, 0, panels)
+                finish(operands.y, row, count)
+            }
+        }
+    }
+
     /// One product's operands, shared by its parts: each reads `x` and the packed weights and writes only its own
-    /// rows or panels of `y`, inside the buffers' lifetime (`Parallel.run` returns when every part is done).
+    /// rows or panels of `y` (or of a gathered product's scratch), inside the buffers' lifetime (`Parallel.run`
+    /// returns when every part is done).
     private struct Operands: @unchecked Sendable {
         let x: UnsafePointer<Float>
         let y: UnsafeMutablePointer<Float>
         let packed: UnsafePointer<Float>
+    }
+
+    /// A gathered product's scratch, whose disjoint parts its parts write.
+    private struct Scratch: @unchecked Sendable {
+        let floats: UnsafeMutablePointer<Float>
     }
 }

@@ -119,6 +119,40 @@ import Testing
     }
 }
 
+extension FusedProductTests {
+    /// A convolution whose window covers its whole image ([n, k, k, c], `VALID`) has one patch per image, the image
+    /// itself: the product that gathers its patch rows as it goes (in blocks per core, 48 rows of 576 here, several
+    /// to a part) holds the same bits as the dense layer's product of the same rows read in place, bias and
+    /// activation included. Few images (one part) and one image each take the product's other paths.
+    @Test(arguments: [(700, 64, 40), (37, 5, 300), (3, 7, 9)])
+    func gatheredPatchesMatchTheRowsReadInPlace(_ shape: (images: Int, channels: Int, columns: Int)) throws {
+        guard let tuned = Acceleration.tunedProduct() else { return }
+        let (n, c, out) = shape
+        let inner = 3 * 3 * c
+        let kernel = AcceleratedKernelTests.values(inner * out, seed: 31)
+        let bias = Tensor(shape: [out], floats: AcceleratedKernelTests.values(out, seed: 32))
+        let convolution = Model(
+            layers: [
+                Layer(
+                    name: "conv", op: Conv2D(Convolution2D(kernelSize: [3, 3]), activation: .relu),
+                    inputs: [Model.inputName])
+            ],
+            parameters: ["conv/kernel": Tensor(shape: [3, 3, c, out], floats: kernel), "conv/bias": bias])
+        let dense = Model(
+            layers: [Layer(name: "d", op: Dense(activation: .relu), inputs: [Model.inputName])],
+            parameters: ["d/kernel": Tensor(shape: [inner, out], floats: kernel), "d/bias": bias])
+        let values = AcceleratedKernelTests.values(n * inner, seed: 33)
+        let gathered = try Engine(model: convolution, matrixProduct: tuned).run(
+            FloatTensor(shape: [n, 3, 3, c], values: values))
+        let inPlace = try Engine(model: dense, matrixProduct: tuned).run(
+            FloatTensor(shape: [n, inner], values: values))
+        #expect(gathered.shape == [n, 1, 1, out])
+        let differing = zip(gathered.values, inPlace.values).filter { $0.bitPattern != $1.bitPattern }
+        #expect(gathered.values.count == inPlace.values.count)
+        #expect(differing.isEmpty, "\(differing.count) values differ, first \(differing.prefix(3))")
+    }
+}
+
 /// The CLI's wider element-by-element kernels (CVectorMath's AVX2 and AVX-512, each width the CPU runs) against the
 /// portable SIMD8 code: the same bits for every value. The activations over a sweep of float32 (every 4099th bit
 /// pattern: both signs, zeros, subnormals, the saturating tails, infinities and NaNs) in rows whose length leaves a tail

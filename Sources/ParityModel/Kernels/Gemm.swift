@@ -87,7 +87,21 @@ public protocol RowFinishingOperand: MatrixOperand {
     /// `multiply(rows:_:into:)`, every row of `y` then given to `finish` once.
     func multiply(
         rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher)
+
+    /// The floats of scratch memory `multiply(rows:source:scratch:into:finishing:)` needs for `rows` rows.
+    func scratchCount(rows: Int) -> Int
+
+    /// `multiply(rows:_:into:finishing:)` of a left operand `source` writes on demand (a convolution's patches): runs
+    /// of its rows into `scratch` (`scratchCount(rows:)` floats), each multiplied while it is in the cache. The same
+    /// values as the product of the whole operand gathered first.
+    func multiply(
+        rows: Int, source: RowSource, scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+        finishing finish: RowFinisher)
 }
+
+/// Writes rows `[first, first + count)` of a product's left operand, `inner` floats each, one after another at
+/// `into`; called from any core, for disjoint runs of rows.
+public typealias RowSource = @Sendable (_ first: Int, _ count: Int, _ into: UnsafeMutablePointer<Float>) -> Void
 
 extension MatrixOperand {
     public var replacesPlainMatrix: Bool { false }

@@ -275,10 +275,29 @@ enum ImageKernels {
             }
             return FloatTensor(shape: shape, values: y)
         }
+        if groups == 1, let operand = kernels[0].operand as? any RowFinishingOperand {
+            // The product gathers its patch rows as it goes (an implicit im2col): a run of rows gathered into a
+            // scratch block the size of a core's cache and multiplied at once, instead of every patch written out to
+            // memory first and read back (Xception's first 3×3 convolution: 4.7 MB of patches).
+            let y = x.withUnsafeBufferPointer { x in
+                guard let base = x.baseAddress else { return [Float]() }
+                let source = patchSource(
+                    base, image, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw])
+                let scratch = workspace.floats(operand.scratchCount(rows: pixels))
+                return [Float](unsafeUninitializedCapacity: pixels * outChannels) { y, initialized in
+                    if let yBase = y.baseAddress {
+                        operand.multiply(
+                            rows: pixels, source: source, scratch: scratch, into: yBase,
+                            finishing: finish ?? { _, _, _ in })
+                    }
+                    initialized = pixels * outChannels
+                }
+            }
+            return FloatTensor(shape: shape, values: y)
+        }
         // The patches (im2col) live in the pass's workspace, reused by every convolution after this one; every
         // element is written by `gatherPatches`, so the buffer is never cleared.
-        let patch = kh * kw * groupChannels
-        let patches = workspace.floats(pixels * patch)
+        let patches = workspace.floats(pixels * kh * kw * groupChannels)
         if groups == 1 {
             gatherPatches(
                 x, image, into: patches, rows: rows, columns: columns, geometry: geometry, kernel: [kh, kw],
@@ -397,47 +416,95 @@ enum ImageKernels {
         _ x: [Float], _ image: ImageShape, into patches: UnsafeMutablePointer<Float>, rows: WindowAxis,
         columns: WindowAxis, geometry: Convolution2D, kernel: [Int], channels: Range<Int>
     ) {
-        let (kh, kw, c) = (kernel[0], kernel[1], channels.count)
-        let patch = kh * kw * c
-        let (sh, sw) = (geometry.strides[0], geometry.strides[1])
-        let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
+        let window = PatchWindow(
+            image: image, rows: rows, columns: columns, geometry: geometry, kernel: kernel, channels: channels)
         let outputRows = image.batch * rows.output
-        let (firstChannel, inChannels) = (channels.lowerBound, image.channels)
         x.withUnsafeBufferPointer { x in
             guard let source = x.baseAddress else { return }
             let buffers = ImageBuffers(x: source, y: patches)
             // One output row (all its columns) per iteration; iterations write disjoint patch rows.
-            Parallel.forEach(outputRows, work: outputRows * columns.output * patch) { outputRow in
+            Parallel.forEach(outputRows, work: outputRows * columns.output * window.patch) { outputRow in
+                let first = outputRow * columns.output
+                window.gather(
+                    buffers.x, pixels: first..<(first + columns.output), into: buffers.y + first * window.patch)
+            }
+        }
+    }
+
+    /// What `gatherPatches` gathers, as a `RowSource` over `x` (alive while the product that reads it runs): the
+    /// product asks for runs of patch rows as it needs them, each then read from the cache it was written to.
+    private static func patchSource(
+        _ x: UnsafePointer<Float>, _ image: ImageShape, rows: WindowAxis, columns: WindowAxis,
+        geometry: Convolution2D, kernel: [Int]
+    ) -> RowSource {
+        let window = PatchWindow(
+            image: image, rows: rows, columns: columns, geometry: geometry, kernel: kernel,
+            channels: 0..<image.channels)
+        let input = InputPointer(x: x)
+        return { first, count, into in window.gather(input.x, pixels: first..<(first + count), into: into) }
+    }
+
+    /// The input a `patchSource` reads, kept alive by its caller.
+    private struct InputPointer: @unchecked Sendable {
+        let x: UnsafePointer<Float>
+    }
+
+    /// One convolution's windows over an NHWC image: the patch of an output pixel is its window over `channels` in
+    /// `(ky, kx, c)` order, zeros where the window lies outside the image.
+    private struct PatchWindow: Sendable {
+        let image: ImageShape
+        let rows: WindowAxis
+        let columns: WindowAxis
+        let geometry: Convolution2D
+        let (kh, kw): (Int, Int)
+        let channels: Range<Int>
+        var patch: Int { kh * kw * channels.count }
+
+        init(
+            image: ImageShape, rows: WindowAxis, columns: WindowAxis, geometry: Convolution2D, kernel: [Int],
+            channels: Range<Int>
+        ) {
+            (self.image, self.rows, self.columns, self.geometry) = (image, rows, columns, geometry)
+            (kh, kw, self.channels) = (kernel[0], kernel[1], channels)
+        }
+
+        /// The patches of output pixels `pixels` (numbered row-major over batch, rows and columns), one after
+        /// another at `into`.
+        func gather(_ x: UnsafePointer<Float>, pixels: Range<Int>, into: UnsafeMutablePointer<Float>) {
+            let c = channels.count
+            let patch = kh * kw * c
+            let (sh, sw) = (geometry.strides[0], geometry.strides[1])
+            let (dh, dw) = (geometry.dilation[0], geometry.dilation[1])
+            let (firstChannel, inChannels) = (channels.lowerBound, image.channels)
+            for pixel in pixels {
+                let (outputRow, ox) = (pixel / columns.output, pixel % columns.output)
                 let (b, oy) = (outputRow / rows.output, outputRow % rows.output)
-                for ox in 0..<columns.output {
-                    let base = buffers.y + (outputRow * columns.output + ox) * patch
-                    for ky in 0..<kh {
-                        let iy = oy * sh - rows.padBefore + ky * dh
-                        guard iy >= 0, iy < image.height else {
-                            (base + ky * kw * c).update(repeating: 0, count: kw * c)
+                let base = into + (pixel - pixels.lowerBound) * patch
+                for ky in 0..<kh {
+                    let iy = oy * sh - rows.padBefore + ky * dh
+                    guard iy >= 0, iy < image.height else {
+                        (base + ky * kw * c).update(repeating: 0, count: kw * c)
+                        continue
+                    }
+                    let first = ox * sw - columns.padBefore
+                    if dw == 1, c == inChannels, first >= 0, first + kw <= image.width {
+                        // The window's row inside the image, every channel: its kw·c values lie one after another
+                        // in the input as in the patch (MobileNet's first convolution, of 3 channels, copied 12
+                        // bytes a call otherwise).
+                        (base + ky * kw * c).update(
+                            from: x + ((b * image.height + iy) * image.width + first) * inChannels, count: kw * c)
+                        continue
+                    }
+                    for kx in 0..<kw {
+                        let ix = ox * sw - columns.padBefore + kx * dw
+                        let target = base + (ky * kw + kx) * c
+                        guard ix >= 0, ix < image.width else {
+                            target.update(repeating: 0, count: c)
                             continue
                         }
-                        let first = ox * sw - columns.padBefore
-                        if dw == 1, c == inChannels, first >= 0, first + kw <= image.width {
-                            // The window's row inside the image, every channel: its kw·c values lie one after
-                            // another in the input as in the patch (MobileNet's first convolution, of 3 channels,
-                            // copied 12 bytes a call otherwise).
-                            (base + ky * kw * c).update(
-                                from: buffers.x + ((b * image.height + iy) * image.width + first) * inChannels,
-                                count: kw * c)
-                            continue
-                        }
-                        for kx in 0..<kw {
-                            let ix = ox * sw - columns.padBefore + kx * dw
-                            let target = base + (ky * kw + kx) * c
-                            guard ix >= 0, ix < image.width else {
-                                target.update(repeating: 0, count: c)
-                                continue
-                            }
-                            target.update(
-                                from: buffers.x + ((b * image.height + iy) * image.width + ix) * inChannels
-                                    + firstChannel, count: c)
-                        }
+                        target.update(
+                            from: x + ((b * image.height + iy) * image.width + ix) * inChannels + firstChannel,
+                            count: c)
                     }
                 }
             }
