@@ -89,10 +89,13 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
         return (tiles * part / parts * tileRows, min(rows, tiles * (part + 1) / parts * tileRows))
     }
 
-    /// The rows a part of a gathered product gathers at a time: whole tiles of about 128 KB of the left operand,
-    /// which stay in the core's L2 cache from the gathering to the product.
-    private func gatheredRows(_ rows: Int) -> Int {
-        min(rows, max(1, (1 << 15) / max(inner, 1) / Self.tileRows) * Self.tileRows)
+    /// The rows a part of a gathered product split in `parts` gathers at a time: whole tiles of about 128 KB of the
+    /// left operand, which stay in the core's L2 cache from the gathering to the product, and no more than the
+    /// largest part has.
+    private func gatheredRows(_ rows: Int, parts: Int) -> Int {
+        let tiles = (rows + Self.tileRows - 1) / Self.tileRows
+        let largestPart = (tiles + parts - 1) / parts
+        return min(largestPart, max(1, (1 << 15) / max(inner, 1) / Self.tileRows)) * Self.tileRows
     }
 
     private func multiply(
@@ -126,7 +129,7 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
 
     func scratchCount(rows: Int) -> Int {
         guard case .rows(let parts) = split(rows: rows) else { return max(rows * inner, 1) }
-        return max(parts * gatheredRows(rows) * inner, 1)
+        return max(parts * gatheredRows(rows, parts: parts) * inner, 1)
     }
 
     /// Split by rows, each part gathers its rows a block at a time into its own part of `scratch` and multiplies
@@ -147,7 +150,7 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
             withoutActuallyEscaping(finish) { finish in multiply(rows: rows, scratch, into: y, finish: finish) }
             return
         }
-        let block = gatheredRows(rows)
+        let block = gatheredRows(rows, parts: parts)
         let operands = Operands(x: scratch, y: y, packed: UnsafePointer(storage))
         let target = Scratch(floats: scratch)
         Parallel.run(parts) { part in
