@@ -47,9 +47,9 @@ ATTR static inline __attribute__((always_inline)) void FN(tile)(size_t mr, const
             acc[r][1] = MLOAD(m1, y + r * ldy + W);
         }
     }
-    // The panel's rows are read 16 ahead (2 KB, a prefetch never faults past the end): a product of few rows, which
-    // waits on the weights from memory (ResNet50's last stage at 64×64, 8 rows; a dense layer of 2), read them 10-20%
-    // faster so on two cores of this machine (hardware prefetching alone kept about 15 GB/s), the others as fast.
+    // The panel's rows are prefetched 16 ahead (2 KB; a prefetch never faults, even past the end). Products of few
+    // rows wait on their weights from memory (ResNet50's last stage at 64×64, 8 rows; a dense layer of 2): with it
+    // they ran 10-20% faster on two cores here (hardware prefetching alone reached about 15 GB/s); others unchanged.
     for (size_t p = 0; p < k; p++) {
         _mm_prefetch((const char *)(b + (p + 16) * NR), _MM_HINT_T0);
         _mm_prefetch((const char *)(b + (p + 16) * NR + W), _MM_HINT_T0);

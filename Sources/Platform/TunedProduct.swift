@@ -133,29 +133,23 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     }
 
     /// Split by rows, each part gathers its rows a block at a time into its own part of `scratch` and multiplies
-    /// the block at once; otherwise every row is gathered first (over the cores), then multiplied as
-    /// `multiply(rows:_:into:finishing:)` does.
+    /// the block at once; otherwise (little work, or fewer rows than columns, where gathering costs little beside
+    /// the product) every row is gathered first, then multiplied as `multiply(rows:_:into:finishing:)` does.
     func multiply(
         rows: Int, source: RowSource, scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
         finishing finish: RowFinisher
     ) {
-        let (inner, columns, panels) = (self.inner, self.columns, self.panels)
         guard case .rows(let parts) = split(rows: rows) else {
-            let runs = Parallel.cores > 1 && rows * inner >= 1 << 15 ? min(rows, 4 * Parallel.cores) : 1
-            let target = Scratch(floats: scratch)
-            Parallel.run(runs) { run in
-                let first = rows * run / runs
-                source(first, rows * (run + 1) / runs - first, target.floats + first * inner)
-            }
+            source(0, rows, scratch)
             withoutActuallyEscaping(finish) { finish in multiply(rows: rows, scratch, into: y, finish: finish) }
             return
         }
+        let (inner, columns, panels) = (self.inner, self.columns, self.panels)
         let block = gatheredRows(rows, parts: parts)
-        let operands = Operands(x: scratch, y: y, packed: UnsafePointer(storage))
-        let target = Scratch(floats: scratch)
+        let operands = GatheredOperands(scratch: scratch, y: y, packed: UnsafePointer(storage))
         Parallel.run(parts) { part in
             let (first, end) = Self.partRows(part, of: parts, rows: rows)
-            let buffer = target.floats + part * block * inner
+            let buffer = operands.scratch + part * block * inner
             for row in stride(from: first, to: end, by: block) {
                 let count = min(block, end - row)
                 source(row, count, buffer)
@@ -167,16 +161,17 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     }
 
     /// One product's operands, shared by its parts: each reads `x` and the packed weights and writes only its own
-    /// rows or panels of `y` (or of a gathered product's scratch), inside the buffers' lifetime (`Parallel.run`
-    /// returns when every part is done).
+    /// rows or panels of `y`, inside the buffers' lifetime (`Parallel.run` returns when every part is done).
     private struct Operands: @unchecked Sendable {
         let x: UnsafePointer<Float>
         let y: UnsafeMutablePointer<Float>
         let packed: UnsafePointer<Float>
     }
 
-    /// A gathered product's scratch, whose disjoint parts its parts write.
-    private struct Scratch: @unchecked Sendable {
-        let floats: UnsafeMutablePointer<Float>
+    /// A gathered product's operands: each part writes only its own block of `scratch` and its own rows of `y`.
+    private struct GatheredOperands: @unchecked Sendable {
+        let scratch: UnsafeMutablePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let packed: UnsafePointer<Float>
     }
 }
