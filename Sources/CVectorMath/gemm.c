@@ -22,6 +22,11 @@
 #define SET1 _mm512_set1_ps
 #define ZERO _mm512_setzero_ps()
 #define FMA _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+#define MUL _mm512_mul_ps
+#define SELECT(m, a, b) _mm512_mask_blend_ps((m), (b), (a))
+#define CMP_GE(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_GE_OQ)
+#define CMP_LT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ)
 #include "gemm_kernels.h"
 
 #else
@@ -32,8 +37,9 @@
         (void)w, (void)inner, (void)columns, (void)packed;                                                            \
     }                                                                                                                 \
     void tfparity_gemm_##suffix(const float *x, size_t rows, size_t inner, size_t columns, const float *packed,       \
-        float *y, size_t panel_begin, size_t panel_end) {                                                             \
+        float *y, size_t panel_begin, size_t panel_end, const tfparity_gemm_step *steps, size_t step_count) {         \
         (void)x, (void)rows, (void)inner, (void)columns, (void)packed, (void)y, (void)panel_begin, (void)panel_end;   \
+        (void)steps, (void)step_count;                                                                                \
     }
 TFPARITY_GEMM_UNAVAILABLE(avx512)
 

@@ -2,7 +2,8 @@
 // accumulators in registers, one broadcast of `x` and two loads of the panel for each inner position.
 //
 // Before including: W, MR, TARGET, SUFFIX, and V, MASK, MASK_FOR(n) (the first n lanes, n ≤ W), LOAD/STORE,
-// MLOAD(m, p)/MSTORE(m, p, v), SET1, ZERO, FMA(a, b, c) (a·b + c, rounded once).
+// MLOAD(m, p)/MSTORE(m, p, v), SET1, ZERO, FMA(a, b, c) (a·b + c, rounded once), ADD and MUL (each rounded),
+// SELECT(m, a, b) (a where m, else b), CMP_GE and CMP_LT (ordered: false when either is NaN).
 
 #define FN2(name, suffix) name##_##suffix
 #define FN1(name, suffix) FN2(name, suffix)
@@ -26,12 +27,26 @@ ATTR void FN(tfparity_gemm_pack)(const float *w, size_t inner, size_t columns, f
     }
 }
 
+// A finishing step on one vector of a tile: `v` for the columns whose step values are `a` and `b` (loaded already).
+ATTR static inline __attribute__((always_inline)) V FN(step)(const tfparity_gemm_step *s, V v, V a, V b, V top) {
+    switch (s->kind) {
+    case TFPARITY_GEMM_ADD: return ADD(v, a);
+    case TFPARITY_GEMM_SCALE_SHIFT: return ADD(MUL(v, a), b);
+    case TFPARITY_GEMM_CLAMP:
+        v = SELECT(CMP_GE(ZERO, v), ZERO, v);
+        return s->bounded ? SELECT(CMP_LT(top, v), top, v) : v;
+    default: return v;
+    }
+}
+
 // `mr` rows (at most MR) of one panel over the inner positions [0, k) of this block: `a` is x at the tile's first
 // row and the block's first position (rows `lda` apart), `b` the panel's rows of the block, `y` the tile's first
 // output (rows `ldy` apart), `n` the panel's real columns. `first`: the block starts the sums (from zero), else each
-// continues from the value in `y`.
+// continues from the value in `y`. `steps` (the last block only; `column` is the panel's first column) finish each
+// sum in its register before it is stored.
 ATTR static inline __attribute__((always_inline)) void FN(tile)(size_t mr, const float *a, size_t lda,
-    const float *b, size_t k, float *y, size_t ldy, size_t n, int first) {
+    const float *b, size_t k, float *y, size_t ldy, size_t n, int first, const tfparity_gemm_step *steps,
+    size_t step_count, size_t column) {
     V acc[MR][2];
     MASK m0 = MASK_FOR(n >= W ? W : n);
     MASK m1 = MASK_FOR(n > W ? n - W : 0);
@@ -60,6 +75,17 @@ ATTR static inline __attribute__((always_inline)) void FN(tile)(size_t mr, const
             acc[r][1] = FMA(x, b1, acc[r][1]);
         }
     }
+    // A step's values for the panel's columns, loaded once for the tile (masked: no read past the last column).
+    for (size_t s = 0; s < step_count; s++) {
+        const tfparity_gemm_step *step = steps + s;
+        V a0 = ZERO, a1 = ZERO, b0 = ZERO, b1 = ZERO, top = SET1(step->maximum);
+        if (step->a) a0 = MLOAD(m0, step->a + column), a1 = MLOAD(m1, step->a + column + W);
+        if (step->b) b0 = MLOAD(m0, step->b + column), b1 = MLOAD(m1, step->b + column + W);
+        for (size_t r = 0; r < mr; r++) {
+            acc[r][0] = FN(step)(step, acc[r][0], a0, b0, top);
+            acc[r][1] = FN(step)(step, acc[r][1], a1, b1, top);
+        }
+    }
     if (n >= NR) {
         for (size_t r = 0; r < mr; r++) {
             STORE(y + r * ldy, acc[r][0]);
@@ -75,12 +101,13 @@ ATTR static inline __attribute__((always_inline)) void FN(tile)(size_t mr, const
 
 // One function per tile height, so each one's loops over rows unroll and its accumulators stay in registers.
 #define TILE(rows)                                                                                                    \
-    ATTR static void FN1(tile##rows, SUFFIX)(                                                                         \
-        const float *a, size_t lda, const float *b, size_t k, float *y, size_t ldy, size_t n, int first) {            \
-        FN(tile)(rows, a, lda, b, k, y, ldy, n, first);                                                               \
+    ATTR static void FN1(tile##rows, SUFFIX)(const float *a, size_t lda, const float *b, size_t k, float *y,         \
+        size_t ldy, size_t n, int first, const tfparity_gemm_step *steps, size_t step_count, size_t column) {         \
+        FN(tile)(rows, a, lda, b, k, y, ldy, n, first, steps, step_count, column);                                    \
     }
 
-typedef void (*FN(tile_function))(const float *, size_t, const float *, size_t, float *, size_t, size_t, int);
+typedef void (*FN(tile_function))(const float *, size_t, const float *, size_t, float *, size_t, size_t, int,
+    const tfparity_gemm_step *, size_t, size_t);
 
 TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
 #if MR > 6
@@ -98,7 +125,7 @@ static const FN(tile_function) FN(tiles)[MR + 1] = {
 };
 
 ATTR void FN(tfparity_gemm)(const float *x, size_t rows, size_t inner, size_t columns, const float *packed, float *y,
-    size_t panel_begin, size_t panel_end) {
+    size_t panel_begin, size_t panel_end, const tfparity_gemm_step *steps, size_t step_count) {
     // The inner axis in blocks of KC; the panels in groups whose blocks fill about GROUP floats (half the L2 cache of
     // a core), each group's blocks read once from memory and kept in the cache while every tile of rows goes over
     // them, a tile's x block staying in the L1 cache across the group. (Going over every panel for each tile read the
@@ -107,6 +134,7 @@ ATTR void FN(tfparity_gemm)(const float *x, size_t rows, size_t inner, size_t co
     for (size_t p0 = 0; p0 < inner; p0 += KC) {
         size_t k = inner - p0 < KC ? inner - p0 : KC;
         size_t group = GROUP / (k * NR) > 0 ? GROUP / (k * NR) : 1;
+        size_t finishing = p0 + k == inner ? step_count : 0;
         for (size_t g0 = panel_begin; g0 < panel_end; g0 += group) {
             size_t g1 = g0 + group < panel_end ? g0 + group : panel_end;
             for (size_t i = 0; i < rows; i += MR) {
@@ -114,7 +142,7 @@ ATTR void FN(tfparity_gemm)(const float *x, size_t rows, size_t inner, size_t co
                 for (size_t j = g0; j < g1; j++) {
                     size_t n = columns - j * NR < NR ? columns - j * NR : NR;
                     FN(tiles)[mr](x + i * inner + p0, inner, packed + j * inner * NR + p0 * NR, k,
-                        y + i * columns + j * NR, columns, n, p0 == 0);
+                        y + i * columns + j * NR, columns, n, p0 == 0, steps, finishing, j * NR);
                 }
             }
         }

@@ -254,6 +254,16 @@ extension Activation {
         }
     }
 
+    /// ReLU and ReLU6 as a product's kernel may apply them in its registers (`applyElementwise`'s clamp); nil for the
+    /// others.
+    var columnStep: ColumnStep? {
+        switch self {
+        case .relu: .clamp(maximum: nil)
+        case .relu6: .clamp(maximum: 6)
+        default: nil
+        }
+    }
+
     /// An element-by-element function over `y`, in place (the row-wise ones are `apply(to:lastDimension:)`'s); by
     /// `map`, the same values from a wider implementation, where given.
     func applyElementwise(to y: UnsafeMutableBufferPointer<Float>, map: VectorKernels.Map? = nil) {

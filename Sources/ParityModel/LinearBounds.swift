@@ -55,15 +55,43 @@ struct BiasAndActivation: Sendable {
     /// the same operations on each element in the same order; nil where there is
     /// nothing to do, or where the activation reads more than an element at a time (softmax and the like are left to
     /// `finish` over the whole output).
-    func rowFinisher(then epilogue: Epilogue, channels: Int) -> RowFinisher? {
+    /// Its leading operations (the bias, a ReLU or ReLU6, then the epilogue's layers for as long as each is one,
+    /// `EpilogueOperation.columnStep`) are also given as `ColumnStep`s, for a kernel to apply in its registers.
+    func rowFinisher(then epilogue: Epilogue, channels: Int) -> RowFinishing? {
         guard !(isIdentity && epilogue.isEmpty), channels > 0, activation == .linear || activation.isElementwise
         else { return nil }
-        return { [self] y, first, count in
+        let all: RowFinisher = { [self] y, first, count in
             let rows = UnsafeMutableBufferPointer(start: y + first * channels, count: count * channels)
             if let bias { Kernels.addBias(rows, bias) }
             if activation != .linear { activation.applyElementwise(to: rows) }
             if let base = rows.baseAddress { epilogue.apply(base, count: rows.count, channels: channels) }
         }
+        var steps: [ColumnStep] = []
+        if let bias { steps.append(.add(bias)) }
+        let activationStep = activation.columnStep
+        if let activationStep { steps.append(activationStep) }
+        var fused = 0
+        if activation == .linear || activationStep != nil {
+            for operation in epilogue.operations {
+                guard let step = operation.columnStep else { break }
+                steps.append(step)
+                fused += 1
+            }
+        }
+        guard !steps.isEmpty, steps.allSatisfy({ $0.fits(columns: channels) }) else {
+            return RowFinishing(steps: [], rest: all, all: all)
+        }
+        let remaining = Epilogue(Array(epilogue.operations.dropFirst(fused)))
+        let activationLeft = activation != .linear && activationStep == nil
+        let rest: RowFinisher? =
+            if activationLeft || !remaining.isEmpty {
+                { [activation] y, first, count in
+                    let rows = UnsafeMutableBufferPointer(start: y + first * channels, count: count * channels)
+                    if activationLeft { activation.applyElementwise(to: rows) }
+                    if let base = rows.baseAddress { remaining.apply(base, count: rows.count, channels: channels) }
+                }
+            } else { nil }
+        return RowFinishing(steps: steps, rest: rest, all: all)
     }
 
     /// The layer's bound from that of its linear part (`bound`): plus `u·|bias|` per channel, then the activation's

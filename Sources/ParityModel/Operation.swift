@@ -83,6 +83,13 @@ public protocol EpilogueOperation: InPlaceOperation {
     /// Applies the kernel in place to the `count` elements at `base`: whole rows of the last axis, `channels` values
     /// each, the first element a row's first.
     func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int)
+    /// The kernel as one operation on each element of a known channel, when it is one (a scale and offset, a clamp),
+    /// for a product's kernel to apply in its registers: the same arithmetic as `applyInPlace`. Nil by default.
+    var columnStep: ColumnStep? { get }
+}
+
+extension EpilogueOperation {
+    public var columnStep: ColumnStep? { nil }
 }
 
 extension EpilogueOperation {

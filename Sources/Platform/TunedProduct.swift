@@ -51,13 +51,13 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     }
 
     func multiply(rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        multiply(rows: rows, x, into: y, finish: nil)
+        multiply(rows: rows, x, into: y, finish: .none)
     }
 
     func multiply(
-        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher
+        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinishing
     ) {
-        withoutActuallyEscaping(finish) { finish in multiply(rows: rows, x, into: y, finish: finish) }
+        multiply(rows: rows, x, into: y, finish: finish)
     }
 
     /// How a product of `rows` rows is split over the cores: not at all (too little work), by runs of row tiles
@@ -98,32 +98,99 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
         return min(largestPart, max(1, (1 << 15) / max(inner, 1) / Self.tileRows)) * Self.tileRows
     }
 
+    /// The kernel's form of `finish.steps`, over a copy of their vectors this object owns, and what is left to do
+    /// on the stored rows: `finish.rest`, or `finish.all` where the kernel takes no steps.
+    private final class Steps: @unchecked Sendable {
+        private var steps: [tfparity_gemm_step] = []
+        private var values: UnsafeMutableBufferPointer<Float>?
+        let rest: RowFinisher?
+
+        init(_ finish: RowFinishing, columns: Int) {
+            guard !finish.steps.isEmpty, finish.steps.allSatisfy({ $0.fits(columns: columns) }) else {
+                rest = finish.all
+                return
+            }
+            rest = finish.rest
+            let vectors = finish.steps.flatMap { step -> [[Float]] in
+                switch step {
+                case .add(let bias): [bias]
+                case .scaleAndShift(let scale, let offset): [scale, offset]
+                case .clamp: []
+                }
+            }
+            let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(vectors.count * columns, 1))
+            self.values = values
+            var next = 0
+            // The next vector's copy in `values`.
+            func copy() -> UnsafePointer<Float> {
+                let target = values.baseAddress! + next * columns
+                vectors[next].withUnsafeBufferPointer { target.initialize(from: $0.baseAddress!, count: columns) }
+                next += 1
+                return UnsafePointer(target)
+            }
+            for step in finish.steps {
+                switch step {
+                case .add:
+                    steps.append(
+                        tfparity_gemm_step(
+                            kind: Int32(TFPARITY_GEMM_ADD.rawValue), bounded: 0, maximum: 0, a: copy(), b: nil))
+                case .scaleAndShift:
+                    let scale = copy()
+                    steps.append(
+                        tfparity_gemm_step(
+                            kind: Int32(TFPARITY_GEMM_SCALE_SHIFT.rawValue), bounded: 0, maximum: 0, a: scale,
+                            b: copy()))
+                case .clamp(let maximum):
+                    steps.append(
+                        tfparity_gemm_step(
+                            kind: Int32(TFPARITY_GEMM_CLAMP.rawValue), bounded: maximum == nil ? 0 : 1,
+                            maximum: maximum ?? 0, a: nil, b: nil))
+                }
+            }
+        }
+
+        deinit { values?.deallocate() }
+
+        /// `tfparity_gemm_avx512` of the panels `panels` with these steps.
+        func gemm(
+            _ x: UnsafePointer<Float>, rows: Int, inner: Int, columns: Int, packed: UnsafePointer<Float>,
+            into y: UnsafeMutablePointer<Float>, panels: Range<Int>
+        ) {
+            steps.withUnsafeBufferPointer { steps in
+                tfparity_gemm_avx512(
+                    x, rows, inner, columns, packed, y, panels.lowerBound, panels.upperBound, steps.baseAddress,
+                    steps.count)
+            }
+        }
+    }
+
     private func multiply(
-        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finish: RowFinisher?
+        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finish: RowFinishing
     ) {
         let operands = Operands(x: x, y: y, packed: UnsafePointer(storage))
         let (inner, columns, panels) = (self.inner, self.columns, self.panels)
+        let steps = Steps(finish, columns: columns)
         switch split(rows: rows) {
         case .none:
-            tfparity_gemm_avx512(x, rows, inner, columns, storage, y, 0, panels)
-            finish?(y, 0, rows)
+            steps.gemm(x, rows: rows, inner: inner, columns: columns, packed: storage, into: y, panels: 0..<panels)
+            steps.rest?(y, 0, rows)
         case .rows(let parts):
             Parallel.run(parts) { part in
                 let (first, end) = Self.partRows(part, of: parts, rows: rows)
                 guard first < end else { return }
-                tfparity_gemm_avx512(
-                    operands.x + first * inner, end - first, inner, columns, operands.packed,
-                    operands.y + first * columns, 0, panels)
-                finish?(operands.y, first, end - first)
+                steps.gemm(
+                    operands.x + first * inner, rows: end - first, inner: inner, columns: columns,
+                    packed: operands.packed, into: operands.y + first * columns, panels: 0..<panels)
+                steps.rest?(operands.y, first, end - first)
             }
         case .panels(let parts):
             Parallel.run(parts) { part in
-                tfparity_gemm_avx512(
-                    operands.x, rows, inner, columns, operands.packed, operands.y, panels * part / parts,
-                    panels * (part + 1) / parts)
+                steps.gemm(
+                    operands.x, rows: rows, inner: inner, columns: columns, packed: operands.packed, into: operands.y,
+                    panels: (panels * part / parts)..<(panels * (part + 1) / parts))
             }
             // The rows finished in runs over the cores as well, once every panel is done.
-            if let finish { Parallel.finish(rows: rows, columns: columns, of: y, finish) }
+            if let rest = steps.rest { Parallel.finish(rows: rows, columns: columns, of: y, rest) }
         }
     }
 
@@ -137,14 +204,15 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     /// the product) every row is gathered first, then multiplied as `multiply(rows:_:into:finishing:)` does.
     func multiply(
         rows: Int, source: RowSource, scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-        finishing finish: RowFinisher
+        finishing finish: RowFinishing
     ) {
         guard case .rows(let parts) = split(rows: rows) else {
             source(0, rows, scratch)
-            withoutActuallyEscaping(finish) { finish in multiply(rows: rows, scratch, into: y, finish: finish) }
+            multiply(rows: rows, scratch, into: y, finish: finish)
             return
         }
         let (inner, columns, panels) = (self.inner, self.columns, self.panels)
+        let steps = Steps(finish, columns: columns)
         let block = gatheredRows(rows, parts: parts)
         let operands = GatheredOperands(scratch: scratch, y: y, packed: UnsafePointer(storage))
         Parallel.run(parts) { part in
@@ -153,9 +221,10 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
             for row in stride(from: first, to: end, by: block) {
                 let count = min(block, end - row)
                 source(row, count, buffer)
-                tfparity_gemm_avx512(
-                    buffer, count, inner, columns, operands.packed, operands.y + row * columns, 0, panels)
-                finish(operands.y, row, count)
+                steps.gemm(
+                    buffer, rows: count, inner: inner, columns: columns, packed: operands.packed,
+                    into: operands.y + row * columns, panels: 0..<panels)
+                steps.rest?(operands.y, row, count)
             }
         }
     }

@@ -120,6 +120,94 @@ import Testing
 }
 
 extension FusedProductTests {
+    struct StepCase: Sendable, CustomTestStringConvertible {
+        var kernel: Int
+        var pixels: Int
+        var inChannels: Int
+        var outChannels: Int
+        /// The layers after the convolution (`relu6`, `swish`: an activation layer; `bn`: a batch normalisation).
+        var after: [String]
+        var bias = true
+        var testDescription: String {
+            "\(kernel)x\(kernel), \(pixels) px, \(inChannels) -> \(outChannels), then \(after)"
+        }
+    }
+
+    /// The AVX-512 product applies a layer's bias, ReLU/ReLU6 and the batch norms and clamps fused after it to each
+    /// output in its registers (`ColumnStep`), and what cannot be (swish) to the stored rows after: the same bits as
+    /// the portable engine's passes over the stored output, when the products themselves are exact (small integers
+    /// times sixteenths, so every summation order gives the same sums) and the input holds NaN and -0. Row-split,
+    /// panel-split and unsplit products, a partial panel (37 columns), two inner blocks (1100 positions), patches
+    /// gathered (3×3), and a step left to the stored rows.
+    @Test(arguments: [
+        StepCase(kernel: 1, pixels: 400, inChannels: 24, outChannels: 144, after: ["bn", "relu6"]),
+        StepCase(kernel: 3, pixels: 900, inChannels: 5, outChannels: 37, after: ["bn", "relu"]),
+        StepCase(kernel: 1, pixels: 4, inChannels: 300, outChannels: 1000, after: ["bn"]),
+        StepCase(kernel: 1, pixels: 30, inChannels: 1100, outChannels: 70, after: ["relu6"], bias: false),
+        StepCase(kernel: 1, pixels: 3, inChannels: 7, outChannels: 9, after: ["bn", "relu6", "bn"]),
+        StepCase(kernel: 3, pixels: 256, inChannels: 16, outChannels: 40, after: ["bn", "swish"], bias: false),
+        StepCase(kernel: 1, pixels: 256, inChannels: 16, outChannels: 40, after: ["swish", "bn"]),
+    ])
+    func finishingStepsInRegistersMatchThePortablePasses(_ c: StepCase) throws {
+        guard let tuned = Acceleration.tunedProduct() else { return }
+        let n = c.outChannels
+        let sixteenths = AcceleratedKernelTests.values(c.kernel * c.kernel * c.inChannels * n, seed: 41)
+            .map { ($0 * 2).rounded() / 16 }
+        var parameters = ["conv/kernel": Tensor(shape: [c.kernel, c.kernel, c.inChannels, n], floats: sixteenths)]
+        if c.bias { parameters["conv/bias"] = Tensor(shape: [n], floats: AcceleratedKernelTests.values(n, seed: 42)) }
+        var layers = [
+            Layer(
+                name: "conv",
+                op: Conv2D(
+                    Convolution2D(kernelSize: [c.kernel, c.kernel], padding: .same),
+                    activation: c.bias ? .relu : .linear),
+                inputs: [Model.inputName])
+        ]
+        for (index, kind) in c.after.enumerated() {
+            let name = "\(kind)\(index)"
+            let op: any LayerOperation =
+                switch kind {
+                case "bn":
+                    BatchNormalization(epsilon: 1e-3)
+                case "relu6":
+                    ReLU(maxValue: 6)
+                case "relu":
+                    ActivationLayer(.relu)
+                default:
+                    ActivationLayer(.swish)
+                }
+            if kind == "bn" {
+                let seed = UInt32(50 + 4 * index)
+                parameters["\(name)/moving_mean"] = Tensor(
+                    shape: [n], floats: AcceleratedKernelTests.values(n, seed: seed))
+                parameters["\(name)/moving_variance"] = Tensor(
+                    shape: [n], floats: AcceleratedKernelTests.values(n, seed: seed + 1).map(abs))
+                parameters["\(name)/gamma"] = Tensor(
+                    shape: [n], floats: AcceleratedKernelTests.values(n, seed: seed + 2))
+                parameters["\(name)/beta"] = Tensor(
+                    shape: [n], floats: AcceleratedKernelTests.values(n, seed: seed + 3))
+            }
+            layers.append(Layer(name: name, op: op, inputs: [layers[layers.count - 1].name]))
+        }
+        let model = Model(layers: layers, parameters: parameters)
+        let side = Int(Double(c.pixels).squareRoot())
+        let shape = side * side == c.pixels ? [1, side, side, c.inChannels] : [1, c.pixels, 1, c.inChannels]
+        var values = AcceleratedKernelTests.values(c.pixels * c.inChannels, seed: 43).map { $0.rounded() / 2 }
+        values[1] = -0.0
+        values[c.inChannels * (c.pixels / 2)] = .nan
+        let input = FloatTensor(shape: shape, values: values)
+        let registers = try Engine(model: model, matrixProduct: tuned).run(input)
+        let passes = try Engine(model: model, matrixProduct: .portable).run(input)
+        #expect(registers.shape == passes.shape)
+        #expect(registers.values.contains { $0.isNaN })
+        let differing = zip(registers.values, passes.values).filter {
+            $0.bitPattern != $1.bitPattern && !($0.isNaN && $1.isNaN)
+        }
+        #expect(differing.count == 0, "\(differing.count) values differ, first \(differing.prefix(3))")
+    }
+}
+
+extension FusedProductTests {
     /// A convolution whose window covers its whole image ([n, k, k, c], `VALID`) has one patch per image, the image
     /// itself: the product that gathers its patch rows as it goes (in blocks per core, 48 rows of 576 here, several
     /// to a part) holds the same bits as the dense layer's product of the same rows read in place, bias and

@@ -16,9 +16,30 @@ size_t tfparity_gemm_panel_width_avx512(void);
 /// width⌉`): panel `j` at `j · inner · width`, its row `p` at `+ p · width`, zeros past the last column.
 void tfparity_gemm_pack_avx512(const float *w, size_t inner, size_t columns, float *packed);
 
+/// What a finishing step does to each output `v` of column `c`, in the tile's registers before it is stored.
+enum tfparity_gemm_step_kind {
+    /// `v + a[c]` (a bias).
+    TFPARITY_GEMM_ADD = 1,
+    /// `v · a[c] + b[c]`, the product rounded, then the sum (a batch normalisation's scale and offset).
+    TFPARITY_GEMM_SCALE_SHIFT = 2,
+    /// `0 >= v ? 0 : v`, then, when `bounded`, `maximum < v ? maximum : v` (ReLU, ReLU6: NaN stays, -0 becomes +0).
+    TFPARITY_GEMM_CLAMP = 3,
+};
+
+/// One finishing step; `a` and `b` hold a value for each of the product's columns (unused ones may be null).
+typedef struct {
+    int kind;
+    int bounded;
+    float maximum;
+    const float *a;
+    const float *b;
+} tfparity_gemm_step;
+
 /// The panels `[panel_begin, panel_end)` of `y[rows, columns] = x · w` (their columns of every row), `w` as
-/// `tfparity_gemm_pack_avx512` packed it; every element of those columns is written.
+/// `tfparity_gemm_pack_avx512` packed it; every element of those columns is written. Each output, once its sum is
+/// complete, goes through `steps[0 ..< step_count]` in order before it is stored (none when `step_count` is 0): the
+/// same values as those steps applied to the stored product.
 void tfparity_gemm_avx512(const float *x, size_t rows, size_t inner, size_t columns, const float *packed, float *y,
-    size_t panel_begin, size_t panel_end);
+    size_t panel_begin, size_t panel_end, const tfparity_gemm_step *steps, size_t step_count);
 
 #endif

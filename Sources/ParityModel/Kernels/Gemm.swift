@@ -80,13 +80,56 @@ public protocol MatrixOperand: AnyObject, Sendable {
 /// fused epilogue), in place on `y`, the whole product's output; it must touch only those rows.
 public typealias RowFinisher = @Sendable (_ y: UnsafeMutablePointer<Float>, _ first: Int, _ count: Int) -> Void
 
-/// An operand whose kernel computes a product in parts of whole rows and finishes each part (`RowFinisher`) on the
+/// An operation on each output of a product's column `c` that a product's kernel may apply in its registers, before
+/// it stores the output, instead of in a pass over the stored rows: the same arithmetic as the layer's own code
+/// (`Kernels.addBias`, `Kernels.scaleAndShift`, `Kernels.clamp`), element for element.
+public enum ColumnStep: Sendable {
+    /// `v + bias[c]`.
+    case add([Float])
+    /// `v * scale[c] + offset[c]`, the product rounded, then the sum.
+    case scaleAndShift(scale: [Float], offset: [Float])
+    /// `0 >= v ? 0 : v`, then `maximum < v ? maximum : v` when there is a maximum (ReLU, ReLU6).
+    case clamp(maximum: Float?)
+
+    /// Whether each of the step's vectors holds a value for each of `columns` columns.
+    public func fits(columns: Int) -> Bool {
+        switch self {
+        case .add(let bias): bias.count == columns
+        case .scaleAndShift(let scale, let offset): scale.count == columns && offset.count == columns
+        case .clamp: true
+        }
+    }
+}
+
+/// How a layer finishes its product's rows: `all` does everything (bias, activation, fused epilogue) on rows already
+/// stored; a kernel may instead apply `steps` to each output in its registers and then `rest` (when there is more) to
+/// the stored rows, with the same values.
+public struct RowFinishing: Sendable {
+    /// The first operations of `all`, each on one element of a known column.
+    public let steps: [ColumnStep]
+    /// What `all` does after `steps`; nil when nothing.
+    public let rest: RowFinisher?
+    /// Every operation, on stored rows.
+    public let all: RowFinisher
+
+    public init(steps: [ColumnStep], rest: RowFinisher?, all: @escaping RowFinisher) {
+        (self.steps, self.rest, self.all) = (steps, rest, all)
+    }
+
+    /// Nothing to do.
+    public static let none = RowFinishing(steps: [], rest: nil, all: { _, _, _ in })
+
+    /// `all` on rows `[first, first + count)` of `y`.
+    public func callAsFunction(_ y: UnsafeMutablePointer<Float>, _ first: Int, _ count: Int) { all(y, first, count) }
+}
+
+/// An operand whose kernel computes a product in parts of whole rows and finishes each part (`RowFinishing`) on the
 /// core that computed it, while the part is in that core's cache; other products are finished after, in runs over the
 /// cores (`Kernels.matmul(_:rows:_:finishing:)`).
 public protocol RowFinishingOperand: MatrixOperand {
-    /// `multiply(rows:_:into:)`, every row of `y` then given to `finish` once.
+    /// `multiply(rows:_:into:)`, every row of `y` then finished by `finish` once.
     func multiply(
-        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinisher)
+        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinishing)
 
     /// The floats of scratch memory `multiply(rows:source:scratch:into:finishing:)` needs for `rows` rows.
     func scratchCount(rows: Int) -> Int
@@ -96,7 +139,7 @@ public protocol RowFinishingOperand: MatrixOperand {
     /// values as the product of the whole operand gathered first.
     func multiply(
         rows: Int, source: RowSource, scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-        finishing finish: RowFinisher)
+        finishing finish: RowFinishing)
 }
 
 /// Writes rows `[first, first + count)` of a product's left operand, `inner` floats each, one after another at

@@ -256,7 +256,7 @@ enum ImageKernels {
     /// as it is computed (`Kernels.matmul(_:rows:_:finishing:)`), a grouped one's once its groups are in place.
     static func conv2D(
         _ input: FloatTensor, kernels: [PackedMatrix], kernelShape: [Int], geometry: Convolution2D, outputShape: [Int],
-        workspace: Workspace, finishing finish: RowFinisher?
+        workspace: Workspace, finishing finish: RowFinishing?
     ) -> FloatTensor {
         let (x, image) = (input.values, ImageShape(input.shape))
         let (kh, kw, groupChannels, outChannels) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
@@ -288,7 +288,7 @@ enum ImageKernels {
                     if let yBase = y.baseAddress {
                         operand.multiply(
                             rows: pixels, source: source, scratch: scratch, into: yBase,
-                            finishing: finish ?? { _, _, _ in })
+                            finishing: finish ?? .none)
                     }
                     initialized = pixels * outChannels
                 }
@@ -330,7 +330,7 @@ enum ImageKernels {
         if let finish {
             y.withUnsafeMutableBufferPointer { y in
                 guard let base = y.baseAddress else { return }
-                Parallel.finish(rows: pixels, columns: outChannels, of: base, finish)
+                Parallel.finish(rows: pixels, columns: outChannels, of: base, finish.all)
             }
         }
         return FloatTensor(shape: shape, values: y)

@@ -25,14 +25,14 @@ enum Kernels {
 
     /// `matmul`, then `finish` over every row: each part of the product as soon as it is computed where `w`'s kernel
     /// computes it in parts (`RowFinishingOperand`), else in runs over the cores after.
-    static func matmul(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, finishing finish: RowFinisher)
+    static func matmul(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, finishing finish: RowFinishing)
         -> [Float]
     {
         guard let operand = w.operand as? any RowFinishingOperand, rows > 0, w.inner > 0, w.columns > 0 else {
             var y = matmul(x, rows: rows, w)
             y.withUnsafeMutableBufferPointer { y in
                 guard let base = y.baseAddress else { return }
-                Parallel.finish(rows: rows, columns: w.columns, of: base, finish)
+                Parallel.finish(rows: rows, columns: w.columns, of: base, finish.all)
             }
             return y
         }

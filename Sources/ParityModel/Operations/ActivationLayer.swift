@@ -81,6 +81,8 @@ public struct ActivationLayer: SelfPreparedOperation {
         func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
             map(base, count)
         }
+
+        var columnStep: ColumnStep? { layer.columnStep }
     }
 }
 
@@ -104,6 +106,9 @@ extension ActivationLayer: EpilogueOperation {
     public func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
         activation.applyElementwise(to: UnsafeMutableBufferPointer(start: base, count: count))
     }
+
+    /// ReLU and ReLU6 as a clamp (`Activation.columnStep`).
+    public var columnStep: ColumnStep? { activation.columnStep }
 }
 
 /// The identity at inference (Keras' Dropout, SpatialDropout, GaussianNoise, …); `rate` is kept for the record.

@@ -156,4 +156,6 @@ extension BatchNormalization.Prepared: EpilogueOperation {
     func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
         Kernels.scaleAndShift(base, count: count, scale, offset, kernels: kernels)
     }
+
+    var columnStep: ColumnStep? { .scaleAndShift(scale: scale, offset: offset) }
 }

@@ -79,6 +79,9 @@ extension ReLU: EpilogueOperation {
     public func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
         Kernels.clamp(base, into: base, count: count, maximum: maxValue)
     }
+
+    /// The clamp `applyInPlace` applies (the layer is in an epilogue only when `fuses` holds: no threshold, no slope).
+    public var columnStep: ColumnStep? { fuses(shape: []) ? .clamp(maximum: maxValue) : nil }
 }
 
 extension ReLU {
@@ -104,5 +107,7 @@ extension ReLU {
         func applyInPlace(_ base: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
             Kernels.clamp(base, into: base, count: count, maximum: layer.maxValue, kernels: kernels)
         }
+
+        var columnStep: ColumnStep? { layer.columnStep }
     }
 }
