@@ -1,7 +1,9 @@
-// The matrix product of gemm.c, written for a vector width (AVX-512: 16 lanes, tiles of 12 rows). A panel is two vectors wide; a tile is MR rows of one panel, its 2·MR
-// accumulators in registers, one broadcast of `x` and two loads of the panel for each inner position.
+// The matrix product of gemm.c, written for a vector width (AVX2: 8 lanes, tiles of 6 rows; AVX-512: 16 lanes,
+// tiles of 12 rows). A panel is two vectors wide; a tile is MR rows of one panel, its 2·MR accumulators in registers,
+// one broadcast of `x` and two loads of the panel for each inner position.
 //
-// Before including: W, MR, TARGET, SUFFIX, and V, MASK, MASK_FOR(n) (the first n lanes, n ≤ W), LOAD/STORE,
+// Before including: W, MR (6 or 12), GROUP_FLOATS (the floats of weights a group of panels holds, about half a
+// core's L2 cache), TARGET, SUFFIX, and V, MASK, MASK_FOR(n) (the first n lanes, n ≤ W), LOAD/STORE,
 // MLOAD(m, p)/MSTORE(m, p, v), SET1, ZERO, FMA(a, b, c) (a·b + c, rounded once), ADD and MUL (each rounded),
 // SELECT(m, a, b) (a where m, else b), CMP_GE and CMP_LT (ordered: false when either is NaN).
 
@@ -12,6 +14,8 @@
 #define NR (2 * W)
 
 size_t FN(tfparity_gemm_panel_width)(void) { return NR; }
+
+size_t FN(tfparity_gemm_tile_rows)(void) { return MR; }
 
 ATTR void FN(tfparity_gemm_pack)(const float *w, size_t inner, size_t columns, float *packed) {
     size_t panels = (columns + NR - 1) / NR;
@@ -126,11 +130,11 @@ static const FN(tile_function) FN(tiles)[MR + 1] = {
 
 ATTR void FN(tfparity_gemm)(const float *x, size_t rows, size_t inner, size_t columns, const float *packed, float *y,
     size_t panel_begin, size_t panel_end, const tfparity_gemm_step *steps, size_t step_count) {
-    // The inner axis in blocks of KC; the panels in groups whose blocks fill about GROUP floats (half the L2 cache of
-    // a core), each group's blocks read once from memory and kept in the cache while every tile of rows goes over
-    // them, a tile's x block staying in the L1 cache across the group. (Going over every panel for each tile read the
-    // whole matrix again for each 12 rows: Xception's 728×728 products of 72 rows lost 1.5× to that.)
-    enum { KC = 1024, GROUP = 1 << 17 };
+    // The inner axis in blocks of KC; the panels in groups whose blocks fill about GROUP_FLOATS floats, each group's
+    // blocks read once from memory and kept in the cache while every tile of rows goes over them, a tile's x block
+    // staying in the L1 cache across the group. (Going over every panel for each tile read the whole matrix again for
+    // each 12 rows: Xception's 728×728 products of 72 rows lost 1.5× to that.)
+    enum { KC = 1024, GROUP = GROUP_FLOATS };
     for (size_t p0 = 0; p0 < inner; p0 += KC) {
         size_t k = inner - p0 < KC ? inner - p0 : KC;
         size_t group = GROUP / (k * NR) > 0 ? GROUP / (k * NR) : 1;

@@ -6,8 +6,8 @@ import ParityModel
     import Glibc
 #endif
 
-/// The CLI's tuned matrix product behind the engine's `MatrixProduct` seam: on a CPU with AVX-512, CVectorMath's kernel
-/// over weights packed once (`TunedOperand`); elsewhere OpenBLAS's `cblas_sgemm` (AVX2 kernels, both cores). The
+/// The CLI's tuned matrix product behind the engine's `MatrixProduct` seam: on a CPU with AVX2 and FMA (or AVX-512),
+/// CVectorMath's kernel over weights packed once (`TunedOperand`); elsewhere OpenBLAS's `cblas_sgemm`. The
 /// runtime library never links either; the portable kernel stays the fallback and the reference the tests hold them to.
 ///
 /// OpenBLAS is loaded with `dlopen` by `useOpenBLAS()`, not linked, and single-threaded: its own worker threads spin
@@ -159,8 +159,10 @@ public enum Acceleration {
     ///
     /// The plain loop sums each output over `inner` in order, in float32, as a reference GEMM does.
     ///
-    /// On a CPU with AVX-512 every product is CVectorMath's kernel instead (`TunedOperand`): faster than OpenBLAS on
-    /// almost every shape the engine computes, and nothing to load.
+    /// On a CPU with AVX2 and FMA every product with weights is CVectorMath's widest kernel instead (`TunedOperand`):
+    /// faster than OpenBLAS on almost every shape the engine computes, and nothing to load (AVX2 on an AMD EPYC, one
+    /// core: `TunedProduct.swift`; the forward pass of 6 keras.applications models at 64×64 in 0.93x OpenBLAS's time,
+    /// geometric mean).
     public static func fastestProduct() -> MatrixProduct {
         if let tuned = tunedProduct() { return tuned }
         guard dlopenable else { return .portable }
@@ -173,13 +175,16 @@ public enum Acceleration {
             vectorKernels: vectorKernels)
     }
 
-    /// CVectorMath's AVX-512 product (`TunedOperand`), where the CPU runs it; nil elsewhere.
-    public static func tunedProduct() -> MatrixProduct? {
-        guard tfparity_has_avx512() != 0 else { return nil }
-        return MatrixProduct(
-            name: "avx512",
+    /// CVectorMath's widest product (`TunedOperand`) this CPU runs; nil where it runs none.
+    public static func tunedProduct() -> MatrixProduct? { tunedProducts.last }
+
+    /// Each of CVectorMath's products (`TunedOperand`) this CPU runs, narrowest first: AVX2 with FMA, then AVX-512
+    /// (tests hold every one to the portable kernel).
+    public static let tunedProducts: [MatrixProduct] = TunedKernel.available.map { kernel in
+        MatrixProduct(
+            name: kernel.name,
             kernel: { rows, inner, columns, x, w, y in fastestMultiply(rows, inner, columns, x, w, y) },
-            operand: { w, inner, columns in TunedOperand(w, inner: inner, columns: columns) },
+            operand: { w, inner, columns in TunedOperand(w, inner: inner, columns: columns, kernel: kernel) },
             vectorKernels: vectorKernels)
     }
 

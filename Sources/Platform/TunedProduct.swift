@@ -1,13 +1,47 @@
 import CVectorMath
 import ParityModel
 
-/// The matrix product of CVectorMath's AVX-512 kernel (`tfparity_gemm_avx512`): each weight matrix packed once, when
-/// its layer is prepared, into panels of 32 columns, and only that form kept (the bound's `|W|` is rebuilt from it).
+/// One instance of CVectorMath's register-tiled product (gemm.h): its panel width, its tile height and its functions.
+/// Every instance gives the same bits for the same product (each output one chain of fused multiply-adds in order).
+struct TunedKernel: @unchecked Sendable {
+    typealias Pack = @convention(c) (UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+    typealias Gemm =
+        @convention(c) (
+            UnsafePointer<Float>?, Int, Int, Int, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int,
+            UnsafePointer<tfparity_gemm_step>?, Int
+        ) -> Void
+
+    let name: String
+    let panelWidth: Int
+    let tileRows: Int
+    let pack: Pack
+    let gemm: Gemm
+
+    /// AVX2 with FMA: panels of 16 columns, tiles of 6 rows.
+    static let avx2 = TunedKernel(
+        name: "avx2", panelWidth: tfparity_gemm_panel_width_avx2(), tileRows: tfparity_gemm_tile_rows_avx2(),
+        pack: tfparity_gemm_pack_avx2, gemm: tfparity_gemm_avx2)
+    /// AVX-512F: panels of 32 columns, tiles of 12 rows.
+    static let avx512 = TunedKernel(
+        name: "avx512", panelWidth: tfparity_gemm_panel_width_avx512(), tileRows: tfparity_gemm_tile_rows_avx512(),
+        pack: tfparity_gemm_pack_avx512, gemm: tfparity_gemm_avx512)
+
+    /// The instances this CPU runs, narrowest first.
+    static let available: [TunedKernel] =
+        (tfparity_has_avx2_fma() != 0 ? [avx2] : []) + (tfparity_has_avx512() != 0 ? [avx512] : [])
+}
+
+/// The matrix product of one of CVectorMath's tuned kernels (`TunedKernel`): each weight matrix packed once, when its
+/// layer is prepared, into panels of the kernel's width, and only that form kept (the bound's `|W|` is rebuilt from
+/// it).
 ///
-/// Against OpenBLAS 0.3.21 (Debian's; `cblas_sgemm` repacks the weights at every product) on one core of this
+/// AVX-512 against OpenBLAS 0.3.21 (Debian's; `cblas_sgemm` repacks the weights at every product) on one core of this
 /// Sapphire Rapids machine, for the shapes of keras.applications models at 64×64: 1×1 convolutions of 512–2048 rows
 /// 1.1–1.7× faster, products of 8 rows (late layers) 2.3–3.7×, a dense layer of 2 rows 2.4×, large products
-/// (ResNet50 at 224×224) 0.8–1.2×. Each output is one chain of fused multiply-adds over the inner axis in order, so
+/// (ResNet50 at 224×224) 0.8–1.2×. AVX2 against the same OpenBLAS on one core of an AMD EPYC (Zen 3, whose AVX2
+/// OpenBLAS's kernels run near its peak of two 8-lane FMAs a cycle): products of 32–512 rows over 256–1024 inner
+/// positions 1.1–1.3× faster, the small inner axes of 4096 rows (16, 27 positions) 1.6×, 8 rows 1.6×, a dense layer
+/// of 2 rows 3.7×. Each output is one chain of fused multiply-adds over the inner axis in order, so
 /// how a product is split over the cores never changes a value. A convolution's patches are gathered by the product
 /// itself, a block of rows at a time on the core that multiplies them (`multiply(rows:source:scratch:into:finishing:)`).
 final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
@@ -15,22 +49,23 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     private let columns: Int
     private let panels: Int
     private let width: Int
+    private let kernel: TunedKernel
     /// `panels · inner · width` floats, written once by `init`, then only read.
     private let storage: UnsafeMutablePointer<Float>
 
     /// The tile height of the kernel: row parts start on a multiple of it.
-    private static let tileRows = 12
+    private var tileRows: Int { kernel.tileRows }
 
-    init(_ w: [Float], inner: Int, columns: Int) {
-        (self.inner, self.columns) = (inner, columns)
-        width = tfparity_gemm_panel_width_avx512()
+    init(_ w: [Float], inner: Int, columns: Int, kernel: TunedKernel) {
+        (self.inner, self.columns, self.kernel) = (inner, columns, kernel)
+        width = kernel.panelWidth
         panels = (columns + width - 1) / width
         let count = max(panels * inner * width, 1)
         storage = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: count)
         w.withUnsafeBufferPointer { w in
             guard let base = w.baseAddress else { return }
-            tfparity_gemm_pack_avx512(base, inner, columns, storage)
+            kernel.pack(base, inner, columns, storage)
         }
     }
 
@@ -74,7 +109,7 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     private func split(rows: Int) -> Split {
         // Shapes are the engine's own, checked when the model was: their product does not overflow.
         let work = rows * inner * columns
-        let tiles = (rows + Self.tileRows - 1) / Self.tileRows
+        let tiles = (rows + tileRows - 1) / tileRows
         guard work >= Acceleration.splitProduct, Parallel.cores > 1, tiles * panels > 1 else { return .none }
         if tiles >= 2 * Parallel.cores && (rows >= columns || panels < 2) {
             // Several runs for each core, so that a core slowed by another process leaves less waiting.
@@ -84,7 +119,7 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     }
 
     /// The first row and the end of part `part` of `parts` runs of whole row tiles.
-    private static func partRows(_ part: Int, of parts: Int, rows: Int) -> (first: Int, end: Int) {
+    private func partRows(_ part: Int, of parts: Int, rows: Int) -> (first: Int, end: Int) {
         let tiles = (rows + tileRows - 1) / tileRows
         return (tiles * part / parts * tileRows, min(rows, tiles * (part + 1) / parts * tileRows))
     }
@@ -93,9 +128,9 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     /// left operand, which stay in the core's L2 cache from the gathering to the product, and no more than the
     /// largest part has.
     private func gatheredRows(_ rows: Int, parts: Int) -> Int {
-        let tiles = (rows + Self.tileRows - 1) / Self.tileRows
+        let tiles = (rows + tileRows - 1) / tileRows
         let largestPart = (tiles + parts - 1) / parts
-        return min(largestPart, max(1, (1 << 15) / max(inner, 1) / Self.tileRows)) * Self.tileRows
+        return min(largestPart, max(1, (1 << 15) / max(inner, 1) / tileRows)) * tileRows
     }
 
     /// The kernel's form of `finish.steps`, over a copy of their vectors this object owns, and what is left to do
@@ -105,7 +140,10 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
         private var values: UnsafeMutableBufferPointer<Float>?
         let rest: RowFinisher?
 
-        init(_ finish: RowFinishing, columns: Int) {
+        private let kernel: TunedKernel
+
+        init(_ finish: RowFinishing, columns: Int, kernel: TunedKernel) {
+            self.kernel = kernel
             guard !finish.steps.isEmpty, finish.steps.allSatisfy({ $0.fits(columns: columns) }) else {
                 rest = finish.all
                 return
@@ -151,13 +189,13 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
 
         deinit { values?.deallocate() }
 
-        /// `tfparity_gemm_avx512` of the panels `panels` with these steps.
+        /// The kernel's product of the panels `panels` with these steps.
         func gemm(
             _ x: UnsafePointer<Float>, rows: Int, inner: Int, columns: Int, packed: UnsafePointer<Float>,
             into y: UnsafeMutablePointer<Float>, panels: Range<Int>
         ) {
             steps.withUnsafeBufferPointer { steps in
-                tfparity_gemm_avx512(
+                kernel.gemm(
                     x, rows, inner, columns, packed, y, panels.lowerBound, panels.upperBound, steps.baseAddress,
                     steps.count)
             }
@@ -169,14 +207,14 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     ) {
         let operands = Operands(x: x, y: y, packed: UnsafePointer(storage))
         let (inner, columns, panels) = (self.inner, self.columns, self.panels)
-        let steps = Steps(finish, columns: columns)
+        let steps = Steps(finish, columns: columns, kernel: kernel)
         switch split(rows: rows) {
         case .none:
             steps.gemm(x, rows: rows, inner: inner, columns: columns, packed: storage, into: y, panels: 0..<panels)
             steps.rest?(y, 0, rows)
         case .rows(let parts):
             Parallel.run(parts) { part in
-                let (first, end) = Self.partRows(part, of: parts, rows: rows)
+                let (first, end) = self.partRows(part, of: parts, rows: rows)
                 guard first < end else { return }
                 steps.gemm(
                     operands.x + first * inner, rows: end - first, inner: inner, columns: columns,
@@ -212,11 +250,11 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
             return
         }
         let (inner, columns, panels) = (self.inner, self.columns, self.panels)
-        let steps = Steps(finish, columns: columns)
+        let steps = Steps(finish, columns: columns, kernel: kernel)
         let block = gatheredRows(rows, parts: parts)
         let operands = GatheredOperands(scratch: scratch, y: y, packed: UnsafePointer(storage))
         Parallel.run(parts) { part in
-            let (first, end) = Self.partRows(part, of: parts, rows: rows)
+            let (first, end) = self.partRows(part, of: parts, rows: rows)
             let buffer = operands.scratch + part * block * inner
             for row in stride(from: first, to: end, by: block) {
                 let count = min(block, end - row)

@@ -45,9 +45,9 @@ import Testing
         let portable = try Engine(model: model, matrixProduct: .portable).run(input)
         // Scripts/test.sh installs libopenblas-dev: a machine without it fails here rather than comparing nothing.
         let openBLAS = try #require(Acceleration.openBLASProduct(), "libopenblas.so.0 could not be loaded")
-        // The command line's product (CVectorMath's AVX-512 kernel on a CPU with AVX-512; else the plain loop below
-        // `smallProduct` multiply-adds, OpenBLAS above), and that kernel on its own where the CPU runs it.
-        for product in [openBLAS, Acceleration.fastestProduct()] + [Acceleration.tunedProduct()].compactMap({ $0 }) {
+        // The command line's product (CVectorMath's widest kernel where the CPU runs one; else the plain loop below
+        // `smallProduct` multiply-adds, OpenBLAS above), and each of CVectorMath's kernels the CPU runs.
+        for product in [openBLAS, Acceleration.fastestProduct()] + Acceleration.tunedProducts {
             let engine = try Engine(model: model, matrixProduct: product)
             // Twice: the first product of few rows packs the weights, the second reads them packed.
             for _ in 0..<2 {
@@ -67,10 +67,28 @@ import Testing
     }
 }
 
-/// The AVX-512 product finishes each part of a convolution's product on the core that computed it (its bias, its
-/// activation, and the batch normalisation and ReLU6 the engine fused after it): `run` (fused) gives every value
-/// `trace` (each layer on its own, the whole output finished after) gives, bit for bit.
+/// CVectorMath's products (`Acceleration.tunedProducts`: AVX2, and AVX-512 where the CPU has it; each test runs for
+/// each) finish each part of a convolution's product on the core that computed it (its bias, its activation, and the
+/// batch normalisation and ReLU6 the engine fused after it): `run` (fused) gives every value `trace` (each layer on
+/// its own, the whole output finished after) gives, bit for bit.
 @Suite struct FusedProductTests {
+    /// The names of the tuned products this CPU runs: the second argument of each test.
+    static let kernels = Acceleration.tunedProducts.map(\.name)
+
+    static func tuned(_ name: String) throws -> MatrixProduct {
+        try #require(Acceleration.tunedProducts.first { $0.name == name })
+    }
+
+    @Test func thisCPURunsATunedProduct() {
+        // The machines this project runs on have AVX2 and FMA at least (so the tests below run at least once);
+        // elsewhere OpenBLAS and the portable kernel are all there is.
+        #if arch(x86_64)
+            #expect(!Self.kernels.isEmpty)
+        #endif
+        #expect(Acceleration.tunedProduct()?.name == Self.kernels.last)
+        #expect(Acceleration.fastestProduct().name == Self.kernels.last ?? Acceleration.fastestProduct().name)
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var kernel: Int
         var rows: Int
@@ -79,15 +97,16 @@ import Testing
         var testDescription: String { "\(kernel)x\(kernel), \(rows) rows, \(inChannels) -> \(outChannels)" }
     }
 
-    @Test(arguments: [
-        // Many rows (split by runs of row tiles), few rows (by panels), one part (under the split's threshold).
-        Case(kernel: 1, rows: 400, inChannels: 24, outChannels: 144),
-        Case(kernel: 3, rows: 333, inChannels: 5, outChannels: 37),
-        Case(kernel: 1, rows: 2, inChannels: 300, outChannels: 1000),
-        Case(kernel: 1, rows: 3, inChannels: 7, outChannels: 9),
-    ])
-    func fusedConvolutionMatchesTheUnfusedLayers(_ c: Case) throws {
-        guard let tuned = Acceleration.tunedProduct() else { return }
+    @Test(
+        arguments: [
+            // Many rows (split by runs of row tiles), few rows (by panels), one part (under the split's threshold).
+            Case(kernel: 1, rows: 400, inChannels: 24, outChannels: 144),
+            Case(kernel: 3, rows: 333, inChannels: 5, outChannels: 37),
+            Case(kernel: 1, rows: 2, inChannels: 300, outChannels: 1000),
+            Case(kernel: 1, rows: 3, inChannels: 7, outChannels: 9),
+        ], kernels)
+    func fusedConvolutionMatchesTheUnfusedLayers(_ c: Case, _ kernel: String) throws {
+        let tuned = try Self.tuned(kernel)
         let n = c.outChannels
         let parameters = [
             "conv/kernel": Tensor(
@@ -133,23 +152,24 @@ extension FusedProductTests {
         }
     }
 
-    /// The AVX-512 product applies a layer's bias, ReLU/ReLU6 and the batch norms and clamps fused after it to each
+    /// The tuned product applies a layer's bias, ReLU/ReLU6 and the batch norms and clamps fused after it to each
     /// output in its registers (`ColumnStep`), and what cannot be (swish) to the stored rows after: the same bits as
     /// the portable engine's passes over the stored output, when the products themselves are exact (small integers
     /// times sixteenths, so every summation order gives the same sums) and the input holds NaN and -0. Row-split,
     /// panel-split and unsplit products, a partial panel (37 columns), two inner blocks (1100 positions), patches
     /// gathered (3×3), and a step left to the stored rows.
-    @Test(arguments: [
-        StepCase(kernel: 1, pixels: 400, inChannels: 24, outChannels: 144, after: ["bn", "relu6"]),
-        StepCase(kernel: 3, pixels: 900, inChannels: 5, outChannels: 37, after: ["bn", "relu"]),
-        StepCase(kernel: 1, pixels: 4, inChannels: 300, outChannels: 1000, after: ["bn"]),
-        StepCase(kernel: 1, pixels: 30, inChannels: 1100, outChannels: 70, after: ["relu6"], bias: false),
-        StepCase(kernel: 1, pixels: 3, inChannels: 7, outChannels: 9, after: ["bn", "relu6", "bn"]),
-        StepCase(kernel: 3, pixels: 256, inChannels: 16, outChannels: 40, after: ["bn", "swish"], bias: false),
-        StepCase(kernel: 1, pixels: 256, inChannels: 16, outChannels: 40, after: ["swish", "bn"]),
-    ])
-    func finishingStepsInRegistersMatchThePortablePasses(_ c: StepCase) throws {
-        guard let tuned = Acceleration.tunedProduct() else { return }
+    @Test(
+        arguments: [
+            StepCase(kernel: 1, pixels: 400, inChannels: 24, outChannels: 144, after: ["bn", "relu6"]),
+            StepCase(kernel: 3, pixels: 900, inChannels: 5, outChannels: 37, after: ["bn", "relu"]),
+            StepCase(kernel: 1, pixels: 4, inChannels: 300, outChannels: 1000, after: ["bn"]),
+            StepCase(kernel: 1, pixels: 30, inChannels: 1100, outChannels: 70, after: ["relu6"], bias: false),
+            StepCase(kernel: 1, pixels: 3, inChannels: 7, outChannels: 9, after: ["bn", "relu6", "bn"]),
+            StepCase(kernel: 3, pixels: 256, inChannels: 16, outChannels: 40, after: ["bn", "swish"], bias: false),
+            StepCase(kernel: 1, pixels: 256, inChannels: 16, outChannels: 40, after: ["swish", "bn"]),
+        ], kernels)
+    func finishingStepsInRegistersMatchThePortablePasses(_ c: StepCase, _ kernel: String) throws {
+        let tuned = try Self.tuned(kernel)
         let n = c.outChannels
         let sixteenths = AcceleratedKernelTests.values(c.kernel * c.kernel * c.inChannels * n, seed: 41)
             .map { ($0 * 2).rounded() / 16 }
@@ -212,9 +232,11 @@ extension FusedProductTests {
     /// itself: the product that gathers its patch rows as it goes (in blocks per core, 48 rows of 576 here, several
     /// to a part) holds the same bits as the dense layer's product of the same rows read in place, bias and
     /// activation included. Few images (one part) and one image each take the product's other paths.
-    @Test(arguments: [(700, 64, 40), (37, 5, 300), (3, 7, 9)])
-    func gatheredPatchesMatchTheRowsReadInPlace(_ shape: (images: Int, channels: Int, columns: Int)) throws {
-        guard let tuned = Acceleration.tunedProduct() else { return }
+    @Test(arguments: [(700, 64, 40), (37, 5, 300), (3, 7, 9)], FusedProductTests.kernels)
+    func gatheredPatchesMatchTheRowsReadInPlace(_ shape: (images: Int, channels: Int, columns: Int), _ kernel: String)
+        throws
+    {
+        let tuned = try FusedProductTests.tuned(kernel)
         let (n, c, out) = shape
         let inner = 3 * 3 * c
         let kernel = AcceleratedKernelTests.values(inner * out, seed: 31)
