@@ -384,3 +384,33 @@ extension FusedProductTests {
         }
     }
 }
+
+extension FusedProductTests {
+    /// gemm.h's promise, which makes every instance give the same bits: each output is one chain of fused
+    /// multiply-adds over the inner axis in order, from zero. Computed here with `addingProduct` (one rounding per
+    /// step), the chain must match the tuned product bit for bit, on products with a partial tile of rows, a partial
+    /// panel, two inner blocks (1100 positions), and split by rows or by panels over the cores.
+    @Test(
+        arguments: [(1, 1, 1), (7, 5, 37), (13, 1100, 33), (200, 300, 70), (3, 700, 1000)], FusedProductTests.kernels)
+    func everyOutputIsOneFusedChainInOrder(_ shape: (rows: Int, inner: Int, columns: Int), _ kernel: String) throws {
+        let tuned = try FusedProductTests.tuned(kernel)
+        let (rows, inner, columns) = shape
+        let x = AcceleratedKernelTests.values(rows * inner, seed: 51)
+        let w = AcceleratedKernelTests.values(inner * columns, seed: 52)
+        let model = Model(
+            layers: [Layer(name: "d", op: Dense(activation: .linear), inputs: [Model.inputName])],
+            parameters: ["d/kernel": Tensor(shape: [inner, columns], floats: w)])
+        let y = try Engine(model: model, matrixProduct: tuned).run(FloatTensor(shape: [rows, inner], values: x))
+        var chain = [Float](repeating: 0, count: rows * columns)
+        for i in 0..<rows {
+            for j in 0..<columns {
+                var sum: Float = 0
+                for k in 0..<inner { sum = sum.addingProduct(x[i * inner + k], w[k * columns + j]) }
+                chain[i * columns + j] = sum
+            }
+        }
+        #expect(y.shape == [rows, columns])
+        let differing = chain.indices.filter { y.values[$0].bitPattern != chain[$0].bitPattern }
+        #expect(differing.isEmpty, "\(differing.count) of \(chain.count) differ, first at \(differing.prefix(3))")
+    }
+}
