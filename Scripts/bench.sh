@@ -50,6 +50,7 @@ pairs="${BENCH_PAIRS:-convert verify startup onnxruntime}"
 models=(ResNet50 MobileNetV2)
 read -r -a apps <<<"${BENCH_APPS:-MobileNetV2 ResNet50V2 DenseNet121 ResNet50 EfficientNetB0 Xception}"
 mkdir -p "$work"
+rm -f "$work/kernels.json"
 wants() { [[ " $pairs " == *" $1 "* ]]; }
 
 py="${TFPARITY_PYTHON:-}"
@@ -147,6 +148,9 @@ measure() {
     tf-forward-* | tfparity-warm-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["second_ms"])' "$work/last.out" 2>/dev/null || true) ;;
     onnxruntime-* | tfparity-forward-*) forward=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["median_ms"])' "$work/last.out" 2>/dev/null || true) ;;
   esac
+  case "$name" in
+    tfparity-forward-* | tfparity-warm-*) tail -n 1 "$work/last.out" >"$work/kernels.json" 2>/dev/null || true ;;
+  esac
   local wall cpu rss code
   read -r wall cpu rss code <"$work/time.txt"
   [[ "$rc" == 0 ]] || rc=${code:-$rc}
@@ -198,4 +202,8 @@ done
 
 echo
 echo "== results (medians of $runs rounds; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+# Which of the engine's kernels ran (the last __time-forward line names them).
+if [[ -s "$work/kernels.json" ]]; then
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("   engine: matrix product %s, element-wise kernels %s" % (d["matrix_product"], d["vector_kernels"]))' "$work/kernels.json" || true
+fi
 BENCH_APPS="${apps[*]}" python3 Scripts/bench/table.py "$results"

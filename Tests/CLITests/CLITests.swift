@@ -1,4 +1,5 @@
 import Foundation
+import NumPyFormat
 import TestSupport
 import Testing
 
@@ -32,8 +33,11 @@ import Testing
         #expect(tolerance["rule"] as? String == "auto")
         #expect(tolerance["atol"] as? Double == 1e-5 && tolerance["rtol"] as? Double == 1e-4)
         #expect(tolerance["unit_roundoff"] as? Double == 0x1p-24)
-        let fixed = try runTFParity(["verify", model, "Fixtures/seed/recording.h5", "--format", "json", "--atol", "2e-5"])
-        let fixedObject = try #require(try JSONSerialization.jsonObject(with: Data(fixed.stdout.utf8)) as? [String: Any])
+        let fixed = try runTFParity([
+            "verify", model, "Fixtures/seed/recording.h5", "--format", "json", "--atol", "2e-5",
+        ])
+        let fixedObject = try #require(
+            try JSONSerialization.jsonObject(with: Data(fixed.stdout.utf8)) as? [String: Any])
         let fixedTolerance = try #require(fixedObject["tolerance"] as? [String: Any])
         #expect(fixedTolerance["rule"] as? String == "fixed" && fixedTolerance["atol"] as? Double == 2e-5)
         let layers = try #require(object["layers"] as? [[String: Any]])
@@ -295,5 +299,32 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("\"bn1\""))
         #expect(result.stdout.contains("keras3-keras"))
+    }
+}
+
+extension CLITests {
+    /// The bench's `__time-forward` prints one JSON line: the timings, and the kernels that ran (the same names as
+    /// `MatrixProduct.name` and `VectorKernels.name`), so a benchmark table can say which path it measured.
+    @Test func timeForwardNamesTheKernelsThatRan() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let model = try convertSeed(into: dir)
+        let recorded = try NPZArchive(path: "Fixtures/seed/recording.npz").tensor(named: "input")
+        let input = dir.appendingPathComponent("input.npy").path
+        #expect(
+            FileManager.default.createFile(
+                atPath: input, contents: Data(NPZWriter.npyHeader(recorded) + recorded.bytes)))
+        let result = try runTFParity(["__time-forward", model, input, "--calls", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let line = try #require(result.stdout.split(separator: "\n").last.map(String.init))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["calls"] as? Int == 2)
+        #expect(["avx512", "avx2", "openblas", "portable"].contains(object["matrix_product"] as? String ?? ""))
+        #expect(["avx512", "avx2", "portable"].contains(object["vector_kernels"] as? String ?? ""))
+        #if arch(x86_64)
+            // The machines this project runs on have AVX2 and FMA at least.
+            #expect(object["matrix_product"] as? String != "portable")
+            #expect(object["vector_kernels"] as? String != "portable")
+        #endif
     }
 }
