@@ -37,26 +37,6 @@ int tfparity_has_avx2_fma(void) {
 #define CMP_GE(a, b) _mm256_cmp_ps((a), (b), _CMP_GE_OQ)
 #define CMP_LT(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)
 #include "gemm_kernels.h"
-#undef W
-#undef MR
-#undef GROUP_FLOATS
-#undef TARGET
-#undef SUFFIX
-#undef V
-#undef MASK
-#undef MASK_FOR
-#undef LOAD
-#undef STORE
-#undef MLOAD
-#undef MSTORE
-#undef SET1
-#undef ZERO
-#undef FMA
-#undef ADD
-#undef MUL
-#undef SELECT
-#undef CMP_GE
-#undef CMP_LT
 
 // AVX-512F.
 #define W 16

@@ -2,10 +2,11 @@
 // tiles of 12 rows). A panel is two vectors wide; a tile is MR rows of one panel, its 2·MR accumulators in registers,
 // one broadcast of `x` and two loads of the panel for each inner position.
 //
-// Before including: W, MR (6 or 12), GROUP_FLOATS (the floats of weights a group of panels holds, about half a
-// core's L2 cache), TARGET, SUFFIX, and V, MASK, MASK_FOR(n) (the first n lanes, n ≤ W), LOAD/STORE,
-// MLOAD(m, p)/MSTORE(m, p, v), SET1, ZERO, FMA(a, b, c) (a·b + c, rounded once), ADD and MUL (each rounded),
-// SELECT(m, a, b) (a where m, else b), CMP_GE and CMP_LT (ordered: false when either is NaN).
+// Before including (each is undefined at the end, for the next instance): W, MR (6 or 12), GROUP_FLOATS (the floats
+// of weights a group of panels holds, about half a core's L2 cache), TARGET, SUFFIX, and V, MASK, MASK_FOR(n) (the
+// first n lanes, n ≤ W), LOAD/STORE, MLOAD(m, p)/MSTORE(m, p, v), SET1, ZERO, FMA(a, b, c) (a·b + c, rounded once),
+// ADD and MUL (each rounded), SELECT(m, a, b) (a where m, else b), CMP_GE and CMP_LT (ordered: false when either is
+// NaN).
 
 #define FN2(name, suffix) name##_##suffix
 #define FN1(name, suffix) FN2(name, suffix)
@@ -159,3 +160,24 @@ ATTR void FN(tfparity_gemm)(const float *x, size_t rows, size_t inner, size_t co
 #undef FN
 #undef FN1
 #undef FN2
+// The instance's parameters too, so that the next instance defines its own.
+#undef W
+#undef MR
+#undef GROUP_FLOATS
+#undef TARGET
+#undef SUFFIX
+#undef V
+#undef MASK
+#undef MASK_FOR
+#undef LOAD
+#undef STORE
+#undef MLOAD
+#undef MSTORE
+#undef SET1
+#undef ZERO
+#undef FMA
+#undef ADD
+#undef MUL
+#undef SELECT
+#undef CMP_GE
+#undef CMP_LT

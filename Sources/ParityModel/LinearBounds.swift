@@ -60,37 +60,29 @@ struct BiasAndActivation: Sendable {
     func rowFinisher(then epilogue: Epilogue, channels: Int) -> RowFinishing? {
         guard !(isIdentity && epilogue.isEmpty), channels > 0, activation == .linear || activation.isElementwise
         else { return nil }
-        let all: RowFinisher = { [self] y, first, count in
-            let rows = UnsafeMutableBufferPointer(start: y + first * channels, count: count * channels)
-            if let bias { Kernels.addBias(rows, bias) }
-            if activation != .linear { activation.applyElementwise(to: rows) }
-            if let base = rows.baseAddress { epilogue.apply(base, count: rows.count, channels: channels) }
+        // The bias, then the activation, then the epilogue, on stored rows.
+        func finisher(bias: [Float]?, activation: Activation, epilogue: Epilogue) -> RowFinisher {
+            { y, first, count in
+                let rows = UnsafeMutableBufferPointer(start: y + first * channels, count: count * channels)
+                if let bias { Kernels.addBias(rows, bias) }
+                if activation != .linear { activation.applyElementwise(to: rows) }
+                if let base = rows.baseAddress { epilogue.apply(base, count: rows.count, channels: channels) }
+            }
         }
+        let all = finisher(bias: bias, activation: activation, epilogue: epilogue)
         var steps: [ColumnStep] = []
         if let bias { steps.append(.add(bias)) }
         let activationStep = activation.columnStep
         if let activationStep { steps.append(activationStep) }
-        var fused = 0
-        if activation == .linear || activationStep != nil {
-            for operation in epilogue.operations {
-                guard let step = operation.columnStep else { break }
-                steps.append(step)
-                fused += 1
-            }
-        }
-        guard !steps.isEmpty, steps.allSatisfy({ $0.fits(columns: channels) }) else {
-            return RowFinishing(steps: [], rest: all, all: all)
-        }
-        let remaining = Epilogue(Array(epilogue.operations.dropFirst(fused)))
+        // The epilogue's leading layers follow in registers only once the activation is there too.
         let activationLeft = activation != .linear && activationStep == nil
-        let rest: RowFinisher? =
-            if activationLeft || !remaining.isEmpty {
-                { [activation] y, first, count in
-                    let rows = UnsafeMutableBufferPointer(start: y + first * channels, count: count * channels)
-                    if activationLeft { activation.applyElementwise(to: rows) }
-                    if let base = rows.baseAddress { remaining.apply(base, count: rows.count, channels: channels) }
-                }
-            } else { nil }
+        let fused = activationLeft ? 0 : epilogue.operations.prefix { $0.columnStep != nil }.count
+        steps += epilogue.operations.prefix(fused).compactMap(\.columnStep)
+        guard !steps.isEmpty else { return RowFinishing(steps: [], rest: all, all: all) }
+        let remaining = Epilogue(Array(epilogue.operations.dropFirst(fused)))
+        let rest =
+            activationLeft || !remaining.isEmpty
+            ? finisher(bias: nil, activation: activationLeft ? activation : .linear, epilogue: remaining) : nil
         return RowFinishing(steps: steps, rest: rest, all: all)
     }
 

@@ -86,13 +86,7 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     }
 
     func multiply(rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        multiply(rows: rows, x, into: y, finish: .none)
-    }
-
-    func multiply(
-        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinishing
-    ) {
-        multiply(rows: rows, x, into: y, finish: finish)
+        multiply(rows: rows, x, into: y, finishing: .none)
     }
 
     /// How a product of `rows` rows is split over the cores: not at all (too little work), by runs of row tiles
@@ -202,8 +196,8 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
         }
     }
 
-    private func multiply(
-        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finish: RowFinishing
+    func multiply(
+        rows: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, finishing finish: RowFinishing
     ) {
         let operands = Operands(x: x, y: y, packed: UnsafePointer(storage))
         let (inner, columns, panels) = (self.inner, self.columns, self.panels)
@@ -246,7 +240,7 @@ final class TunedOperand: RowFinishingOperand, @unchecked Sendable {
     ) {
         guard case .rows(let parts) = split(rows: rows) else {
             source(0, rows, scratch)
-            multiply(rows: rows, scratch, into: y, finish: finish)
+            multiply(rows: rows, scratch, into: y, finishing: finish)
             return
         }
         let (inner, columns, panels) = (self.inner, self.columns, self.panels)

@@ -103,7 +103,8 @@ public enum ColumnStep: Sendable {
 
 /// How a layer finishes its product's rows: `all` does everything (bias, activation, fused epilogue) on rows already
 /// stored; a kernel may instead apply `steps` to each output in its registers and then `rest` (when there is more) to
-/// the stored rows, with the same values.
+/// the stored rows, with the same values. A kernel takes the steps only when each fits its columns
+/// (`ColumnStep.fits`), and runs `all` otherwise.
 public struct RowFinishing: Sendable {
     /// The first operations of `all`, each on one element of a known column.
     public let steps: [ColumnStep]
@@ -118,9 +119,6 @@ public struct RowFinishing: Sendable {
 
     /// Nothing to do.
     public static let none = RowFinishing(steps: [], rest: nil, all: { _, _, _ in })
-
-    /// `all` on rows `[first, first + count)` of `y`.
-    public func callAsFunction(_ y: UnsafeMutablePointer<Float>, _ first: Int, _ count: Int) { all(y, first, count) }
 }
 
 /// An operand whose kernel computes a product in parts of whole rows and finishes each part (`RowFinishing`) on the

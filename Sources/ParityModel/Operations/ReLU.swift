@@ -72,7 +72,10 @@ public struct ReLU: SelfPreparedOperation {
 
 extension ReLU: EpilogueOperation {
     /// Keras' ReLU and ReLU6 (no threshold, no slope), as `apply` computes them.
-    public func fuses(shape: [Int]) -> Bool { threshold == 0 && negativeSlope == 0 }
+    public func fuses(shape: [Int]) -> Bool { isClamp }
+
+    /// No threshold and no slope: a clamp to `[0, maxValue]`.
+    var isClamp: Bool { threshold == 0 && negativeSlope == 0 }
 
     public var elementWork: Int { 1 }
 
@@ -80,8 +83,8 @@ extension ReLU: EpilogueOperation {
         Kernels.clamp(base, into: base, count: count, maximum: maxValue)
     }
 
-    /// The clamp `applyInPlace` applies (the layer is in an epilogue only when `fuses` holds: no threshold, no slope).
-    public var columnStep: ColumnStep? { fuses(shape: []) ? .clamp(maximum: maxValue) : nil }
+    /// The clamp `applyInPlace` applies.
+    public var columnStep: ColumnStep? { isClamp ? .clamp(maximum: maxValue) : nil }
 }
 
 extension ReLU {
