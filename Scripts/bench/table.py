@@ -33,6 +33,15 @@ def main(path):
     app_ratios = {m: med(f"tfparity-forward-app-{m}", "forward_ms") / med(f"onnxruntime-{m}", "forward_ms")
                   for m in apps}
 
+    def paired(ours, peer, field):
+        # The ratio within each round (the two commands ran one after the other), which a host whose speed drifts
+        # from minute to minute moves less than it moves either median.
+        peers = {r["round"]: r[field] for r in by.get(peer, []) if r[field] not in ("", None)}
+        return [float(r[field]) / float(peers[r["round"]]) for r in by.get(ours, [])
+                if r[field] not in ("", None) and r["round"] in peers and float(peers[r["round"]]) > 0]
+
+    app_paired = {m: paired(f"tfparity-forward-app-{m}", f"onnxruntime-{m}", "forward_ms") for m in apps}
+
     # Issue 20's targets, each a ratio (or a figure) from commands run side by side in this run.
     targets = [("work", "tfparity", "peer (same run)", "ratio", "target", "met")]
 
@@ -122,14 +131,20 @@ def main(path):
         print("\nforward pass against onnxruntime (batch 2; both the median of the second call onward in one process, "
               "the output alone: tfparity __time-forward, onnxruntime with 2 intra-op threads; medians over rounds; "
               "beside them verify --end-to-end's cold timings.forward_ms, which keeps every value a check reads):")
-        table = [("model", "tfparity", "onnxruntime", "ratio", "verify's forward_ms",
-                  "tfparity verify --end-to-end, peak RSS")]
+        table = [("model", "tfparity", "onnxruntime", "ratio", "ratio in each round: median (range)",
+                  "verify's forward_ms", "tfparity verify --end-to-end, peak RSS")]
         for m in apps:
             ours, check = f"tfparity-forward-app-{m}", f"tfparity-verify-app-{m}"
+            rounds = app_paired[m]
+            spread = (f"{fmt(statistics.median(rounds))} ({fmt(min(rounds))}–{fmt(max(rounds))})" if rounds else "-")
             table.append((m, ms(med(ours, "forward_ms")), ms(med(f"onnxruntime-{m}", "forward_ms")),
-                          fmt(app_ratios[m]), ms(med(check, "forward_ms")), mib(med(check, "peak_rss_kb"))))
-        table.append(("geometric mean", "", "", fmt(geomean(list(app_ratios.values()))), "", ""))
+                          fmt(app_ratios[m]), spread, ms(med(check, "forward_ms")), mib(med(check, "peak_rss_kb"))))
+        medians = [statistics.median(r) for r in app_paired.values() if r]
+        table.append(("geometric mean", "", "", fmt(geomean(list(app_ratios.values()))),
+                      fmt(geomean(medians)) if len(medians) == len(apps) else "-", "", ""))
         print_table(table)
+        print("(the target's ratio is the first: the median of tfparity's times over the median of onnxruntime's; the "
+              "second is each round's own ratio, whose range shows how far this host moved one run's figures)")
 
     if "tfparity-convert-unisolated" in by:
         print("\nconvert ResNet50 .h5, where the time goes (medians; each command run on its own):")
