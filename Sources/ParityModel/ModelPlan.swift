@@ -122,38 +122,6 @@ extension ModelFile {
     ///     handed to an observer (the digest `finalProvenance` completes); see `SafeTensorsWriter.StreamedSource`.
     ///   - finalProvenance: called once every tensor is written, for a provenance completed meanwhile (a digest of
     ///     the source computed alongside); it replaces `plan.provenance`, whose fields must be of the same lengths.
-    /// `metadata` (the JSON `metadataJSON` made with the provenance `planned`) with the digest of `completed` in place
-    /// of `planned`'s, when that is all that differs: one value of the same length, replaced where it is the value of
-    /// a `sha256` key, which a string inside the JSON cannot imitate (its quotes are escaped). Nil when the two differ
-    /// otherwise, or the value is not 64 hex digits or not found exactly once: the caller encodes the whole anew.
-    static func completedDigest(in metadata: String, from planned: Provenance?, to completed: Provenance) -> String? {
-        guard var planned else { return nil }
-        let old = planned.sha256
-        let new = completed.sha256
-        let hex = Set("0123456789abcdef".utf8)
-        guard old.utf8.count == 64, new.utf8.count == 64, old.utf8.allSatisfy(hex.contains),
-            new.utf8.allSatisfy(hex.contains)
-        else { return nil }
-        planned.sha256 = new
-        guard planned == completed else { return nil }
-        let pattern = Array("\"sha256\":\"\(old)\"".utf8)
-        var bytes = Array(metadata.utf8)
-        var found: [Int] = []
-        var index = 0
-        while index + pattern.count <= bytes.count {
-            if bytes[index] == pattern[0] && bytes[index..<(index + pattern.count)].elementsEqual(pattern) {
-                found.append(index)
-                index += pattern.count
-            } else {
-                index += 1
-            }
-        }
-        guard found.count == 1 else { return nil }
-        let start = found[0] + pattern.count - 65
-        bytes.replaceSubrange(start..<(start + 64), with: new.utf8)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     public static func write(
         _ plan: ModelPlan, to path: String, progress: ((_ index: Int, _ count: Int, _ name: String) -> Void)? = nil,
         streamedSource: SafeTensorsWriter.StreamedSource? = nil, finalProvenance: (() throws -> Provenance)? = nil
@@ -187,5 +155,20 @@ extension ModelFile {
                 if let stored = pending.stored, stored.count == layout[index].byteCount { return .file(stored) }
                 return .bytes(try plan.load(name, pending).bytes)
             }, streamedSource: streamedSource, finalMetadata: completion)
+    }
+
+    /// `metadata` (the JSON `metadataJSON` made with the provenance `planned`) with `completed`'s digest in place of
+    /// `planned`'s, when the digest is all that differs: the one `"sha256":"<planned digest>"` pair, which a string
+    /// inside the JSON cannot imitate (its quotes are escaped), given the new value, 64 hex digits that need no
+    /// escaping. Nil otherwise (another field differs, the pair is not there exactly once): the caller encodes anew.
+    static func completedDigest(in metadata: String, from planned: Provenance?, to completed: Provenance) -> String? {
+        guard var planned, completed.sha256.utf8.count == 64,
+            completed.sha256.utf8.allSatisfy({ "0123456789abcdef".utf8.contains($0) })
+        else { return nil }
+        let pair = "\"sha256\":\"\(planned.sha256)\""
+        planned.sha256 = completed.sha256
+        let found = metadata.ranges(of: pair)
+        guard planned == completed, found.count == 1 else { return nil }
+        return metadata.replacingCharacters(in: found[0], with: "\"sha256\":\"\(completed.sha256)\"")
     }
 }
