@@ -96,7 +96,7 @@ enum ElementType {
         for index in 0..<UInt32(count) {
             guard let cName = hdf5.H5Tget_member_name(fileType.id, index) else { continue }
             let name = String(cString: cName)
-            hdf5.H5free_memory(cName)
+            _ = hdf5.H5free_memory(cName)  // frees what the library allocated; a failure leaves nothing to do
             // The value is stored in the enum's 1-byte base type.
             var value: Int8 = 0
             try HDF5Call.status("H5Tget_member_value") { hdf5.H5Tget_member_value(fileType.id, index, &value) }

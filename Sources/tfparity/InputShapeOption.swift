@@ -19,7 +19,7 @@ struct InputShapeOptions<Command: InputShapeHelp>: ParsableArguments {
     var isGiven: Bool { recording != nil || inputShape != nil }
 
     /// The shape `--input-shape` gives; nil when it was not given.
-    var shape: [Int]? { inputShape.flatMap(Self.parse) }
+    var shape: [Int]? { inputShape.flatMap { Self.parse($0) } }
 
     /// `text` (`1,224,224,3`) as a shape: positive integers separated by commas; nil for anything else.
     static func parse(_ text: String) -> [Int]? {

@@ -104,7 +104,7 @@ import Testing
         for (y, b) in zip(small.value.values, small.bound) {
             #expect(b >= 2 * y * 1e-6 && b <= 2 * y * 1e-6 * 1.001 + 8 * Float.ulpOfOne * y)
         }
-        #expect(small.value.values[0] == 0 && small.bound[0] < 1e-40)
+        #expect(small.value.values[0] == 0 && small.bound[0] < Float.leastNormalMagnitude)
         let large = try engine.applyWithBound(layer, to: [x], inputBounds: [[1e6, 1e6, 1e6]])
         #expect(large.bound == [1, 1, 1])
     }

@@ -105,47 +105,6 @@ extension LoweringContext {
             return node("Softsign", [x])
         case .exponential:
             return node("Exp", [x])
-        case .geluApproximate:
-            if opset >= 20 { return node("Gelu", [x], [.string("approximate", "tanh")]) }
-            let cube = node("Mul", [x, node("Mul", [x, x])])
-            let inner = node(
-                "Mul",
-                [
-                    scalar("gelu_scale", 0.7978845608028654),
-                    node("Add", [x, node("Mul", [scalar("gelu_c", 0.044715), cube])]),
-                ])
-            return node(
-                "Mul",
-                [node("Mul", [scalar("half", 0.5), x]), node("Add", [scalar("one", 1), node("Tanh", [inner])])])
-        case .hardSilu:
-            try require(opset: 14, "HardSwish is opset 14")
-            return node("HardSwish", [x])
-        case .mish:
-            try require(opset: 18, "Mish is opset 18")
-            return node("Mish", [x])
-        case .logSoftmax:
-            try require(opset: 13, "before opset 13 LogSoftmax flattens its input to 2-D from the axis on")
-            return node("LogSoftmax", [x], [.int("axis", heldAxis(-1, rank: rank, channelsFirst: channelsFirst))])
-        case .celu(let alpha):
-            try require(opset: 12, "Celu is opset 12")
-            return node("Celu", [x], [.float("alpha", alpha)])
-        case .hardTanh:
-            return node("Clip", [x, scalar("hard_tanh_min", -1), scalar("hard_tanh_max", 1)])
-        case .hardShrink:
-            return node("Shrink", [x], [.float("bias", 0), .float("lambd", 0.5)])
-        case .softShrink:
-            return node("Shrink", [x], [.float("bias", 0.5), .float("lambd", 0.5)])
-        case .logSigmoid:
-            return node("Neg", [node("Softplus", [node("Neg", [x])])])
-        case .tanhShrink:
-            return node("Sub", [x, node("Tanh", [x])])
-        case .squareplus:
-            let root = node("Sqrt", [node("Add", [node("Mul", [x, x]), scalar("four", 4)])])
-            return node("Div", [node("Add", [x, root]), scalar("two", 2)])
-        case .glu, .sparsePlus, .sparseSigmoid, .sparsemax:
-            throw .unsupportedAttributes(
-                layer: layer.name, type: layer.op.typeName,
-                reason: "activation '\(activation.name)' has no ONNX lowering yet")
         }
     }
 
