@@ -21,7 +21,8 @@ public enum ONNXError: InputError, Equatable {
         switch self {
         case .modelTooLarge(_, let size):
             "the model's graph is \(size) bytes without its initializers, over protobuf's 2 GiB limit"
-        case .writeFailed(_, let reason): "cannot write: \(reason)"
+        // The output file's own errors already say what failed ("cannot be written: …", "cannot sync: …").
+        case .writeFailed(_, let reason): reason.hasPrefix("cannot ") ? reason : "cannot write: \(reason)"
         }
     }
 }

@@ -111,7 +111,8 @@ public enum SafeTensorsError: InputError, Equatable {
         case .reservedTensorName:
             "'__metadata__' is reserved and cannot name a tensor"
         case .writeFailed(_, let reason):
-            "cannot write: \(reason)"
+            // The output file's own errors already say what failed ("cannot be written: …", "cannot sync: …").
+            reason.hasPrefix("cannot ") ? reason : "cannot write: \(reason)"
         }
     }
 }

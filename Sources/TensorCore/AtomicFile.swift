@@ -105,6 +105,18 @@ public final class AtomicFile {
         return nil
     }
 
+    /// Allocates the disk space of a file of `count` bytes before it is written (`FileIO.reserve`; the size stays what
+    /// has been written), so the writes are cheaper and a full disk fails here, before any byte is written.
+    /// - Throws: `FileError` naming this file when the disk or the quota has no room or the file would be too large;
+    ///   a file system that cannot preallocate is written as before.
+    public func reserve(_ count: Int) throws(FileError) {
+        guard let failure = FileIO.reserve(descriptor, count: count), [ENOSPC, EDQUOT, EFBIG].contains(failure) else {
+            return
+        }
+        throw FileError(
+            path: path, reason: "cannot be written: \(String(cString: strerror(failure))) (\(count) bytes needed)")
+    }
+
     /// `write(_:at:)` for bytes in an array.
     public func write(_ bytes: [UInt8], at offset: Int) throws(FileError) {
         let failure: FileError? = bytes.withUnsafeBytes { raw in

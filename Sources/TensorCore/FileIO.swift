@@ -36,16 +36,19 @@ public struct FileIOError: Error, Equatable {
 
 /// Linux's file-to-file copy and write-back calls, and reading files through windows of mapped pages.
 ///
-/// `copy_file_range(2)` and `sync_file_range(2)` are GNU extensions Swift's Glibc module does not declare; they are
+/// `copy_file_range(2)`, `sync_file_range(2)` and `fallocate(2)` are GNU extensions Swift's Glibc module does not
+/// declare; they are
 /// looked up in libc at run time (the package keeps no C target of its own), and callers fall back to `pread`/`write`
 /// where they are missing or refused.
 public enum FileIO {
     private typealias CopyFileRange =
         @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
     private typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
+    private typealias Fallocate = @convention(c) (Int32, Int32, Int64, Int64) -> Int32
 
     private static let copyFileRange: CopyFileRange? = symbol("copy_file_range")
     private static let syncFileRange: SyncFileRange? = symbol("sync_file_range")
+    private static let fallocate: Fallocate? = symbol("fallocate")
 
     private static func symbol<T>(_ name: String) -> T? {
         #if os(Linux)
@@ -102,6 +105,20 @@ public enum FileIO {
     public static func startWriteBack(_ descriptor: Int32, offset: Int, count: Int) {
         guard let syncFileRange else { return }
         _ = syncFileRange(descriptor, Int64(offset), Int64(count), 2)  // SYNC_FILE_RANGE_WRITE
+    }
+
+    /// Allocates the disk blocks of the first `count` bytes of `descriptor` without changing its size (`fallocate` with
+    /// `FALLOC_FL_KEEP_SIZE`): the writes that follow fill blocks already there instead of reserving each one as it
+    /// comes (ext4's delayed allocation: 103 MB written and synced took 30–35 ms of system time here, 21–25 ms
+    /// preallocated), and a disk without room says so before anything is written. Returns the error number, or nil;
+    /// `EOPNOTSUPP` (a file system without it) and a libc without the call (`ENOSYS`) leave the file as it was.
+    public static func reserve(_ descriptor: Int32, count: Int) -> Int32? {
+        guard count > 0 else { return nil }
+        guard let fallocate else { return ENOSYS }
+        while true {
+            if fallocate(descriptor, 1, 0, Int64(count)) == 0 { return nil }  // FALLOC_FL_KEEP_SIZE
+            if errno != EINTR { return errno }
+        }
     }
 
     /// Calls `body` with consecutive blocks of `count` bytes of `descriptor` from `offset`, read with `pread` into one

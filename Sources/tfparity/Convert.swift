@@ -6,6 +6,7 @@ import TFParityKit
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "convert",
         abstract:
             "Convert a Keras model file, a TensorFlow checkpoint, graph or SavedModel, or a parameter dump (NPZ, .npy "
             + "directory, HDF5) into a tfparity model (safetensors).")

@@ -7,6 +7,7 @@ import TFParityKit
 
 struct Export: ParsableCommand, InputShapeHelp {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract:
             "Write a model's parameters under their model names (<layer>/<param>) for numpy or C (--npz), or the "
             + "whole model as ONNX (--onnx) for onnxruntime and other runtimes.")

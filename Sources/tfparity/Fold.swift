@@ -5,6 +5,7 @@ import TFParityKit
 
 struct Fold: ParsableCommand, InputShapeHelp {
     static let configuration = CommandConfiguration(
+        commandName: "fold",
         abstract:
             "Fold every batch norm that directly follows a dense or convolution layer into that layer, and print "
             + "the largest difference folding makes to the output.")

@@ -5,6 +5,7 @@ import TFParityKit
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Show a model's or a source's layers and batch-norm statistics.")
 
     @Argument(help: "A tfparity model, or a source (with --spec for its layers), or a TensorFlow checkpoint.")

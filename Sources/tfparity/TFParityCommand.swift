@@ -13,6 +13,8 @@ struct TFParityCommand: ParsableCommand {
         abstract:
             "Take a trained TensorFlow/Keras network out of TensorFlow and prove the copy computes the same numbers.",
         version: toolVersion,
+        // Each names itself (`commandName`): a name the parser derives from the type costs a String(describing:) of it
+        // at every start, a search of every protocol conformance in the binary.
         subcommands: [
             Convert.self, Verify.self, Inspect.self, Fold.self, Export.self, ProbeHDF5.self, CatalogHDF5.self,
             TimeForward.self,

@@ -6,6 +6,7 @@ import TFParityKit
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Re-run a model against values recorded from TensorFlow; exit 1 on a mismatch.")
 
     @Argument(help: "The model file written by 'tfparity convert'.")

@@ -27,6 +27,17 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.safetensors"])
     }
 
+    @Test func aMissingDirectoryIsNamedOnce() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        let output = dir.appendingPathComponent("no/m.safetensors").path
+        let result = try runTFParity(Self.seedArguments + [output])
+        #expect(result.status == 2)
+        #expect(
+            result.stderr == "error: \(output): cannot be written: directory '\(dir.path)/no' does not exist\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
     @Test func readOnlyDirectoryExits2() throws {
         let dir = try makeTemporaryDirectory()
         defer {
@@ -65,6 +76,16 @@ import Testing
         let result = try runTFParity(Self.seedArguments + [existing.path])
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
+        // Found before any tensor is written, for the whole file (`AtomicFile.reserve`): as many bytes as the model
+        // written where there is room.
+        let roomy = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(roomy) }
+        let written = roomy.appendingPathComponent("m.safetensors").path
+        #expect(try runTFParity(Self.seedArguments + [written]).status == 0)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: written)[.size] as? Int)
+        #expect(
+            result.stderr
+                == "error: \(existing.path): cannot be written: No space left on device (\(size) bytes needed)\n")
         #expect(try Data(contentsOf: existing) == Data("previous".utf8))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.safetensors"])
     }
