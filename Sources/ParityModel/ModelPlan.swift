@@ -165,10 +165,28 @@ extension ModelFile {
         guard var planned, completed.sha256.utf8.count == 64,
             completed.sha256.utf8.allSatisfy({ "0123456789abcdef".utf8.contains($0) })
         else { return nil }
-        let pair = "\"sha256\":\"\(planned.sha256)\""
+        let pair = Array("\"sha256\":\"\(planned.sha256)\"".utf8)
         planned.sha256 = completed.sha256
-        let found = metadata.ranges(of: pair)
-        guard planned == completed, found.count == 1 else { return nil }
-        return metadata.replacingCharacters(in: found[0], with: "\"sha256\":\"\(completed.sha256)\"")
+        guard planned == completed else { return nil }
+        // Searched as bytes: String's own search compares Characters, 1 ms over a ResNet50's 150 KB of metadata.
+        var bytes = Array(metadata.utf8)
+        let found = occurrences(of: pair, in: bytes)
+        guard found.count == 1 else { return nil }
+        bytes.replaceSubrange(found[0]..<(found[0] + pair.count), with: "\"sha256\":\"\(completed.sha256)\"".utf8)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Where `needle` starts in `haystack`, every place, overlapping ones included.
+    private static func occurrences(of needle: [UInt8], in haystack: [UInt8]) -> [Int] {
+        guard let first = needle.first, needle.count <= haystack.count else { return [] }
+        var found: [Int] = []
+        haystack.withUnsafeBufferPointer { text in
+            needle.withUnsafeBufferPointer { pattern in
+                for start in 0...(text.count - pattern.count) where text[start] == first {
+                    if pattern.indices.allSatisfy({ text[start + $0] == pattern[$0] }) { found.append(start) }
+                }
+            }
+        }
+        return found
     }
 }
