@@ -139,6 +139,8 @@ extension ONNXModel {
         }
 
         let dataFile = try Self.output(dataPath) { () throws(FileError) in try AtomicFile(replacing: dataPath) }
+        // Its blocks first: a disk without room fails before any tensor is written.
+        try Self.output(dataPath) { () throws(FileError) in try dataFile.reserve(end) }
         let zeros = [UInt8](repeating: 0, count: Self.externalDataAlignment)
         for piece in pieces {
             if piece.offset > dataFile.size {
@@ -174,6 +176,7 @@ extension ONNXModel {
             preconditionFailure("the encoded model does not parse: \(error)")
         }
         let file = try output(path) { () throws(FileError) in try AtomicFile(replacing: path) }
+        try output(path) { () throws(FileError) in try file.reserve(bytes.count) }
         try output(path) { () throws(FileError) in try file.write(bytes) }
         return file
     }

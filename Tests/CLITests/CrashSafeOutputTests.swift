@@ -27,6 +27,29 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.safetensors"])
     }
 
+    /// The same for an ONNX export: its file's blocks are allocated before any byte is written.
+    @Test(.enabled(if: getuid() == 0)) func fullDiskRefusesAnONNXExportBeforeWriting() throws {
+        let roomy = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(roomy) }
+        let model = roomy.appendingPathComponent("cnn.safetensors").path
+        #expect(try runTFParity(["convert", "Fixtures/keras/cnn/model.h5", "-o", model]).status == 0)
+        let written = roomy.appendingPathComponent("cnn.onnx").path
+        #expect(try runTFParity(["export", model, "--onnx", written]).status == 0)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: written)[.size] as? Int)
+        try #require(size > 4096, "the fixture's ONNX file must not fit the 4 KiB disk")
+
+        let dir = try makeTemporaryDirectory()
+        defer { removeTemporaryDirectory(dir) }
+        try #require(mount("tmpfs", dir.path, "tmpfs", 0, "size=4k") == 0, "cannot mount a tmpfs")
+        defer { umount(dir.path) }
+        let output = dir.appendingPathComponent("cnn.onnx").path
+        let result = try runTFParity(["export", model, "--onnx", output])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(
+            result.stderr == "error: \(output): cannot be written: No space left on device (\(size) bytes needed)\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
     @Test func aMissingDirectoryIsNamedOnce() throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
