@@ -41,7 +41,8 @@ public enum NPYError: InputError, Equatable, Sendable {
     case duplicateMember(path: String, name: String)
     /// `tensor(named:)` asked for a name the archive or directory does not hold.
     case memberNotFound(path: String, name: String)
-    /// `NPZWriter` could not write or re-read the archive.
+    /// `NPZWriter` could not write or re-read the archive. `reason` is the whole statement: the output file's own
+    /// words (`AtomicFile`: "cannot be written: No space left on device …") or what a check found.
     case writeFailed(path: String, reason: String)
 
     public var path: String {
@@ -117,7 +118,7 @@ public enum NPYError: InputError, Equatable, Sendable {
         case .memberNotFound:
             "no such array"
         case .writeFailed(_, let reason):
-            "cannot be written: \(reason)"
+            reason
         }
     }
 }

@@ -6,7 +6,9 @@ import TensorCore
 public enum ONNXError: InputError, Equatable {
     /// Even with its initializers in external data the model's protobuf exceeds the 2 GiB protobuf limit.
     case modelTooLarge(path: String, size: Int)
-    /// Writing, syncing, re-reading or renaming an output failed; the destination is untouched.
+    /// Writing, syncing, re-reading or renaming an output failed; the destination is untouched. `reason` is the whole
+    /// statement: the output file's own words (`AtomicFile`: "cannot be written: No space left on device …") or what a
+    /// check found ("the written file does not read back as written").
     case writeFailed(path: String, reason: String)
 
     public var path: String {
@@ -21,8 +23,7 @@ public enum ONNXError: InputError, Equatable {
         switch self {
         case .modelTooLarge(_, let size):
             "the model's graph is \(size) bytes without its initializers, over protobuf's 2 GiB limit"
-        // The output file's own errors already say what failed ("cannot be written: …", "cannot sync: …").
-        case .writeFailed(_, let reason): reason.hasPrefix("cannot ") ? reason : "cannot write: \(reason)"
+        case .writeFailed(_, let reason): reason
         }
     }
 }

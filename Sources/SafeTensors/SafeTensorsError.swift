@@ -41,7 +41,9 @@ public enum SafeTensorsError: InputError, Equatable {
     case duplicateTensorName(path: String, tensor: String)
     /// A tensor name the format reserves or cannot hold (`__metadata__`).
     case reservedTensorName(path: String, tensor: String)
-    /// Writing, syncing, re-reading or renaming the output failed; the destination is untouched.
+    /// Writing, syncing, re-reading or renaming the output failed; the destination is untouched. `reason` is the whole
+    /// statement: the output file's own words (`AtomicFile`: "cannot be written: No space left on device …") or what a
+    /// check found ("tensor 'x' does not read back as written").
     case writeFailed(path: String, reason: String)
 
     public var path: String {
@@ -111,8 +113,7 @@ public enum SafeTensorsError: InputError, Equatable {
         case .reservedTensorName:
             "'__metadata__' is reserved and cannot name a tensor"
         case .writeFailed(_, let reason):
-            // The output file's own errors already say what failed ("cannot be written: …", "cannot sync: …").
-            reason.hasPrefix("cannot ") ? reason : "cannot write: \(reason)"
+            reason
         }
     }
 }

@@ -249,19 +249,21 @@ public enum SafeTensorsWriter {
         // The windows, the staging buffer and the read-back buffer (each of the last two with 64 bytes to spare), in
         // one block of whole 2 MiB pages the kernel may back with huge pages: 4 page faults instead of 1,500.
         let hugePage = 2 << 20
-        let used = depth * windowSize + 2 * (windowSize + 4096)
+        let used = depth * windowSize + 2 * (windowSize + 64)
         let memory = UnsafeMutableRawBufferPointer.allocate(
             byteCount: (used + hugePage - 1) / hugePage * hugePage, alignment: hugePage)
         #if os(Linux)
-            _ = madvise(memory.baseAddress, memory.count, 14)  // MADV_HUGEPAGE; best effort
+            _ = madvise(memory.baseAddress, memory.count, MADV_HUGEPAGE)  // best effort
         #endif
-        let buffers = (0..<depth).map {
-            UnsafeMutableRawBufferPointer(rebasing: memory[($0 * windowSize)...].prefix(windowSize))
+        // Consecutive parts of `memory`, each starting 64-byte aligned (`aligned` and the read-back count on it).
+        var carved = 0
+        func carve(_ count: Int) -> UnsafeMutableRawBufferPointer {
+            defer { carved += (count + 63) / 64 * 64 }
+            return UnsafeMutableRawBufferPointer(rebasing: memory[carved..<(carved + count)])
         }
-        let staging = UnsafeMutableRawBufferPointer(
-            rebasing: memory[(depth * windowSize)...].prefix(windowSize + 64))
-        let scratch = UnsafeMutableRawBufferPointer(
-            rebasing: memory[(depth * windowSize + windowSize + 4096)...].prefix(windowSize + 64))
+        let buffers = (0..<depth).map { _ in carve(windowSize) }
+        let staging = carve(windowSize + 64)
+        let scratch = carve(windowSize + 64)
         let free = DispatchSemaphore(value: depth)
         let observing = DispatchQueue(label: "tfparity.safetensors.observe")
         defer {

@@ -50,15 +50,25 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
-    @Test func aMissingDirectoryIsNamedOnce() throws {
+    /// Every writer names a missing output directory once, in the output file's own words.
+    @Test(arguments: ["convert", "export --npz", "export --onnx"])
+    func aMissingDirectoryIsNamedOnce(_ command: String) throws {
         let dir = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(dir) }
-        let output = dir.appendingPathComponent("no/m.safetensors").path
-        let result = try runTFParity(Self.seedArguments + [output])
+        let model = dir.appendingPathComponent("m.safetensors").path
+        let output = dir.appendingPathComponent("no/out").path
+        let arguments: [String]
+        if command == "convert" {
+            arguments = Self.seedArguments + [output]
+        } else {
+            #expect(try runTFParity(Self.seedArguments + [model]).status == 0)
+            arguments = ["export", model] + command.split(separator: " ").dropFirst().map(String.init) + [output]
+        }
+        let result = try runTFParity(arguments)
         #expect(result.status == 2)
         #expect(
             result.stderr == "error: \(output): cannot be written: directory '\(dir.path)/no' does not exist\n")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "m.safetensors" }.isEmpty)
     }
 
     @Test func readOnlyDirectoryExits2() throws {
